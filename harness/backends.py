@@ -1,0 +1,209 @@
+"""Backends as data: how each array world is detected, fed, read back and synchronised."""
+
+from __future__ import annotations
+
+import functools
+import importlib
+import importlib.util
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+
+@dataclass(frozen=True)
+class Backend:
+    """One array world. ``probe`` returns None when usable, else the reason it is not."""
+
+    name: str
+    description: str
+    probe: Callable[[], str | None]
+    from_numpy: Callable[[Any], Any]
+    to_numpy: Callable[[Any], Any]
+    synchronize: Callable[[], None]
+    typed: bool = True  # False when outputs carry no dtype (plain Python numbers)
+
+    def unavailable_reason(self) -> str | None:
+        return _cached_probe(self.name, self.probe)
+
+
+_PROBES: dict[str, str | None] = {}
+
+
+def _cached_probe(name: str, probe: Callable[[], str | None]) -> str | None:
+    if name not in _PROBES:
+        try:
+            _PROBES[name] = probe()
+        except Exception as exc:  # a probe must never crash the listing
+            _PROBES[name] = f"{name}: probe failed: {exc}"
+    return _PROBES[name]
+
+
+def _installed(*modules: str) -> Callable[[], str | None]:
+    def probe() -> str | None:
+        for module in modules:
+            if importlib.util.find_spec(module) is None:
+                return f"{module} not installed"
+        return None
+
+    return probe
+
+
+def _nothing() -> None:
+    return None
+
+
+# ---- python: plain lists and floats, converted outside the timed region ----------------
+
+
+def _np() -> Any:
+    return importlib.import_module("numpy")
+
+
+def _to_python(value: Any) -> Any:
+    np = _np()
+    if isinstance(value, np.ndarray):
+        return value.tolist()
+    if isinstance(value, np.generic):
+        return value.item()
+    return value
+
+
+def _python_to_numpy(value: Any) -> Any:
+    np = _np()
+    if isinstance(value, tuple):
+        return tuple(_python_to_numpy(v) for v in value)
+    return np.asarray(value)
+
+
+# ---- numpy ----------------------------------------------------------------------------
+
+
+def _numpy_copy(value: Any) -> Any:
+    np = _np()
+    return value.copy() if isinstance(value, np.ndarray) else value
+
+
+def _numpy_out(value: Any) -> Any:
+    np = _np()
+    if isinstance(value, tuple):
+        return tuple(_numpy_out(v) for v in value)
+    return np.asarray(value)
+
+
+# ---- torch ----------------------------------------------------------------------------
+
+
+def _torch_probe(device: str) -> Callable[[], str | None]:
+    def probe() -> str | None:
+        if importlib.util.find_spec("torch") is None:
+            return "torch not installed"
+        if device == "cuda":
+            torch = importlib.import_module("torch")
+            if not torch.cuda.is_available():
+                return "no CUDA device"
+        return None
+
+    return probe
+
+
+def _torch_from_numpy(device: str) -> Callable[[Any], Any]:
+    def convert(value: Any) -> Any:
+        np = _np()
+        if isinstance(value, np.ndarray):
+            torch = importlib.import_module("torch")
+            return torch.from_numpy(np.array(value, copy=True)).to(device)
+        return value
+
+    return convert
+
+
+def _torch_to_numpy(value: Any) -> Any:
+    np = _np()
+    if isinstance(value, tuple):
+        return tuple(_torch_to_numpy(v) for v in value)
+    if hasattr(value, "detach"):
+        return value.detach().cpu().numpy()
+    return np.asarray(value)
+
+
+def _torch_cuda_sync() -> None:
+    importlib.import_module("torch").cuda.synchronize()
+
+
+# ---- cupy -----------------------------------------------------------------------------
+
+
+def _cupy_probe() -> str | None:
+    if importlib.util.find_spec("cupy") is None:
+        return "cupy not installed (no CUDA device)"
+    cupy = importlib.import_module("cupy")
+    try:
+        if cupy.cuda.runtime.getDeviceCount() < 1:
+            return "no CUDA device"
+    except Exception:
+        return "no CUDA device"
+    return None
+
+
+def _cupy_from_numpy(value: Any) -> Any:
+    np = _np()
+    if isinstance(value, np.ndarray):
+        return importlib.import_module("cupy").asarray(value)
+    return value
+
+
+def _cupy_to_numpy(value: Any) -> Any:
+    if isinstance(value, tuple):
+        return tuple(_cupy_to_numpy(v) for v in value)
+    cupy = importlib.import_module("cupy")
+    return cupy.asnumpy(value) if isinstance(value, cupy.ndarray) else _np().asarray(value)
+
+
+def _cupy_sync() -> None:
+    importlib.import_module("cupy").cuda.Device().synchronize()
+
+
+BACKENDS: dict[str, Backend] = {
+    b.name: b
+    for b in (
+        Backend(
+            "python", "plain Python lists and loops", _nothing, _to_python, _python_to_numpy,
+            _nothing, typed=False,
+        ),
+        Backend("numpy", "NumPy arrays", _installed("numpy"), _numpy_copy, _numpy_out, _nothing),
+        Backend(
+            "numba", "NumPy arrays into Numba-compiled kernels", _installed("numba"),
+            _numpy_copy, _numpy_out, _nothing,
+        ),
+        Backend(
+            "torch_cpu", "torch tensors on the CPU", _torch_probe("cpu"),
+            _torch_from_numpy("cpu"), _torch_to_numpy, _nothing,
+        ),
+        Backend(
+            "torch_cuda", "torch tensors on a CUDA device", _torch_probe("cuda"),
+            _torch_from_numpy("cuda"), _torch_to_numpy, _torch_cuda_sync,
+        ),
+        Backend(
+            "cupy", "CuPy arrays on a CUDA device", _cupy_probe, _cupy_from_numpy,
+            _cupy_to_numpy, _cupy_sync,
+        ),
+    )
+}
+
+#: ``library`` is a reporting token, not an array world: a library reference names the
+#: array backend it consumes (``arrays=``) and is converted and synchronised through it.
+BACKEND_TOKENS: tuple[str, ...] = (*BACKENDS, "library")
+
+
+@functools.cache
+def module_reason(module: str) -> str | None:
+    """Why an optional library cannot be used here, or None (imports nothing)."""
+    return None if importlib.util.find_spec(module) is not None else f"{module} not installed"
+
+
+def get_backend(name: str) -> Backend:
+    try:
+        return BACKENDS[name]
+    except KeyError:
+        known = ", ".join(BACKENDS)
+        raise ValueError(f"unknown array backend {name!r} (known: {known})") from None

@@ -108,7 +108,7 @@ class Close:
             ratio == ratio.max())
         detail = ""
         if n_bad:
-            ai, ei = a[worst], e[worst]
+            ai, ei = float(a[worst]), float(e[worst])
             detail = (f"{n_bad}/{total} elements differ; first at {worst}: got {ai!r}, "
                       f"expected {ei!r}; worst abs {abs_err.max():.3g}, worst rel "
                       f"{rel_err.max():.3g} (rtol {tol.rtol:.3g}, atol {tol.atol:.3g})")
@@ -141,7 +141,7 @@ class Exact:
             return Comparison(True, total=int(e.size))
         idx = _first_difference_index(bad)
         return Comparison(False, f"{n_bad}/{e.size} values differ; first at {idx}: got "
-                          f"{a[idx]!r}, expected {e[idx]!r}", n_bad, int(e.size),
+                          f"{a[idx].item()!r}, expected {e[idx].item()!r}", n_bad, int(e.size),
                           worst_index=idx, error_ratio=float("inf"))
 
 

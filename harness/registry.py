@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 import importlib
 import importlib.metadata
 import importlib.util
@@ -67,7 +68,9 @@ class Implementation:
         return any(value == a and type(value) is type(a) for a in allowed)
 
 
-_PENDING: list[Implementation] = []
+#: Registrations by defining module, so loading a module twice (a second Registry in the
+#: same process) finds its implementations again instead of re-running the module.
+_BY_MODULE: dict[str, list[Implementation]] = {}
 
 
 def implementation(
@@ -101,7 +104,7 @@ def implementation(
             if arr not in BACKENDS:
                 raise RegistryError(f"{fn.__module__}.{fn.__name__}: arrays={arr!r} is not an "
                                     f"array backend (known: {', '.join(BACKENDS)})")
-            _PENDING.append(Implementation(
+            _BY_MODULE.setdefault(fn.__module__, []).append(Implementation(
                 algorithm=algorithm, backend=b, variant=variant, fn=fn,
                 kind="library" if b == "library" else "handwritten", arrays=arr,
                 supports={k: tuple(v) for k, v in (supports or {}).items()},
@@ -114,12 +117,9 @@ def implementation(
     return register
 
 
-def _drain(origin: str) -> list[Implementation]:
-    taken = [
-        Implementation(**{**impl.__dict__, "origin": origin}) for impl in _PENDING
-    ]
-    _PENDING.clear()
-    return taken
+def _registered(module: str, origin: str) -> list[Implementation]:
+    return [Implementation(**{**impl.__dict__, "origin": origin})
+            for impl in _BY_MODULE.get(module, [])]
 
 
 def _placeholder(algorithm: str, stem: str, reason: str, source: str) -> Implementation:
@@ -166,55 +166,31 @@ class Registry:
         try:
             importlib.import_module(name)
         except ModuleNotFoundError as exc:
-            _PENDING.clear()
+            _BY_MODULE.pop(name, None)
             if exc.name and exc.name.split(".")[0] in ("harness", "implementations", "suites"):
                 raise
             self._add(_placeholder(algorithm, path.stem, f"{exc.name} not installed",
                                    str(path)))
             return
-        for impl in _drain("project"):
+        for impl in _registered(name, "project"):
             self._add(impl)
 
     def load_entry_points(self) -> Registry:
         for ep in importlib.metadata.entry_points(group=ENTRY_POINT_GROUP):
             try:
-                ep.load()
+                loaded = ep.load()
             except Exception as exc:
-                _PENDING.clear()
                 raise RegistryError(f"entry point {ep.name!r} ({ep.value}) failed to load: "
                                     f"{type(exc).__name__}: {exc}") from None
-            for impl in _drain(f"entry-point:{ep.name}"):
+            module = getattr(loaded, "__name__", ep.module)
+            for impl in _registered(module, f"entry-point:{ep.name}"):
                 self._add(impl)
         return self
 
     def load_plugin(self, target: str) -> list[Implementation]:
         """Import a user's file or module; every implementation it registers is added."""
-        path = Path(target)
-        try:
-            if target.endswith(".py") or path.exists():
-                if not path.is_file():
-                    raise RegistryError(f"plugin {target!r}: no such file")
-                mod_name = f"_shootout_plugin_{abs(hash(str(path.resolve())))}"
-                spec = importlib.util.spec_from_file_location(mod_name, path)
-                if spec is None or spec.loader is None:
-                    raise RegistryError(f"plugin {target!r}: not a Python file")
-                module = importlib.util.module_from_spec(spec)
-                sys.modules[mod_name] = module
-                spec.loader.exec_module(module)
-            else:
-                importlib.import_module(target)
-        except RegistryError:
-            _PENDING.clear()
-            raise
-        except SyntaxError as exc:
-            _PENDING.clear()
-            raise RegistryError(f"plugin {target!r}: syntax error at line {exc.lineno}: "
-                                f"{exc.msg}") from None
-        except Exception as exc:
-            _PENDING.clear()
-            raise RegistryError(f"plugin {target!r} failed to import: "
-                                f"{type(exc).__name__}: {exc}") from None
-        added = _drain(f"plugin:{target}")
+        module = _import_plugin(target)
+        added = _registered(module, f"plugin:{target}")
         if not added:
             raise RegistryError(f"plugin {target!r} registers no implementation (decorate a "
                                 "function with @implementation(...) from harness)")
@@ -257,6 +233,40 @@ class Registry:
                   and (not vars_ or i.variant in vars_)]
         return sorted(chosen, key=lambda i: (i.algorithm, BACKEND_TOKENS.index(i.backend),
                                              i.variant))
+
+
+def _import_plugin(target: str) -> str:
+    """Import a plugin file (by path) or module (by name) once; return its module name."""
+    path = Path(target)
+    is_file = target.endswith(".py") or path.exists()
+    name = (f"_shootout_plugin_{hashlib.sha1(str(path.resolve()).encode()).hexdigest()[:10]}"
+            if is_file else target)
+    if name in sys.modules:
+        return name
+    try:
+        if is_file:
+            if not path.is_file():
+                raise RegistryError(f"plugin {target!r}: no such file")
+            spec = importlib.util.spec_from_file_location(name, path)
+            if spec is None or spec.loader is None:
+                raise RegistryError(f"plugin {target!r}: not a Python file")
+            module = importlib.util.module_from_spec(spec)
+            sys.modules[name] = module
+            spec.loader.exec_module(module)
+        else:
+            importlib.import_module(target)
+    except RegistryError:
+        raise
+    except SyntaxError as exc:
+        raise RegistryError(f"plugin {target!r}: syntax error at line {exc.lineno}: "
+                            f"{exc.msg}") from None
+    except Exception as exc:
+        raise RegistryError(f"plugin {target!r} failed to import: "
+                            f"{type(exc).__name__}: {exc}") from None
+    finally:
+        if name in sys.modules and name not in _BY_MODULE and is_file:
+            sys.modules.pop(name, None)
+    return name
 
 
 def load_registry(plugins: Iterable[str] = ()) -> Registry:

@@ -201,8 +201,20 @@ def _one_line(exc: BaseException) -> str:
 # ---- the verdict -------------------------------------------------------------------------
 
 
-def verify(suite: Suite, impl: Implementation, case: Case | ErrorCase) -> Verdict:
-    """Check one cell. Never raises for a misbehaving implementation: that is a verdict."""
+OnCall = Callable[[Callable[[], Any]], Any]
+
+
+def _call(target: Callable[[], Any]) -> Any:
+    return target()
+
+
+def verify(suite: Suite, impl: Implementation, case: Case | ErrorCase,
+           on_call: OnCall = _call) -> Verdict:
+    """Check one cell. Never raises for a misbehaving implementation: that is a verdict.
+
+    ``on_call`` receives the device-synchronised target and returns its output; the
+    benchmark passes one that also times this first call.
+    """
     error_case = case if isinstance(case, ErrorCase) else None
     case = case.as_case() if isinstance(case, ErrorCase) else case
     base = dict(algorithm=impl.algorithm, backend=impl.backend, variant=impl.variant,
@@ -227,7 +239,7 @@ def verify(suite: Suite, impl: Implementation, case: Case | ErrorCase) -> Verdic
         return _check_refusal(call, unsupported, verdict)
     if error_case is not None:
         return _check_error_case(call, error_case, verdict)
-    return _check_output(suite, case, call, verdict)
+    return _check_output(suite, case, call, verdict, on_call)
 
 
 def _check_refusal(call: PreparedCall, unsupported: dict[str, Any],
@@ -265,7 +277,7 @@ def _check_error_case(call: PreparedCall, err: ErrorCase,
 
 
 def _check_output(suite: Suite, case: Case, call: PreparedCall,
-                  verdict: Callable[..., Verdict]) -> Verdict:
+                  verdict: Callable[..., Verdict], on_call: OnCall) -> Verdict:
     comparator = suite.compare
     tol = comparator.tolerance(case)
     tol_fields = dict(rtol=tol.rtol, atol=tol.atol, tolerance_reason=tol.reason)
@@ -278,7 +290,7 @@ def _check_output(suite: Suite, case: Case, call: PreparedCall,
         return verdict("error", "vacuous case: the tolerance alone would accept an all-zero "
                                 "answer; the suite must use larger values", **tol_fields)
     try:
-        raw = call.synchronized()()
+        raw = on_call(call.synchronized())
     except Exception as exc:
         return verdict("error", f"raised {_one_line(exc)}", **tol_fields)
     modified = call.modified_inputs()

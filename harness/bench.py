@@ -1,0 +1,86 @@
+"""Timing glue around pytest-benchmark: first call apart, checked output, cost-model rates."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+from typing import Any
+
+import numpy as np
+
+from harness.registry import Implementation
+from harness.spec import Case, Suite
+from harness.verify import Verdict, verify
+
+NOISE_LIMIT = 0.10  # IQR/median above this flags a measurement as noisy (torch.utils.benchmark)
+
+
+def _skeleton(suite: Suite, impl: Implementation, case: Case) -> dict[str, Any]:
+    cost = suite.cost(case)
+    return {
+        "algorithm": impl.algorithm, "backend": impl.backend, "variant": impl.variant,
+        "kind": impl.kind, "case": case.name, "case_kind": case.kind,
+        "params": dict(case.params), "options": dict(case.options), "dtype": case.dtype,
+        "status": "ok", "reason": "", "verdict": None, "first_call_s": None, "samples": [],
+        "rounds": 0, "iterations": 0, "median_s": None, "iqr_s": None, "mean_s": None,
+        "min_s": None, "stddev_s": None, "noisy": None, "gflops": None, "gbps": None,
+        "items_per_s": None, **cost.as_dict(),
+    }
+
+
+def summarize(record: dict[str, Any], samples: list[float], iterations: int) -> dict[str, Any]:
+    """Add order statistics and cost-model rates computed from the raw per-call samples."""
+    arr = np.asarray(samples, dtype=np.float64)
+    median = float(np.median(arr))
+    q1, q3 = (float(x) for x in np.percentile(arr, [25, 75]))
+    record.update(
+        samples=[float(x) for x in arr], rounds=int(arr.size), iterations=iterations,
+        median_s=median, iqr_s=q3 - q1, mean_s=float(arr.mean()), min_s=float(arr.min()),
+        stddev_s=float(arr.std(ddof=1)) if arr.size > 1 else 0.0,
+        noisy=bool(median > 0 and (q3 - q1) / median > NOISE_LIMIT),
+    )
+    if median > 0:
+        record["gflops"] = record["flops"] / median / 1e9
+        record["gbps"] = record["bytes"] / median / 1e9
+        record["items_per_s"] = record["items"] / median if record["items"] else None
+    return record
+
+
+def measure(suite: Suite, impl: Implementation, case: Case,
+            run_benchmark: Callable[[Callable[[], Any]], Any]) -> tuple[Verdict, dict[str, Any]]:
+    """Verify the first call (timed on its own: JIT compile, CUDA warm-up), then time.
+
+    ``run_benchmark(target)`` is pytest-benchmark's fixture (or a stand-in in tests); it
+    returns per-call samples in seconds and the iteration count.
+    """
+    record = _skeleton(suite, impl, case)
+    first: dict[str, Any] = {}
+
+    def first_call(target: Callable[[], Any]) -> Any:
+        start = time.perf_counter()
+        out = target()
+        first["seconds"] = time.perf_counter() - start
+        first["target"] = target
+        return out
+
+    verdict = verify(suite, impl, case, on_call=first_call)
+    record["verdict"] = verdict.status
+    record["first_call_s"] = first.get("seconds")
+    if verdict.status != "pass":
+        record["status"] = "skip" if verdict.status == "skip" else verdict.status
+        record["reason"] = verdict.detail or verdict.note
+        return verdict, record
+    samples, iterations = run_benchmark(first["target"])
+    return verdict, summarize(record, samples, iterations)
+
+
+def pytest_benchmark_runner(fixture: Any) -> Callable[[Callable[[], Any]], Any]:
+    """Adapt pytest-benchmark's fixture: raw round durations divided by iterations."""
+
+    def run(target: Callable[[], Any]) -> tuple[list[float], int]:
+        fixture(target)
+        stats = fixture.stats
+        iterations = int(stats.iterations)
+        return [d / iterations for d in stats.stats.data], iterations
+
+    return run

@@ -1,0 +1,11 @@
+"""The test module the CLI hands to pytest: one generated item per cell of the run."""
+
+from __future__ import annotations
+
+import pytest
+
+from harness.pytest_plugin import Cell, run_cell
+
+
+def test_cell(shootout_cell: Cell, request: pytest.FixtureRequest) -> None:
+    run_cell(shootout_cell, request)

@@ -1,0 +1,197 @@
+"""The pytest plugin: expands implementation x case into test items and records their results."""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from harness.registry import Implementation, Registry, load_registry
+from harness.results import Run
+from harness.spec import PROFILES, Case, ErrorCase, Suite
+
+MODES = ("verify", "bench")
+
+
+@dataclass(frozen=True)
+class Selection:
+    """What a run covers; every field has a matching ``--shootout-*`` option."""
+
+    mode: str = "verify"
+    algorithms: tuple[str, ...] = ()
+    backends: tuple[str, ...] = ()
+    variants: tuple[str, ...] = ()
+    case: str | None = None
+    case_json: str | None = None
+    profile: str = "quick"
+    fuzz: int = 0
+    fuzz_seed: int = 0
+    plugins: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
+class Cell:
+    """One test item: an implementation on a case (or a fuzz session when case is None)."""
+
+    mode: str
+    suite: Suite
+    impl: Implementation
+    case: Case | ErrorCase | None
+
+    @property
+    def id(self) -> str:
+        tail = self.case.name if self.case is not None else "fuzz"
+        return f"{self.impl.algorithm}/{self.impl.backend}/{self.impl.variant}/{tail}"
+
+
+@dataclass
+class State:
+    """The run in progress: its registry, selection and the records gathered so far."""
+
+    selection: Selection
+    registry: Registry
+    run: Run
+    results_path: Path | None = None
+    fuzz_failures: list[dict[str, Any]] = field(default_factory=list)
+
+    def cells(self) -> list[Cell]:
+        sel = self.selection
+        impls = self.registry.select(sel.algorithms, sel.backends, sel.variants)
+        cells: list[Cell] = []
+        for algorithm in sorted({i.algorithm for i in impls}):
+            suite = self.registry.suite(algorithm)
+            mine = [i for i in impls if i.algorithm == algorithm]
+            for case in self._cases(suite):
+                cells += [Cell(sel.mode, suite, i, case) for i in mine]
+            if sel.mode == "verify" and sel.fuzz > 0:
+                cells += [Cell("fuzz", suite, i, None) for i in mine]
+        return cells
+
+    def _cases(self, suite: Suite) -> list[Case | ErrorCase]:
+        sel = self.selection
+        if sel.case_json:
+            return [Case.from_json(sel.case_json)]
+        if sel.case:
+            return [suite.find_case(sel.case)]
+        if sel.mode == "bench":
+            return list(suite.cases_for_profile(sel.profile))
+        return [*suite.cases, *suite.error_cases]
+
+    def save(self, complete: bool) -> None:
+        if self.results_path is not None:
+            self.run.save(self.results_path, complete)
+
+
+STATE_KEY = pytest.StashKey[State]()
+
+
+def pytest_addoption(parser: pytest.Parser) -> None:
+    group = parser.getgroup("opshootout")
+    group.addoption("--shootout-mode", choices=MODES, default="verify")
+    group.addoption("--shootout-algorithm", action="append", default=[])
+    group.addoption("--shootout-backend", action="append", default=[])
+    group.addoption("--shootout-variant", action="append", default=[])
+    group.addoption("--shootout-case", default=None)
+    group.addoption("--shootout-case-json", default=None)
+    group.addoption("--shootout-profile", choices=PROFILES, default="quick")
+    group.addoption("--shootout-fuzz", type=int, default=0,
+                    help="also draw this many random cases per implementation")
+    group.addoption("--shootout-fuzz-seed", type=int, default=0)
+    group.addoption("--shootout-plugin", action="append", default=[])
+    group.addoption("--shootout-results", default=None,
+                    help="write the run's results JSON here (atomically, as it goes)")
+
+
+def install_state(config: pytest.Config, state: State) -> None:
+    """Used by the CLI, which builds the registry itself before handing over to pytest."""
+    config.stash[STATE_KEY] = state
+
+
+def get_state(config: pytest.Config) -> State:
+    if STATE_KEY not in config.stash:
+        opt = config.getoption
+        selection = Selection(
+            mode=opt("shootout_mode"), algorithms=tuple(opt("shootout_algorithm")),
+            backends=tuple(opt("shootout_backend")), variants=tuple(opt("shootout_variant")),
+            case=opt("shootout_case"), case_json=opt("shootout_case_json"),
+            profile=opt("shootout_profile"), fuzz=opt("shootout_fuzz"),
+            fuzz_seed=opt("shootout_fuzz_seed"), plugins=tuple(opt("shootout_plugin")),
+        )
+        results = opt("shootout_results")
+        run = Run(command="pytest", profile=selection.profile, threads={})
+        config.stash[STATE_KEY] = State(selection, load_registry(selection.plugins), run,
+                                        Path(results) if results else None)
+    return config.stash[STATE_KEY]
+
+
+def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
+    if "shootout_cell" not in metafunc.fixturenames:
+        return
+    cells = get_state(metafunc.config).cells()
+    metafunc.parametrize("shootout_cell", cells, ids=[c.id for c in cells])
+
+
+def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
+    if STATE_KEY in session.config.stash:
+        state = session.config.stash[STATE_KEY]
+        interrupted = exitstatus == pytest.ExitCode.INTERRUPTED or session.shouldstop
+        state.save(complete=not interrupted)
+
+
+# ---- running one cell -------------------------------------------------------------------
+
+
+def run_cell(cell: Cell, request: pytest.FixtureRequest) -> None:
+    """Body of every generated test: run the cell, record it, turn it into an outcome."""
+    state = get_state(request.config)
+    if cell.mode == "fuzz":
+        _run_fuzz(state, cell)
+        return
+    assert cell.case is not None
+    if cell.mode == "bench":
+        from harness.bench import measure, pytest_benchmark_runner
+
+        case = cell.case.as_case() if isinstance(cell.case, ErrorCase) else cell.case
+        runner = pytest_benchmark_runner(request.getfixturevalue("benchmark"))
+        verdict, record = measure(cell.suite, cell.impl, case, runner)
+        state.run.measurements.append(record)
+        state.run.verdicts.append(verdict.as_dict())
+        state.save(complete=False)
+    else:
+        from harness.verify import verify
+
+        verdict = verify(cell.suite, cell.impl, cell.case)
+        state.run.verdicts.append(verdict.as_dict())
+    _outcome(verdict.status, verdict.detail, verdict.note, verdict.repro)
+
+
+def _outcome(status: str, detail: str, note: str, repro: str) -> None:
+    if status == "skip":
+        pytest.skip(detail)
+    if status == "xfail":
+        pytest.xfail(note)
+    if status in ("fail", "error"):
+        pytest.fail(f"{status}: {detail}\n  re-run: {repro}", pytrace=False)
+
+
+def _run_fuzz(state: State, cell: Cell) -> None:
+    from harness.fuzz import fuzz
+
+    reason = cell.impl.unavailable_reason()
+    if reason:
+        pytest.skip(reason)
+    if cell.suite.fuzz is None:
+        pytest.skip(f"{cell.suite.algorithm} has no fuzz strategy")
+    outcome = fuzz(cell.suite, cell.impl, state.selection.fuzz, state.selection.fuzz_seed)
+    if outcome.verdict is None:
+        return
+    verdict, case = outcome.verdict, outcome.case
+    assert case is not None
+    state.run.verdicts.append(verdict.as_dict())
+    state.fuzz_failures.append({"impl": cell.impl.key, "case": json.loads(case.to_json()),
+                                "detail": verdict.detail, "repro": verdict.repro})
+    _outcome(verdict.status, f"{verdict.detail}\n  shrunk case: {case.to_json()}",
+             verdict.note, verdict.repro)

@@ -1,0 +1,185 @@
+"""The results file: one JSON document per run, versioned, fingerprinted and written atomically."""
+
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+import importlib.metadata
+import json
+import os
+import platform
+import socket
+import subprocess
+import tempfile
+import uuid
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+SCHEMA_VERSION = 1
+LIBRARIES = ("numpy", "scipy", "torch", "numba", "cupy", "opencv-python-headless", "shapely",
+             "pandas", "pytest", "pytest-benchmark", "hypothesis")
+
+
+class ResultsError(Exception):
+    """A results file that is missing, unreadable or of another schema (CLI exit 2)."""
+
+
+def _cpu_model() -> str:
+    try:
+        for line in Path("/proc/cpuinfo").read_text().splitlines():
+            if line.startswith("model name"):
+                return line.split(":", 1)[1].strip()
+    except OSError:
+        pass
+    return platform.processor() or platform.machine()
+
+
+def _memory_gb() -> float | None:
+    try:
+        pages, size = os.sysconf("SC_PHYS_PAGES"), os.sysconf("SC_PAGE_SIZE")
+        return round(pages * size / 2**30, 1)
+    except (ValueError, OSError, AttributeError):
+        return None
+
+
+def _gpu() -> str | None:
+    """The CUDA device name, asked of torch only when torch is already imported."""
+    import sys
+
+    torch = sys.modules.get("torch")
+    try:
+        if torch is not None and torch.cuda.is_available():
+            return str(torch.cuda.get_device_name(0))
+    except Exception:
+        return None
+    return None
+
+
+def machine_info() -> dict[str, Any]:
+    info: dict[str, Any] = {
+        "hostname": socket.gethostname(),
+        "cpu": _cpu_model(),
+        "cores": os.cpu_count(),
+        "memory_gb": _memory_gb(),
+        "gpu": _gpu(),
+        "platform": platform.platform(),
+        "python": platform.python_version(),
+    }
+    ident = json.dumps({k: info[k] for k in ("cpu", "cores", "memory_gb", "gpu")},
+                       sort_keys=True)
+    info["fingerprint"] = hashlib.sha256(ident.encode()).hexdigest()[:12]
+    return info
+
+
+def git_info(root: Path | None = None) -> dict[str, Any]:
+    cwd = root or Path(__file__).resolve().parent.parent
+
+    def git(*args: str) -> str | None:
+        try:
+            out = subprocess.run(["git", *args], cwd=cwd, capture_output=True, text=True,
+                                 timeout=10, check=False)
+        except (OSError, subprocess.TimeoutExpired):
+            return None
+        return out.stdout.strip() if out.returncode == 0 else None
+
+    commit = git("rev-parse", "HEAD")
+    status = git("status", "--porcelain", "--untracked-files=no")
+    return {"commit": commit, "dirty": bool(status) if status is not None else None}
+
+
+def library_versions() -> dict[str, str | None]:
+    versions: dict[str, str | None] = {}
+    for name in LIBRARIES:
+        try:
+            versions[name] = importlib.metadata.version(name)
+        except importlib.metadata.PackageNotFoundError:
+            versions[name] = None
+    return versions
+
+
+@dataclass
+class Run:
+    """A run being recorded; ``save`` may be called repeatedly (each write is atomic)."""
+
+    command: str
+    profile: str | None
+    threads: dict[str, Any]
+    run_id: str = field(default_factory=lambda: uuid.uuid4().hex[:12])
+    created: str = field(
+        default_factory=lambda: dt.datetime.now(dt.UTC).isoformat(timespec="seconds"))
+    verdicts: list[dict[str, Any]] = field(default_factory=list)
+    measurements: list[dict[str, Any]] = field(default_factory=list)
+    ceilings: dict[str, Any] = field(default_factory=dict)
+
+    def document(self, complete: bool) -> dict[str, Any]:
+        return {
+            "schema_version": SCHEMA_VERSION,
+            "run_id": self.run_id,
+            "created": self.created,
+            "complete": complete,
+            "command": self.command,
+            "profile": self.profile,
+            "machine": machine_info(),
+            "git": git_info(),
+            "versions": library_versions(),
+            "threads": self.threads,
+            "ceilings": self.ceilings,
+            "verdicts": self.verdicts,
+            "measurements": self.measurements,
+        }
+
+    def default_path(self, directory: Path) -> Path:
+        stamp = self.created.replace(":", "").replace("-", "").replace("+0000", "Z")
+        return directory / f"{stamp}-{self.run_id}.json"
+
+    def save(self, path: Path, complete: bool) -> Path:
+        write_atomic(path, json.dumps(self.document(complete), indent=1, allow_nan=True))
+        return path
+
+
+def write_atomic(path: Path, text: str) -> None:
+    """Write to a temporary file in the same folder, fsync, then rename over the target."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+    try:
+        with os.fdopen(fd, "w") as handle:
+            handle.write(text)
+            handle.flush()
+            os.fsync(handle.fileno())
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+
+
+def load_results(path: Path) -> dict[str, Any]:
+    """Read and check one results file; raises ResultsError with a one-line reason."""
+    try:
+        data = json.loads(Path(path).read_text())
+    except FileNotFoundError:
+        raise ResultsError(f"results file {str(path)!r} does not exist") from None
+    except (OSError, UnicodeDecodeError) as exc:
+        raise ResultsError(f"results file {str(path)!r} cannot be read: {exc}") from None
+    except json.JSONDecodeError as exc:
+        raise ResultsError(f"results file {str(path)!r} is not valid JSON (line {exc.lineno}: "
+                           f"{exc.msg})") from None
+    if not isinstance(data, dict) or data.get("schema_version") != SCHEMA_VERSION:
+        found = data.get("schema_version") if isinstance(data, dict) else None
+        raise ResultsError(f"results file {str(path)!r} has schema version {found!r}, "
+                           f"expected {SCHEMA_VERSION}")
+    for key in ("machine", "verdicts", "measurements"):
+        if key not in data:
+            raise ResultsError(f"results file {str(path)!r} lacks {key!r}")
+    return data
+
+
+def find_results(paths: list[Path]) -> list[Path]:
+    """Expand folders into the results files they hold (newest last)."""
+    found: list[Path] = []
+    for p in paths:
+        if p.is_dir():
+            found.extend(sorted(q for q in p.glob("*.json") if not q.name.startswith(".")))
+        else:
+            found.append(p)
+    return found

@@ -18,13 +18,32 @@ NOISE_LIMIT = 0.10  # IQR/median above this flags a measurement as noisy (torch.
 def _skeleton(suite: Suite, impl: Implementation, case: Case) -> dict[str, Any]:
     cost = suite.cost(case)
     return {
-        "algorithm": impl.algorithm, "backend": impl.backend, "variant": impl.variant,
-        "kind": impl.kind, "case": case.name, "case_kind": case.kind,
-        "params": dict(case.params), "options": dict(case.options), "dtype": case.dtype,
-        "status": "ok", "reason": "", "verdict": None, "first_call_s": None, "samples": [],
-        "rounds": 0, "iterations": 0, "median_s": None, "iqr_s": None, "mean_s": None,
-        "min_s": None, "stddev_s": None, "noisy": None, "gflops": None, "gbps": None,
-        "items_per_s": None, **cost.as_dict(),
+        "algorithm": impl.algorithm,
+        "backend": impl.backend,
+        "variant": impl.variant,
+        "kind": impl.kind,
+        "case": case.name,
+        "case_kind": case.kind,
+        "params": dict(case.params),
+        "options": dict(case.options),
+        "dtype": case.dtype,
+        "status": "ok",
+        "reason": "",
+        "verdict": None,
+        "first_call_s": None,
+        "samples": [],
+        "rounds": 0,
+        "iterations": 0,
+        "median_s": None,
+        "iqr_s": None,
+        "mean_s": None,
+        "min_s": None,
+        "stddev_s": None,
+        "noisy": None,
+        "gflops": None,
+        "gbps": None,
+        "items_per_s": None,
+        **cost.as_dict(),
     }
 
 
@@ -34,8 +53,13 @@ def summarize(record: dict[str, Any], samples: list[float], iterations: int) -> 
     median = float(np.median(arr))
     q1, q3 = (float(x) for x in np.percentile(arr, [25, 75]))
     record.update(
-        samples=[float(x) for x in arr], rounds=int(arr.size), iterations=iterations,
-        median_s=median, iqr_s=q3 - q1, mean_s=float(arr.mean()), min_s=float(arr.min()),
+        samples=[float(x) for x in arr],
+        rounds=int(arr.size),
+        iterations=iterations,
+        median_s=median,
+        iqr_s=q3 - q1,
+        mean_s=float(arr.mean()),
+        min_s=float(arr.min()),
         stddev_s=float(arr.std(ddof=1)) if arr.size > 1 else 0.0,
         noisy=bool(median > 0 and (q3 - q1) / median > NOISE_LIMIT),
     )
@@ -46,8 +70,12 @@ def summarize(record: dict[str, Any], samples: list[float], iterations: int) -> 
     return record
 
 
-def measure(suite: Suite, impl: Implementation, case: Case,
-            run_benchmark: Callable[[Callable[[], Any]], Any]) -> tuple[Verdict, dict[str, Any]]:
+def measure(
+    suite: Suite,
+    impl: Implementation,
+    case: Case,
+    run_benchmark: Callable[[Callable[[], Any]], Any],
+) -> tuple[Verdict, dict[str, Any]]:
     """Verify the first call (timed on its own: JIT compile, CUDA warm-up), then time.
 
     ``run_benchmark(target)`` is pytest-benchmark's fixture (or a stand-in in tests); it

@@ -26,16 +26,28 @@ class _Parser(argparse.ArgumentParser):
 
 
 def _parser() -> argparse.ArgumentParser:
-    top = _Parser(prog="shootout", description="Verify and benchmark competing "
-                  "implementations of ML and computer-vision algorithms.")
+    top = _Parser(
+        prog="shootout",
+        description="Verify and benchmark competing "
+        "implementations of ML and computer-vision algorithms.",
+    )
     sub = top.add_subparsers(dest="command", required=True, parser_class=_Parser)
 
     def common(p: argparse.ArgumentParser, select: bool = True) -> None:
-        p.add_argument("--plugin", action="append", default=[], metavar="FILE_OR_MODULE",
-                       help="also load implementations from this file or module")
+        p.add_argument(
+            "--plugin",
+            action="append",
+            default=[],
+            metavar="FILE_OR_MODULE",
+            help="also load implementations from this file or module",
+        )
         p.add_argument("--json", action="store_true", help="print machine-readable JSON")
-        p.add_argument("--threads", type=int, default=1,
-                       help="threads for every pool: BLAS, OpenMP, torch, numba (default 1)")
+        p.add_argument(
+            "--threads",
+            type=int,
+            default=1,
+            help="threads for every pool: BLAS, OpenMP, torch, numba (default 1)",
+        )
         if select:
             p.add_argument("--algorithm", "-a", action="append", default=[])
             p.add_argument("--backend", "-b", action="append", default=[])
@@ -49,8 +61,13 @@ def _parser() -> argparse.ArgumentParser:
     common(v)
     v.add_argument("--case", help="run only this case (by name)")
     v.add_argument("--case-json", help="run one ad-hoc case given as JSON (from a repro)")
-    v.add_argument("--fuzz", type=int, default=0, metavar="N",
-                   help="also draw N random cases per implementation (shrunk on failure)")
+    v.add_argument(
+        "--fuzz",
+        type=int,
+        default=0,
+        metavar="N",
+        help="also draw N random cases per implementation (shrunk on failure)",
+    )
     v.add_argument("--fuzz-seed", type=int, default=0)
     v.add_argument("--results", type=Path, help="also write the verdicts to this JSON file")
     v.add_argument("--verbose", "-v", action="store_true", help="one line per cell")
@@ -58,8 +75,12 @@ def _parser() -> argparse.ArgumentParser:
     common(b)
     b.add_argument("--profile", default="quick", help="smoke | quick | full")
     b.add_argument("--results-dir", type=Path, default=Path("results"))
-    b.add_argument("--max-time", type=float, default=None,
-                   help="seconds of timing per cell (default: 0.5 quick, 2 full)")
+    b.add_argument(
+        "--max-time",
+        type=float,
+        default=None,
+        help="seconds of timing per cell (default: 0.5 quick, 2 full)",
+    )
     r = sub.add_parser("report", help="build the HTML report from results files")
     r.add_argument("paths", nargs="*", type=Path, default=[Path("results")])
     r.add_argument("--out", type=Path, default=Path("site"))
@@ -74,8 +95,13 @@ def main(argv: list[str] | None = None) -> int:
         from harness.threads import pin_environment
 
         pin_environment(getattr(args, "threads", 1))
-        handler = {"list": cmd_list, "describe": cmd_describe, "verify": cmd_verify,
-                   "bench": cmd_bench, "report": cmd_report}[args.command]
+        handler = {
+            "list": cmd_list,
+            "describe": cmd_describe,
+            "verify": cmd_verify,
+            "bench": cmd_bench,
+            "report": cmd_report,
+        }[args.command]
         return handler(args)
     except UsageError as exc:
         print(f"shootout: error: {exc}", file=sys.stderr)
@@ -133,15 +159,21 @@ def _state(args: argparse.Namespace, mode: str, profile: str) -> Any:
 
     registry = _registry(args)
     selection = Selection(
-        mode=mode, algorithms=tuple(args.algorithm), backends=tuple(args.backend),
-        variants=tuple(args.variant), case=getattr(args, "case", None),
-        case_json=getattr(args, "case_json", None), profile=profile,
-        fuzz=getattr(args, "fuzz", 0), fuzz_seed=getattr(args, "fuzz_seed", 0),
+        mode=mode,
+        algorithms=tuple(args.algorithm),
+        backends=tuple(args.backend),
+        variants=tuple(args.variant),
+        case=getattr(args, "case", None),
+        case_json=getattr(args, "case_json", None),
+        profile=profile,
+        fuzz=getattr(args, "fuzz", 0),
+        fuzz_seed=getattr(args, "fuzz_seed", 0),
         plugins=tuple(args.plugin),
     )
     command = "shootout " + " ".join(sys.argv[1:]) if sys.argv else "shootout"
-    run = Run(command=command, profile=profile if mode == "bench" else None,
-              threads=args.thread_record)
+    run = Run(
+        command=command, profile=profile if mode == "bench" else None, threads=args.thread_record
+    )
     state = State(selection, registry, run)
     cells = state.cells()  # validates --case / --case-json before anything runs
     if not cells:
@@ -160,9 +192,23 @@ def _run_pytest(state: Any, extra: list[str]) -> int:
         def pytest_configure(config: pytest.Config) -> None:
             pytest_plugin.install_state(config, state)
 
-    args = [str(CELLS_MODULE), "-p", "harness.pytest_plugin", "-p", "no:cacheprovider",
-            "-p", "no:warnings", "-q", "--rootdir", str(ROOT), "-o", "addopts=",
-            "-o", "python_files=cells.py", *extra]
+    args = [
+        str(CELLS_MODULE),
+        "-p",
+        "harness.pytest_plugin",
+        "-p",
+        "no:cacheprovider",
+        "-p",
+        "no:warnings",
+        "-q",
+        "--rootdir",
+        str(ROOT),
+        "-o",
+        "addopts=",
+        "-o",
+        "python_files=cells.py",
+        *extra,
+    ]
     buffer = io.StringIO()
     with contextlib.redirect_stdout(buffer), contextlib.redirect_stderr(buffer):
         code = pytest.main(args, plugins=[Inject()])
@@ -170,8 +216,7 @@ def _run_pytest(state: Any, extra: list[str]) -> int:
         raise KeyboardInterrupt
     if code not in (pytest.ExitCode.OK, pytest.ExitCode.TESTS_FAILED):
         tail = buffer.getvalue().strip().splitlines()[-5:]
-        raise UsageError(f"pytest could not run the cells (exit {int(code)}): "
-                         + " | ".join(tail))
+        raise UsageError(f"pytest could not run the cells (exit {int(code)}): " + " | ".join(tail))
     return int(code)
 
 
@@ -202,16 +247,25 @@ def cmd_bench(args: argparse.Namespace) -> int:
     max_time = args.max_time or (2.0 if args.profile == "full" else 0.5)
     state.save(complete=False)
     try:
-        _run_pytest(state, [
-            "--benchmark-enable", f"--benchmark-max-time={max_time}",
-            "--benchmark-min-rounds=5", "--benchmark-warmup=on",
-            "--benchmark-warmup-iterations=1", "--benchmark-disable-gc",
-            "--benchmark-timer=time.perf_counter",
-        ])
+        _run_pytest(
+            state,
+            [
+                "--benchmark-enable",
+                f"--benchmark-max-time={max_time}",
+                "--benchmark-min-rounds=5",
+                "--benchmark-warmup=on",
+                "--benchmark-warmup-iterations=1",
+                "--benchmark-disable-gc",
+                "--benchmark-timer=time.perf_counter",
+            ],
+        )
     except KeyboardInterrupt:
         state.save(complete=False)
-        print(f"shootout: interrupted; partial results kept in {state.results_path} "
-              "(marked incomplete)", file=sys.stderr)
+        print(
+            f"shootout: interrupted; partial results kept in {state.results_path} "
+            "(marked incomplete)",
+            file=sys.stderr,
+        )
         return EXIT_INTERRUPTED
     state.save(complete=True)
     records = state.run.measurements
@@ -230,8 +284,9 @@ def cmd_report(args: argparse.Namespace) -> int:
 
     paths = find_results(args.paths)
     if not paths:
-        raise UsageError(f"no results files in {', '.join(map(str, args.paths))} "
-                         "(run `shootout bench` first)")
+        raise UsageError(
+            f"no results files in {', '.join(map(str, args.paths))} (run `shootout bench` first)"
+        )
     index = build_site(paths, args.out)
     print(f"report: {index}")
     return EXIT_OK

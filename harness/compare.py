@@ -49,8 +49,9 @@ class Comparator(Protocol):
 
     def expected_dtype(self, case: Case) -> str | None: ...
 
-    def __call__(self, actual: Any, expected: Any, inputs: Inputs, case: Case,
-                 tol: Tolerance) -> Comparison: ...
+    def __call__(
+        self, actual: Any, expected: Any, inputs: Inputs, case: Case, tol: Tolerance
+    ) -> Comparison: ...
 
 
 def _first_difference_index(mask: np.ndarray) -> tuple[int, ...]:
@@ -72,7 +73,8 @@ class Close:
 
     def tolerance(self, case: Case) -> Tolerance:
         return self.override(case) or default_tolerance(
-            case.dtype, self.reduction(case), self.scale(case))
+            case.dtype, self.reduction(case), self.scale(case)
+        )
 
     def expected_dtype(self, case: Case) -> str | None:
         return case.dtype
@@ -86,8 +88,9 @@ class Close:
             return False
         return bool(np.all(np.abs(finite) <= tol.atol + tol.rtol * np.abs(finite)))
 
-    def __call__(self, actual: Any, expected: Any, inputs: Inputs, case: Case,
-                 tol: Tolerance) -> Comparison:
+    def __call__(
+        self, actual: Any, expected: Any, inputs: Inputs, case: Case, tol: Tolerance
+    ) -> Comparison:
         a = np.asarray(actual, dtype=np.float64)
         e = np.asarray(expected, dtype=np.float64)
         total = int(e.size)
@@ -104,19 +107,30 @@ class Close:
             rel_err = np.where(finite & (e != 0), abs_err / np.abs(np.where(e != 0, e, 1)), 0.0)
         bad = (nan_e != nan_a) | inf_mismatch | (finite & (abs_err > allowed))
         n_bad = int(bad.sum())
-        worst = _first_difference_index(bad) if n_bad else _first_difference_index(
-            ratio == ratio.max())
+        worst = (
+            _first_difference_index(bad) if n_bad else _first_difference_index(ratio == ratio.max())
+        )
         detail = ""
         if n_bad:
             ai, ei = float(a[worst]), float(e[worst])
-            detail = (f"{n_bad}/{total} elements differ; first at {worst}: got {ai!r}, "
-                      f"expected {ei!r}; worst abs {abs_err.max():.3g}, worst rel "
-                      f"{rel_err.max():.3g} (rtol {tol.rtol:.3g}, atol {tol.atol:.3g})")
+            detail = (
+                f"{n_bad}/{total} elements differ; first at {worst}: got {ai!r}, "
+                f"expected {ei!r}; worst abs {abs_err.max():.3g}, worst rel "
+                f"{rel_err.max():.3g} (rtol {tol.rtol:.3g}, atol {tol.atol:.3g})"
+            )
         return Comparison(
-            passed=n_bad == 0, detail=detail, mismatches=n_bad, total=total,
-            max_abs=float(abs_err.max()), max_rel=float(rel_err.max()), worst_index=worst,
-            error_ratio=float(ratio.max()) if not n_bad else float("inf")
-            if np.any((nan_e != nan_a) | inf_mismatch) else float(ratio.max()),
+            passed=n_bad == 0,
+            detail=detail,
+            mismatches=n_bad,
+            total=total,
+            max_abs=float(abs_err.max()),
+            max_rel=float(rel_err.max()),
+            worst_index=worst,
+            error_ratio=float(ratio.max())
+            if not n_bad
+            else float("inf")
+            if np.any((nan_e != nan_a) | inf_mismatch)
+            else float(ratio.max()),
         )
 
 
@@ -132,17 +146,24 @@ class Exact:
     def expected_dtype(self, case: Case) -> str | None:
         return self.dtype
 
-    def __call__(self, actual: Any, expected: Any, inputs: Inputs, case: Case,
-                 tol: Tolerance) -> Comparison:
+    def __call__(
+        self, actual: Any, expected: Any, inputs: Inputs, case: Case, tol: Tolerance
+    ) -> Comparison:
         a, e = np.asarray(actual), np.asarray(expected)
         bad = a != e
         n_bad = int(bad.sum())
         if not n_bad:
             return Comparison(True, total=int(e.size))
         idx = _first_difference_index(bad)
-        return Comparison(False, f"{n_bad}/{e.size} values differ; first at {idx}: got "
-                          f"{a[idx].item()!r}, expected {e[idx].item()!r}", n_bad, int(e.size),
-                          worst_index=idx, error_ratio=float("inf"))
+        return Comparison(
+            False,
+            f"{n_bad}/{e.size} values differ; first at {idx}: got "
+            f"{a[idx].item()!r}, expected {e[idx].item()!r}",
+            n_bad,
+            int(e.size),
+            worst_index=idx,
+            error_ratio=float("inf"),
+        )
 
 
 @dataclass(frozen=True)
@@ -161,27 +182,33 @@ class Outputs:
         return None  # checked per output in ``dtypes``
 
     def vacuous(self, expected: Any, case: Case) -> bool:
-        return any(getattr(c, "vacuous", None) is not None and c.vacuous(e, case)  # type: ignore[attr-defined]
-                   for c, e in zip(self.parts.values(), expected, strict=True))
+        return any(
+            getattr(c, "vacuous", None) is not None and c.vacuous(e, case)  # type: ignore[attr-defined]
+            for c, e in zip(self.parts.values(), expected, strict=True)
+        )
 
     def dtypes(self, case: Case) -> dict[str, str | None]:
         return {name: c.expected_dtype(case) for name, c in self.parts.items()}
 
-    def __call__(self, actual: Any, expected: Any, inputs: Inputs, case: Case,
-                 tol: Tolerance) -> Comparison:
-        results = {name: comp(a, e, inputs, case, comp.tolerance(case))
-                   for (name, comp), a, e in zip(self.parts.items(), actual, expected,
-                                                 strict=True)}
+    def __call__(
+        self, actual: Any, expected: Any, inputs: Inputs, case: Case, tol: Tolerance
+    ) -> Comparison:
+        results = {
+            name: comp(a, e, inputs, case, comp.tolerance(case))
+            for (name, comp), a, e in zip(self.parts.items(), actual, expected, strict=True)
+        }
         failing = {n: r for n, r in results.items() if not r.passed}
         worst_name = max(results, key=lambda n: results[n].error_ratio)
         worst = results[worst_name]
         detail = "; ".join(f"output {n!r}: {r.detail}" for n, r in failing.items())
         return Comparison(
-            passed=not failing, detail=detail,
+            passed=not failing,
+            detail=detail,
             mismatches=sum(r.mismatches for r in results.values()),
             total=sum(r.total for r in results.values()),
             max_abs=max(r.max_abs for r in results.values()),
             max_rel=max(r.max_rel for r in results.values()),
-            worst_index=worst.worst_index, error_ratio=worst.error_ratio,
+            worst_index=worst.worst_index,
+            error_ratio=worst.error_ratio,
             note=f"worst output {worst_name!r}" + (f"; {worst.note}" if worst.note else ""),
         )

@@ -41,9 +41,14 @@ def fuzz(suite: Suite, impl: Implementation, examples: int, seed: int = 0) -> Fu
     count = [0]
 
     @hypothesis_seed(seed)
-    @settings(max_examples=examples, deadline=None, database=None, print_blob=False,
-              phases=(Phase.generate, Phase.shrink),
-              suppress_health_check=list(HealthCheck))
+    @settings(
+        max_examples=examples,
+        deadline=None,
+        database=None,
+        print_blob=False,
+        phases=(Phase.generate, Phase.shrink),
+        suppress_health_check=list(HealthCheck),
+    )
     @given(suite.fuzz())
     def check(case: Case) -> None:
         count[0] += 1

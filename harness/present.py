@@ -12,7 +12,7 @@ from harness.spec import Suite
 from harness.verify import STATUSES
 
 
-def _table(rows: list[list[str]], header: list[str]) -> str:
+def _table(rows: list[list[Any]], header: list[str]) -> str:
     widths = [max(len(str(r[i])) for r in [header, *rows]) for i in range(len(header))]
     fmt = "  ".join(f"{{:<{w}}}" for w in widths)
     lines = [fmt.format(*header), fmt.format(*("-" * w for w in widths))]
@@ -27,20 +27,38 @@ def list_records(registry: Registry, impls: list[Implementation]) -> list[dict[s
     out = []
     for impl in impls:
         reason = impl.unavailable_reason()
-        out.append({"algorithm": impl.algorithm, "backend": impl.backend,
-                    "variant": impl.variant, "kind": impl.kind, "available": reason is None,
-                    "reason": reason or "", "origin": impl.origin,
-                    "description": impl.description})
+        out.append(
+            {
+                "algorithm": impl.algorithm,
+                "backend": impl.backend,
+                "variant": impl.variant,
+                "kind": impl.kind,
+                "available": reason is None,
+                "reason": reason or "",
+                "origin": impl.origin,
+                "description": impl.description,
+            }
+        )
     return out
 
 
 def list_table(records: list[dict[str, Any]]) -> str:
-    rows = [[r["algorithm"], r["backend"], r["variant"], r["kind"],
-             "yes" if r["available"] else f"no: {r['reason']}"] for r in records]
+    rows = [
+        [
+            r["algorithm"],
+            r["backend"],
+            r["variant"],
+            r["kind"],
+            "yes" if r["available"] else f"no: {r['reason']}",
+        ]
+        for r in records
+    ]
     n_ok = sum(r["available"] for r in records)
     algos = len({r["algorithm"] for r in records})
-    return (_table(rows, ["algorithm", "backend", "variant", "kind", "runs here"])
-            + f"\n\n{len(records)} implementations of {algos} algorithms; {n_ok} run here")
+    return (
+        _table(rows, ["algorithm", "backend", "variant", "kind", "runs here"])
+        + f"\n\n{len(records)} implementations of {algos} algorithms; {n_ok} run here"
+    )
 
 
 # ---- describe ----------------------------------------------------------------------------
@@ -55,25 +73,44 @@ def signature_text(suite: Suite) -> str:
 
 def describe(suite: Suite, registry: Registry, as_json: bool = False) -> str:
     doc = inspect.getdoc(suite.oracle) or ""
-    errors = [{"case": e.name, "raises": "/".join(x.__name__ for x in e.expected),
-               "message_matches": e.match} for e in suite.error_cases]
+    errors = [
+        {
+            "case": e.name,
+            "raises": "/".join(x.__name__ for x in e.expected),
+            "message_matches": e.match,
+        }
+        for e in suite.error_cases
+    ]
     bench = {p: [dict(c.params) for c in cases] for p, cases in suite.bench.items()}
     impls = [i.key for i in registry.select([suite.algorithm])]
     info = {
-        "algorithm": suite.algorithm, "family": suite.family, "summary": suite.summary,
-        "signature": signature_text(suite), "inputs": suite.parameters,
+        "algorithm": suite.algorithm,
+        "family": suite.family,
+        "summary": suite.summary,
+        "signature": signature_text(suite),
+        "inputs": suite.parameters,
         "options": {k: list(v) for k, v in suite.options.items()},
-        "outputs": list(suite.outputs), "conventions": suite.conventions,
-        "reference": suite.reference, "oracle": doc,
-        "cases": [c.name for c in suite.cases], "error_cases": errors, "bench": bench,
+        "outputs": list(suite.outputs),
+        "conventions": suite.conventions,
+        "reference": suite.reference,
+        "oracle": doc,
+        "cases": [c.name for c in suite.cases],
+        "error_cases": errors,
+        "bench": bench,
         "implementations": impls,
     }
     if as_json:
         return json.dumps(info, indent=1, default=str)
-    opts = "\n".join(f"  {k}: {', '.join(map(repr, v))}  (default {v[0]!r})"
-                     for k, v in suite.options.items()) or "  (none)"
-    errs = "\n".join(f"  {e['case']}: raise {e['raises']} matching {e['message_matches']!r}"
-                     for e in errors)
+    opts = (
+        "\n".join(
+            f"  {k}: {', '.join(map(repr, v))}  (default {v[0]!r})"
+            for k, v in suite.options.items()
+        )
+        or "  (none)"
+    )
+    errs = "\n".join(
+        f"  {e['case']}: raise {e['raises']} matching {e['message_matches']!r}" for e in errors
+    )
     skeleton = _skeleton(suite)
     return f"""{suite.algorithm} ({suite.family})
 {suite.summary}
@@ -96,7 +133,7 @@ must raise
 correctness
   compared with {type(suite.compare).__name__} against the float64 oracle; inputs must not be
   modified; output dtype follows the input dtype for floats (int64 for indices).
-  reference library: {suite.reference or '(oracle only)'}
+  reference library: {suite.reference or "(oracle only)"}
 
 implementations registered: {len(impls)}
 
@@ -107,17 +144,20 @@ a new implementation (save as my_impl.py, then `shootout verify --plugin my_impl
 def _skeleton(suite: Suite) -> str:
     params = ", ".join(suite.parameters)
     opts = ", ".join(f"{k}={v[0]!r}" for k, v in suite.options.items())
-    return (f"  from harness import implementation\n\n"
-            f"  @implementation({suite.algorithm!r}, backend=\"numpy\", variant=\"mine\")\n"
-            f"  def mine({params}{', *, ' + opts if opts else ''}):\n"
-            f"      ...")
+    return (
+        f"  from harness import implementation\n\n"
+        f'  @implementation({suite.algorithm!r}, backend="numpy", variant="mine")\n'
+        f"  def mine({params}{', *, ' + opts if opts else ''}):\n"
+        f"      ..."
+    )
 
 
 # ---- verify ------------------------------------------------------------------------------
 
 
-def verdict_table(verdicts: list[dict[str, Any]], verbose: bool = False,
-                  fuzz: list[dict[str, Any]] | None = None) -> str:
+def verdict_table(
+    verdicts: list[dict[str, Any]], verbose: bool = False, fuzz: list[dict[str, Any]] | None = None
+) -> str:
     groups: dict[tuple[str, str, str], Counter[str]] = defaultdict(Counter)
     skip_reasons: dict[tuple[str, str, str], set[str]] = defaultdict(set)
     for v in verdicts:
@@ -131,21 +171,32 @@ def verdict_table(verdicts: list[dict[str, Any]], verbose: bool = False,
         rows.append([*key, *(counts.get(s, 0) or "." for s in STATUSES), note])
     out = [_table(rows, ["algorithm", "backend", "variant", *STATUSES, "note"])]
     if verbose:
-        cells = [[v["algorithm"], f"{v['backend']}/{v['variant']}", v["case"], v["status"],
-                  f"{v['error_ratio']:.3g}" if v["status"] == "pass" else "",
-                  (v["detail"] or v["note"])[:60]] for v in verdicts]
-        out.append(_table(cells, ["algorithm", "implementation", "case", "status",
-                                  "err/tol", "detail"]))
+        cells = [
+            [
+                v["algorithm"],
+                f"{v['backend']}/{v['variant']}",
+                v["case"],
+                v["status"],
+                f"{v['error_ratio']:.3g}" if v["status"] == "pass" else "",
+                (v["detail"] or v["note"])[:60],
+            ]
+            for v in verdicts
+        ]
+        out.append(
+            _table(cells, ["algorithm", "implementation", "case", "status", "err/tol", "detail"])
+        )
     bad = [v for v in verdicts if v["status"] in ("fail", "error")]
     for v in bad:
-        out.append(f"{v['status'].upper()} {v['algorithm']}/{v['backend']}/{v['variant']} "
-                   f"on {v['case']}: {v['detail']}\n  re-run: {v['repro']}")
+        out.append(
+            f"{v['status'].upper()} {v['algorithm']}/{v['backend']}/{v['variant']} "
+            f"on {v['case']}: {v['detail']}\n  re-run: {v['repro']}"
+        )
     for f in fuzz or []:
-        out.append(f"FUZZ {f['impl']}: shrunk failing case {json.dumps(f['case'])}\n"
-                   f"  re-run: {f['repro']}")
+        out.append(
+            f"FUZZ {f['impl']}: shrunk failing case {json.dumps(f['case'])}\n  re-run: {f['repro']}"
+        )
     totals = Counter(v["status"] for v in verdicts)
-    out.append(", ".join(f"{totals.get(s, 0)} {s}" for s in STATUSES)
-               + f" ({len(verdicts)} cells)")
+    out.append(", ".join(f"{totals.get(s, 0)} {s}" for s in STATUSES) + f" ({len(verdicts)} cells)")
     return "\n\n".join(out)
 
 
@@ -172,16 +223,47 @@ def measurement_table(records: list[dict[str, Any]]) -> str:
         rows = []
         for m in sorted(ms, key=lambda m: m["median_s"] or float("inf")):
             if m["median_s"] is None:
-                rows.append([f"{m['backend']}/{m['variant']}", m["status"], "", "", "", "",
-                             "", m["reason"][:60]])
+                rows.append(
+                    [
+                        f"{m['backend']}/{m['variant']}",
+                        m["status"],
+                        "",
+                        "",
+                        "",
+                        "",
+                        "",
+                        m["reason"][:60],
+                    ]
+                )
                 continue
             iqr = m["iqr_s"] / m["median_s"] * 100 if m["median_s"] else 0.0
             speed = f"{ref / m['median_s']:.2f}x" if ref else "-"
-            rows.append([f"{m['backend']}/{m['variant']}", "ok", _fmt_time(m["median_s"]),
-                         f"{iqr:.0f}%" + (" noisy" if m["noisy"] else ""),
-                         _fmt_time(m["first_call_s"]), f"{m['gflops']:.3g}",
-                         f"{m['gbps']:.3g}", speed])
-        blocks.append(f"{algo} / {case}\n" + _table(rows, [
-            "implementation", "status", "median", "IQR", "first call", "GFLOP/s", "GB/s",
-            "vs library"]))
+            rows.append(
+                [
+                    f"{m['backend']}/{m['variant']}",
+                    "ok",
+                    _fmt_time(m["median_s"]),
+                    f"{iqr:.0f}%" + (" noisy" if m["noisy"] else ""),
+                    _fmt_time(m["first_call_s"]),
+                    f"{m['gflops']:.3g}",
+                    f"{m['gbps']:.3g}",
+                    speed,
+                ]
+            )
+        blocks.append(
+            f"{algo} / {case}\n"
+            + _table(
+                rows,
+                [
+                    "implementation",
+                    "status",
+                    "median",
+                    "IQR",
+                    "first call",
+                    "GFLOP/s",
+                    "GB/s",
+                    "vs library",
+                ],
+            )
+        )
     return "\n\n".join(blocks) if blocks else "no measurements"

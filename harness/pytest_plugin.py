@@ -97,12 +97,19 @@ def pytest_addoption(parser: pytest.Parser) -> None:
     group.addoption("--shootout-case", default=None)
     group.addoption("--shootout-case-json", default=None)
     group.addoption("--shootout-profile", choices=PROFILES, default="quick")
-    group.addoption("--shootout-fuzz", type=int, default=0,
-                    help="also draw this many random cases per implementation")
+    group.addoption(
+        "--shootout-fuzz",
+        type=int,
+        default=0,
+        help="also draw this many random cases per implementation",
+    )
     group.addoption("--shootout-fuzz-seed", type=int, default=0)
     group.addoption("--shootout-plugin", action="append", default=[])
-    group.addoption("--shootout-results", default=None,
-                    help="write the run's results JSON here (atomically, as it goes)")
+    group.addoption(
+        "--shootout-results",
+        default=None,
+        help="write the run's results JSON here (atomically, as it goes)",
+    )
 
 
 def install_state(config: pytest.Config, state: State) -> None:
@@ -114,16 +121,22 @@ def get_state(config: pytest.Config) -> State:
     if STATE_KEY not in config.stash:
         opt = config.getoption
         selection = Selection(
-            mode=opt("shootout_mode"), algorithms=tuple(opt("shootout_algorithm")),
-            backends=tuple(opt("shootout_backend")), variants=tuple(opt("shootout_variant")),
-            case=opt("shootout_case"), case_json=opt("shootout_case_json"),
-            profile=opt("shootout_profile"), fuzz=opt("shootout_fuzz"),
-            fuzz_seed=opt("shootout_fuzz_seed"), plugins=tuple(opt("shootout_plugin")),
+            mode=opt("shootout_mode"),
+            algorithms=tuple(opt("shootout_algorithm")),
+            backends=tuple(opt("shootout_backend")),
+            variants=tuple(opt("shootout_variant")),
+            case=opt("shootout_case"),
+            case_json=opt("shootout_case_json"),
+            profile=opt("shootout_profile"),
+            fuzz=opt("shootout_fuzz"),
+            fuzz_seed=opt("shootout_fuzz_seed"),
+            plugins=tuple(opt("shootout_plugin")),
         )
         results = opt("shootout_results")
         run = Run(command="pytest", profile=selection.profile, threads={})
-        config.stash[STATE_KEY] = State(selection, load_registry(selection.plugins), run,
-                                        Path(results) if results else None)
+        config.stash[STATE_KEY] = State(
+            selection, load_registry(selection.plugins), run, Path(results) if results else None
+        )
     return config.stash[STATE_KEY]
 
 
@@ -187,11 +200,38 @@ def _run_fuzz(state: State, cell: Cell) -> None:
         pytest.skip(f"{cell.suite.algorithm} has no fuzz strategy")
     outcome = fuzz(cell.suite, cell.impl, state.selection.fuzz, state.selection.fuzz_seed)
     if outcome.verdict is None:
+        from harness.verify import Verdict
+
+        impl = cell.impl
+        state.run.verdicts.append(
+            Verdict(
+                impl.algorithm,
+                impl.backend,
+                impl.variant,
+                impl.kind,
+                "fuzz",
+                "fuzz",
+                "mixed",
+                "pass",
+                note=f"{outcome.examples} random cases agreed with the oracle (seed "
+                f"{state.selection.fuzz_seed})",
+            ).as_dict()
+        )
         return
     verdict, case = outcome.verdict, outcome.case
     assert case is not None
     state.run.verdicts.append(verdict.as_dict())
-    state.fuzz_failures.append({"impl": cell.impl.key, "case": json.loads(case.to_json()),
-                                "detail": verdict.detail, "repro": verdict.repro})
-    _outcome(verdict.status, f"{verdict.detail}\n  shrunk case: {case.to_json()}",
-             verdict.note, verdict.repro)
+    state.fuzz_failures.append(
+        {
+            "impl": cell.impl.key,
+            "case": json.loads(case.to_json()),
+            "detail": verdict.detail,
+            "repro": verdict.repro,
+        }
+    )
+    _outcome(
+        verdict.status,
+        f"{verdict.detail}\n  shrunk case: {case.to_json()}",
+        verdict.note,
+        verdict.repro,
+    )

@@ -98,39 +98,57 @@ def implementation(
     def register(fn: Callable[..., Any]) -> Callable[..., Any]:
         for b in backends:
             if b not in BACKEND_TOKENS:
-                raise RegistryError(f"{fn.__module__}.{fn.__name__}: unknown backend {b!r} "
-                                    f"(known: {', '.join(BACKEND_TOKENS)})")
+                raise RegistryError(
+                    f"{fn.__module__}.{fn.__name__}: unknown backend {b!r} "
+                    f"(known: {', '.join(BACKEND_TOKENS)})"
+                )
             arr = arrays or ("numpy" if b == "library" else b)
             if arr not in BACKENDS:
-                raise RegistryError(f"{fn.__module__}.{fn.__name__}: arrays={arr!r} is not an "
-                                    f"array backend (known: {', '.join(BACKENDS)})")
-            _BY_MODULE.setdefault(fn.__module__, []).append(Implementation(
-                algorithm=algorithm, backend=b, variant=variant, fn=fn,
-                kind="library" if b == "library" else "handwritten", arrays=arr,
-                supports={k: tuple(v) for k, v in (supports or {}).items()},
-                max_flops=max_flops, requires=tuple(requires),
-                expected_failures=dict(expected_failures or {}),
-                source=inspect.getsourcefile(fn) or fn.__module__,
-            ))
+                raise RegistryError(
+                    f"{fn.__module__}.{fn.__name__}: arrays={arr!r} is not an "
+                    f"array backend (known: {', '.join(BACKENDS)})"
+                )
+            _BY_MODULE.setdefault(fn.__module__, []).append(
+                Implementation(
+                    algorithm=algorithm,
+                    backend=b,
+                    variant=variant,
+                    fn=fn,
+                    kind="library" if b == "library" else "handwritten",
+                    arrays=arr,
+                    supports={k: tuple(v) for k, v in (supports or {}).items()},
+                    max_flops=max_flops,
+                    requires=tuple(requires),
+                    expected_failures=dict(expected_failures or {}),
+                    source=inspect.getsourcefile(fn) or fn.__module__,
+                )
+            )
         return fn
 
     return register
 
 
 def _registered(module: str, origin: str) -> list[Implementation]:
-    return [Implementation(**{**impl.__dict__, "origin": origin})
-            for impl in _BY_MODULE.get(module, [])]
+    return [
+        Implementation(**{**impl.__dict__, "origin": origin}) for impl in _BY_MODULE.get(module, [])
+    ]
 
 
 def _placeholder(algorithm: str, stem: str, reason: str, source: str) -> Implementation:
     """A module that needs a missing optional package still shows up, with the reason."""
     tokens = sorted(BACKEND_TOKENS, key=len, reverse=True)
     backend = next((t for t in tokens if stem == t or stem.startswith(t + "_")), "library")
-    variant = stem[len(backend) + 1:] if stem.startswith(backend + "_") else stem
-    return Implementation(algorithm, backend, variant or "default", None,
-                          kind="library" if backend == "library" else "handwritten",
-                          arrays="numpy", source=source,
-                          load_error=f"{backend}: {reason}")
+    variant = stem[len(backend) + 1 :] if stem.startswith(backend + "_") else stem
+    return Implementation(
+        algorithm,
+        backend,
+        variant or "default",
+        None,
+        kind="library" if backend == "library" else "handwritten",
+        arrays="numpy",
+        source=source,
+        load_error=f"{backend}: {reason}",
+    )
 
 
 class Registry:
@@ -169,8 +187,7 @@ class Registry:
             _BY_MODULE.pop(name, None)
             if exc.name and exc.name.split(".")[0] in ("harness", "implementations", "suites"):
                 raise
-            self._add(_placeholder(algorithm, path.stem, f"{exc.name} not installed",
-                                   str(path)))
+            self._add(_placeholder(algorithm, path.stem, f"{exc.name} not installed", str(path)))
             return
         for impl in _registered(name, "project"):
             self._add(impl)
@@ -180,8 +197,10 @@ class Registry:
             try:
                 loaded = ep.load()
             except Exception as exc:
-                raise RegistryError(f"entry point {ep.name!r} ({ep.value}) failed to load: "
-                                    f"{type(exc).__name__}: {exc}") from None
+                raise RegistryError(
+                    f"entry point {ep.name!r} ({ep.value}) failed to load: "
+                    f"{type(exc).__name__}: {exc}"
+                ) from None
             module = getattr(loaded, "__name__", ep.module)
             for impl in _registered(module, f"entry-point:{ep.name}"):
                 self._add(impl)
@@ -192,8 +211,10 @@ class Registry:
         module = _import_plugin(target)
         added = _registered(module, f"plugin:{target}")
         if not added:
-            raise RegistryError(f"plugin {target!r} registers no implementation (decorate a "
-                                "function with @implementation(...) from harness)")
+            raise RegistryError(
+                f"plugin {target!r} registers no implementation (decorate a "
+                "function with @implementation(...) from harness)"
+            )
         for impl in added:
             self._add(impl)
         return added
@@ -202,12 +223,15 @@ class Registry:
 
     def _add(self, impl: Implementation) -> None:
         if impl.algorithm not in self.suites:
-            raise RegistryError(f"{impl.source}: unknown algorithm {impl.algorithm!r} "
-                                f"(see `shootout list`)")
+            raise RegistryError(
+                f"{impl.source}: unknown algorithm {impl.algorithm!r} (see `shootout list`)"
+            )
         if impl.key in self.implementations:
             other = self.implementations[impl.key]
-            raise RegistryError(f"{impl.key} registered twice ({other.source} and "
-                                f"{impl.source}); pick another variant name")
+            raise RegistryError(
+                f"{impl.key} registered twice ({other.source} and "
+                f"{impl.source}); pick another variant name"
+            )
         self.implementations[impl.key] = impl
 
     # ---- queries ------------------------------------------------------------------------
@@ -216,31 +240,43 @@ class Registry:
         try:
             return self.suites[algorithm]
         except KeyError:
-            raise RegistryError(f"unknown algorithm {algorithm!r} (known: "
-                                f"{', '.join(sorted(self.suites))})") from None
+            raise RegistryError(
+                f"unknown algorithm {algorithm!r} (known: {', '.join(sorted(self.suites))})"
+            ) from None
 
-    def select(self, algorithms: Iterable[str] = (), backends: Iterable[str] = (),
-               variants: Iterable[str] = ()) -> list[Implementation]:
+    def select(
+        self,
+        algorithms: Iterable[str] = (),
+        backends: Iterable[str] = (),
+        variants: Iterable[str] = (),
+    ) -> list[Implementation]:
         algos, backs, vars_ = set(algorithms), set(backends), set(variants)
         for a in algos:
             self.suite(a)
         for b in backs:
             if b not in BACKEND_TOKENS:
-                raise RegistryError(f"unknown backend {b!r} (known: "
-                                    f"{', '.join(BACKEND_TOKENS)})")
-        chosen = [i for i in self.implementations.values()
-                  if (not algos or i.algorithm in algos) and (not backs or i.backend in backs)
-                  and (not vars_ or i.variant in vars_)]
-        return sorted(chosen, key=lambda i: (i.algorithm, BACKEND_TOKENS.index(i.backend),
-                                             i.variant))
+                raise RegistryError(f"unknown backend {b!r} (known: {', '.join(BACKEND_TOKENS)})")
+        chosen = [
+            i
+            for i in self.implementations.values()
+            if (not algos or i.algorithm in algos)
+            and (not backs or i.backend in backs)
+            and (not vars_ or i.variant in vars_)
+        ]
+        return sorted(
+            chosen, key=lambda i: (i.algorithm, BACKEND_TOKENS.index(i.backend), i.variant)
+        )
 
 
 def _import_plugin(target: str) -> str:
     """Import a plugin file (by path) or module (by name) once; return its module name."""
     path = Path(target)
     is_file = target.endswith(".py") or path.exists()
-    name = (f"_shootout_plugin_{hashlib.sha1(str(path.resolve()).encode()).hexdigest()[:10]}"
-            if is_file else target)
+    name = (
+        f"_shootout_plugin_{hashlib.sha1(str(path.resolve()).encode()).hexdigest()[:10]}"
+        if is_file
+        else target
+    )
     if name in sys.modules:
         return name
     try:
@@ -258,11 +294,13 @@ def _import_plugin(target: str) -> str:
     except RegistryError:
         raise
     except SyntaxError as exc:
-        raise RegistryError(f"plugin {target!r}: syntax error at line {exc.lineno}: "
-                            f"{exc.msg}") from None
+        raise RegistryError(
+            f"plugin {target!r}: syntax error at line {exc.lineno}: {exc.msg}"
+        ) from None
     except Exception as exc:
-        raise RegistryError(f"plugin {target!r} failed to import: "
-                            f"{type(exc).__name__}: {exc}") from None
+        raise RegistryError(
+            f"plugin {target!r} failed to import: {type(exc).__name__}: {exc}"
+        ) from None
     finally:
         if name in sys.modules and name not in _BY_MODULE and is_file:
             sys.modules.pop(name, None)

@@ -17,8 +17,19 @@ from pathlib import Path
 from typing import Any
 
 SCHEMA_VERSION = 1
-LIBRARIES = ("numpy", "scipy", "torch", "numba", "cupy", "opencv-python-headless", "shapely",
-             "pandas", "pytest", "pytest-benchmark", "hypothesis")
+LIBRARIES = (
+    "numpy",
+    "scipy",
+    "torch",
+    "numba",
+    "cupy",
+    "opencv-python-headless",
+    "shapely",
+    "pandas",
+    "pytest",
+    "pytest-benchmark",
+    "hypothesis",
+)
 
 
 class ResultsError(Exception):
@@ -66,8 +77,7 @@ def machine_info() -> dict[str, Any]:
         "platform": platform.platform(),
         "python": platform.python_version(),
     }
-    ident = json.dumps({k: info[k] for k in ("cpu", "cores", "memory_gb", "gpu")},
-                       sort_keys=True)
+    ident = json.dumps({k: info[k] for k in ("cpu", "cores", "memory_gb", "gpu")}, sort_keys=True)
     info["fingerprint"] = hashlib.sha256(ident.encode()).hexdigest()[:12]
     return info
 
@@ -77,8 +87,9 @@ def git_info(root: Path | None = None) -> dict[str, Any]:
 
     def git(*args: str) -> str | None:
         try:
-            out = subprocess.run(["git", *args], cwd=cwd, capture_output=True, text=True,
-                                 timeout=10, check=False)
+            out = subprocess.run(
+                ["git", *args], cwd=cwd, capture_output=True, text=True, timeout=10, check=False
+            )
         except (OSError, subprocess.TimeoutExpired):
             return None
         return out.stdout.strip() if out.returncode == 0 else None
@@ -107,7 +118,8 @@ class Run:
     threads: dict[str, Any]
     run_id: str = field(default_factory=lambda: uuid.uuid4().hex[:12])
     created: str = field(
-        default_factory=lambda: dt.datetime.now(dt.UTC).isoformat(timespec="seconds"))
+        default_factory=lambda: dt.datetime.now(dt.UTC).isoformat(timespec="seconds")
+    )
     verdicts: list[dict[str, Any]] = field(default_factory=list)
     measurements: list[dict[str, Any]] = field(default_factory=list)
     ceilings: dict[str, Any] = field(default_factory=dict)
@@ -162,12 +174,14 @@ def load_results(path: Path) -> dict[str, Any]:
     except (OSError, UnicodeDecodeError) as exc:
         raise ResultsError(f"results file {str(path)!r} cannot be read: {exc}") from None
     except json.JSONDecodeError as exc:
-        raise ResultsError(f"results file {str(path)!r} is not valid JSON (line {exc.lineno}: "
-                           f"{exc.msg})") from None
+        raise ResultsError(
+            f"results file {str(path)!r} is not valid JSON (line {exc.lineno}: {exc.msg})"
+        ) from None
     if not isinstance(data, dict) or data.get("schema_version") != SCHEMA_VERSION:
         found = data.get("schema_version") if isinstance(data, dict) else None
-        raise ResultsError(f"results file {str(path)!r} has schema version {found!r}, "
-                           f"expected {SCHEMA_VERSION}")
+        raise ResultsError(
+            f"results file {str(path)!r} has schema version {found!r}, expected {SCHEMA_VERSION}"
+        )
     for key in ("machine", "verdicts", "measurements"):
         if key not in data:
             raise ResultsError(f"results file {str(path)!r} lacks {key!r}")

@@ -35,15 +35,17 @@ class Case:
         return int(self.params.get("seed", 0))
 
     def to_json(self) -> str:
-        return json.dumps({"params": dict(self.params), "options": dict(self.options)},
-                          sort_keys=True)
+        return json.dumps(
+            {"params": dict(self.params), "options": dict(self.options)}, sort_keys=True
+        )
 
     @staticmethod
     def from_json(text: str, name: str = "custom") -> Case:
         data = json.loads(text)
         if not isinstance(data, dict) or "params" not in data:
-            raise ValueError("a case in JSON needs an object with 'params' (and optionally "
-                             "'options')")
+            raise ValueError(
+                "a case in JSON needs an object with 'params' (and optionally 'options')"
+            )
         return Case(name, data["params"], data.get("options", {}), kind="custom")
 
 
@@ -71,8 +73,12 @@ class Cost:
     item_unit: str = ""
 
     def as_dict(self) -> dict[str, Any]:
-        return {"flops": self.flops, "bytes": self.bytes, "items": self.items,
-                "item_unit": self.item_unit}
+        return {
+            "flops": self.flops,
+            "bytes": self.bytes,
+            "items": self.items,
+            "item_unit": self.item_unit,
+        }
 
 
 @dataclass(frozen=True)
@@ -124,8 +130,11 @@ class Suite:
     @property
     def parameters(self) -> list[str]:
         sig = inspect.signature(self.oracle)
-        return [p.name for p in sig.parameters.values()
-                if p.kind in (p.POSITIONAL_ONLY, p.POSITIONAL_OR_KEYWORD)]
+        return [
+            p.name
+            for p in sig.parameters.values()
+            if p.kind in (p.POSITIONAL_ONLY, p.POSITIONAL_OR_KEYWORD)
+        ]
 
     @property
     def option_defaults(self) -> dict[str, Any]:
@@ -134,8 +143,10 @@ class Suite:
     def with_defaults(self, case: Case) -> dict[str, Any]:
         unknown = set(case.options) - set(self.options)
         if unknown:
-            raise ValueError(f"{self.algorithm}: unknown option(s) {sorted(unknown)}; "
-                             f"known: {sorted(self.options)}")
+            raise ValueError(
+                f"{self.algorithm}: unknown option(s) {sorted(unknown)}; "
+                f"known: {sorted(self.options)}"
+            )
         return {**self.option_defaults, **case.options}
 
     def cases_for_profile(self, profile: str) -> list[Case]:

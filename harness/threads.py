@@ -6,8 +6,14 @@ import os
 import sys
 from typing import Any
 
-_ENV_VARS = ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS",
-             "NUMEXPR_NUM_THREADS", "VECLIB_MAXIMUM_THREADS", "NUMBA_NUM_THREADS")
+_ENV_VARS = (
+    "OMP_NUM_THREADS",
+    "OPENBLAS_NUM_THREADS",
+    "MKL_NUM_THREADS",
+    "NUMEXPR_NUM_THREADS",
+    "VECLIB_MAXIMUM_THREADS",
+    "NUMBA_NUM_THREADS",
+)
 _LIMITS: list[Any] = []  # keeps the threadpoolctl limiter alive for the whole process
 
 
@@ -35,6 +41,7 @@ def apply(threads: int) -> dict[str, Any]:
         numba.set_num_threads(min(threads, numba.config.NUMBA_NUM_THREADS))
         record["numba"] = numba.get_num_threads()
     record["pools"] = sorted(
-        {f"{p.get('internal_api')}:{p.get('num_threads')}" for p in threadpool_info()})
+        {f"{p.get('internal_api')}:{p.get('num_threads')}" for p in threadpool_info()}
+    )
     record["env"] = {var: os.environ.get(var) for var in _ENV_VARS}
     return record

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import shlex
 from collections import OrderedDict
-import time
 from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
 from typing import Any
@@ -59,8 +58,16 @@ class Verdict:
 
 def repro_command(impl: Implementation, case: Case) -> str:
     """The one command that re-runs exactly this cell."""
-    parts = ["shootout", "verify", "--algorithm", impl.algorithm, "--backend", impl.backend,
-             "--variant", impl.variant]
+    parts = [
+        "shootout",
+        "verify",
+        "--algorithm",
+        impl.algorithm,
+        "--backend",
+        impl.backend,
+        "--variant",
+        impl.variant,
+    ]
     if case.kind in ("fuzz", "custom"):
         parts += ["--case-json", case.to_json()]
     else:
@@ -97,8 +104,10 @@ _CACHE = _CaseCache()
 def _build_inputs(suite: Suite, case: Case) -> Inputs:
     inputs = suite.make_inputs(case)
     if list(inputs) != suite.parameters:
-        raise ValueError(f"{suite.algorithm}: make_inputs returned {list(inputs)}, the oracle "
-                         f"takes {suite.parameters}")
+        raise ValueError(
+            f"{suite.algorithm}: make_inputs returned {list(inputs)}, the oracle "
+            f"takes {suite.parameters}"
+        )
     for value in inputs.values():
         if isinstance(value, np.ndarray):
             value.setflags(write=False)  # shared: nobody may write into the master copy
@@ -107,7 +116,10 @@ def _build_inputs(suite: Suite, case: Case) -> Inputs:
 
 def case_inputs(suite: Suite, case: Case) -> Inputs:
     """The case's inputs, generated once from its seed and shared by every implementation."""
-    return _CACHE.get(("in", suite.algorithm, case.to_json()), lambda: _build_inputs(suite, case))
+    inputs: Inputs = _CACHE.get(
+        ("in", suite.algorithm, case.to_json()), lambda: _build_inputs(suite, case)
+    )
+    return inputs
 
 
 def _as_float64(value: Any) -> Any:
@@ -165,22 +177,27 @@ class PreparedCall:
 
 def _bitwise_equal(a: Any, b: Any) -> bool:
     a, b = np.asarray(a), np.asarray(b)
-    return a.shape == b.shape and a.dtype == b.dtype and a.tobytes() == b.tobytes()
+    return bool(a.shape == b.shape and a.dtype == b.dtype and a.tobytes() == b.tobytes())
 
 
 def prepare(suite: Suite, impl: Implementation, case: Case) -> PreparedCall:
     backend = BACKENDS[impl.arrays]
     inputs = case_inputs(suite, case)
     args = [backend.from_numpy(v) for v in inputs.values()]
-    snaps = [np.array(backend.to_numpy(a), copy=True) if isinstance(v, np.ndarray) else None
-             for a, v in zip(args, inputs.values(), strict=True)]
+    snaps = [
+        np.array(backend.to_numpy(a), copy=True) if isinstance(v, np.ndarray) else None
+        for a, v in zip(args, inputs.values(), strict=True)
+    ]
     return PreparedCall(impl, args, suite.with_defaults(case), snaps, list(inputs))
 
 
 def unsupported_options(suite: Suite, impl: Implementation, case: Case) -> dict[str, Any]:
     defaults = suite.option_defaults
-    return {k: v for k, v in suite.with_defaults(case).items()
-            if not impl.supports_value(k, v, defaults[k])}
+    return {
+        k: v
+        for k, v in suite.with_defaults(case).items()
+        if not impl.supports_value(k, v, defaults[k])
+    }
 
 
 def over_cap(suite: Suite, impl: Implementation, case: Case) -> str | None:
@@ -188,8 +205,10 @@ def over_cap(suite: Suite, impl: Implementation, case: Case) -> str | None:
         return None
     flops = suite.cost(case).flops
     if flops > impl.max_flops:
-        return (f"size cap: case needs {flops:.3g} flops > {impl.max_flops:.3g} declared by "
-                f"the implementation")
+        return (
+            f"size cap: case needs {flops:.3g} flops > {impl.max_flops:.3g} declared by "
+            f"the implementation"
+        )
     return None
 
 
@@ -208,8 +227,9 @@ def _call(target: Callable[[], Any]) -> Any:
     return target()
 
 
-def verify(suite: Suite, impl: Implementation, case: Case | ErrorCase,
-           on_call: OnCall = _call) -> Verdict:
+def verify(
+    suite: Suite, impl: Implementation, case: Case | ErrorCase, on_call: OnCall = _call
+) -> Verdict:
     """Check one cell. Never raises for a misbehaving implementation: that is a verdict.
 
     ``on_call`` receives the device-synchronised target and returns its output; the
@@ -217,10 +237,18 @@ def verify(suite: Suite, impl: Implementation, case: Case | ErrorCase,
     """
     error_case = case if isinstance(case, ErrorCase) else None
     case = case.as_case() if isinstance(case, ErrorCase) else case
-    base = dict(algorithm=impl.algorithm, backend=impl.backend, variant=impl.variant,
-                kind=impl.kind, case=case.name, case_kind=case.kind, dtype=case.dtype,
-                repro=repro_command(impl, case), params=dict(case.params),
-                options=dict(case.options))
+    base = dict(
+        algorithm=impl.algorithm,
+        backend=impl.backend,
+        variant=impl.variant,
+        kind=impl.kind,
+        case=case.name,
+        case_kind=case.kind,
+        dtype=case.dtype,
+        repro=repro_command(impl, case),
+        params=dict(case.params),
+        options=dict(case.options),
+    )
 
     def verdict(status: str, detail: str = "", **extra: Any) -> Verdict:
         v = Verdict(status=status, detail=detail, **base, **extra)  # type: ignore[arg-type]
@@ -242,24 +270,34 @@ def verify(suite: Suite, impl: Implementation, case: Case | ErrorCase,
     return _check_output(suite, case, call, verdict, on_call)
 
 
-def _check_refusal(call: PreparedCall, unsupported: dict[str, Any],
-                   verdict: Callable[..., Verdict]) -> Verdict:
+def _check_refusal(
+    call: PreparedCall, unsupported: dict[str, Any], verdict: Callable[..., Verdict]
+) -> Verdict:
     flags = ", ".join(f"{k}={v!r}" for k, v in unsupported.items())
     try:
         call()
     except (ValueError, NotImplementedError, TypeError) as exc:
-        return Verdict(**{**verdict("skip").__dict__,
-                          "detail": f"unsupported convention {flags} (refused as required: "
-                                    f"{_one_line(exc)})"})
+        return Verdict(
+            **{
+                **verdict("skip").__dict__,
+                "detail": f"unsupported convention {flags} (refused as required: {_one_line(exc)})",
+            }
+        )
     except Exception as exc:
-        return verdict("error", f"unsupported convention {flags} must raise ValueError, "
-                                f"raised {_one_line(exc)}")
-    return verdict("fail", f"declares {flags} unsupported but returned a result instead of "
-                           "raising ValueError (it silently ran another convention)")
+        return verdict(
+            "error",
+            f"unsupported convention {flags} must raise ValueError, raised {_one_line(exc)}",
+        )
+    return verdict(
+        "fail",
+        f"declares {flags} unsupported but returned a result instead of "
+        "raising ValueError (it silently ran another convention)",
+    )
 
 
-def _check_error_case(call: PreparedCall, err: ErrorCase,
-                      verdict: Callable[..., Verdict]) -> Verdict:
+def _check_error_case(
+    call: PreparedCall, err: ErrorCase, verdict: Callable[..., Verdict]
+) -> Verdict:
     import re
 
     expected = "/".join(e.__name__ for e in err.expected)
@@ -268,54 +306,83 @@ def _check_error_case(call: PreparedCall, err: ErrorCase,
     except err.expected as exc:
         if re.search(err.match, str(exc)):
             return verdict("pass", note=f"raised {_one_line(exc)}")
-        return verdict("fail", f"raised {type(exc).__name__} but the message {str(exc)!r} "
-                               f"does not match {err.match!r}")
+        return verdict(
+            "fail",
+            f"raised {type(exc).__name__} but the message {str(exc)!r} "
+            f"does not match {err.match!r}",
+        )
     except Exception as exc:
-        return verdict("fail", f"must raise {expected} matching {err.match!r}, raised "
-                               f"{_one_line(exc)}")
+        return verdict(
+            "fail", f"must raise {expected} matching {err.match!r}, raised {_one_line(exc)}"
+        )
     return verdict("fail", f"must raise {expected} matching {err.match!r}, returned normally")
 
 
-def _check_output(suite: Suite, case: Case, call: PreparedCall,
-                  verdict: Callable[..., Verdict], on_call: OnCall) -> Verdict:
+def _check_output(
+    suite: Suite, case: Case, call: PreparedCall, verdict: Callable[..., Verdict], on_call: OnCall
+) -> Verdict:
     comparator = suite.compare
     tol = comparator.tolerance(case)
     tol_fields = dict(rtol=tol.rtol, atol=tol.atol, tolerance_reason=tol.reason)
     try:
         expected = oracle_output(suite, case)
     except Exception as exc:
-        return verdict("error", f"the suite's oracle raised {_one_line(exc)} on this case "
-                                "(a suite bug, not the implementation's)", **tol_fields)
+        return verdict(
+            "error",
+            f"the suite's oracle raised {_one_line(exc)} on this case "
+            "(a suite bug, not the implementation's)",
+            **tol_fields,
+        )
     if getattr(comparator, "vacuous", None) and comparator.vacuous(expected, case):
-        return verdict("error", "vacuous case: the tolerance alone would accept an all-zero "
-                                "answer; the suite must use larger values", **tol_fields)
+        return verdict(
+            "error",
+            "vacuous case: the tolerance alone would accept an all-zero "
+            "answer; the suite must use larger values",
+            **tol_fields,
+        )
     try:
         raw = on_call(call.synchronized())
     except Exception as exc:
         return verdict("error", f"raised {_one_line(exc)}", **tol_fields)
     modified = call.modified_inputs()
     if modified:
-        return verdict("fail", f"modified its input(s) {modified} in place; implementations "
-                               "must not write to their inputs", **tol_fields)
+        return verdict(
+            "fail",
+            f"modified its input(s) {modified} in place; implementations "
+            "must not write to their inputs",
+            **tol_fields,
+        )
     backend = BACKENDS[call.impl.arrays]
     try:
         actual = backend.to_numpy(raw)
     except Exception as exc:
-        return verdict("error", f"returned {type(raw).__name__}, which cannot be read as an "
-                                f"array: {_one_line(exc)}", **tol_fields)
+        return verdict(
+            "error",
+            f"returned {type(raw).__name__}, which cannot be read as an array: {_one_line(exc)}",
+            **tol_fields,
+        )
     problem = _structure_problem(suite, case, actual, expected, backend.typed)
     if problem:
         return verdict("fail", problem, **tol_fields)
     inputs = case_inputs(suite, case)
     result: Comparison = comparator(actual, expected, inputs, case, tol)
-    return verdict("pass" if result.passed else "fail", result.detail,
-                   mismatches=result.mismatches, total=result.total, max_abs=result.max_abs,
-                   max_rel=result.max_rel, worst_index=result.worst_index,
-                   error_ratio=result.error_ratio, note=result.note, **tol_fields)
+    return verdict(
+        "pass" if result.passed else "fail",
+        result.detail,
+        mismatches=result.mismatches,
+        total=result.total,
+        max_abs=result.max_abs,
+        max_rel=result.max_rel,
+        worst_index=result.worst_index,
+        error_ratio=result.error_ratio,
+        note=result.note,
+        **tol_fields,
+    )
 
 
-def _structure_problem(suite: Suite, case: Case, actual: Any, expected: Any,
-                       typed: bool) -> str | None:
+def _structure_problem(
+    suite: Suite, case: Case, actual: Any, expected: Any, typed: bool
+) -> str | None:
     """Dtype, then shape: the checks that come before values (as torch.testing does)."""
     names = suite.outputs
     if len(names) > 1:
@@ -341,10 +408,20 @@ def _apply_expected_failure(impl: Implementation, v: Verdict) -> Verdict:
     if reason is None:
         return v
     if v.status in ("fail", "error"):
-        return Verdict(**{**v.__dict__, "status": "xfail",
-                          "note": f"known divergence: {reason} (was: {v.detail})"})
+        return Verdict(
+            **{
+                **v.__dict__,
+                "status": "xfail",
+                "note": f"known divergence: {reason} (was: {v.detail})",
+            }
+        )
     if v.status == "pass":
-        return Verdict(**{**v.__dict__, "status": "error",
-                          "detail": f"unexpected pass: the expected failure {reason!r} is "
-                                    "stale; remove it from expected_failures"})
+        return Verdict(
+            **{
+                **v.__dict__,
+                "status": "error",
+                "detail": f"unexpected pass: the expected failure {reason!r} is "
+                "stale; remove it from expected_failures",
+            }
+        )
     return v

@@ -1,0 +1,64 @@
+"""nox sessions: tests, bench, report, lint, gpu. Each installs what it needs itself."""
+
+from __future__ import annotations
+
+import nox
+
+nox.options.sessions = ["tests"]
+nox.options.default_venv_backend = "venv"
+
+# torch is pinned exactly: the pin resolves to the CPU wheel; a range pulls CUDA builds.
+# numba and CuPy need numpy below 2.6.
+PINS = ("torch==2.13.0", "numpy<2.6")
+THREAD_ENV = {
+    "OMP_NUM_THREADS": "1",
+    "OPENBLAS_NUM_THREADS": "1",
+    "MKL_NUM_THREADS": "1",
+    "NUMBA_NUM_THREADS": "1",
+}
+
+
+def _install(session: nox.Session, extras: str) -> None:
+    session.install("-e", f".[{extras}]", *PINS)
+
+
+@nox.session
+def tests(session: nox.Session) -> None:
+    """Verify every implementation and test the harness (verification runs in parallel)."""
+    _install(session, "dev")
+    session.run("pytest", "-n", "2", "--dist", "loadgroup", *session.posargs, env=THREAD_ENV)
+
+
+@nox.session
+def bench(session: nox.Session) -> None:
+    """Verify and time the quick profile (pass `-- --profile full` for more), then report."""
+    _install(session, "all")
+    args = session.posargs or ["--profile", "quick"]
+    session.run("shootout", "bench", *args)
+    session.run("shootout", "report", "results", "--out", "site")
+
+
+@nox.session
+def report(session: nox.Session) -> None:
+    """Rebuild the HTML report from the results files, without re-running anything."""
+    _install(session, "all")
+    session.run("shootout", "report", *(session.posargs or ["results"]), "--out", "site")
+
+
+@nox.session
+def lint(session: nox.Session) -> None:
+    """ruff (lint + format check) and mypy --strict on the harness and reports."""
+    _install(session, "dev")
+    session.run("ruff", "check", ".")
+    session.run("ruff", "format", "--check", ".")
+    session.run("mypy")
+
+
+@nox.session
+def gpu(session: nox.Session) -> None:
+    """On a CUDA machine: verify the torch_cuda and CuPy cells, then time them."""
+    _install(session, "all,cupy")
+    session.run("shootout", "verify", "-b", "torch_cuda", "-b", "cupy")
+    session.run(
+        "shootout", "bench", "-b", "torch_cuda", "-b", "cupy", "-b", "library", *session.posargs
+    )

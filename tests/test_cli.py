@@ -1,0 +1,219 @@
+"""End-to-end: the ``shootout`` command line as a user runs it, in a subprocess."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parent.parent
+ALGO = "box_iou_axis_aligned"
+
+WRONG_PLUGIN = '''
+import numpy as np
+from harness import implementation
+
+@implementation("box_iou_axis_aligned", backend="numpy", variant="forgot_union")
+def forgot_union(boxes_a, boxes_b, *, pixel_inclusive=False, iou_eps=0.0, zero_union="zero"):
+    """Divides by the sum of the areas: the intersection is never subtracted."""
+    if boxes_a.ndim != 2 or boxes_a.shape[1] != 4:
+        raise ValueError("boxes_a must have shape (K, 4)")
+    a, b = boxes_a, boxes_b
+    iw = np.minimum(a[:, None, 2], b[:, 2]) - np.maximum(a[:, None, 0], b[:, 0])
+    ih = np.minimum(a[:, None, 3], b[:, 3]) - np.maximum(a[:, None, 1], b[:, 1])
+    inter = np.clip(iw, 0, None) * np.clip(ih, 0, None)
+    area_a = (a[:, 2] - a[:, 0]) * (a[:, 3] - a[:, 1])
+    area_b = (b[:, 2] - b[:, 0]) * (b[:, 3] - b[:, 1])
+    return (inter / (area_a[:, None] + area_b)).astype(a.dtype)
+'''
+
+
+def shootout(
+    *args: str, cwd: Path = ROOT, timeout: float = 600
+) -> subprocess.CompletedProcess[str]:
+    env = {**os.environ, "PYTHONPATH": str(ROOT)}
+    return subprocess.run(
+        [sys.executable, "-m", "harness", *args],
+        cwd=cwd,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+        check=False,
+    )
+
+
+@pytest.fixture
+def wrong_plugin(tmp_path: Path) -> Path:
+    path = tmp_path / "my_iou.py"
+    path.write_text(WRONG_PLUGIN)
+    return path
+
+
+def test_list_json_has_one_record_per_implementation() -> None:
+    proc = shootout("list", "--json")
+    assert proc.returncode == 0, proc.stderr
+    records = json.loads(proc.stdout)
+    keys = {"algorithm", "backend", "variant", "kind", "available", "reason"}
+    assert records and all(keys <= set(r) for r in records)
+    cupy = [r for r in records if r["backend"] == "cupy"]
+    assert cupy and all(r["available"] or r["reason"] for r in cupy)
+    assert {r["kind"] for r in records} == {"handwritten", "library"}
+
+
+def test_describe_prints_the_contract() -> None:
+    proc = shootout("describe", "nms_greedy")
+    assert proc.returncode == 0, proc.stderr
+    assert "nms_greedy(boxes, scores, iou_threshold" in proc.stdout
+    assert "must raise" in proc.stdout and "@implementation('nms_greedy'" in proc.stdout
+
+
+def test_wrong_plugin_fails_with_diagnosis_and_repro(wrong_plugin: Path) -> None:
+    proc = shootout("verify", "--plugin", str(wrong_plugin), "--variant", "forgot_union")
+    assert proc.returncode == 1, proc.stdout + proc.stderr
+    out = proc.stdout
+    assert "FAIL box_iou_axis_aligned/numpy/forgot_union on random_f32" in out
+    assert "elements differ" in out and "worst abs" in out and "rtol" in out
+    repro = next(line for line in out.splitlines() if "re-run:" in line and "random_f32" in line)
+    command = repro.split("re-run: ", 1)[1].split()
+    assert command[:2] == ["shootout", "verify"] and "--plugin" in command
+    again = shootout(*command[2:])
+    assert again.returncode == 1 and "1 fail" in again.stdout  # exactly that one cell
+
+
+def test_fuzz_shrinks_a_failure_to_a_small_case(wrong_plugin: Path) -> None:
+    proc = shootout(
+        "verify",
+        "--plugin",
+        str(wrong_plugin),
+        "--variant",
+        "forgot_union",
+        "--case",
+        "random_f32",
+        "--fuzz",
+        "25",
+    )
+    assert proc.returncode == 1
+    line = next(x for x in proc.stdout.splitlines() if x.startswith("FUZZ"))
+    case = json.loads(line.split("shrunk failing case ", 1)[1])
+    assert case["params"]["n"] <= 2  # one overlapping pair is enough to show the bug
+
+
+def test_correct_selection_passes_and_writes_verdicts(tmp_path: Path) -> None:
+    out = tmp_path / "verdicts.json"
+    proc = shootout("verify", "-a", ALGO, "-b", "numpy", "--results", str(out))
+    assert proc.returncode == 0, proc.stdout
+    data = json.loads(out.read_text())
+    assert data["complete"] and data["verdicts"]
+    assert all(v["status"] == "pass" for v in data["verdicts"])
+
+
+@pytest.mark.parametrize(
+    "args, message",
+    [
+        (("verify", "-a", "no_such_algorithm"), "unknown algorithm 'no_such_algorithm'"),
+        (("verify", "-a", ALGO, "--case", "nope"), "has no case 'nope'"),
+        (("verify", "-a", ALGO, "--case-json", "{not json"), ""),
+        (("verify", "-b", "fortran"), "unknown backend 'fortran'"),
+        (("bench", "--profile", "huge"), "unknown profile 'huge'"),
+        (("report", "does/not/exist.json"), "does not exist"),
+    ],
+)
+def test_bad_usage_is_one_line_and_exit_2(args: tuple[str, ...], message: str) -> None:
+    proc = shootout(*args)
+    assert proc.returncode == 2
+    assert len(proc.stderr.strip().splitlines()) == 1 and message in proc.stderr
+    assert "Traceback" not in proc.stderr
+
+
+@pytest.mark.parametrize(
+    "source, message",
+    [
+        ("def broken(:\n    pass\n", "syntax error at line 1"),
+        ("import numpy_that_does_not_exist\n", "failed to import"),
+        ("x = 1\n", "registers no implementation"),
+    ],
+)
+def test_bad_plugin_is_one_line_and_exit_2(tmp_path: Path, source: str, message: str) -> None:
+    plugin = tmp_path / "bad.py"
+    plugin.write_text(source)
+    proc = shootout("verify", "--plugin", str(plugin))
+    assert proc.returncode == 2
+    assert len(proc.stderr.strip().splitlines()) == 1 and message in proc.stderr
+    assert "Traceback" not in proc.stderr
+
+
+def test_bench_writes_a_complete_results_file_and_a_report(tmp_path: Path) -> None:
+    proc = shootout(
+        "bench",
+        "--profile",
+        "smoke",
+        "-a",
+        ALGO,
+        "--max-time",
+        "0.05",
+        "--results-dir",
+        str(tmp_path / "results"),
+        cwd=tmp_path,
+    )
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    (path,) = (tmp_path / "results").glob("*.json")
+    data = json.loads(path.read_text())
+    assert data["schema_version"] == 1 and data["complete"] is True
+    assert {"cpu", "cores", "memory_gb", "fingerprint"} <= set(data["machine"])
+    assert data["threads"]["requested"] == 1 and data["versions"]["numpy"]
+    timed = [m for m in data["measurements"] if m["status"] == "ok"]
+    assert timed and all(m["samples"] and m["first_call_s"] > 0 for m in timed)
+    assert all(m["gflops"] > 0 for m in timed)
+    report = shootout("report", str(tmp_path / "results"), "--out", str(tmp_path / "site"))
+    assert report.returncode == 0, report.stderr
+    assert (tmp_path / "site" / "index.html").exists()
+
+
+def test_interrupted_bench_keeps_earlier_results_and_marks_itself(tmp_path: Path) -> None:
+    results = tmp_path / "results"
+    results.mkdir()
+    earlier = results / "earlier.json"
+    earlier.write_text('{"schema_version": 1}')
+    env = {**os.environ, "PYTHONPATH": str(ROOT)}
+    proc = subprocess.Popen(
+        [
+            sys.executable,
+            "-m",
+            "harness",
+            "bench",
+            "-a",
+            ALGO,
+            "--profile",
+            "quick",
+            "--max-time",
+            "2",
+            "--results-dir",
+            str(results),
+        ],
+        cwd=tmp_path,
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    deadline = time.monotonic() + 120
+    while time.monotonic() < deadline:  # wait until the run has recorded something
+        files = [p for p in results.glob("*.json") if p != earlier]
+        if files and json.loads(files[0].read_text())["measurements"]:
+            break
+        time.sleep(0.2)
+    proc.send_signal(signal.SIGINT)
+    _, err = proc.communicate(timeout=120)
+    assert proc.returncode == 130, err
+    assert earlier.read_text() == '{"schema_version": 1}'
+    (partial,) = [p for p in results.glob("*.json") if p != earlier]
+    data = json.loads(partial.read_text())
+    assert data["complete"] is False and data["measurements"]
+    assert not list(results.glob(".*.tmp"))

@@ -64,7 +64,8 @@ class Implementation:
         return None
 
     def supports_value(self, option: str, value: Any, default: Any) -> bool:
-        allowed = self.supports.get(option, (default,))
+        """The default value is always supported; ``supports`` lists the others handled."""
+        allowed = (default, *self.supports.get(option, ()))
         return any(value == a and type(value) is type(a) for a in allowed)
 
 
@@ -138,7 +139,7 @@ def _placeholder(algorithm: str, stem: str, reason: str, source: str) -> Impleme
     """A module that needs a missing optional package still shows up, with the reason."""
     tokens = sorted(BACKEND_TOKENS, key=len, reverse=True)
     backend = next((t for t in tokens if stem == t or stem.startswith(t + "_")), "library")
-    variant = stem[len(backend) + 1 :] if stem.startswith(backend + "_") else stem
+    variant = stem[len(backend) + 1 :] if stem.startswith(backend + "_") else "default"
     return Implementation(
         algorithm,
         backend,

@@ -1,0 +1,199 @@
+"""Tests of harness.registry: the decorator, plugin loading, validation and metadata."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from pathlib import Path
+
+import pytest
+
+from harness.registry import Implementation, Registry, RegistryError, _placeholder
+from harness.spec import Suite
+
+PLUGIN = '''
+from harness import implementation
+
+
+@implementation("toy_scale", {backend!r}, {variant!r})
+def scale(x, factor, *, mode="plain"):
+    """Scales by the factor with one multiply.
+
+    More words that are not part of the description.
+    """
+    return x * factor
+'''
+
+
+@pytest.fixture
+def registry(suite: Suite) -> Registry:
+    reg = Registry()
+    reg.suites["toy_scale"] = suite
+    return reg
+
+
+def write_plugin(tmp_path: Path, text: str, name: str = "plugin.py") -> str:
+    path = tmp_path / name
+    path.write_text(text)
+    return str(path)
+
+
+def plugin(
+    tmp_path: Path, backend: object = "numpy", variant: str = "mine", name: str = "plugin.py"
+) -> str:
+    return write_plugin(tmp_path, PLUGIN.format(backend=backend, variant=variant), name)
+
+
+# ---- the decorator and plugins -------------------------------------------------------------
+
+
+def test_decorator_registers_through_a_plugin_file(registry: Registry, tmp_path: Path) -> None:
+    target = plugin(tmp_path)
+    added = registry.load_plugin(target)
+    assert [impl.key for impl in added] == ["toy_scale/numpy/mine"]
+    impl = registry.implementations["toy_scale/numpy/mine"]
+    assert impl.origin == f"plugin:{target}"
+    assert (impl.kind, impl.arrays) == ("handwritten", "numpy")
+    assert impl.description == "Scales by the factor with one multiply."
+    assert impl.source.endswith("plugin.py")
+    assert impl.fn is not None and impl.fn(3.0, 2.0) == 6.0
+    assert impl.unavailable_reason() is None
+
+
+def test_tuple_backend_registers_one_cell_per_token(registry: Registry, tmp_path: Path) -> None:
+    registry.load_plugin(plugin(tmp_path, backend=("numpy", "library")))
+    library = registry.implementations["toy_scale/library/mine"]
+    assert (library.kind, library.arrays) == ("library", "numpy")
+    assert registry.implementations["toy_scale/numpy/mine"].kind == "handwritten"
+
+
+def test_unknown_backend_is_refused(registry: Registry, tmp_path: Path) -> None:
+    with pytest.raises(RegistryError, match=r"unknown backend 'fortran' \(known: python, numpy"):
+        registry.load_plugin(plugin(tmp_path, backend="fortran"))
+    assert registry.implementations == {}
+
+
+def test_unknown_algorithm_is_refused(registry: Registry, tmp_path: Path) -> None:
+    text = PLUGIN.format(backend="numpy", variant="v").replace('"toy_scale"', '"no_such_algo"')
+    with pytest.raises(RegistryError, match=r"unknown algorithm 'no_such_algo'"):
+        registry.load_plugin(write_plugin(tmp_path, text))
+
+
+def test_duplicate_key_is_refused(registry: Registry, tmp_path: Path) -> None:
+    registry.load_plugin(plugin(tmp_path, name="first.py"))
+    with pytest.raises(
+        RegistryError,
+        match=r"toy_scale/numpy/mine registered twice \(.*first\.py"
+        r" and .*second\.py\); pick another variant",
+    ):
+        registry.load_plugin(plugin(tmp_path, name="second.py"))
+
+
+def test_same_plugin_loads_again_into_a_fresh_registry(suite: Suite, tmp_path: Path) -> None:
+    target = plugin(tmp_path)
+    for _ in range(2):
+        reg = Registry()
+        reg.suites["toy_scale"] = suite
+        assert [i.key for i in reg.load_plugin(target)] == ["toy_scale/numpy/mine"]
+
+
+def test_syntax_error_is_one_line_with_the_line_number(registry: Registry, tmp_path: Path) -> None:
+    target = write_plugin(tmp_path, "import numpy\n\ndef broken(:\n    pass\n")
+    with pytest.raises(RegistryError) as info:
+        registry.load_plugin(target)
+    message = str(info.value)
+    assert "syntax error at line 3" in message
+    assert "\n" not in message
+
+
+def test_plugin_that_raises_on_import_names_the_exception(
+    registry: Registry, tmp_path: Path
+) -> None:
+    target = write_plugin(tmp_path, "raise KeyError('boom')\n")
+    with pytest.raises(RegistryError, match=r"failed to import: KeyError: 'boom'"):
+        registry.load_plugin(target)
+
+
+def test_plugin_registering_nothing_is_refused(registry: Registry, tmp_path: Path) -> None:
+    with pytest.raises(RegistryError, match=r"registers no implementation"):
+        registry.load_plugin(write_plugin(tmp_path, "VALUE = 1\n"))
+
+
+def test_missing_plugin_file(registry: Registry, tmp_path: Path) -> None:
+    with pytest.raises(RegistryError, match=r"nope\.py': no such file"):
+        registry.load_plugin(str(tmp_path / "nope.py"))
+
+
+def test_missing_plugin_module(registry: Registry) -> None:
+    with pytest.raises(RegistryError, match=r"failed to import: ModuleNotFoundError"):
+        registry.load_plugin("surely_missing_plugin_module_xyz")
+
+
+# ---- queries -------------------------------------------------------------------------------
+
+
+def test_select_filters_and_orders_by_backend_vocabulary(
+    registry: Registry,
+    make_impl: Callable[..., Implementation],
+) -> None:
+    for impl in (
+        make_impl(variant="b"),
+        make_impl(backend="python", variant="z"),
+        make_impl(variant="a"),
+    ):
+        registry._add(impl)
+    keys = [i.key for i in registry.select()]
+    assert keys == ["toy_scale/python/z", "toy_scale/numpy/a", "toy_scale/numpy/b"]
+    assert [i.variant for i in registry.select(backends=["numpy"])] == ["a", "b"]
+    with pytest.raises(RegistryError, match=r"unknown backend 'julia'"):
+        registry.select(backends=["julia"])
+    with pytest.raises(RegistryError, match=r"unknown algorithm 'nms' \(known: toy_scale\)"):
+        registry.select(algorithms=["nms"])
+
+
+# ---- placeholders and metadata -------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("stem", "backend", "variant"),
+    [
+        ("cupy_raw", "cupy", "raw"),
+        ("torch_cuda_fast", "torch_cuda", "fast"),
+        ("library_shapely", "library", "shapely"),
+        ("numba_prange_tiled", "numba", "prange_tiled"),
+        ("shapely_polygons", "library", "shapely_polygons"),
+    ],
+)
+def test_placeholder_parses_backend_and_variant(stem: str, backend: str, variant: str) -> None:
+    impl = _placeholder("toy_scale", stem, "somelib not installed", "src.py")
+    assert (impl.backend, impl.variant) == (backend, variant)
+    assert impl.fn is None
+    assert impl.kind == ("library" if backend == "library" else "handwritten")
+    assert impl.unavailable_reason() == f"{backend}: somelib not installed"
+
+
+def test_supports_value_compares_type_as_well_as_value(
+    make_impl: Callable[..., Implementation],
+) -> None:
+    impl = make_impl(supports={"flag": (False, True), "eps": (0.0, 1e-6)})
+    assert impl.supports_value("flag", True, False)
+    assert not impl.supports_value("flag", 1, False)
+    assert not impl.supports_value("flag", 0, False)
+    assert impl.supports_value("eps", 1e-6, 0.0)
+    assert not impl.supports_value("eps", 0, 0.0)
+    assert not impl.supports_value("eps", 1e-5, 0.0)
+
+
+def test_supports_value_defaults_to_the_default_only(
+    make_impl: Callable[..., Implementation],
+) -> None:
+    impl = make_impl(supports={})
+    assert impl.supports_value("mode", "plain", "plain")
+    assert not impl.supports_value("mode", "double", "plain")
+
+
+def test_unavailable_reason_names_a_missing_required_module(
+    make_impl: Callable[..., Implementation],
+) -> None:
+    impl = make_impl(requires=("surely_missing_module_xyz",))
+    assert impl.unavailable_reason() == "numpy: surely_missing_module_xyz not installed"
+    assert make_impl(requires=("json",)).unavailable_reason() is None

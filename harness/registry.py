@@ -139,7 +139,10 @@ def _placeholder(algorithm: str, stem: str, reason: str, source: str) -> Impleme
     """A module that needs a missing optional package still shows up, with the reason."""
     tokens = sorted(BACKEND_TOKENS, key=len, reverse=True)
     backend = next((t for t in tokens if stem == t or stem.startswith(t + "_")), "library")
-    variant = stem[len(backend) + 1 :] if stem.startswith(backend + "_") else "default"
+    if stem.startswith(backend + "_"):
+        variant = stem[len(backend) + 1 :]
+    else:
+        variant = "default" if stem == backend else stem
     return Implementation(
         algorithm,
         backend,

@@ -5,6 +5,7 @@ from __future__ import annotations
 import functools
 import importlib
 import importlib.util
+import os
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
@@ -133,9 +134,13 @@ def _torch_cuda_sync() -> None:
 # ---- cupy -----------------------------------------------------------------------------
 
 
+def _no_cuda_driver() -> bool:
+    return not any(os.path.exists(p) for p in ("/dev/nvidiactl", "/dev/nvidia0"))
+
+
 def _cupy_probe() -> str | None:
     if importlib.util.find_spec("cupy") is None:
-        return "cupy not installed (no CUDA device)"
+        return "no CUDA device" if _no_cuda_driver() else "cupy not installed"
     cupy = importlib.import_module("cupy")
     try:
         if cupy.cuda.runtime.getDeviceCount() < 1:

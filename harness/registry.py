@@ -143,6 +143,8 @@ def _placeholder(algorithm: str, stem: str, reason: str, source: str) -> Impleme
         variant = stem[len(backend) + 1 :]
     else:
         variant = "default" if stem == backend else stem
+    probe = BACKENDS[backend].unavailable_reason() if backend in BACKENDS else None
+    reason = probe or reason
     return Implementation(
         algorithm,
         backend,

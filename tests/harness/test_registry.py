@@ -7,6 +7,7 @@ from pathlib import Path
 
 import pytest
 
+from harness.backends import BACKENDS
 from harness.registry import Implementation, Registry, RegistryError, _placeholder
 from harness.spec import Suite
 
@@ -168,7 +169,9 @@ def test_placeholder_parses_backend_and_variant(stem: str, backend: str, variant
     assert (impl.backend, impl.variant) == (backend, variant)
     assert impl.fn is None
     assert impl.kind == ("library" if backend == "library" else "handwritten")
-    assert impl.unavailable_reason() == f"{backend}: somelib not installed"
+    # The backend's own reason wins when the backend itself is unusable here.
+    probe = BACKENDS[backend].unavailable_reason() if backend in BACKENDS else None
+    assert impl.unavailable_reason() == f"{backend}: {probe or 'somelib not installed'}"
 
 
 def test_supports_value_compares_type_as_well_as_value(

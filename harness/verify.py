@@ -398,7 +398,9 @@ def _structure_problem(
         a, e = np.asarray(a), np.asarray(e)
         if typed and dtype is not None and str(a.dtype) != dtype:
             return f"output {name!r} has dtype {a.dtype}, expected {dtype}"
-        if a.shape != e.shape:
+        # Plain lists cannot say (0, M): an empty list stands for any empty shape.
+        empty_untyped = not typed and a.size == 0 and e.size == 0
+        if a.shape != e.shape and not empty_untyped:
             return f"output {name!r} has shape {a.shape}, expected {e.shape}"
     return None
 

@@ -7,7 +7,7 @@ from typing import Any
 import numpy as np
 
 from harness import implementation
-from suites.box_iou_axis_aligned import validate_boxes
+from suites.box_iou_axis_aligned import validate_boxes, validate_options
 
 
 @implementation("box_iou_axis_aligned", "numpy", "broadcast",
@@ -16,9 +16,12 @@ from suites.box_iou_axis_aligned import validate_boxes
 def box_iou(boxes_a: Any, boxes_b: Any, *, pixel_inclusive: bool = False,
             iou_eps: float = 0.0, zero_union: str = "zero") -> Any:
     """Broadcast min/max over an (N, M) grid; areas computed once per box."""
+    validate_options(pixel_inclusive, iou_eps, zero_union)
     validate_boxes(boxes_a, "boxes_a")
     validate_boxes(boxes_b, "boxes_b")
-    dtype = np.result_type(boxes_a, boxes_b, np.float32)
+    dtype = np.result_type(boxes_a, boxes_b)
+    if dtype.kind != "f":  # integer coordinates are promoted to float64 (no area overflow)
+        dtype = np.dtype(np.float64)
     a, b = boxes_a.astype(dtype, copy=False), boxes_b.astype(dtype, copy=False)
     one = dtype.type(1 if pixel_inclusive else 0)
     area_a = (a[:, 2] - a[:, 0] + one) * (a[:, 3] - a[:, 1] + one)

@@ -1,0 +1,52 @@
+"""nms_greedy in Numba: one compiled sweep over the score order with scalar IoUs.
+
+The kernel visits boxes in sorted order and, for each kept box, tests only the later boxes
+not yet suppressed; every value stays in the input dtype (the threshold is cast to it).
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numba
+import numpy as np
+
+from harness import implementation
+from suites.nms_greedy import validate_nms_inputs
+
+
+@numba.njit(cache=False)
+def _sweep(b: Any, order: Any, thr: Any, ge: bool) -> Any:
+    n = order.shape[0]
+    suppressed = np.zeros(n, dtype=np.bool_)
+    keep = np.empty(n, dtype=np.int64)
+    k = 0
+    for a in range(n):
+        if suppressed[a]:
+            continue
+        i = order[a]
+        keep[k] = i
+        k += 1
+        area_i = (b[i, 2] - b[i, 0]) * (b[i, 3] - b[i, 1])
+        for c in range(a + 1, n):
+            if suppressed[c]:
+                continue
+            j = order[c]
+            iw = min(b[i, 2], b[j, 2]) - max(b[i, 0], b[j, 0])
+            ih = min(b[i, 3], b[j, 3]) - max(b[i, 1], b[j, 1])
+            inter = iw * ih if iw > 0 and ih > 0 else iw - iw  # zero in the input dtype
+            union = area_i + (b[j, 2] - b[j, 0]) * (b[j, 3] - b[j, 1]) - inter
+            iou = inter / union if union != 0 else inter  # zero union: IoU 0
+            if iou >= thr if ge else iou > thr:
+                suppressed[c] = True
+    return keep[:k]
+
+
+@implementation("nms_greedy", "numba", "sweep", supports={"suppress_if": ("gt", "ge")})
+def nms(boxes: Any, scores: Any, iou_threshold: float, *, suppress_if: str = "gt") -> Any:
+    """Python-side validation and stable sort; the njit kernel does the O(N·K) sweep."""
+    t = validate_nms_inputs(boxes, scores, iou_threshold, suppress_if)
+    dtype = np.result_type(boxes, np.float32)
+    order = np.argsort(-scores, kind="stable")  # equal scores: lower index first
+    b = np.ascontiguousarray(boxes, dtype=dtype)
+    return _sweep(b, order, dtype.type(t), suppress_if == "ge")

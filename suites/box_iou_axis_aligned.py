@@ -11,13 +11,19 @@ from harness.spec import Case, Cost, ErrorCase, Inputs, Suite, Tolerance
 
 OPTIONS = {
     "pixel_inclusive": (False, True),  # False: w = x2 - x1 (torchvision, COCO); True: +1 (VOC)
-    "iou_eps": (0.0, 1e-6),            # constant added to the union
-    "zero_union": ("zero", "nan"),     # 0/0 gives 0 (default) or NaN (torchvision)
+    "iou_eps": (0.0, 1e-6),  # constant added to the union
+    "zero_union": ("zero", "nan"),  # 0/0 gives 0 (default) or NaN (torchvision)
 }
 
 
-def box_iou_axis_aligned(boxes_a: Any, boxes_b: Any, *, pixel_inclusive: bool = False,
-                         iou_eps: float = 0.0, zero_union: str = "zero") -> Any:
+def box_iou_axis_aligned(
+    boxes_a: Any,
+    boxes_b: Any,
+    *,
+    pixel_inclusive: bool = False,
+    iou_eps: float = 0.0,
+    zero_union: str = "zero",
+) -> Any:
     """Oracle: float64, one formula per line, N x M."""
     validate_options(pixel_inclusive, iou_eps, zero_union)
     validate_boxes(boxes_a, "boxes_a")
@@ -58,12 +64,19 @@ def validate_boxes(boxes: Any, name: str) -> None:
     with np.errstate(invalid="ignore"):
         inverted = (arr[:, 2] < arr[:, 0]) | (arr[:, 3] < arr[:, 1])
     if np.any(inverted):
-        raise ValueError(f"{name} has inverted boxes (x2 < x1 or y2 < y1) at rows "
-                         f"{np.flatnonzero(inverted)[:5].tolist()}")
+        raise ValueError(
+            f"{name} has inverted boxes (x2 < x1 or y2 < y1) at rows "
+            f"{np.flatnonzero(inverted)[:5].tolist()}"
+        )
 
 
-def random_boxes(rng: np.random.Generator, n: int, extent: float = 100.0,
-                 size: float = 20.0, min_size: float = 0.5) -> np.ndarray:
+def random_boxes(
+    rng: np.random.Generator,
+    n: int,
+    extent: float = 100.0,
+    size: float = 20.0,
+    min_size: float = 0.5,
+) -> np.ndarray:
     xy = rng.uniform(0, extent, size=(n, 2))
     wh = rng.uniform(min_size, size, size=(n, 2))
     return np.concatenate([xy, xy + wh], axis=1)
@@ -113,12 +126,14 @@ def make_inputs(case: Case) -> Inputs:
 def cost(case: Case) -> Cost:
     n, m = int(case.params.get("n", 0)), int(case.params.get("m", 0))
     b = np.dtype(case.dtype).itemsize
-    return Cost(flops=12.0 * n * m, bytes=4.0 * b * (n + m) + b * n * m, items=n * m,
-                item_unit="pairs")
+    return Cost(
+        flops=12.0 * n * m, bytes=4.0 * b * (n + m) + b * n * m, items=n * m, item_unit="pairs"
+    )
 
 
-def _case(name: str, kind: str = "regular", options: dict[str, Any] | None = None,
-          **params: Any) -> Case:
+def _case(
+    name: str, kind: str = "regular", options: dict[str, Any] | None = None, **params: Any
+) -> Case:
     params.setdefault("seed", 7)
     params.setdefault("dtype", "float32")
     return Case(name, params, options or {}, kind)
@@ -128,32 +143,62 @@ CASES = [
     _case("random_f32", n=64, m=48),
     _case("random_f64", n=64, m=48, dtype="float64"),
     _case("inclusive_f64", n=40, m=30, dtype="float64", options={"pixel_inclusive": True}),
-    _case("eps_small_f64", n=20, m=20, dtype="float64", extent=3.0,
-          options={"iou_eps": 1e-6}),
-    _case("nan_union_f64", n=6, m=6, dtype="float64", pattern="degenerate",
-          options={"zero_union": "nan"}),
+    _case("eps_small_f64", n=20, m=20, dtype="float64", extent=3.0, options={"iou_eps": 1e-6}),
+    _case(
+        "nan_union_f64",
+        n=6,
+        m=6,
+        dtype="float64",
+        pattern="degenerate",
+        options={"zero_union": "nan"},
+    ),
     _case("empty_a", "edge", n=0, m=5),
     _case("empty_both", "edge", n=0, m=0),
     _case("identical", "edge", n=30, m=30, pattern="identical"),
     _case("touching", "edge", n=20, m=20, pattern="touching", dtype="float64"),
-    _case("touching_inclusive", "edge", n=20, m=20, pattern="touching", dtype="float64",
-          options={"pixel_inclusive": True}),
+    _case(
+        "touching_inclusive",
+        "edge",
+        n=20,
+        m=20,
+        pattern="touching",
+        dtype="float64",
+        options={"pixel_inclusive": True},
+    ),
     _case("degenerate_zero_area", "edge", n=12, m=9, pattern="degenerate"),
     _case("containment", "edge", n=25, m=25, pattern="containment"),
     _case("nonfinite", "edge", n=6, m=6, pattern="nonfinite", dtype="float64", extent=15.0),
     _case("far_coordinates_f64", "edge", n=16, m=16, pattern="far", dtype="float64"),
-    _case("far_coordinates_f32", "edge", n=24, m=24, pattern="far", offset=2e7, extent=200.0,
-          size=60.0),
-    _case("far_coordinates_f32_inclusive", "edge", n=24, m=24, pattern="far", offset=2e7,
-          extent=200.0, size=60.0, options={"pixel_inclusive": True}),
+    _case(
+        "far_coordinates_f32",
+        "edge",
+        n=24,
+        m=24,
+        pattern="far",
+        offset=2e7,
+        extent=200.0,
+        size=60.0,
+    ),
+    _case(
+        "far_coordinates_f32_inclusive",
+        "edge",
+        n=24,
+        m=24,
+        pattern="far",
+        offset=2e7,
+        extent=200.0,
+        size=60.0,
+        options={"pixel_inclusive": True},
+    ),
     _case("int32_area_overflow", "edge", n=20, m=20, pattern="large_int", dtype="int32"),
     _case("int32_inclusive", n=30, m=30, dtype="int32", options={"pixel_inclusive": True}),
 ]
 
 
 def _error(name: str, expected: type[BaseException], match: str, **params: Any) -> ErrorCase:
-    return ErrorCase(name, {"n": 3, "m": 3, "seed": 1, "dtype": "float32", **params},
-                     (expected,), match)
+    return ErrorCase(
+        name, {"n": 3, "m": 3, "seed": 1, "dtype": "float32", **params}, (expected,), match
+    )
 
 
 ERRORS = [
@@ -166,8 +211,10 @@ ERRORS = [
 
 BENCH = {
     "smoke": [_case("bench_200", "bench", n=200, m=200)],
-    "quick": [_case("bench_1000", "bench", n=1000, m=1000),
-              _case("bench_2000", "bench", n=2000, m=2000)],
+    "quick": [
+        _case("bench_1000", "bench", n=1000, m=1000),
+        _case("bench_2000", "bench", n=2000, m=2000),
+    ],
     "full": [_case("bench_10000", "bench", n=10000, m=10000)],
 }
 
@@ -177,16 +224,23 @@ def fuzz_strategy() -> Any:
 
     # int32 truncates the random boxes to a coarse grid: ties, shared edges, zero sides.
     # n >= 1: plain lists cannot express shape (0, M) (empty_a covers N = 0, with xfail).
-    options = st.fixed_dictionaries({}, optional={
-        "pixel_inclusive": st.booleans(), "zero_union": st.sampled_from(OPTIONS["zero_union"]),
-        "iou_eps": st.sampled_from(OPTIONS["iou_eps"])})
+    options = st.fixed_dictionaries(
+        {},
+        optional={
+            "pixel_inclusive": st.booleans(),
+            "zero_union": st.sampled_from(OPTIONS["zero_union"]),
+            "iou_eps": st.sampled_from(OPTIONS["iou_eps"]),
+        },
+    )
     return st.builds(
         lambda n, m, seed, dtype, pattern, options: _case(
-            "fuzz", "fuzz", options, n=n, m=m, seed=seed, dtype=dtype, pattern=pattern),
-        st.integers(1, 40), st.integers(0, 40), st.integers(0, 2**31 - 1),
+            "fuzz", "fuzz", options, n=n, m=m, seed=seed, dtype=dtype, pattern=pattern
+        ),
+        st.integers(1, 40),
+        st.integers(0, 40),
+        st.integers(0, 2**31 - 1),
         st.sampled_from(["float32", "float64", "int32"]),
-        st.sampled_from(["random", "identical", "touching", "degenerate", "containment",
-                         "far"]),
+        st.sampled_from(["random", "identical", "touching", "degenerate", "containment", "far"]),
         options,
     )
 

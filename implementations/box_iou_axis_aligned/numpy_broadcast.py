@@ -10,11 +10,24 @@ from harness import implementation
 from suites.box_iou_axis_aligned import validate_boxes, validate_options
 
 
-@implementation("box_iou_axis_aligned", "numpy", "broadcast",
-                supports={"pixel_inclusive": (False, True), "iou_eps": (0.0, 1e-6),
-                          "zero_union": ("zero", "nan")})
-def box_iou(boxes_a: Any, boxes_b: Any, *, pixel_inclusive: bool = False,
-            iou_eps: float = 0.0, zero_union: str = "zero") -> Any:
+@implementation(
+    "box_iou_axis_aligned",
+    "numpy",
+    "broadcast",
+    supports={
+        "pixel_inclusive": (False, True),
+        "iou_eps": (0.0, 1e-6),
+        "zero_union": ("zero", "nan"),
+    },
+)
+def box_iou(
+    boxes_a: Any,
+    boxes_b: Any,
+    *,
+    pixel_inclusive: bool = False,
+    iou_eps: float = 0.0,
+    zero_union: str = "zero",
+) -> Any:
     """Broadcast min/max over an (N, M) grid; areas computed once per box."""
     validate_options(pixel_inclusive, iou_eps, zero_union)
     validate_boxes(boxes_a, "boxes_a")

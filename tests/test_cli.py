@@ -83,7 +83,7 @@ def test_wrong_plugin_fails_with_diagnosis_and_repro(wrong_plugin: Path) -> None
     repro = next(line for line in out.splitlines() if "re-run:" in line and "random_f32" in line)
     command = repro.split("re-run: ", 1)[1].split()
     assert command[:2] == ["shootout", "verify"] and "--plugin" in command
-    again = shootout(*command[2:])
+    again = shootout(*command[1:])
     assert again.returncode == 1 and "1 fail" in again.stdout  # exactly that one cell
 
 

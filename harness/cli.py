@@ -200,6 +200,8 @@ def _run_pytest(state: Any, extra: list[str]) -> int:
         "no:cacheprovider",
         "-p",
         "no:warnings",
+        "-p",
+        "no:xdist",
         "-q",
         "--rootdir",
         str(ROOT),
@@ -209,6 +211,10 @@ def _run_pytest(state: Any, extra: list[str]) -> int:
         "python_files=cells.py",
         *extra,
     ]
+    # A CLI run inside a test worker must not think it is one: no xdist, which would also
+    # switch pytest-benchmark off.
+    for var in [v for v in os.environ if v.startswith("PYTEST_XDIST")]:
+        del os.environ[var]
     buffer = io.StringIO()
     with contextlib.redirect_stdout(buffer), contextlib.redirect_stderr(buffer):
         code = pytest.main(args, plugins=[Inject()])

@@ -54,6 +54,21 @@ def validate_options(pixel_inclusive: Any, iou_eps: Any, zero_union: Any) -> Non
         raise ValueError(f"zero_union must be 'zero' or 'nan', got {zero_union!r}")
 
 
+def output_dtype(
+    boxes_a: Any, boxes_b: Any, pixel_inclusive: Any, iou_eps: Any, zero_union: Any
+) -> np.dtype[Any]:
+    """Validate flags and both box sets; return the dtype of the result.
+
+    Float inputs keep their dtype; integer coordinates are promoted to float64 (no area
+    overflow).
+    """
+    validate_options(pixel_inclusive, iou_eps, zero_union)
+    validate_boxes(boxes_a, "boxes_a")
+    validate_boxes(boxes_b, "boxes_b")
+    dtype = np.result_type(boxes_a, boxes_b)
+    return dtype if dtype.kind == "f" else np.dtype(np.float64)
+
+
 def validate_boxes(boxes: Any, name: str) -> None:
     """The shared input contract: (K, 4) with x2 >= x1 and y2 >= y1 (NaN passes through)."""
     arr = np.asarray(boxes)

@@ -10,7 +10,7 @@ from typing import Any
 import cupy as cp
 
 from harness import implementation
-from suites.box_iou_axis_aligned import validate_options
+from suites.box_iou_axis_aligned import OPTIONS, validate_options
 
 # Coordinates arrive as broadcast (N, 1) and (1, M) column views. min/max and the clamp are
 # ternaries (no reliance on device overloads); a NaN side may clamp to 0, but the NaN still
@@ -49,11 +49,7 @@ def _check_boxes(boxes: Any, name: str) -> None:
     "box_iou_axis_aligned",
     "cupy",
     "elementwise",
-    supports={
-        "pixel_inclusive": (False, True),
-        "iou_eps": (0.0, 1e-6),
-        "zero_union": ("zero", "nan"),
-    },
+    supports=OPTIONS,
 )
 def box_iou(
     boxes_a: Any,

@@ -11,7 +11,7 @@ import numba
 import numpy as np
 
 from harness import implementation
-from suites.box_iou_axis_aligned import validate_boxes, validate_options
+from suites.box_iou_axis_aligned import OPTIONS, output_dtype
 
 
 @numba.njit(parallel=True, cache=False, error_model="numpy")
@@ -37,11 +37,7 @@ def _iou_kernel(a: Any, b: Any, one: Any, eps: Any, nan_on_zero: bool, out: Any)
     "box_iou_axis_aligned",
     "numba",
     "prange",
-    supports={
-        "pixel_inclusive": (False, True),
-        "iou_eps": (0.0, 1e-6),
-        "zero_union": ("zero", "nan"),
-    },
+    supports=OPTIONS,
 )
 def box_iou(
     boxes_a: Any,
@@ -52,12 +48,7 @@ def box_iou(
     zero_union: str = "zero",
 ) -> Any:
     """Fused loop nest (prange over rows of boxes_a); areas of boxes_b hoisted."""
-    validate_options(pixel_inclusive, iou_eps, zero_union)
-    validate_boxes(boxes_a, "boxes_a")
-    validate_boxes(boxes_b, "boxes_b")
-    dtype = np.result_type(boxes_a, boxes_b)
-    if dtype.kind != "f":  # integer coordinates are promoted to float64 (no area overflow)
-        dtype = np.dtype(np.float64)
+    dtype = output_dtype(boxes_a, boxes_b, pixel_inclusive, iou_eps, zero_union)
     a = np.ascontiguousarray(boxes_a, dtype=dtype)
     b = np.ascontiguousarray(boxes_b, dtype=dtype)
     out = np.empty((a.shape[0], b.shape[0]), dtype=dtype)

@@ -7,18 +7,14 @@ from typing import Any
 import numpy as np
 
 from harness import implementation
-from suites.box_iou_axis_aligned import validate_boxes, validate_options
+from suites.box_iou_axis_aligned import OPTIONS, output_dtype
 
 
 @implementation(
     "box_iou_axis_aligned",
     "numpy",
     "broadcast",
-    supports={
-        "pixel_inclusive": (False, True),
-        "iou_eps": (0.0, 1e-6),
-        "zero_union": ("zero", "nan"),
-    },
+    supports=OPTIONS,
 )
 def box_iou(
     boxes_a: Any,
@@ -29,12 +25,7 @@ def box_iou(
     zero_union: str = "zero",
 ) -> Any:
     """Broadcast min/max over an (N, M) grid; areas computed once per box."""
-    validate_options(pixel_inclusive, iou_eps, zero_union)
-    validate_boxes(boxes_a, "boxes_a")
-    validate_boxes(boxes_b, "boxes_b")
-    dtype = np.result_type(boxes_a, boxes_b)
-    if dtype.kind != "f":  # integer coordinates are promoted to float64 (no area overflow)
-        dtype = np.dtype(np.float64)
+    dtype = output_dtype(boxes_a, boxes_b, pixel_inclusive, iou_eps, zero_union)
     a, b = boxes_a.astype(dtype, copy=False), boxes_b.astype(dtype, copy=False)
     one = dtype.type(1 if pixel_inclusive else 0)
     area_a = (a[:, 2] - a[:, 0] + one) * (a[:, 3] - a[:, 1] + one)

@@ -9,7 +9,7 @@ import math
 from typing import Any
 
 from harness import implementation
-from suites.box_iou_axis_aligned import validate_options
+from suites.box_iou_axis_aligned import OPTIONS, validate_options
 
 Box = tuple[float, float, float, float]
 
@@ -45,11 +45,7 @@ def _area(box: Box, one: float) -> float:
     "box_iou_axis_aligned",
     "python",
     "loops",
-    supports={
-        "pixel_inclusive": (False, True),
-        "iou_eps": (0.0, 1e-6),
-        "zero_union": ("zero", "nan"),
-    },
+    supports=OPTIONS,
     max_flops=12.0 * 1000 * 1000,
 )
 def box_iou(

@@ -11,7 +11,7 @@ from typing import Any
 import torch
 
 from harness import implementation
-from suites.box_iou_axis_aligned import validate_options
+from suites.box_iou_axis_aligned import OPTIONS, validate_options
 
 
 def _check_boxes(boxes: Any, name: str) -> None:
@@ -41,11 +41,7 @@ def _overlap(lo_a: Any, hi_a: Any, lo_b: Any, hi_b: Any, one: float) -> Any:
     "box_iou_axis_aligned",
     ("torch_cpu", "torch_cuda"),
     "broadcast",
-    supports={
-        "pixel_inclusive": (False, True),
-        "iou_eps": (0.0, 1e-6),
-        "zero_union": ("zero", "nan"),
-    },
+    supports=OPTIONS,
 )
 def box_iou(
     boxes_a: Any,

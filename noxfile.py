@@ -26,7 +26,7 @@ def _install(session: nox.Session, extras: str) -> None:
 def tests(session: nox.Session) -> None:
     """Verify every implementation and test the harness (verification runs in parallel)."""
     _install(session, "dev")
-    session.run("pytest", "-n", "2", "--dist", "loadgroup", *session.posargs, env=THREAD_ENV)
+    session.run("pytest", "-n", "2", *session.posargs, env=THREAD_ENV)
 
 
 @nox.session

@@ -296,8 +296,3 @@ def cmd_report(args: argparse.Namespace) -> int:
     index = build_site(paths, args.out)
     print(f"report: {index}")
     return EXIT_OK
-
-
-if __name__ == "__main__":
-    os.environ.setdefault("PYTHONHASHSEED", "0")
-    sys.exit(main())

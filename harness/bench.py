@@ -15,6 +15,11 @@ from harness.verify import Verdict, verify
 NOISE_LIMIT = 0.10  # IQR/median above this flags a measurement as noisy (torch.utils.benchmark)
 
 
+def device_of(arrays: str) -> str:
+    """The device whose ceilings bound an implementation fed by this array backend."""
+    return "cuda" if arrays in ("torch_cuda", "cupy") else "cpu"
+
+
 def _skeleton(suite: Suite, impl: Implementation, case: Case) -> dict[str, Any]:
     cost = suite.cost(case)
     return {
@@ -24,6 +29,8 @@ def _skeleton(suite: Suite, impl: Implementation, case: Case) -> dict[str, Any]:
         "kind": impl.kind,
         "case": case.name,
         "case_kind": case.kind,
+        "standard": case.name == suite.standard,
+        "device": device_of(impl.arrays),
         "params": dict(case.params),
         "options": dict(case.options),
         "dtype": case.dtype,

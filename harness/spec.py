@@ -120,12 +120,19 @@ class Suite:
     outputs: tuple[str, ...] = ("out",)
     fuzz: Callable[[], Any] | None = None  # returns a hypothesis strategy of Case
     reference: str = ""
+    # The bench case at the spec's standard size: the one the report's index summarises.
+    standard: str = ""
 
     def __post_init__(self) -> None:
         names = [c.name for c in self.all_cases()]
         dupes = {n for n in names if names.count(n) > 1}
         if dupes:
             raise ValueError(f"{self.algorithm}: duplicate case names {sorted(dupes)}")
+        bench = {c.name for cases in self.bench.values() for c in cases}
+        if self.standard and self.standard not in bench:
+            raise ValueError(
+                f"{self.algorithm}: standard case {self.standard!r} is not a bench case"
+            )
 
     @property
     def parameters(self) -> list[str]:

@@ -386,6 +386,7 @@ SUITE = Suite(
     cases=CASES,
     error_cases=ERRORS,
     bench=BENCH,
+    standard="bench_32x64x56x56",
     options=OPTIONS,
     outputs=("y", "running_mean", "running_var"),
     fuzz=fuzz_strategy,

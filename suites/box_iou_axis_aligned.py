@@ -303,6 +303,7 @@ SUITE = Suite(
     cases=CASES,
     error_cases=ERRORS,
     bench=BENCH,
+    standard="bench_2000",
     options=OPTIONS,
     fuzz=fuzz_strategy,
     reference="shapely box intersection (continuous); torchvision box_iou semantics",

@@ -278,6 +278,7 @@ SUITE = Suite(
     cases=CASES,
     error_cases=ERRORS,
     bench=BENCH,
+    standard="bench_1000",
     options=OPTIONS,
     fuzz=fuzz_strategy,
     reference="cv2.dnn.NMSBoxes (xywh adapter); torchvision.ops.nms semantics",

@@ -221,6 +221,7 @@ SUITE = Suite(
     cases=CASES,
     error_cases=ERRORS,
     bench=BENCH,
+    standard="bench_4096x4096x128",
     options=OPTIONS,
     fuzz=fuzz_strategy,
     reference="scipy.spatial.distance.cdist (direct, float64); torch.cdist; sklearn",

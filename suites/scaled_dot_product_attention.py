@@ -331,6 +331,7 @@ SUITE = Suite(
     cases=CASES,
     error_cases=ERRORS,
     bench=BENCH,
+    standard="bench_standard",
     options=OPTIONS,
     fuzz=fuzz_strategy,
     reference="torch.nn.functional.scaled_dot_product_attention (torch 2.13 CPU, dropout_p=0)",

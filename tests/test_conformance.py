@@ -92,6 +92,13 @@ def test_cost_model_is_positive_on_benchmark_sizes(suite: Suite) -> None:
             assert cost.flops > 0 and cost.bytes > 0, case.name
 
 
+@pytest.mark.parametrize("suite", SUITES, ids=_suite_id)
+def test_standard_size_is_a_quick_bench_case(suite: Suite) -> None:
+    """The report's index summarises each algorithm at this case; quick must time it."""
+    assert suite.standard, f"{suite.algorithm} names no standard bench case"
+    assert suite.standard in {c.name for c in suite.cases_for_profile("quick")}
+
+
 def _declared_signature(impl: Implementation) -> tuple[list[str], dict[str, Any]]:
     """Positional names and keyword-only defaults, read from the source if not importable."""
     if impl.fn is not None:

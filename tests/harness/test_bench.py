@@ -3,13 +3,14 @@
 from __future__ import annotations
 
 from collections.abc import Callable
+from dataclasses import replace
 from types import SimpleNamespace
 from typing import Any
 
 import numpy as np
 import pytest
 
-from harness.bench import NOISE_LIMIT, measure, pytest_benchmark_runner, summarize
+from harness.bench import NOISE_LIMIT, device_of, measure, pytest_benchmark_runner, summarize
 from harness.registry import Implementation
 from harness.spec import Suite
 
@@ -79,6 +80,25 @@ def test_measure_times_the_first_call_apart_then_runs_the_benchmark(
         "bench_64",
         "bench",
     )
+    assert rec["device"] == "cpu" and rec["standard"] is False
+
+
+def test_measure_marks_the_standard_case_and_the_device(
+    suite: Suite, make_impl: MakeImpl
+) -> None:
+    standard = replace(suite, standard="bench_4k")
+    runner = lambda target: ([1e-6], 1)  # noqa: E731
+    _, rec = measure(standard, make_impl(), standard.find_case("bench_4k"), runner)
+    assert rec["standard"] is True
+    _, rec = measure(standard, make_impl(), standard.find_case("bench_64"), runner)
+    assert rec["standard"] is False
+    assert device_of("torch_cuda") == device_of("cupy") == "cuda"
+    assert device_of("numpy") == device_of("torch_cpu") == "cpu"
+
+
+def test_a_standard_case_must_be_a_bench_case(suite: Suite) -> None:
+    with pytest.raises(ValueError, match="standard case 'nope' is not a bench case"):
+        replace(suite, standard="nope")
 
 
 def test_measure_does_not_time_a_wrong_implementation(suite: Suite, make_impl: MakeImpl) -> None:

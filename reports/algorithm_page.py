@@ -2,14 +2,23 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 import pandas as pd
 
-from reports.chart import timing_chart
+from reports.chart import (
+    first_call_chart,
+    roofline_chart,
+    speedup_chart,
+    timing_chart,
+)
 from reports.index_page import backend_order
 from reports.markup import (
     SEVERITY,
     Html,
+    anchor,
     esc,
+    flag,
     fmt_number,
     fmt_ratio,
     fmt_seconds,
@@ -20,31 +29,119 @@ from reports.markup import (
     table,
     tag,
 )
-from reports.table import Frames, latest
+from reports.table import Frames, latest, standard_rows, timed, with_roofline
 
 _CASE_KEY = ["case", "dtype", "params", "options"]
 
 
-def render_algorithm(frames: Frames, speedup_rows: pd.DataFrame, algorithm: str) -> str:
-    """The page of one algorithm; ``speedup_rows`` is ``speedups`` of all measurements."""
+def render_algorithm(
+    frames: Frames, speedup_rows: pd.DataFrame, algorithm: str, *, history: str | None = None
+) -> str:
+    """The page of one algorithm; ``speedup_rows`` is ``speedups`` of all measurements.
+
+    ``history`` is the history page's file name when there is one to link to.
+    """
     verdicts = latest(frames.verdicts[frames.verdicts["algorithm"] == algorithm])
     measurements = latest(frames.measurements[frames.measurements["algorithm"] == algorithm])
+    measurements = with_roofline(measurements, frames.ceilings)
     ratios = latest(speedup_rows[speedup_rows["algorithm"] == algorithm])
-    parts = [tag("p", link("index.html", esc("← all algorithms"))), tag("h1", esc(algorithm))]
+    nav = [link("index.html", esc("← all algorithms"))]
+    if history:
+        nav.append(link(f"{history}#{anchor('history', algorithm)}", esc("history across runs")))
+    parts = [tag("p", join(nav, " · ")), tag("h1", esc(algorithm))]
+    parts.append(_verdict_counts(verdicts))
     machines = measurements.drop_duplicates("machine").sort_values("machine_label")
     for number, (machine, label) in enumerate(
         zip(machines["machine"], machines["machine_label"], strict=True)
     ):
-        parts.append(tag("h2", esc(f"Timings on {label} ({machine})")))
         mine = measurements[measurements["machine"] == machine]
-        chart = timing_chart(mine, div_id=f"timing-{number}")
-        parts.append(chart if chart is not None else tag("p", esc("Nothing was timed here.")))
-        parts.append(tag("h3", esc("Speedup versus the fastest library implementation")))
-        parts.append(_speedup_table(ratios[ratios["machine"] == machine]))
-        parts.append(_untimed_table(mine))
-    parts.append(tag("h2", esc("Verdicts")))
+        parts.append(_machine_section(frames, mine, ratios, number, str(machine), str(label)))
+    parts.append(tag("h2", esc("Correctness"), id="verdicts"))
+    parts.append(
+        tag(
+            "p",
+            esc(
+                "Measured error against the float64 oracle per case; error_ratio is the "
+                "worst error over the tolerance (1 = at the limit) and margin = 1 − error_ratio. "
+                "Failing cells come first, with the diagnosis and the command that reproduces them."
+            ),
+            class_="small",
+        )
+    )
     parts.append(_verdict_table(verdicts, several_machines=verdicts["machine"].nunique() > 1))
     return page(f"{algorithm} · opshootout", join(parts), charts=True)
+
+
+def _verdict_counts(verdicts: pd.DataFrame) -> Html:
+    counts = verdicts["status"].value_counts()
+    tally = " · ".join(f"{int(counts[s])} {s}" for s in SEVERITY if s in counts)
+    return tag("p", join([tag("b", esc("Verdicts: ")), esc(tally or "none")]), class_="meta")
+
+
+def _machine_section(
+    frames: Frames,
+    mine: pd.DataFrame,
+    ratios: pd.DataFrame,
+    number: int,
+    machine: str,
+    label: str,
+) -> Html:
+    """Everything timed on one machine: no figure here mixes machines."""
+    where = f"{label} ({machine})"
+    runs = frames.runs[frames.runs["run_id"].isin(set(mine["run_id"]))]
+    ceilings = frames.ceilings[frames.ceilings["run_id"].isin(set(mine["run_id"]))]
+    parts = [
+        tag("h2", esc(f"On {where}"), id=anchor("machine", machine)),
+        _run_meta(runs, ceilings),
+    ]
+    chart = timing_chart(mine, div_id=f"timing-{number}", machine=where)
+    parts.append(chart if chart is not None else tag("p", esc("Nothing was timed here.")))
+
+    parts.append(tag("h3", esc("Speedup versus the fastest library implementation")))
+    mine_ratios = ratios[ratios["machine"] == machine]
+    bars = speedup_chart(mine_ratios, div_id=f"speedup-{number}", machine=where)
+    parts += [bars or Html(""), _speedup_table(mine_ratios, mine)]
+
+    standard = standard_rows(mine)
+    case = str(standard["case"].iloc[0]) if not standard.empty else ""
+    parts.append(tag("h3", esc("Throughput against this machine's measured limits")))
+    roof = roofline_chart(mine, ceilings, div_id=f"roofline-{number}", machine=where)
+    if roof is None:
+        why = (
+            "No ceilings were measured in this run (run `shootout bench` to measure them)."
+            if ceilings.empty
+            else "Nothing timed here has both a flop count and a byte count."
+        )
+        parts.append(tag("p", esc(why), class_="small"))
+    else:
+        parts += [roof, _throughput_table(standard, case)]
+
+    parts.append(tag("h3", esc("First call versus steady state")))
+    first = first_call_chart(standard, div_id=f"first-call-{number}", machine=where, case=case)
+    parts += [first or tag("p", esc("No first call was timed."), class_="small")]
+    parts += [_timing_details(mine), _untimed_table(mine)]
+    return join(parts)
+
+
+def _run_meta(runs: pd.DataFrame, ceilings: pd.DataFrame) -> Html:
+    lines = []
+    for run in runs.sort_values("created").itertuples(index=False):
+        state = "" if flag(run.complete) else " · INCOMPLETE (interrupted)"
+        lines.append(
+            f"run {run.run_id} · {run.created} · commit {str(run.commit)[:12] or 'unknown'}"
+            f"{' (uncommitted changes)' if flag(run.dirty) else ''} · profile "
+            f"{run.profile or '?'} · threads {run.threads or 'not recorded'}{state}"
+        )
+    for c in ceilings.drop_duplicates("device").itertuples(index=False):
+        peaks = ", ".join(
+            f"{fmt_number(getattr(c, f'matmul_{d}'))} GFLOP/s {d}"
+            for d in ("float16", "float32", "float64")
+            if not pd.isna(getattr(c, f"matmul_{d}"))
+        )
+        lines.append(
+            f"ceilings ({c.device}): memory {fmt_number(c.memory_gbps)} GB/s; matmul {peaks}"
+        )
+    return join([tag("p", esc(line), class_="meta") for line in lines])
 
 
 def _impl_order(frame: pd.DataFrame) -> list[str]:
@@ -54,7 +151,22 @@ def _impl_order(frame: pd.DataFrame) -> list[str]:
     return [str(p[2]) for p in ordered]
 
 
-def _speedup_table(ratios: pd.DataFrame) -> Html:
+def _noise_mark(noisy: Any, iqr: Any = None, median: Any = None) -> Html:
+    """A visible flag for a measurement whose IQR exceeds 10 % of its median."""
+    if not flag(noisy):
+        return Html("")
+    spread = ""
+    if iqr is not None and median is not None and not pd.isna(iqr) and not pd.isna(median):
+        spread = f" (IQR/median {100 * float(iqr) / float(median):.0f} %)"
+    return tag(
+        "span",
+        esc(" noisy"),
+        class_="noisy",
+        title=f"IQR above 10 % of the median{spread}: treat this figure with care",
+    )
+
+
+def _speedup_table(ratios: pd.DataFrame, mine: pd.DataFrame) -> Html:
     """Rows are cases by size, columns the handwritten implementations; above 1 is faster."""
     if ratios.empty:
         return tag("p", esc("No handwritten implementation was timed."))
@@ -67,15 +179,25 @@ def _speedup_table(ratios: pd.DataFrame) -> Html:
         )
     impls = _impl_order(ratios)
     cases = ratios.drop_duplicates(_CASE_KEY).sort_values(["items", "case"], kind="stable")
+    standard = set(mine.loc[mine["standard"].fillna(False).astype(bool), "case"])
     rows = []
     for _, case in cases.iterrows():
         same = ratios[(ratios[_CASE_KEY] == case[_CASE_KEY]).all(axis=1)]
         reference = same.iloc[0]
+        name = esc(case["case"])
+        if case["case"] in standard:
+            name = join([name, tag("span", esc(" standard"), class_="small")])
         row: list[Html | tuple[Html, str]] = [
-            esc(case["case"]),
+            name,
             (esc(fmt_number(case["items"])), "num"),
-            esc(
-                f"{reference['library_impl'] or '–'} ({fmt_seconds(reference['library_median_s'])})"
+            join(
+                [
+                    esc(
+                        f"{reference['library_impl'] or '–'} "
+                        f"({fmt_seconds(reference['library_median_s'])})"
+                    ),
+                    _noise_mark(reference["library_noisy"]),
+                ]
             ),
         ]
         for impl in impls:
@@ -85,18 +207,86 @@ def _speedup_table(ratios: pd.DataFrame) -> Html:
                 continue
             ratio = cell.iloc[0]["speedup"]
             cls = "" if pd.isna(ratio) else "faster" if ratio >= 1 else "slower"
-            row.append(
-                (
-                    tag(
-                        "span",
-                        esc(fmt_ratio(ratio)),
-                        title=f"median {fmt_seconds(cell.iloc[0]['median_s'])}",
-                    ),
-                    f"num {cls}".strip(),
-                )
+            content = tag(
+                "span",
+                esc(fmt_ratio(ratio)),
+                title=f"median {fmt_seconds(cell.iloc[0]['median_s'])}",
             )
+            row.append((join([content, _noise_mark(cell.iloc[0]["noisy"])]), f"num {cls}".strip()))
         rows.append(row)
     return join([note, table(["case", "items", "library (median)", *impls], rows)])
+
+
+def _throughput_table(standard: pd.DataFrame, case: str) -> Html:
+    """At the standard size: achieved rates and how much of the roof each one reaches."""
+    rows = timed(standard).sort_values("median_s", kind="stable")
+    if rows.empty:
+        return Html("")
+    body: list[list[Html | tuple[Html, str]]] = []
+    for _, r in rows.iterrows():
+        fraction = r["roof_fraction"]
+        body.append(
+            [
+                esc(r["impl"]),
+                (esc(fmt_seconds(r["median_s"])), "num"),
+                (esc(fmt_number(r["gflops"])), "num"),
+                (esc(fmt_number(r["gbps"])), "num"),
+                (esc(fmt_number(r["intensity"])), "num"),
+                (esc(fmt_number(r["roof_gflops"])), "num"),
+                (esc("–" if pd.isna(fraction) else f"{100 * fraction:.3g} %"), "num"),
+            ]
+        )
+    headers = ["impl", "median", "GFLOP/s", "GB/s", "flop/byte", "roof GFLOP/s", "of roof"]
+    caption = tag(
+        "p",
+        esc(
+            f"Case {case}. The roof at an intensity is min(matmul peak, intensity × memory "
+            "bandwidth), both measured on this machine before timing; flop and byte counts "
+            "come from the suite's cost model, so the fraction is approximate."
+        ),
+        class_="small",
+    )
+    return join([caption, table(headers, body)])
+
+
+def _timing_details(measurements: pd.DataFrame) -> Html:
+    """Every timed cell with its spread, rounds and first call; noisy ones flagged."""
+    rows = timed(measurements).sort_values(["items", "case", "impl"], kind="stable")
+    if rows.empty:
+        return Html("")
+    body: list[list[Html | tuple[Html, str]]] = []
+    for _, r in rows.iterrows():
+        spread = r["iqr_s"] / r["median_s"] if r["median_s"] > 0 else float("nan")
+        body.append(
+            [
+                esc(r["case"]),
+                esc(r["impl"]),
+                (esc(fmt_seconds(r["median_s"])), "num"),
+                (esc(fmt_seconds(r["iqr_s"])), "num"),
+                (
+                    join(
+                        [
+                            esc("–" if pd.isna(spread) else f"{100 * spread:.1f} %"),
+                            _noise_mark(r["noisy"], r["iqr_s"], r["median_s"]),
+                        ]
+                    ),
+                    "num",
+                ),
+                (esc(fmt_number(r["rounds"])), "num"),
+                (esc(fmt_seconds(r["first_call_s"])), "num"),
+                (esc(fmt_number(r["gflops"])), "num"),
+                (esc(fmt_number(r["gbps"])), "num"),
+            ]
+        )
+    noisy = int(rows["noisy"].fillna(False).astype(bool).sum())
+    summary = (
+        f"Timing details: {len(rows)} timed cells, {noisy} flagged noisy (IQR > 10 % of median)"
+    )
+    headers = ["case", "impl", "median", "IQR", "IQR/median", "rounds", "first call"]
+    return Html(
+        f"<details><summary>{esc(summary)}</summary>"
+        f"{table([*headers, 'GFLOP/s', 'GB/s'], body)}</details>"
+    )
 
 
 def _untimed_table(measurements: pd.DataFrame) -> Html:

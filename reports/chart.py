@@ -22,11 +22,37 @@ def _hover(row: pd.Series) -> str:
         f"median {fmt_seconds(row['median_s'])} · IQR {fmt_seconds(row['iqr_s'])}",
         f"rounds {fmt_number(row['rounds'])}" + (" · <i>noisy</i>" if _noisy(row) else ""),
         f"{fmt_number(row['gflops'])} GFLOP/s · {fmt_number(row['gbps'])} GB/s",
+        f"first call {fmt_seconds(row['first_call_s'])}",
     ]
+    fraction = row.get("roof_fraction")
+    if fraction is not None and not pd.isna(fraction):
+        lines.append(f"{100 * float(fraction):.3g} % of this machine's roof")
     return "<br>".join(lines)
 
 
-def timing_chart(measurements: pd.DataFrame, div_id: str) -> Html | None:
+def figure_html(fig: go.Figure, div_id: str) -> Html:
+    """A chart's div and script; plotly.js itself is loaded once per page, not per chart."""
+    return Html(
+        fig.to_html(
+            full_html=False,
+            include_plotlyjs=False,
+            div_id=div_id,
+            config={"displaylogo": False, "responsive": True},
+        )
+    )
+
+
+def _layout(fig: go.Figure, title: str, **axes: object) -> None:
+    fig.update_layout(
+        template="plotly_white",
+        height=430,
+        title={"text": esc(title), "font": {"size": 14}},
+        margin={"l": 60, "r": 20, "t": 50, "b": 50},
+        **axes,
+    )
+
+
+def timing_chart(measurements: pd.DataFrame, div_id: str, machine: str) -> Html | None:
     """One trace per implementation (and dtype, when several were timed); None if no data.
 
     ``measurements`` holds one algorithm on one machine. Library implementations are drawn
@@ -54,10 +80,9 @@ def timing_chart(measurements: pd.DataFrame, div_id: str) -> Html | None:
                 line={"dash": "dash" if library else "solid"},
             )
         )
-    fig.update_layout(
-        template="plotly_white",
-        height=460,
-        margin={"l": 60, "r": 20, "t": 30, "b": 50},
+    _layout(
+        fig,
+        f"Median time vs problem size on {machine}",
         xaxis={
             "type": "log",
             "title": {
@@ -69,11 +94,165 @@ def timing_chart(measurements: pd.DataFrame, div_id: str) -> Html | None:
         yaxis={"type": "log", "title": {"text": "median time (s)"}},
         legend={"title": {"text": "implementation"}},
     )
-    return Html(
-        fig.to_html(
-            full_html=False,
-            include_plotlyjs=False,
-            div_id=div_id,
-            config={"displaylogo": False, "responsive": True},
+    return figure_html(fig, div_id)
+
+
+def speedup_chart(ratios: pd.DataFrame, div_id: str, machine: str) -> Html | None:
+    """Bars of library time / implementation time per case; the line at 1 is parity."""
+    rows = ratios[ratios["speedup"].notna() & (ratios["speedup"] > 0)]
+    if rows.empty:
+        return None
+    cases = rows.drop_duplicates("case").sort_values(["items", "case"], kind="stable")["case"]
+    order = [str(c) for c in cases]
+    fig = go.Figure()
+    for impl, group in rows.groupby("impl", sort=True):
+        group = group.set_index("case").reindex(order)
+        fig.add_trace(
+            go.Bar(
+                x=[esc(c) for c in order],
+                y=group["speedup"].tolist(),
+                name=esc(impl),
+                hovertext=[
+                    f"{esc(impl)} on {esc(c)}<br>{s:.3g}× vs {esc(lib)}" if not pd.isna(s) else ""
+                    for c, s, lib in zip(
+                        order, group["speedup"], group["library_impl"], strict=True
+                    )
+                ],
+                hovertemplate="%{text}<extra></extra>",
+            )
         )
+    fig.add_hline(y=1.0, line={"color": "#555", "dash": "dot"})
+    _layout(
+        fig,
+        f"Speedup vs the fastest library implementation on {machine} (above 1 = faster)",
+        barmode="group",
+        xaxis={"title": {"text": "case (by problem size)"}, "type": "category"},
+        yaxis={"type": "log", "title": {"text": "speedup (×)"}},
+        legend={"title": {"text": "implementation"}},
     )
+    return figure_html(fig, div_id)
+
+
+def roofline_chart(
+    measurements: pd.DataFrame, ceilings: pd.DataFrame, div_id: str, machine: str
+) -> Html | None:
+    """Achieved GFLOP/s against arithmetic intensity, under this run's measured roofs.
+
+    ``measurements`` carries ``with_roofline``'s columns; ``ceilings`` holds the rows of
+    the runs shown. None when nothing has both a rate and an intensity, or no ceiling.
+    """
+    rows = timed(measurements)
+    rows = rows[(rows["intensity"] > 0) & (rows["gflops"] > 0) & rows["peak_gbps"].notna()]
+    if rows.empty or ceilings.empty:
+        return None
+    fig = go.Figure()
+    low = float(rows["intensity"].min()) / 4
+    high = float(rows["intensity"].max()) * 4
+    for ceiling in ceilings.drop_duplicates("device").itertuples(index=False):
+        for dtype in ("float64", "float32", "float16"):
+            peak = getattr(ceiling, f"matmul_{dtype}")
+            if pd.isna(peak) or pd.isna(ceiling.memory_gbps) or dtype not in set(rows["dtype"]):
+                continue
+            ridge = peak / ceiling.memory_gbps
+            xs = [min(low, ridge / 4), ridge, max(high, ridge * 4)]
+            ys = [xs[0] * ceiling.memory_gbps, peak, peak]
+            label = (
+                f"{ceiling.device} roof {dtype}: {fmt_number(ceiling.memory_gbps)} GB/s, "
+                f"{fmt_number(peak)} GFLOP/s"
+            )
+            fig.add_trace(
+                go.Scatter(
+                    x=xs,
+                    y=ys,
+                    mode="lines",
+                    name=esc(label),
+                    line={"color": "#888", "dash": "dash" if dtype == "float64" else "solid"},
+                    hovertemplate=esc(label) + "<extra></extra>",
+                )
+            )
+    for impl, group in rows.groupby("impl", sort=True):
+        fig.add_trace(
+            go.Scatter(
+                x=group["intensity"].tolist(),
+                y=group["gflops"].tolist(),
+                mode="markers",
+                marker={"size": 9},
+                name=esc(impl),
+                text=[_hover(row) for _, row in group.iterrows()],
+                hovertemplate="%{text}<extra></extra>",
+            )
+        )
+    _layout(
+        fig,
+        f"Achieved throughput vs measured ceilings on {machine}",
+        xaxis={"type": "log", "title": {"text": "arithmetic intensity (flop / byte)"}},
+        yaxis={"type": "log", "title": {"text": "achieved GFLOP/s"}},
+        legend={"title": {"text": "roof / implementation"}},
+    )
+    return figure_html(fig, div_id)
+
+
+def first_call_chart(rows: pd.DataFrame, div_id: str, machine: str, case: str) -> Html | None:
+    """First call (compile, caches, allocation) beside the steady-state median, one case."""
+    rows = timed(rows)
+    rows = rows[rows["first_call_s"] > 0].sort_values("impl", kind="stable")
+    if rows.empty:
+        return None
+    names = [esc(i) for i in rows["impl"]]
+    fig = go.Figure(
+        [
+            go.Bar(x=names, y=rows["first_call_s"].tolist(), name="first call"),
+            go.Bar(x=names, y=rows["median_s"].tolist(), name="steady-state median"),
+        ]
+    )
+    _layout(
+        fig,
+        f"First call vs steady state, case {case}, on {machine}",
+        barmode="group",
+        xaxis={"title": {"text": "implementation"}, "type": "category"},
+        yaxis={"type": "log", "title": {"text": "time (s)"}},
+    )
+    return figure_html(fig, div_id)
+
+
+def history_chart(rows: pd.DataFrame, div_id: str, machine: str) -> Html | None:
+    """Median time of each implementation across runs (oldest first) at one case per run.
+
+    ``rows`` holds one algorithm on one machine, one row per implementation × run; a
+    regression shows as a step up. The x axis is the run: date and commit.
+    """
+    rows = timed(rows).sort_values(["created", "run_id"], kind="stable")
+    if rows["run_id"].nunique() < 2:
+        return None
+    runs = rows.drop_duplicates("run_id")
+    labels = {
+        r: f"{c[:16].replace('T', ' ')} · {(k or 'no commit')[:8]}"
+        for r, c, k in zip(runs["run_id"], runs["created"], runs["commit"], strict=True)
+    }
+    order = [esc(labels[r]) for r in runs["run_id"]]
+    fig = go.Figure()
+    for impl, group in rows.groupby("impl", sort=True):
+        fig.add_trace(
+            go.Scatter(
+                x=[esc(labels[r]) for r in group["run_id"]],
+                y=group["median_s"].tolist(),
+                mode="lines+markers",
+                name=esc(impl),
+                text=[_hover(row) for _, row in group.iterrows()],
+                hovertemplate="%{text}<extra></extra>",
+                line={"dash": "dash" if (group["kind"] == "library").any() else "solid"},
+            )
+        )
+    _layout(
+        fig,
+        f"Median time across runs on {machine}",
+        xaxis={
+            "type": "category",
+            "categoryorder": "array",
+            "categoryarray": order,
+            "title": {"text": "run (date · commit)"},
+        },
+        yaxis={"type": "log", "title": {"text": "median time (s)"}},
+        legend={"title": {"text": "implementation"}},
+    )
+    return figure_html(fig, div_id)

@@ -10,8 +10,11 @@ from harness.backends import BACKENDS
 from reports.markup import (
     SEVERITY,
     Html,
+    anchor,
     esc,
+    flag,
     fmt_number,
+    fmt_ratio,
     fmt_seconds,
     join,
     legend,
@@ -21,7 +24,15 @@ from reports.markup import (
     table,
     tag,
 )
-from reports.table import Frames, latest, timed
+from reports.table import (
+    Frames,
+    headline,
+    latest,
+    only_correct,
+    speedups,
+    standard_rows,
+    timed,
+)
 
 
 def backend_order(names: Iterable[str]) -> list[str]:
@@ -31,23 +42,95 @@ def backend_order(names: Iterable[str]) -> list[str]:
     return known + sorted(present - set(known))
 
 
-def render_index(frames: Frames, pages: Mapping[str, str]) -> str:
-    """The index document; ``pages`` maps each algorithm to its page's file name."""
+def render_index(
+    frames: Frames,
+    pages: Mapping[str, str],
+    *,
+    history: str | None = None,
+    data: str | None = None,
+) -> str:
+    """The index document; ``pages`` maps each algorithm to its page's file name.
+
+    ``history`` and ``data`` name the history page and the exported table, when present.
+    """
     verdicts, measurements = latest(frames.verdicts), latest(frames.measurements)
     backends = backend_order([*verdicts["backend"], *measurements["backend"]])
-    parts = [tag("h1", esc("opshootout results")), _summary(frames, verdicts, measurements)]
+    nav = []
+    if history:
+        nav.append(link(history, esc("history across runs")))
+    if data:
+        nav.append(link(data, esc("all data (CSV, one row per implementation × case × run)")))
+    parts = [tag("h1", esc("opshootout results"))]
+    if nav:
+        parts.append(tag("nav", join(nav)))
+    parts.append(_summary(frames, verdicts, measurements))
     if not pages:
         parts.append(tag("p", esc("No verdicts or measurements in the given results files.")))
+    else:
+        parts.append(_headline(headline(measurements, verdicts), pages))
+    ratios = speedups(measurements)
     machines = frames.runs.drop_duplicates("machine").sort_values("machine_label")
     for machine, label in zip(machines["machine"], machines["machine_label"], strict=True):
         v = verdicts[verdicts["machine"] == machine]
         m = measurements[measurements["machine"] == machine]
         if v.empty and m.empty:
             continue
-        if len(machines) > 1:
-            parts.append(tag("h2", esc(f"{label} ({machine})")))
-        parts.append(_grid(v, m, backends, pages))
+        parts.append(tag("h2", esc(f"Algorithms × backends on {label} ({machine})")))
+        parts.append(
+            tag(
+                "p",
+                esc(
+                    "Colour: the worst verdict of the cell's cases. Figures: the fastest "
+                    "correct variant's median at the standard size and its speedup against "
+                    "the fastest library implementation on the same case and run. Click a "
+                    "cell for the algorithm page."
+                ),
+                class_="small",
+            )
+        )
+        grid_pages = {a: f"{name}#{anchor('machine', str(machine))}" for a, name in pages.items()}
+        parts.append(_grid(v, m, ratios[ratios["machine"] == machine], backends, grid_pages))
     return page("opshootout results", join(parts))
+
+
+def _headline(best: pd.DataFrame, pages: Mapping[str, str]) -> Html:
+    """The fastest correct implementation of every algorithm at its standard size."""
+    if best.empty:
+        return tag("p", esc("No correct implementation was timed yet."), class_="small")
+    several = best["machine"].nunique() > 1
+    rows = []
+    for _, r in best.iterrows():
+        speed = r["speedup"]
+        row: list[Html | tuple[Html, str]] = [
+            link(pages.get(str(r["algorithm"]), "index.html"), esc(r["algorithm"])),
+            join(
+                [
+                    esc(r["case"]),
+                    tag(
+                        "span",
+                        esc(f" {fmt_number(r['items'])} {r['item_unit']}".rstrip()),
+                        class_="small",
+                    ),
+                ]
+            ),
+            esc(r["impl"]),
+            (esc(fmt_seconds(r["median_s"])), "num"),
+            esc(f"{r['library_impl'] or '–'} ({fmt_seconds(r['library_median_s'])})"),
+            (
+                esc(fmt_ratio(speed)),
+                "num" if pd.isna(speed) else f"num {'faster' if speed >= 1 else 'slower'}",
+            ),
+        ]
+        if several:
+            row.insert(0, esc(r["machine_label"]))
+        rows.append(row)
+    headers = ["algorithm", "case", "fastest correct", "median", "fastest library", "speedup"]
+    return join(
+        [
+            tag("h2", esc("Fastest correct implementation per algorithm (standard size)")),
+            table(["machine", *headers] if several else headers, rows),
+        ]
+    )
 
 
 def _summary(frames: Frames, verdicts: pd.DataFrame, measurements: pd.DataFrame) -> Html:
@@ -83,23 +166,30 @@ def _summary(frames: Frames, verdicts: pd.DataFrame, measurements: pd.DataFrame)
 def _grid(
     verdicts: pd.DataFrame,
     measurements: pd.DataFrame,
+    ratios: pd.DataFrame,
     backends: list[str],
     pages: Mapping[str, str],
 ) -> Html:
     algorithms = sorted(set(verdicts["algorithm"]) | set(measurements["algorithm"]))
+    standard = only_correct(standard_rows(measurements), verdicts)
     rows = []
     for algorithm in algorithms:
         v = verdicts[verdicts["algorithm"] == algorithm]
-        m = measurements[measurements["algorithm"] == algorithm]
+        s = standard[standard["algorithm"] == algorithm]
+        r = ratios[ratios["algorithm"] == algorithm]
         row: list[Html | tuple[Html, str]] = [link(pages[algorithm], esc(algorithm))]
-        row += [_cell(v[v["backend"] == b], m[m["backend"] == b]) for b in backends]
+        for b in backends:
+            content, cls = _cell(v[v["backend"] == b], s[s["backend"] == b], r)
+            if cls != status_class("none"):
+                content = tag("a", content, href=pages[algorithm], class_="cell")
+            row.append((content, cls))
         rows.append(row)
     return table(["algorithm", *backends], rows)
 
 
-def _cell(verdicts: pd.DataFrame, measurements: pd.DataFrame) -> tuple[Html, str]:
-    """The summary of one algorithm × backend: worst verdict as colour, counts, best time."""
-    if verdicts.empty and measurements.empty:
+def _cell(verdicts: pd.DataFrame, standard: pd.DataFrame, ratios: pd.DataFrame) -> tuple[Html, str]:
+    """One algorithm × backend: worst verdict as colour, counts, time at the standard size."""
+    if verdicts.empty and standard.empty:
         return esc("not implemented"), status_class("none")
     statuses = set(verdicts["status"])
     worst = next((s for s in ("error", "fail") if s in statuses), None)
@@ -112,7 +202,7 @@ def _cell(verdicts: pd.DataFrame, measurements: pd.DataFrame) -> tuple[Html, str
     lines = [tag("span", esc(tally or "no verdicts"), title="\n".join(reasons))]
     if worst == "skip":
         lines.append(_skip_reasons(reasons))
-    best = _best_time(measurements)
+    best = _best_time(standard, ratios)
     if best is not None:
         lines.append(best)
     return join(lines, "<br>"), status_class(worst)
@@ -127,19 +217,26 @@ def _skip_reasons(reasons: list[str]) -> Html:
     )
 
 
-def _best_time(measurements: pd.DataFrame) -> Html | None:
-    """The fastest variant's median at the largest problem this backend was timed on."""
-    rows = timed(measurements)
-    sized = rows[rows["items"].notna()]
+def _best_time(standard: pd.DataFrame, ratios: pd.DataFrame) -> Html | None:
+    """The fastest correct variant's median at the standard size, and its speedup."""
+    rows = timed(standard)
     if rows.empty:
         return None
-    if not sized.empty:
-        rows = sized[sized["items"] == sized["items"].max()]
     best = rows.loc[rows["median_s"].idxmin()]
-    size = f" @ {fmt_number(best['items'])} {best['item_unit']}".rstrip() if not sized.empty else ""
+    text = f"{fmt_seconds(best['median_s'])} · {best['variant']}"
+    same = ratios[
+        (ratios["impl"] == best["impl"])
+        & (ratios["case"] == best["case"])
+        & (ratios["run_id"] == best["run_id"])
+        & (ratios["dtype"] == best["dtype"])
+    ]
+    if not same.empty and not pd.isna(same["speedup"].iloc[0]):
+        text += f" · {fmt_ratio(same['speedup'].iloc[0])} vs library"
+    size = f"{fmt_number(best['items'])} {best['item_unit']}".strip()
     return tag(
         "span",
-        esc(f"{fmt_seconds(best['median_s'])} · {best['variant']}{size}"),
+        esc(text),
         class_="small",
-        title=f"case {best['case']} ({best['dtype']})",
+        title=f"case {best['case']} ({best['dtype']}, {size})"
+        + ("" if flag(best["standard"]) else "; the largest size timed in this run"),
     )

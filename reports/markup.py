@@ -12,6 +12,8 @@ import math
 from collections.abc import Iterable, Sequence
 from typing import Any, NewType
 
+import pandas as pd
+
 Html = NewType("Html", str)
 
 PLOTLY_FILE = "plotly.min.js"
@@ -37,6 +39,12 @@ code { font-size: 0.8rem; word-break: break-all; }
 .legend span { display: inline-block; padding: 0.15rem 0.5rem; margin-right: 0.3rem;
   border: 1px solid #d0d0d5; }
 .small { font-size: 0.8rem; color: #444; }
+.noisy { font-size: 0.75rem; color: #8a4b00; background: #fff1d6; border-radius: 3px;
+  padding: 0 0.25rem; margin-left: 0.25rem; }
+a.cell { color: inherit; text-decoration: none; display: block; }
+a.cell:hover { text-decoration: underline; }
+nav a { margin-right: 1rem; }
+details { margin: 0.5rem 0 1rem; } summary { cursor: pointer; color: #333; }
 """
 
 
@@ -82,6 +90,16 @@ def table(headers: Sequence[str], rows: Iterable[Sequence[Html | tuple[Html, str
             cells.append(tag("td", content, class_=cls))
         body.append(tag("tr", join(cells)))
     return tag("table", join([tag("thead", tag("tr", head)), tag("tbody", join(body))]))
+
+
+def flag(value: Any) -> bool:
+    """A nullable boolean read from a frame: True only when recorded as true."""
+    return False if value is None or value is pd.NA else bool(value)
+
+
+def anchor(prefix: str, name: str) -> str:
+    """An element id built from any name: safe characters kept, the rest folded to '_'."""
+    return f"{prefix}-{''.join(ch if ch.isalnum() or ch in '-_' else '_' for ch in name)}"
 
 
 def status_class(status: str) -> str:

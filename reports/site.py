@@ -14,11 +14,13 @@ from pathlib import Path
 import plotly.offline
 
 from reports.algorithm_page import render_algorithm
+from reports.history_page import HISTORY_FILE, has_history, render_history
 from reports.index_page import render_index
 from reports.markup import PLOTLY_FILE
-from reports.table import Frames, load_frames, speedups
+from reports.table import Frames, cells, load_frames, speedups
 
 INDEX_FILE = "index.html"
+DATA_FILE = "cells.csv"
 # Present in every site this module builds: only such a folder is ever replaced.
 MARKER_FILE = ".opshootout-site"
 _MARKER_TEXT = "Built by opshootout's reports; the whole folder is replaced on each build.\n"
@@ -39,7 +41,8 @@ def build_site(paths: list[Path], out_dir: Path) -> Path:
 def page_name(algorithm: str) -> str:
     """A file name for the algorithm's page that cannot escape the folder or hit index."""
     safe = re.sub(r"[^A-Za-z0-9_-]", "_", algorithm)
-    if safe != algorithm or not safe or safe.lower() == INDEX_FILE.removesuffix(".html"):
+    reserved = {f.removesuffix(".html") for f in (INDEX_FILE, HISTORY_FILE)}
+    if safe != algorithm or not safe or safe.lower() in reserved:
         safe = f"{safe}-{hashlib.sha256(algorithm.encode()).hexdigest()[:8]}"
     return f"{safe}.html"
 
@@ -49,9 +52,16 @@ def render_site(frames: Frames) -> dict[str, str]:
     algorithms = sorted(set(frames.verdicts["algorithm"]) | set(frames.measurements["algorithm"]))
     pages = {algorithm: page_name(algorithm) for algorithm in algorithms}
     ratios = speedups(frames.measurements)
-    files = {INDEX_FILE: render_index(frames, pages), PLOTLY_FILE: plotly.offline.get_plotlyjs()}
+    history = HISTORY_FILE if has_history(frames) else None
+    files = {
+        INDEX_FILE: render_index(frames, pages, history=history, data=DATA_FILE),
+        PLOTLY_FILE: plotly.offline.get_plotlyjs(),
+        DATA_FILE: cells(frames).to_csv(index=False),
+    }
+    if history:
+        files[HISTORY_FILE] = render_history(frames, pages)
     for algorithm, name in pages.items():
-        files[name] = render_algorithm(frames, ratios, algorithm)
+        files[name] = render_algorithm(frames, ratios, algorithm, history=history)
     return files
 
 

@@ -36,6 +36,8 @@ MEASUREMENT_COLUMNS = (
     ("kind", TEXT),
     ("case", TEXT),
     ("case_kind", TEXT),
+    ("standard", BOOL),
+    ("device", TEXT),
     ("dtype", TEXT),
     ("status", TEXT),
     ("reason", TEXT),
@@ -96,7 +98,25 @@ RUN_COLUMNS = (
     ("cores", INT),
     ("memory_gb", FLOAT),
     ("gpu", TEXT),
+    ("threads", TEXT),
     ("file", TEXT),
+)
+
+# One row per run × device: the limits the harness measured before timing (may be absent).
+CEILING_COLUMNS = (
+    ("machine", TEXT),
+    ("machine_label", TEXT),
+    ("run_id", TEXT),
+    ("created", TEXT),
+    ("device", TEXT),
+    ("memory_gbps", FLOAT),
+    ("memory_method", TEXT),
+    ("matmul_float16", FLOAT),
+    ("matmul_float32", FLOAT),
+    ("matmul_float64", FLOAT),
+    ("matmul_method", TEXT),
+    ("threads", TEXT),
+    ("note", TEXT),
 )
 
 # One cell on one machine: the same key in two runs means the later run supersedes.
@@ -113,6 +133,7 @@ class Frames:
     measurements: pd.DataFrame  # one row per implementation × case × machine × run
     verdicts: pd.DataFrame  # one row per verdict
     runs: pd.DataFrame  # one row per results file
+    ceilings: pd.DataFrame  # one row per results file × device measured
 
 
 def load_frames(paths: list[Path]) -> Frames:
@@ -120,11 +141,13 @@ def load_frames(paths: list[Path]) -> Frames:
     runs: list[dict[str, Any]] = []
     measurements: list[dict[str, Any]] = []
     verdicts: list[dict[str, Any]] = []
+    ceilings: list[dict[str, Any]] = []
     for path in find_results(paths):
         document = load_results(path)
         run = _run_row(document, path)
         runs.append(run)
         context = {name: run[name] for name, _ in RUN_CONTEXT}
+        ceilings.extend(_ceiling_rows(document.get("ceilings"), context))
         for entry in _entries(document, "measurements", path):
             measurements.append({**_cell_fields(entry), **context})
         for entry in _entries(document, "verdicts", path):
@@ -136,6 +159,7 @@ def load_frames(paths: list[Path]) -> Frames:
         measurements=_frame(measurements, MEASUREMENT_COLUMNS),
         verdicts=_frame(verdicts, VERDICT_COLUMNS),
         runs=_frame(runs, RUN_COLUMNS),
+        ceilings=_frame(ceilings, CEILING_COLUMNS),
     )
 
 
@@ -160,8 +184,46 @@ def _run_row(document: dict[str, Any], path: Path) -> dict[str, Any]:
         "cores": machine.get("cores"),
         "memory_gb": machine.get("memory_gb"),
         "gpu": gpu or "",
+        "threads": _threads_text(document.get("threads")),
         "file": path.name,
     }
+
+
+def _threads_text(threads: Any) -> str:
+    """What the run pinned every pool to, in one line ("" when not recorded)."""
+    if not isinstance(threads, dict) or not threads:
+        return ""
+    parts = [f"{threads['requested']} requested"] if "requested" in threads else []
+    parts += [f"{k} {threads[k]}" for k in ("torch", "numba") if k in threads]
+    return ", ".join(parts)
+
+
+def _ceiling_rows(ceilings: Any, context: dict[str, Any]) -> list[dict[str, Any]]:
+    """Rows of the ceilings table; entries that are not records are ignored (not measured)."""
+    if not isinstance(ceilings, dict):
+        return []
+    rows = []
+    for device, record in sorted(ceilings.items()):
+        if not isinstance(record, dict):
+            continue
+        matmul = record.get("matmul_gflops")
+        matmul = matmul if isinstance(matmul, dict) else {}
+        method = record.get("matmul_method")
+        if isinstance(method, dict):
+            method = "; ".join(f"{k}: {v}" for k, v in sorted(method.items()))
+        row = {
+            **context,
+            "device": str(device),
+            "memory_gbps": _as_float(record.get("memory_gbps")),
+            "memory_method": record.get("memory_method"),
+            "matmul_method": method,
+            "threads": record.get("threads"),
+            "note": record.get("note") or record.get("reason"),
+        }
+        for dtype in ("float16", "float32", "float64"):
+            row[f"matmul_{dtype}"] = _as_float(matmul.get(dtype))
+        rows.append(row)
+    return rows
 
 
 def _entries(document: dict[str, Any], key: str, path: Path) -> list[dict[str, Any]]:
@@ -181,6 +243,8 @@ def _entries(document: dict[str, Any], key: str, path: Path) -> list[dict[str, A
 def _cell_fields(entry: dict[str, Any]) -> dict[str, Any]:
     row = dict(entry)
     row["impl"] = f"{entry['backend']}/{entry['variant']}"
+    if not entry.get("device"):  # files written before the device was recorded
+        row["device"] = "cuda" if entry["backend"] in ("torch_cuda", "cupy") else "cpu"
     # Mappings become canonical JSON text: hashable, comparable and printable.
     for key in ("params", "options"):
         row[key] = json.dumps(entry.get(key) or {}, sort_keys=True, default=str)
@@ -251,8 +315,10 @@ SPEEDUP_COLUMNS = [
     "impl",
     "kind",
     "median_s",
+    "noisy",
     "library_impl",
     "library_median_s",
+    "library_noisy",
     "speedup",
 ]
 
@@ -268,10 +334,186 @@ def speedups(measurements: pd.DataFrame) -> pd.DataFrame:
     case_key = ["machine", "run_id", "algorithm", "case", "dtype", "params", "options"]
     library = ok[ok["kind"] == "library"].sort_values("median_s", kind="stable")
     fastest = library.drop_duplicates(subset=case_key, keep="first")[
-        [*case_key, "impl", "median_s"]
-    ].rename(columns={"impl": "library_impl", "median_s": "library_median_s"})
+        [*case_key, "impl", "median_s", "noisy"]
+    ].rename(
+        columns={"impl": "library_impl", "median_s": "library_median_s", "noisy": "library_noisy"}
+    )
     handwritten = ok[ok["kind"] != "library"]
     merged = handwritten.merge(fastest, on=case_key, how="left")
     merged["speedup"] = merged["library_median_s"] / merged["median_s"]
     merged["library_impl"] = merged["library_impl"].fillna("").astype("str")
     return merged[SPEEDUP_COLUMNS].reset_index(drop=True)
+
+
+def standard_rows(measurements: pd.DataFrame) -> pd.DataFrame:
+    """Each algorithm's rows at its standard size, per run.
+
+    Runs that did not time the suite's standard case (a smoke run, or a file written
+    before suites named one) fall back to their largest timed problem size, so the index
+    still summarises every algorithm, and the ``standard`` column says which it was.
+    """
+    frames = []
+    for _, group in measurements.groupby(["machine", "run_id", "algorithm"], sort=False):
+        marked = group[group["standard"].fillna(False).astype(bool)]
+        if marked.empty:
+            sized = timed(group)
+            sized = sized[sized["items"].notna()]
+            if sized.empty:
+                continue
+            marked = group[group["case"] == sized.loc[sized["items"].idxmax(), "case"]]
+        frames.append(marked)
+    if not frames:
+        return measurements.iloc[0:0]
+    return pd.concat(frames).sort_index()
+
+
+def correct_impls(verdicts: pd.DataFrame) -> set[tuple[str, str, str]]:
+    """(machine, algorithm, impl) whose every verdict is pass or an expected failure."""
+    bad = verdicts[verdicts["status"].isin(["fail", "error"])]
+    broken = set(zip(bad["machine"], bad["algorithm"], bad["impl"], strict=True))
+    good = verdicts[verdicts["status"].isin(["pass", "xfail"])]
+    return set(zip(good["machine"], good["algorithm"], good["impl"], strict=True)) - broken
+
+
+def only_correct(rows: pd.DataFrame, verdicts: pd.DataFrame) -> pd.DataFrame:
+    """The rows of implementations that ``correct_impls`` accepts."""
+    good = correct_impls(verdicts)
+    keys = zip(rows["machine"], rows["algorithm"], rows["impl"], strict=True)
+    return rows[pd.Series([k in good for k in keys], index=rows.index, dtype=bool)]
+
+
+HEADLINE_COLUMNS = [
+    "machine",
+    "machine_label",
+    "algorithm",
+    "case",
+    "items",
+    "item_unit",
+    "impl",
+    "kind",
+    "median_s",
+    "library_impl",
+    "library_median_s",
+    "speedup",
+]
+
+
+def headline(measurements: pd.DataFrame, verdicts: pd.DataFrame) -> pd.DataFrame:
+    """Per machine and algorithm, the fastest correct implementation at the standard size.
+
+    Inputs are the latest rows; correct means no fail or error on any case of that
+    implementation on that machine, so a fast wrong answer never heads the table.
+    """
+    rows = only_correct(timed(standard_rows(measurements)), verdicts)
+    if rows.empty:
+        return pd.DataFrame(columns=HEADLINE_COLUMNS)
+    best = rows.sort_values("median_s", kind="stable").drop_duplicates(
+        ["machine", "algorithm"], keep="first"
+    )
+    library = rows[rows["kind"] == "library"].sort_values("median_s", kind="stable")
+    library = library.drop_duplicates(["machine", "algorithm"], keep="first")[
+        ["machine", "algorithm", "impl", "median_s"]
+    ].rename(columns={"impl": "library_impl", "median_s": "library_median_s"})
+    out = best.merge(library, on=["machine", "algorithm"], how="left")
+    out["speedup"] = out["library_median_s"] / out["median_s"]
+    out["library_impl"] = out["library_impl"].fillna("").astype("str")
+    return out[HEADLINE_COLUMNS].sort_values(["machine_label", "algorithm"]).reset_index(drop=True)
+
+
+ROOFLINE_COLUMNS = ["peak_gflops", "peak_gbps", "intensity", "roof_gflops", "roof_fraction"]
+
+
+def with_roofline(measurements: pd.DataFrame, ceilings: pd.DataFrame) -> pd.DataFrame:
+    """Add the run's ceilings for each row's device and dtype, and the fraction of the roof.
+
+    intensity = flops / bytes; the roof at that intensity is min(matmul peak,
+    intensity × memory bandwidth), and ``roof_fraction`` = achieved GFLOP/s / roof. The
+    matmul peak of the row's dtype is used (float32 for anything that is not float64 or
+    float16); NaN wherever the run measured no ceilings.
+    """
+    out = measurements.copy()
+    peaks = {
+        (r.run_id, r.device): r
+        for r in ceilings.itertuples(index=False)  # one row per run × device
+    }
+    peak_flops, peak_bw = [], []
+    for run_id, device, dtype in zip(out["run_id"], out["device"], out["dtype"], strict=True):
+        record = peaks.get((run_id, device))
+        column = f"matmul_{dtype}" if dtype in ("float16", "float64") else "matmul_float32"
+        peak_flops.append(getattr(record, column) if record is not None else float("nan"))
+        peak_bw.append(record.memory_gbps if record is not None else float("nan"))
+    out["peak_gflops"] = pd.Series(peak_flops, index=out.index, dtype="float64")
+    out["peak_gbps"] = pd.Series(peak_bw, index=out.index, dtype="float64")
+    bytes_ = out["bytes"].where(out["bytes"] > 0)
+    out["intensity"] = out["flops"] / bytes_
+    roof = (out["intensity"] * out["peak_gbps"]).where(
+        lambda r: r < out["peak_gflops"], out["peak_gflops"]
+    )
+    out["roof_gflops"] = roof
+    out["roof_fraction"] = out["gflops"] / roof
+    return out
+
+
+# The timing columns a cell gains in the export, renamed where they clash with a verdict's.
+_TIMING = {
+    "status": "timing_status",
+    "reason": "timing_reason",
+    "standard": "standard",
+    "device": "device",
+    "first_call_s": "first_call_s",
+    "median_s": "median_s",
+    "iqr_s": "iqr_s",
+    "mean_s": "mean_s",
+    "min_s": "min_s",
+    "rounds": "rounds",
+    "flops": "flops",
+    "bytes": "bytes",
+    "items": "items",
+    "item_unit": "item_unit",
+    "gflops": "gflops",
+    "gbps": "gbps",
+    "items_per_s": "items_per_s",
+    "noisy": "noisy",
+    **{c: c for c in ROOFLINE_COLUMNS},
+}
+_JOIN = [
+    "run_id",
+    "machine",
+    "algorithm",
+    "backend",
+    "variant",
+    "case",
+    "dtype",
+    "params",
+    "options",
+]
+
+
+def cells(frames: Frames) -> pd.DataFrame:
+    """The table behind every page: one row per implementation × case × machine × run.
+
+    A verdict and the measurement of the same cell in the same run share a row; a verify
+    run leaves the timing columns empty, and a measurement with no verdict keeps its own.
+    """
+    timing = with_roofline(frames.measurements, frames.ceilings)
+    timing = timing[[*_JOIN, *_TIMING]].rename(columns=_TIMING)
+    verdicts = frames.verdicts
+    merged = verdicts.merge(timing, on=_JOIN, how="outer", indicator=True)
+    only_timed = merged["_merge"] == "right_only"
+    merged = merged.drop(columns="_merge")
+    # Rows from a measurement alone take their identity from the measurement table.
+    if only_timed.any():
+        source = frames.measurements.set_index(_JOIN)
+        for column in ("impl", "kind", "case_kind", *(c for c, _ in RUN_CONTEXT)):
+            if column in _JOIN:
+                continue
+            keys = merged.loc[only_timed, _JOIN].itertuples(index=False, name=None)
+            merged.loc[only_timed, column] = [source.loc[k, column] for k in keys]
+    merged = merged.rename(columns={"status": "verdict"})
+    first = ["machine_label", "created", "commit", "algorithm", "impl", "case", "dtype", "verdict"]
+    rest = [c for c in merged.columns if c not in first]
+    return (
+        merged[first + rest]
+        .sort_values(["machine_label", "created", "algorithm", "impl", "case"], kind="stable")
+        .reset_index(drop=True)
+    )

@@ -199,7 +199,7 @@ def test_frames_have_one_row_per_entry_and_the_documented_columns(results: Path)
     frames = load_frames([results])
     m, v = frames.measurements, frames.verdicts
     assert (len(m), len(v), len(frames.runs)) == (10, 11, 1)
-    assert list(m.columns[:31]) == [
+    assert list(m.columns[:33]) == [
         "algorithm",
         "backend",
         "variant",
@@ -207,6 +207,8 @@ def test_frames_have_one_row_per_entry_and_the_documented_columns(results: Path)
         "kind",
         "case",
         "case_kind",
+        "standard",
+        "device",
         "dtype",
         "status",
         "reason",
@@ -283,7 +285,9 @@ def test_site_is_offline_loads_plotly_once_and_escapes_names(results: Path, tmp_
     index = build_site([results], out)
     assert index == out / "index.html"
     names = sorted(p.name for p in out.iterdir())
-    assert names == sorted([MARKER_FILE, "index.html", "plotly.min.js", f"{IOU}.html", "nms.html"])
+    assert names == sorted(
+        [MARKER_FILE, "index.html", "plotly.min.js", "cells.csv", f"{IOU}.html", "nms.html"]
+    )
     pages = {p.name: p.read_text(encoding="utf-8") for p in out.glob("*.html")}
     for name, text in pages.items():
         assert "cdn" not in text.lower(), name

@@ -84,6 +84,17 @@ def _parser() -> argparse.ArgumentParser:
     r = sub.add_parser("report", help="build the HTML report from results files")
     r.add_argument("paths", nargs="*", type=Path, default=[Path("results")])
     r.add_argument("--out", type=Path, default=Path("site"))
+    r.add_argument(
+        "--csv",
+        type=Path,
+        default=None,
+        help="also write the table behind the report (one row per implementation × case × "
+        "machine × run) as CSV here",
+    )
+    r.add_argument("--parquet", type=Path, default=None, help="the same table as Parquet")
+    r.add_argument(
+        "--no-site", action="store_true", help="only export the table; leave --out untouched"
+    )
     return top
 
 
@@ -243,6 +254,8 @@ def cmd_verify(args: argparse.Namespace) -> int:
 
 
 def cmd_bench(args: argparse.Namespace) -> int:
+    from harness.ceilings import measure_ceilings
+    from harness.ceilings import summary as ceilings_summary
     from harness.present import measurement_table
     from harness.spec import PROFILES
 
@@ -251,6 +264,12 @@ def cmd_bench(args: argparse.Namespace) -> int:
     state = _state(args, "bench", args.profile)
     state.results_path = state.run.default_path(args.results_dir)
     max_time = args.max_time or (2.0 if args.profile == "full" else 0.5)
+    # The machine's limits for the roofline, under the thread settings _state applied.
+    impls = [cell.impl for cell in state.cells()]
+    backends = {i.backend for i in impls} | {i.arrays for i in impls}
+    effort = "smoke" if args.profile == "smoke" else "quick"
+    state.run.ceilings = measure_ceilings(backends, effort=effort)
+    print(ceilings_summary(state.run.ceilings), file=sys.stderr)
     state.save(complete=False)
     try:
         _run_pytest(
@@ -285,14 +304,39 @@ def cmd_bench(args: argparse.Namespace) -> int:
 
 
 def cmd_report(args: argparse.Namespace) -> int:
-    from harness.results import find_results
-    from reports.site import build_site
+    from harness.results import find_results, write_atomic
+    from reports.site import publish_frames
+    from reports.table import cells, load_frames
 
     paths = find_results(args.paths)
     if not paths:
         raise UsageError(
             f"no results files in {', '.join(map(str, args.paths))} (run `shootout bench` first)"
         )
-    index = build_site(paths, args.out)
+    if args.parquet is not None:
+        import importlib.util
+
+        if importlib.util.find_spec("pyarrow") is None:
+            raise UsageError("--parquet needs pyarrow (pip install pyarrow); --csv needs nothing")
+    if args.no_site and args.csv is None and args.parquet is None:
+        raise UsageError("--no-site without --csv or --parquet would do nothing")
+    frames = load_frames(paths)  # every file is checked before anything is written
+    if args.csv is not None or args.parquet is not None:
+        table = cells(frames)
+        if args.csv is not None:
+            write_atomic(args.csv, table.to_csv(index=False))
+            print(f"table: {args.csv} ({len(table)} rows)")
+        if args.parquet is not None:
+            tmp = args.parquet.with_name(f".{args.parquet.name}.tmp")
+            args.parquet.parent.mkdir(parents=True, exist_ok=True)
+            table.to_parquet(tmp, index=False)
+            os.replace(tmp, args.parquet)
+            print(f"table: {args.parquet} ({len(table)} rows)")
+    if args.no_site:
+        return EXIT_OK
+    try:
+        index = publish_frames(frames, args.out)
+    except FileExistsError as exc:
+        raise UsageError(str(exc)) from None
     print(f"report: {index}")
     return EXIT_OK

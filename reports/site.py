@@ -33,8 +33,12 @@ def build_site(paths: list[Path], out_dir: Path) -> Path:
     a sibling folder and swapped in at the end, so ``out_dir`` holds either the previous
     site or the new one, never a mixture.
     """
-    files = render_site(load_frames(paths))
-    publish(files, Path(out_dir))
+    return publish_frames(load_frames(paths), out_dir)
+
+
+def publish_frames(frames: Frames, out_dir: Path) -> Path:
+    """Render the site from loaded frames and swap it into ``out_dir``; returns index.html."""
+    publish(render_site(frames), Path(out_dir))
     return Path(out_dir) / INDEX_FILE
 
 

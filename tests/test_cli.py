@@ -123,6 +123,8 @@ def test_correct_selection_passes_and_writes_verdicts(tmp_path: Path) -> None:
         (("verify", "-b", "fortran"), "unknown backend 'fortran'"),
         (("bench", "--profile", "huge"), "unknown profile 'huge'"),
         (("report", "does/not/exist.json"), "does not exist"),
+        (("report", "does/not/exist.json", "--csv", "x.csv"), "does not exist"),
+        (("report", "--no-site"), "would do nothing"),
     ],
 )
 def test_bad_usage_is_one_line_and_exit_2(args: tuple[str, ...], message: str) -> None:
@@ -168,12 +170,43 @@ def test_bench_writes_a_complete_results_file_and_a_report(tmp_path: Path) -> No
     assert data["schema_version"] == 1 and data["complete"] is True
     assert {"cpu", "cores", "memory_gb", "fingerprint"} <= set(data["machine"])
     assert data["threads"]["requested"] == 1 and data["versions"]["numpy"]
+    assert data["ceilings"]["cpu"]["memory_gbps"] > 0 and "ceilings: cpu" in proc.stderr
     timed = [m for m in data["measurements"] if m["status"] == "ok"]
     assert timed and all(m["samples"] and m["first_call_s"] > 0 for m in timed)
     assert all(m["gflops"] > 0 for m in timed)
-    report = shootout("report", str(tmp_path / "results"), "--out", str(tmp_path / "site"))
+    report = shootout(
+        "report",
+        str(tmp_path / "results"),
+        "--out",
+        str(tmp_path / "site"),
+        "--csv",
+        str(tmp_path / "cells.csv"),
+        "--parquet",
+        str(tmp_path / "cells.parquet"),
+    )
     assert report.returncode == 0, report.stderr
     assert (tmp_path / "site" / "index.html").exists()
+    page = (tmp_path / "site" / f"{ALGO}.html").read_text(encoding="utf-8")
+    assert 'id="roofline-0"' in page and 'id="first-call-0"' in page
+    import pandas as pd
+
+    csv, parquet = pd.read_csv(tmp_path / "cells.csv"), pd.read_parquet(tmp_path / "cells.parquet")
+    assert len(csv) == len(parquet) == len(data["verdicts"])
+    assert set(csv["impl"]) == {f"{m['backend']}/{m['variant']}" for m in data["measurements"]}
+    assert csv["roof_fraction"].notna().any()
+
+
+def test_report_refuses_a_folder_it_did_not_build_and_keeps_it(tmp_path: Path) -> None:
+    precious = tmp_path / "precious"
+    precious.mkdir()
+    (precious / "notes.txt").write_text("keep me")
+    fixture = ROOT / "tests" / "fixtures" / "results_small.json"
+    proc = shootout("report", str(fixture), "--out", str(precious))
+    assert proc.returncode == 2 and "refusing to replace it" in proc.stderr
+    assert len(proc.stderr.strip().splitlines()) == 1 and "Traceback" not in proc.stderr
+    assert (precious / "notes.txt").read_text() == "keep me"
+    only_table = shootout("report", str(fixture), "--no-site", "--csv", str(tmp_path / "t.csv"))
+    assert only_table.returncode == 0 and (tmp_path / "t.csv").is_file()
 
 
 def test_interrupted_bench_keeps_earlier_results_and_marks_itself(tmp_path: Path) -> None:

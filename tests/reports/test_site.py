@@ -74,6 +74,7 @@ def measurement(
     kind: str = "handwritten",
     status: str = "ok",
     reason: str = "",
+    **extra: Any,
 ) -> dict[str, Any]:
     """A measurement with every key the harness writes; times are made up."""
     items = SIZES[case]
@@ -109,6 +110,7 @@ def measurement(
         "gbps": 4.0 * items / median / 1e9 if timed else None,
         "items_per_s": items / median if timed else None,
         "noisy": False if timed else None,
+        **extra,
     }
 
 
@@ -118,6 +120,8 @@ def write_run(
     verdicts: list[dict[str, Any]],
     measurements: list[dict[str, Any]],
     created: str = "2025-01-02T03:04:05+00:00",
+    ceilings: dict[str, Any] | None = None,
+    commit: str = "0123456789abcdef0123",
 ) -> Path:
     run = Run(
         command="shootout bench",
@@ -127,10 +131,11 @@ def write_run(
         run_id=path.stem,
         verdicts=verdicts,
         measurements=measurements,
+        ceilings=ceilings or {},
     )
     document = run.document(complete=True)
     document["machine"] = machine
-    document["git"] = {"commit": "0123456789abcdef0123", "dirty": False}
+    document["git"] = {"commit": commit, "dirty": False}
     path.write_text(json.dumps(document, indent=1))
     return path
 

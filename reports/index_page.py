@@ -93,6 +93,12 @@ def render_index(
     return page("opshootout results", join(parts))
 
 
+def _ratio_cell(value: float) -> tuple[Html, str]:
+    if pd.isna(value):
+        return esc(fmt_ratio(value)), "num"
+    return esc(fmt_ratio(value)), f"num {'faster' if value >= 1 else 'slower'}"
+
+
 def _headline(best: pd.DataFrame, pages: Mapping[str, str]) -> Html:
     """The fastest correct implementation of every algorithm at its standard size."""
     if best.empty:
@@ -100,31 +106,34 @@ def _headline(best: pd.DataFrame, pages: Mapping[str, str]) -> Html:
     several = best["machine"].nunique() > 1
     rows = []
     for _, r in best.iterrows():
-        speed = r["speedup"]
+        size = f" {fmt_number(r['items'])} {r['item_unit']}".rstrip()
         row: list[Html | tuple[Html, str]] = [
             link(pages.get(str(r["algorithm"]), "index.html"), esc(r["algorithm"])),
-            join(
-                [
-                    esc(r["case"]),
-                    tag(
-                        "span",
-                        esc(f" {fmt_number(r['items'])} {r['item_unit']}".rstrip()),
-                        class_="small",
-                    ),
-                ]
-            ),
+            join([esc(r["case"]), tag("span", esc(size), class_="small")]),
             esc(r["impl"]),
             (esc(fmt_seconds(r["median_s"])), "num"),
             esc(f"{r['library_impl'] or '–'} ({fmt_seconds(r['library_median_s'])})"),
-            (
-                esc(fmt_ratio(speed)),
-                "num" if pd.isna(speed) else f"num {'faster' if speed >= 1 else 'slower'}",
+            _ratio_cell(r["speedup"]),
+            esc(
+                f"{r['handwritten_impl']} ({fmt_seconds(r['handwritten_median_s'])})"
+                if r["handwritten_impl"]
+                else "–"
             ),
+            _ratio_cell(r["handwritten_speedup"]),
         ]
         if several:
             row.insert(0, esc(r["machine_label"]))
         rows.append(row)
-    headers = ["algorithm", "case", "fastest correct", "median", "fastest library", "speedup"]
+    headers = [
+        "algorithm",
+        "case",
+        "fastest correct",
+        "median",
+        "fastest library",
+        "speedup",
+        "fastest handwritten",
+        "vs library",
+    ]
     return join(
         [
             tag("h2", esc("Fastest correct implementation per algorithm (standard size)")),

@@ -395,6 +395,9 @@ HEADLINE_COLUMNS = [
     "library_impl",
     "library_median_s",
     "speedup",
+    "handwritten_impl",
+    "handwritten_median_s",
+    "handwritten_speedup",
 ]
 
 
@@ -414,9 +417,16 @@ def headline(measurements: pd.DataFrame, verdicts: pd.DataFrame) -> pd.DataFrame
     library = library.drop_duplicates(["machine", "algorithm"], keep="first")[
         ["machine", "algorithm", "impl", "median_s"]
     ].rename(columns={"impl": "library_impl", "median_s": "library_median_s"})
+    handwritten = rows[rows["kind"] != "library"].sort_values("median_s", kind="stable")
+    handwritten = handwritten.drop_duplicates(["machine", "algorithm"], keep="first")[
+        ["machine", "algorithm", "impl", "median_s"]
+    ].rename(columns={"impl": "handwritten_impl", "median_s": "handwritten_median_s"})
     out = best.merge(library, on=["machine", "algorithm"], how="left")
+    out = out.merge(handwritten, on=["machine", "algorithm"], how="left")
     out["speedup"] = out["library_median_s"] / out["median_s"]
-    out["library_impl"] = out["library_impl"].fillna("").astype("str")
+    out["handwritten_speedup"] = out["library_median_s"] / out["handwritten_median_s"]
+    for column in ("library_impl", "handwritten_impl"):
+        out[column] = out[column].fillna("").astype("str")
     return out[HEADLINE_COLUMNS].sort_values(["machine_label", "algorithm"]).reset_index(drop=True)
 
 

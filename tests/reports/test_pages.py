@@ -83,6 +83,8 @@ def test_headline_is_the_fastest_correct_at_the_standard_size(two_runs: Path) ->
     assert cpu["median_s"] == pytest.approx(3e-4)  # the latest run on that machine
     assert cpu["library_impl"] == "library/shapely"
     assert cpu["speedup"] == pytest.approx(4e-4 / 3e-4)
+    assert cpu["handwritten_impl"] == "numpy/broadcast"
+    assert cpu["handwritten_speedup"] == pytest.approx(4e-4 / 3e-4)
 
 
 def test_roofline_uses_the_runs_ceiling_of_the_rows_device_and_dtype(two_runs: Path) -> None:

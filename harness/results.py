@@ -111,7 +111,11 @@ def library_versions() -> dict[str, str | None]:
 
 @dataclass
 class Run:
-    """A run being recorded; ``save`` may be called repeatedly (each write is atomic)."""
+    """A run being recorded; ``save`` may be called repeatedly (each write is atomic).
+
+    ``ceilings`` holds the machine's measured limits keyed by device (see harness.ceilings);
+    only ``shootout bench`` fills it, so an empty dict means "not measured".
+    """
 
     command: str
     profile: str | None

@@ -1,9 +1,17 @@
-"""The Plotly chart of an algorithm's timings: median time against problem size, log-log."""
+"""The report's Plotly charts: timings, speedups, roofline, first call and history.
+
+Figures are plain dicts handed to plotly.io unvalidated: validating every trace through
+plotly's object model made a 100-algorithm site take minutes, and the dicts here use only
+plain, documented trace and layout attributes. Every text that comes from a results file
+is escaped, because plotly.js reads labels and hover text as a small HTML dialect.
+"""
 
 from __future__ import annotations
 
+from typing import Any
+
 import pandas as pd
-import plotly.graph_objects as go
+import plotly.io as pio
 
 from reports.markup import Html, esc, fmt_number, fmt_seconds
 from reports.table import timed
@@ -30,25 +38,39 @@ def _hover(row: pd.Series) -> str:
     return "<br>".join(lines)
 
 
-def figure_html(fig: go.Figure, div_id: str) -> Html:
+_AXIS = {"gridcolor": "#e6e6ea", "zerolinecolor": "#d0d0d5", "automargin": True}
+
+
+def _trace(kind: str, **props: Any) -> dict[str, Any]:
+    return {"type": kind, **props}
+
+
+def figure_html(traces: list[dict[str, Any]], div_id: str, title: str, **layout: Any) -> Html:
     """A chart's div and script; plotly.js itself is loaded once per page, not per chart."""
+    for axis in ("xaxis", "yaxis"):
+        layout[axis] = {**_AXIS, **layout.get(axis, {})}
+    figure = {
+        "data": traces,
+        "layout": {
+            "height": 430,
+            "title": {"text": esc(title), "font": {"size": 14}},
+            "margin": {"l": 60, "r": 20, "t": 50, "b": 50},
+            "paper_bgcolor": "white",
+            "plot_bgcolor": "white",
+            "font": {"family": "system-ui, sans-serif", "size": 12},
+            "hoverlabel": {"align": "left"},
+            **layout,
+        },
+    }
     return Html(
-        fig.to_html(
+        pio.to_html(
+            figure,
+            validate=False,
             full_html=False,
             include_plotlyjs=False,
             div_id=div_id,
             config={"displaylogo": False, "responsive": True},
         )
-    )
-
-
-def _layout(fig: go.Figure, title: str, **axes: object) -> None:
-    fig.update_layout(
-        template="plotly_white",
-        height=430,
-        title={"text": esc(title), "font": {"size": 14}},
-        margin={"l": 60, "r": 20, "t": 50, "b": 50},
-        **axes,
     )
 
 
@@ -64,13 +86,14 @@ def timing_chart(measurements: pd.DataFrame, div_id: str, machine: str) -> Html 
         return None
     several_dtypes = rows["dtype"].nunique() > 1
     units = sorted(u for u in rows["item_unit"].unique() if u)
-    fig = go.Figure()
+    traces: list[dict[str, Any]] = []
     for (impl, dtype), group in rows.groupby(["impl", "dtype"], sort=True):
         group = group.sort_values("items", kind="stable")
         name = f"{impl} {dtype}" if several_dtypes else str(impl)
         library = bool((group["kind"] == "library").any())
-        fig.add_trace(
-            go.Scatter(
+        traces.append(
+            _trace(
+                "scatter",
                 x=group["items"].tolist(),
                 y=group["median_s"].tolist(),
                 mode="lines+markers",
@@ -80,8 +103,9 @@ def timing_chart(measurements: pd.DataFrame, div_id: str, machine: str) -> Html 
                 line={"dash": "dash" if library else "solid"},
             )
         )
-    _layout(
-        fig,
+    return figure_html(
+        traces,
+        div_id,
         f"Median time vs problem size on {machine}",
         xaxis={
             "type": "log",
@@ -94,7 +118,6 @@ def timing_chart(measurements: pd.DataFrame, div_id: str, machine: str) -> Html 
         yaxis={"type": "log", "title": {"text": "median time (s)"}},
         legend={"title": {"text": "implementation"}},
     )
-    return figure_html(fig, div_id)
 
 
 def speedup_chart(ratios: pd.DataFrame, div_id: str, machine: str) -> Html | None:
@@ -104,11 +127,12 @@ def speedup_chart(ratios: pd.DataFrame, div_id: str, machine: str) -> Html | Non
         return None
     cases = rows.drop_duplicates("case").sort_values(["items", "case"], kind="stable")["case"]
     order = [str(c) for c in cases]
-    fig = go.Figure()
+    traces: list[dict[str, Any]] = []
     for impl, group in rows.groupby("impl", sort=True):
         group = group.set_index("case").reindex(order)
-        fig.add_trace(
-            go.Bar(
+        traces.append(
+            _trace(
+                "bar",
                 x=[esc(c) for c in order],
                 y=group["speedup"].tolist(),
                 name=esc(impl),
@@ -118,19 +142,28 @@ def speedup_chart(ratios: pd.DataFrame, div_id: str, machine: str) -> Html | Non
                         order, group["speedup"], group["library_impl"], strict=True
                     )
                 ],
-                hovertemplate="%{text}<extra></extra>",
+                hovertemplate="%{hovertext}<extra></extra>",
             )
         )
-    fig.add_hline(y=1.0, line={"color": "#555", "dash": "dot"})
-    _layout(
-        fig,
+    parity = {
+        "type": "line",
+        "xref": "paper",
+        "x0": 0,
+        "x1": 1,
+        "y0": 1.0,
+        "y1": 1.0,
+        "line": {"color": "#555", "dash": "dot"},
+    }
+    return figure_html(
+        traces,
+        div_id,
         f"Speedup vs the fastest library implementation on {machine} (above 1 = faster)",
+        shapes=[parity],
         barmode="group",
         xaxis={"title": {"text": "case (by problem size)"}, "type": "category"},
         yaxis={"type": "log", "title": {"text": "speedup (×)"}},
         legend={"title": {"text": "implementation"}},
     )
-    return figure_html(fig, div_id)
 
 
 def roofline_chart(
@@ -145,7 +178,7 @@ def roofline_chart(
     rows = rows[(rows["intensity"] > 0) & (rows["gflops"] > 0) & rows["peak_gbps"].notna()]
     if rows.empty or ceilings.empty:
         return None
-    fig = go.Figure()
+    traces: list[dict[str, Any]] = []
     low = float(rows["intensity"].min()) / 4
     high = float(rows["intensity"].max()) * 4
     for ceiling in ceilings.drop_duplicates("device").itertuples(index=False):
@@ -160,8 +193,9 @@ def roofline_chart(
                 f"{ceiling.device} roof {dtype}: {fmt_number(ceiling.memory_gbps)} GB/s, "
                 f"{fmt_number(peak)} GFLOP/s"
             )
-            fig.add_trace(
-                go.Scatter(
+            traces.append(
+                _trace(
+                    "scatter",
                     x=xs,
                     y=ys,
                     mode="lines",
@@ -171,8 +205,9 @@ def roofline_chart(
                 )
             )
     for impl, group in rows.groupby("impl", sort=True):
-        fig.add_trace(
-            go.Scatter(
+        traces.append(
+            _trace(
+                "scatter",
                 x=group["intensity"].tolist(),
                 y=group["gflops"].tolist(),
                 mode="markers",
@@ -182,14 +217,14 @@ def roofline_chart(
                 hovertemplate="%{text}<extra></extra>",
             )
         )
-    _layout(
-        fig,
+    return figure_html(
+        traces,
+        div_id,
         f"Achieved throughput vs measured ceilings on {machine}",
         xaxis={"type": "log", "title": {"text": "arithmetic intensity (flop / byte)"}},
         yaxis={"type": "log", "title": {"text": "achieved GFLOP/s"}},
         legend={"title": {"text": "roof / implementation"}},
     )
-    return figure_html(fig, div_id)
 
 
 def first_call_chart(rows: pd.DataFrame, div_id: str, machine: str, case: str) -> Html | None:
@@ -199,20 +234,18 @@ def first_call_chart(rows: pd.DataFrame, div_id: str, machine: str, case: str) -
     if rows.empty:
         return None
     names = [esc(i) for i in rows["impl"]]
-    fig = go.Figure(
-        [
-            go.Bar(x=names, y=rows["first_call_s"].tolist(), name="first call"),
-            go.Bar(x=names, y=rows["median_s"].tolist(), name="steady-state median"),
-        ]
-    )
-    _layout(
-        fig,
+    traces = [
+        _trace("bar", x=names, y=rows["first_call_s"].tolist(), name="first call"),
+        _trace("bar", x=names, y=rows["median_s"].tolist(), name="steady-state median"),
+    ]
+    return figure_html(
+        traces,
+        div_id,
         f"First call vs steady state, case {case}, on {machine}",
         barmode="group",
         xaxis={"title": {"text": "implementation"}, "type": "category"},
         yaxis={"type": "log", "title": {"text": "time (s)"}},
     )
-    return figure_html(fig, div_id)
 
 
 def history_chart(rows: pd.DataFrame, div_id: str, machine: str) -> Html | None:
@@ -230,10 +263,11 @@ def history_chart(rows: pd.DataFrame, div_id: str, machine: str) -> Html | None:
         for r, c, k in zip(runs["run_id"], runs["created"], runs["commit"], strict=True)
     }
     order = [esc(labels[r]) for r in runs["run_id"]]
-    fig = go.Figure()
+    traces: list[dict[str, Any]] = []
     for impl, group in rows.groupby("impl", sort=True):
-        fig.add_trace(
-            go.Scatter(
+        traces.append(
+            _trace(
+                "scatter",
                 x=[esc(labels[r]) for r in group["run_id"]],
                 y=group["median_s"].tolist(),
                 mode="lines+markers",
@@ -243,8 +277,9 @@ def history_chart(rows: pd.DataFrame, div_id: str, machine: str) -> Html | None:
                 line={"dash": "dash" if (group["kind"] == "library").any() else "solid"},
             )
         )
-    _layout(
-        fig,
+    return figure_html(
+        traces,
+        div_id,
         f"Median time across runs on {machine}",
         xaxis={
             "type": "category",
@@ -255,4 +290,3 @@ def history_chart(rows: pd.DataFrame, div_id: str, machine: str) -> Html | None:
         yaxis={"type": "log", "title": {"text": "median time (s)"}},
         legend={"title": {"text": "implementation"}},
     )
-    return figure_html(fig, div_id)

@@ -204,8 +204,8 @@ def _ceiling_rows(ceilings: Any, context: dict[str, Any]) -> list[dict[str, Any]
         return []
     rows = []
     for device, record in sorted(ceilings.items()):
-        if not isinstance(record, dict):
-            continue
+        if not isinstance(record, dict) or record.get("unavailable"):
+            continue  # not measured (no such device here): nothing to draw a roof from
         matmul = record.get("matmul_gflops")
         matmul = matmul if isinstance(matmul, dict) else {}
         method = record.get("matmul_method")

@@ -83,9 +83,7 @@ def test_measure_times_the_first_call_apart_then_runs_the_benchmark(
     assert rec["device"] == "cpu" and rec["standard"] is False
 
 
-def test_measure_marks_the_standard_case_and_the_device(
-    suite: Suite, make_impl: MakeImpl
-) -> None:
+def test_measure_marks_the_standard_case_and_the_device(suite: Suite, make_impl: MakeImpl) -> None:
     standard = replace(suite, standard="bench_4k")
     runner = lambda target: ([1e-6], 1)  # noqa: E731
     _, rec = measure(standard, make_impl(), standard.find_case("bench_4k"), runner)

@@ -123,7 +123,7 @@ def test_pages_show_roofline_first_call_noise_and_machine_in_every_chart(
     assert "memory 10 GB/s" in page and "100 GFLOP/s float32" in page
     assert 'class="noisy"' in page and "IQR/median" in page
     # Every chart title names the machine it comes from.
-    titles = re.findall(r'"title":\{"font":\{"size":14\},"text":"([^"]*)"', page)
+    titles = re.findall(r'"title":\{"text":"([^"]*)","font":\{"size":14\}\}', page)
     assert len(titles) >= 5
     assert all(("Test CPU 8-core" in t) or ("Test GPU" in t) for t in titles), titles
     assert "history.html#history-" in page

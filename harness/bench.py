@@ -109,6 +109,33 @@ def measure(
     return verdict, summarize(record, samples, iterations)
 
 
+def time_only(
+    suite: Suite,
+    impl: Implementation,
+    case: Case,
+    run_benchmark: Callable[[Callable[[], Any]], Any],
+) -> dict[str, Any]:
+    """Time a cell already verified earlier in the same process (the gate's later rounds).
+
+    The first call is still timed apart and excluded from the samples; nothing is compared.
+    A cell that cannot run here (unavailable, size cap) comes back as a skip.
+    """
+    from harness.verify import over_cap, prepare
+
+    record = _skeleton(suite, impl, case)
+    reason = impl.unavailable_reason() or over_cap(suite, impl, case)
+    if reason:
+        record.update(status="skip", reason=reason)
+        return record
+    target = prepare(suite, impl, case).synchronized()
+    start = time.perf_counter()
+    target()
+    record["first_call_s"] = time.perf_counter() - start
+    record["verdict"] = "pass"
+    samples, iterations = run_benchmark(target)
+    return summarize(record, samples, iterations)
+
+
 def pytest_benchmark_runner(fixture: Any) -> Callable[[Callable[[], Any]], Any]:
     """Adapt pytest-benchmark's fixture: raw round durations divided by iterations."""
 

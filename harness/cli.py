@@ -81,6 +81,37 @@ def _parser() -> argparse.ArgumentParser:
         default=None,
         help="seconds of timing per cell (default: 0.5 quick, 2 full)",
     )
+    g = sub.add_parser(
+        "gate",
+        help="compare this tree with a git ref cell by cell (exit 1: slower, wrong or over budget)",
+    )
+    common(g)
+    g.add_argument("--base", metavar="REF", help="git ref to compare the current tree with")
+    g.add_argument(
+        "--self-test",
+        action="store_true",
+        help="A/A (same code both sides) must pass and an injected slowdown must be caught",
+    )
+    g.add_argument("--thresholds", type=Path, default=None, help="TOML (default: gate.toml)")
+    g.add_argument("--budgets", type=Path, default=None, help="TOML (default: budgets.toml)")
+    g.add_argument("--no-budgets", action="store_true", help="do not check budgets")
+    g.add_argument(
+        "--results",
+        type=Path,
+        default=None,
+        help="check only the budgets, on this results file, without running anything",
+    )
+    g.add_argument("--rounds", type=int, default=None, help="interleaved rounds per side")
+    g.add_argument(
+        "--profile",
+        default="standard",
+        help="standard (each suite's standard case, the default) | smoke | quick | full",
+    )
+    g.add_argument("--max-time", type=float, default=0.05, help="seconds per cell per round")
+    g.add_argument("--markdown", type=Path, default=None, help="write a Markdown summary here")
+    g.add_argument("--json-out", type=Path, default=None, help="write the JSON result here")
+    g.add_argument("--inject", default=None, help="self-test: implementation key to slow down")
+    g.add_argument("--inject-factor", type=float, default=1.5)
     r = sub.add_parser("report", help="build the HTML report from results files")
     r.add_argument("paths", nargs="*", type=Path, default=[Path("results")])
     r.add_argument("--out", type=Path, default=Path("site"))
@@ -112,6 +143,7 @@ def main(argv: list[str] | None = None) -> int:
             "verify": cmd_verify,
             "bench": cmd_bench,
             "report": cmd_report,
+            "gate": cmd_gate,
         }[args.command]
         return handler(args)
     except UsageError as exc:
@@ -121,10 +153,11 @@ def main(argv: list[str] | None = None) -> int:
         print("shootout: interrupted", file=sys.stderr)
         return EXIT_INTERRUPTED
     except Exception as exc:
+        from harness.gate import GateError
         from harness.registry import RegistryError
         from harness.results import ResultsError
 
-        if isinstance(exc, RegistryError | ResultsError | ValueError):
+        if isinstance(exc, RegistryError | ResultsError | GateError | ValueError):
             print(f"shootout: error: {exc}", file=sys.stderr)
             return EXIT_USAGE
         raise
@@ -340,3 +373,12 @@ def cmd_report(args: argparse.Namespace) -> int:
         raise UsageError(str(exc)) from None
     print(f"report: {index}")
     return EXIT_OK
+
+
+# ---- gate -------------------------------------------------------------------------------
+
+
+def cmd_gate(args: argparse.Namespace) -> int:
+    from harness.gate_cli import run_gate_command
+
+    return run_gate_command(args)

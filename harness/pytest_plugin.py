@@ -30,6 +30,9 @@ class Selection:
     fuzz: int = 0
     fuzz_seed: int = 0
     plugins: tuple[str, ...] = ()
+    # The gate: only each suite's standard bench case, and no re-verification after round 0.
+    standard_only: bool = False
+    verify_first: bool = True
 
 
 @dataclass(frozen=True)
@@ -77,7 +80,10 @@ class State:
         if sel.case:
             return [suite.find_case(sel.case)]
         if sel.mode == "bench":
-            return list(suite.cases_for_profile(sel.profile))
+            cases: list[Case | ErrorCase] = list(suite.cases_for_profile(sel.profile))
+            if sel.standard_only:
+                cases = [c for c in cases if c.name == suite.standard] or cases[-1:]
+            return cases
         return [*suite.cases, *suite.error_cases]
 
     def save(self, complete: bool) -> None:
@@ -169,6 +175,14 @@ def run_cell(cell: Cell, request: pytest.FixtureRequest) -> None:
 
         case = cell.case.as_case() if isinstance(cell.case, ErrorCase) else cell.case
         runner = pytest_benchmark_runner(request.getfixturevalue("benchmark"))
+        if not state.selection.verify_first:
+            from harness.bench import time_only
+
+            record = time_only(cell.suite, cell.impl, case, runner)
+            state.run.measurements.append(record)
+            if record["status"] == "skip":
+                pytest.skip(record["reason"])
+            return
         verdict, record = measure(cell.suite, cell.impl, case, runner)
         state.run.measurements.append(record)
         state.run.verdicts.append(verdict.as_dict())

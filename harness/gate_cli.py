@@ -1,0 +1,269 @@
+"""``shootout gate``: the command around harness.gate (judgement) and harness.gate_run."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import sys
+import tempfile
+from pathlib import Path
+from typing import Any
+
+from harness.gate import (
+    Budget,
+    GateConfig,
+    GateError,
+    check_budgets,
+    load_budgets,
+    load_config,
+)
+from harness.gate_run import (
+    ROOT,
+    compare_sides,
+    export_tree,
+    outcome,
+    resolve_ref,
+    run_rounds,
+)
+
+THRESHOLDS_FILE, BUDGETS_FILE = ROOT / "gate.toml", ROOT / "budgets.toml"
+
+
+def _progress(message: str) -> None:
+    print(f"gate: {message}", file=sys.stderr, flush=True)
+
+
+def run_gate_command(args: argparse.Namespace) -> int:
+    chosen = [bool(args.base), args.self_test, args.results is not None]
+    if sum(chosen) != 1:
+        raise GateError("give exactly one of --base REF, --self-test, or --results FILE")
+    config = load_config(
+        args.thresholds or (THRESHOLDS_FILE if THRESHOLDS_FILE.is_file() else None)
+    )
+    budgets: list[Budget] = []
+    if not args.no_budgets:
+        path = args.budgets or (BUDGETS_FILE if BUDGETS_FILE.is_file() else None)
+        budgets = load_budgets(path) if path is not None else []
+    if args.results is not None:
+        return _budgets_only(args, budgets)
+    worker = _worker_config(args, config)
+    rounds = args.rounds if args.rounds is not None else config.defaults.rounds
+    if rounds < 2:
+        raise GateError("--rounds must be at least 2 (one round per side says nothing)")
+    if args.self_test:
+        return _self_test(args, config, worker, rounds)
+    commit = resolve_ref(args.base)
+    with tempfile.TemporaryDirectory(prefix="opshootout-gate-") as tmp:
+        _progress(f"exporting {args.base} ({commit[:12]})")
+        base = export_tree(commit, Path(tmp) / "base")
+        run = run_rounds(
+            {"base": base, "candidate": ROOT},
+            worker,
+            rounds,
+            verify=("candidate",),
+            progress=_progress,
+        )
+    cells = compare_sides(run, "base", "candidate", config)
+    result = outcome(run, cells, "base", "candidate", budgets)
+    result["base"] = {"ref": args.base, "commit": commit}
+    from harness.results import git_info
+
+    result["candidate"] = git_info(ROOT)
+    _emit(args, result, title=f"opshootout gate: working tree vs {args.base} ({commit[:12]})")
+    return 0 if result["passed"] else 1
+
+
+def _worker_config(args: argparse.Namespace, config: GateConfig) -> dict[str, Any]:
+    """The workers' selection, checked here first so a typo is a one-line usage error."""
+    from harness.registry import load_registry
+    from harness.spec import PROFILES
+
+    if args.profile != "standard" and args.profile not in PROFILES:
+        raise GateError(
+            f"unknown profile {args.profile!r} (known: standard, {', '.join(PROFILES)})"
+        )
+    if args.max_time <= 0:
+        raise GateError("--max-time must be positive")
+    plugins = [str(Path(p).resolve()) if Path(p).exists() else p for p in args.plugin]
+    registry = load_registry(plugins)
+    if not registry.select(args.algorithm, args.backend, args.variant):
+        raise GateError("the selection matches no implementation (see `shootout list`)")
+    return {
+        "threads": args.threads,
+        "algorithms": args.algorithm,
+        "backends": args.backend,
+        "variants": args.variant,
+        "plugins": plugins,
+        "profile": "quick" if args.profile == "standard" else args.profile,
+        "standard_only": args.profile == "standard",
+        "max_time": args.max_time,
+        "min_rounds": config.defaults.min_rounds,
+    }
+
+
+def _self_test(
+    args: argparse.Namespace, config: GateConfig, worker: dict[str, Any], rounds: int
+) -> int:
+    """Three workers on this very tree: A, A again, and A with one implementation slowed."""
+    target = args.inject or _default_target(args)
+    if args.inject_factor <= 1:
+        raise GateError("--inject-factor must be above 1 (it is a slowdown)")
+    run = run_rounds(
+        {"A": ROOT, "A again": ROOT, "A slowed": ROOT},
+        worker,
+        rounds,
+        slowdown={"A slowed": {target: args.inject_factor}},
+        progress=_progress,
+    )
+    same = outcome(run, compare_sides(run, "A", "A again", config), "A", "A again", [])
+    slowed = outcome(run, compare_sides(run, "A", "A slowed", config), "A", "A slowed", [])
+    injected = [c for c in slowed["cells"] if c["key"].startswith(target + "/")]
+    false_alarms = [c for c in same["cells"] if c["verdict"] in ("slower", "faster")]
+    false_alarms += [
+        c for c in slowed["cells"] if c not in injected and c["verdict"] in ("slower", "faster")
+    ]
+    caught = bool(injected) and all(c["verdict"] == "slower" for c in injected)
+    reasons = []
+    if false_alarms:
+        reasons.append(f"{len(false_alarms)} false alarm(s) where nothing changed")
+    if not caught:
+        seen = ", ".join(f"{c['key']}: {c['verdict']}" for c in injected) or "not timed"
+        reasons.append(f"the {args.inject_factor}× slowdown of {target} was not caught ({seen})")
+    result = {
+        "passed": not reasons,
+        "reasons": reasons,
+        "injected": {"implementation": target, "factor": args.inject_factor},
+        "aa": same,
+        "slowed": slowed,
+        "rounds": rounds,
+        "seconds": round(run.seconds, 1),
+        "counts": same["counts"],
+        "cells": same["cells"] + injected,
+        "wrong": [],
+        "budgets": [],
+    }
+    _emit(
+        args, result, title=f"opshootout gate self-test (A/A, and {target} × {args.inject_factor})"
+    )
+    return 0 if result["passed"] else 1
+
+
+def _default_target(args: argparse.Namespace) -> str:
+    from harness.registry import load_registry
+
+    impls = load_registry(args.plugin).select(args.algorithm, args.backend, args.variant)
+    runnable = [i for i in impls if i.unavailable_reason() is None and i.backend != "python"]
+    preferred = [i for i in runnable if i.backend == "numpy"] or runnable
+    if not preferred:
+        raise GateError("the self-test needs one implementation that runs here to slow down")
+    return str(preferred[0].key)
+
+
+def _budgets_only(args: argparse.Namespace, budgets: list[Budget]) -> int:
+    """Budgets against one existing results file: nothing is run."""
+    from harness.results import load_results
+
+    if not budgets:
+        raise GateError("--results checks budgets, and there is no budgets file (--budgets FILE)")
+    document = load_results(args.results)
+    measurements = document["measurements"]
+    standard = {m["algorithm"]: m["case"] for m in measurements if m.get("standard")}
+    attempted = {f"{m['algorithm']}/{m['backend']}/{m['variant']}" for m in measurements}
+    rows = check_budgets(budgets, measurements, standard, attempted)
+    broken = [r for r in rows if r["status"] in ("exceeded", "missing")]
+    reasons = [f"{len(broken)} budget(s) exceeded or not measured"] if broken else []
+    if all(r["status"] == "not selected" for r in rows):
+        reasons.append("no budget applies to the implementations in this results file")
+    result = {
+        "passed": not reasons,
+        "reasons": reasons,
+        "counts": {},
+        "cells": [],
+        "wrong": [],
+        "budgets": rows,
+        "results": str(args.results),
+    }
+    _emit(args, result, title=f"opshootout budgets on {args.results.name}")
+    return 0 if result["passed"] else 1
+
+
+# ---- output -------------------------------------------------------------------------------
+
+
+def _fmt_s(value: float) -> str:
+    for scale, unit in ((1.0, "s"), (1e-3, "ms"), (1e-6, "µs")):
+        if value >= scale:
+            return f"{value / scale:.3g} {unit}"
+    return f"{value / 1e-9:.3g} ns"
+
+
+def _changed_rows(result: dict[str, Any]) -> list[list[str]]:
+    rows = []
+    for c in result["cells"]:
+        if c["verdict"] == "same":
+            continue
+        rows.append(
+            [
+                c["key"],
+                _fmt_s(c["base_median"]),
+                _fmt_s(c["candidate_median"]),
+                f"{c['ratio']:.3f}×",
+                f"[{c['ci_low']:.3f}, {c['ci_high']:.3f}]",
+                f"{c['q']:.2g}",
+                c["verdict"],
+            ]
+        )
+    return rows
+
+
+_HEADERS = ["cell", "base", "candidate", "ratio", "95% CI", "q (BH)", "verdict"]
+
+
+def markdown(result: dict[str, Any], title: str) -> str:
+    status = "PASS" if result["passed"] else "FAIL: " + "; ".join(result["reasons"])
+    lines = [f"## {title}", "", f"**{status}**", ""]
+    counts = result.get("counts") or {}
+    if counts or result["cells"]:
+        lines.append(
+            "Cells: "
+            + ", ".join(f"{n} {v}" for v, n in sorted(counts.items()))
+            + f" ({result.get('rounds', '?')} interleaved rounds per side, "
+            f"{result.get('seconds', '?')} s)"
+        )
+        lines.append("")
+    rows = _changed_rows(result)
+    if rows:
+        lines += ["| " + " | ".join(_HEADERS) + " |", "|" + "---|" * len(_HEADERS)]
+        lines += ["| " + " | ".join(r) + " |" for r in rows]
+        lines.append("")
+    for w in result["wrong"]:
+        lines.append(
+            f"- wrong result: `{w['algorithm']}/{w['backend']}/{w['variant']}` on `{w['case']}`: "
+            f"{w['detail']} — re-run: `{w['repro']}`"
+        )
+    for b in result["budgets"]:
+        if b["status"] == "not selected":
+            continue
+        mark = "ok" if b["status"] == "ok" else b["status"].upper()
+        lines.append(
+            f"- budget {mark}: `{b['implementation']}` on `{b['resolved_case']}`: {b['why']}"
+        )
+    return "\n".join(lines).rstrip() + "\n"
+
+
+def _emit(args: argparse.Namespace, result: dict[str, Any], title: str) -> None:
+    text = markdown(result, title)
+    if args.markdown is not None:
+        from harness.results import write_atomic
+
+        write_atomic(args.markdown, text)
+    summary = os.environ.get("GITHUB_STEP_SUMMARY")
+    if summary:
+        with open(summary, "a", encoding="utf-8") as handle:
+            handle.write(text)
+    if args.json_out is not None:
+        from harness.results import write_atomic
+
+        write_atomic(args.json_out, json.dumps(result, indent=1, default=str))
+    print(json.dumps(result, indent=1, default=str) if args.json else text)

@@ -1,0 +1,251 @@
+"""Running the gate: export the base tree, drive one worker per side in interleaved rounds.
+
+Both sides are measured by the candidate's harness (its ``harness/`` is copied over the
+exported base), so a change in timing code cannot pose as a change in speed; what differs
+between the sides is the suites and implementations. Rounds alternate A B, B A, A B, ...
+so slow drift and any first/second-position effect fall on both sides equally.
+"""
+
+from __future__ import annotations
+
+import io
+import json
+import os
+import shutil
+import subprocess
+import sys
+import tarfile
+import time
+from collections import defaultdict
+from collections.abc import Callable
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Any
+
+from harness.gate import (
+    Budget,
+    CellResult,
+    GateConfig,
+    GateError,
+    check_budgets,
+    compare_cell,
+    judge,
+)
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def resolve_ref(ref: str, repo: Path = ROOT) -> str:
+    """The commit a ref names; GateError (one line) when git does not know it."""
+    try:
+        out = subprocess.run(
+            ["git", "rev-parse", "--verify", "--quiet", f"{ref}^{{commit}}"],
+            cwd=repo,
+            capture_output=True,
+            text=True,
+            timeout=30,
+            check=False,
+        )
+    except (OSError, subprocess.TimeoutExpired) as exc:
+        raise GateError(f"cannot run git to resolve {ref!r}: {exc}") from None
+    if out.returncode != 0 or not out.stdout.strip():
+        raise GateError(f"unknown git ref {ref!r}: no such commit in this repository")
+    return out.stdout.strip()
+
+
+def export_tree(commit: str, dest: Path, repo: Path = ROOT) -> Path:
+    """The committed tree of ``commit`` in ``dest``, with this checkout's harness in it."""
+    archive = subprocess.run(
+        ["git", "archive", "--format=tar", commit], cwd=repo, capture_output=True, check=False
+    )
+    if archive.returncode != 0:
+        raise GateError(f"git archive {commit[:12]} failed: {archive.stderr.decode().strip()}")
+    dest.mkdir(parents=True, exist_ok=True)
+    with tarfile.open(fileobj=io.BytesIO(archive.stdout)) as tar:
+        tar.extractall(dest, filter="data")
+    shutil.rmtree(dest / "harness", ignore_errors=True)
+    shutil.copytree(
+        ROOT / "harness", dest / "harness", ignore=shutil.ignore_patterns("__pycache__")
+    )
+    return dest
+
+
+class Worker:
+    """One ``harness.gate_worker`` process on one tree."""
+
+    def __init__(self, name: str, tree: Path, config: dict[str, Any]) -> None:
+        self.name = name
+        env = {**os.environ, "PYTHONPATH": str(tree), "PYTHONDONTWRITEBYTECODE": "1"}
+        env = {k: v for k, v in env.items() if not k.startswith("PYTEST_XDIST")}
+        self.proc = subprocess.Popen(
+            [sys.executable, "-m", "harness.gate_worker"],
+            cwd=tree,
+            env=env,
+            stdin=subprocess.PIPE,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+        )
+        self.send(config)
+
+    def send(self, payload: dict[str, Any]) -> None:
+        assert self.proc.stdin is not None
+        self.proc.stdin.write(json.dumps(payload) + "\n")
+        self.proc.stdin.flush()
+
+    def request(self, payload: dict[str, Any]) -> dict[str, Any]:
+        self.send(payload)
+        assert self.proc.stdout is not None
+        line = self.proc.stdout.readline()
+        if not line:
+            self.proc.wait(timeout=30)
+            stderr = self.proc.stderr.read() if self.proc.stderr else ""
+            tail = " | ".join(stderr.strip().splitlines()[-3:])
+            raise GateError(f"the {self.name} worker stopped (exit {self.proc.returncode}): {tail}")
+        answer: dict[str, Any] = json.loads(line)
+        if "error" in answer:
+            raise GateError(f"the {self.name} worker: {answer['error']}")
+        return answer
+
+    def close(self) -> None:
+        if self.proc.stdin is not None:
+            self.proc.stdin.close()
+        try:
+            self.proc.wait(timeout=30)
+        except subprocess.TimeoutExpired:
+            self.proc.kill()
+            self.proc.wait()
+
+
+@dataclass
+class SideData:
+    """Per cell: the raw samples of each round, and the verdicts of this side."""
+
+    samples: dict[str, list[list[float]]] = field(default_factory=lambda: defaultdict(list))
+    meta: dict[str, dict[str, Any]] = field(default_factory=dict)
+    verdicts: list[dict[str, Any]] = field(default_factory=list)
+    skipped: dict[str, str] = field(default_factory=dict)
+
+    def add_round(self, answer: dict[str, Any]) -> None:
+        self.verdicts += answer.get("verdicts", [])
+        for m in answer["measurements"]:
+            key = f"{m['algorithm']}/{m['backend']}/{m['variant']}/{m['case']}"
+            self.meta[key] = m
+            if m["status"] == "ok" and m["samples"]:
+                self.samples[key].append([float(x) for x in m["samples"]])
+            else:
+                self.skipped[key] = f"{m['status']}: {m['reason']}"
+
+
+@dataclass
+class GateRun:
+    """Everything one gate invocation measured (sides by name: base, candidate, ...)."""
+
+    sides: dict[str, SideData]
+    standard: dict[str, str]
+    rounds: int
+    seconds: float = 0.0
+
+
+def run_rounds(
+    trees: dict[str, Path],
+    config: dict[str, Any],
+    rounds: int,
+    *,
+    slowdown: dict[str, dict[str, float]] | None = None,
+    verify: tuple[str, ...] = (),
+    progress: Callable[[str], None] = lambda _: None,
+) -> GateRun:
+    """Start one worker per named tree, verify ``verify`` sides, then interleave rounds."""
+    start = time.perf_counter()
+    workers = {
+        name: Worker(name, tree, {**config, "slowdown": (slowdown or {}).get(name, {})})
+        for name, tree in trees.items()
+    }
+    try:
+        names = list(workers)
+        info = workers[names[0]].request({"op": "info"})
+        sides = {name: SideData() for name in names}
+        for name in verify:
+            progress(f"verifying every case on the {name} side")
+            sides[name].verdicts += workers[name].request({"op": "verify"})["verdicts"]
+        for r in range(rounds):
+            order = names if r % 2 == 0 else names[::-1]
+            progress(f"round {r + 1}/{rounds}: " + " then ".join(order))
+            for name in order:
+                sides[name].add_round(workers[name].request({"op": "round", "first": r == 0}))
+    finally:
+        for w in workers.values():
+            w.close()
+    return GateRun(sides, info["standard"], rounds, time.perf_counter() - start)
+
+
+def compare_sides(run: GateRun, base: str, candidate: str, config: GateConfig) -> list[CellResult]:
+    a, b = run.sides[base], run.sides[candidate]
+    cells = []
+    for key in sorted(set(a.samples) & set(b.samples)):
+        meta = b.meta[key]
+        cells.append(
+            compare_cell(key, meta["algorithm"], meta["case"], a.samples[key], b.samples[key])
+        )
+    return judge(cells, config)
+
+
+def pooled_measurements(side: SideData) -> list[dict[str, Any]]:
+    """One measurement per cell with the median of all its rounds' samples (for budgets)."""
+    import numpy as np
+
+    out = []
+    for key, rounds in side.samples.items():
+        pooled = [x for r in rounds for x in r]
+        out.append({**side.meta[key], "median_s": float(np.median(pooled)), "status": "ok"})
+    return out
+
+
+def outcome(
+    run: GateRun,
+    cells: list[CellResult],
+    base: str,
+    candidate: str,
+    budgets: list[Budget],
+) -> dict[str, Any]:
+    """The gate's machine-readable result; ``passed`` decides the exit status."""
+    cand = run.sides[candidate]
+    wrong = [v for v in cand.verdicts if v["status"] in ("fail", "error")]
+    attempted = {key.rsplit("/", 1)[0] for key in cand.meta}
+    budget_rows = (
+        check_budgets(budgets, pooled_measurements(cand), run.standard, attempted)
+        if budgets
+        else []
+    )
+    counts: dict[str, int] = defaultdict(int)
+    for c in cells:
+        counts[c.verdict] += 1
+    only_base = sorted(set(run.sides[base].samples) - set(cand.samples))
+    only_candidate = sorted(set(cand.samples) - set(run.sides[base].samples))
+    reasons = []
+    if counts["slower"]:
+        reasons.append(f"{counts['slower']} cell(s) slower")
+    if wrong:
+        reasons.append(f"{len(wrong)} wrong result(s) in the candidate")
+    broken = [b for b in budget_rows if b["status"] in ("exceeded", "missing")]
+    if broken:
+        reasons.append(f"{len(broken)} budget(s) exceeded or not measured")
+    return {
+        "passed": not reasons,
+        "reasons": reasons,
+        "counts": dict(counts),
+        "cells": [asdict(c) for c in cells],
+        "wrong": [
+            {
+                k: v.get(k)
+                for k in ("algorithm", "backend", "variant", "case", "status", "detail", "repro")
+            }
+            for v in wrong
+        ],
+        "budgets": budget_rows,
+        "only_base": only_base,
+        "only_candidate": only_candidate,
+        "rounds": run.rounds,
+        "seconds": round(run.seconds, 1),
+    }

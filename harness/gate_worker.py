@@ -1,0 +1,112 @@
+"""One side of the gate: a long-lived process that verifies and times one source tree.
+
+The gate starts one worker per tree (base and candidate) and alternates rounds between
+them, so imports and JIT compilation are paid once and machine drift falls on both sides.
+Protocol: JSON lines. The first line on stdin is the configuration; then each line is a
+command, answered by exactly one line on stdout:
+
+    {"op": "verify"}              -> {"verdicts": [...]}   every case of the selection
+    {"op": "round", "first": b}   -> {"measurements": [...], "verdicts": [...]}
+    {"op": "info"}                -> {"standard": {algorithm: case}, "cells": n}
+
+A round is one pytest + pytest-benchmark session over the selected cells; the first one
+verifies each first call, later ones only time. ``slowdown`` (self-test only) maps an
+implementation key to a factor by which its calls are stretched, by spinning after the
+call for (factor - 1) × the call's own time.
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+import time
+from collections.abc import Callable
+from dataclasses import replace
+from typing import Any, TextIO
+
+
+def _slowed(fn: Callable[..., Any], factor: float) -> Callable[..., Any]:
+    def slowed(*args: Any, **kwargs: Any) -> Any:
+        start = time.perf_counter()
+        out = fn(*args, **kwargs)
+        until = time.perf_counter() + (time.perf_counter() - start) * (factor - 1)
+        while time.perf_counter() < until:
+            pass
+        return out
+
+    slowed.__wrapped__ = fn  # type: ignore[attr-defined]
+    return slowed
+
+
+def _inject(registry: Any, slowdown: dict[str, float]) -> None:
+    """Replace the named implementations by stretched copies (self-test only)."""
+    for key, factor in slowdown.items():
+        impl = registry.implementations.get(key)
+        if impl is None or impl.fn is None:
+            raise ValueError(f"cannot slow down {key}: no such implementation runs here")
+        registry.implementations[key] = replace(impl, fn=_slowed(impl.fn, factor))
+
+
+def main(stdin: TextIO = sys.stdin) -> int:
+    protocol = sys.stdout
+    sys.stdout = sys.stderr  # anything printed by libraries must not corrupt the protocol
+    config = json.loads(stdin.readline())
+
+    from harness.threads import apply, pin_environment
+
+    pin_environment(config["threads"])
+    from harness.cli import _run_pytest
+    from harness.pytest_plugin import Selection, State
+    from harness.registry import load_registry
+    from harness.results import Run
+
+    registry = load_registry(tuple(config.get("plugins", ())))
+    threads = apply(config["threads"])
+    _inject(registry, {k: float(v) for k, v in config.get("slowdown", {}).items()})
+    base = Selection(
+        algorithms=tuple(config["algorithms"]),
+        backends=tuple(config["backends"]),
+        variants=tuple(config["variants"]),
+        profile=config["profile"],
+        standard_only=config["standard_only"],
+        plugins=tuple(config.get("plugins", ())),
+    )
+    bench_args = [
+        "--benchmark-enable",
+        f"--benchmark-max-time={config['max_time']}",
+        f"--benchmark-min-rounds={config['min_rounds']}",
+        "--benchmark-warmup=off",
+        "--benchmark-disable-gc",
+        "--benchmark-timer=time.perf_counter",
+    ]
+
+    def session(selection: Selection, extra: list[str]) -> Run:
+        run = Run(command="shootout gate", profile=selection.profile, threads=threads)
+        _run_pytest(State(selection, registry, run), extra)
+        return run
+
+    def reply(payload: dict[str, Any]) -> None:
+        protocol.write(json.dumps(payload, default=str) + "\n")
+        protocol.flush()
+
+    for line in stdin:
+        command = json.loads(line)
+        op = command.get("op")
+        if op == "info":
+            cells = State(replace(base, mode="bench"), registry, Run("", None, {})).cells()
+            standard = {c.suite.algorithm: c.suite.standard for c in cells}
+            reply({"standard": standard, "cells": len(cells)})
+        elif op == "verify":
+            run = session(replace(base, mode="verify"), [])
+            reply({"verdicts": run.verdicts})
+        elif op == "round":
+            selection = replace(base, mode="bench", verify_first=bool(command.get("first")))
+            run = session(selection, bench_args)
+            reply({"measurements": run.measurements, "verdicts": run.verdicts})
+        else:
+            reply({"error": f"unknown op {op!r}"})
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

@@ -1,4 +1,4 @@
-"""nox sessions: tests, bench, report, lint, gpu. Each installs what it needs itself."""
+"""nox sessions: tests, bench, report, gate, lint, gpu. Each installs what it needs itself."""
 
 from __future__ import annotations
 
@@ -43,6 +43,13 @@ def report(session: nox.Session) -> None:
     """Rebuild the HTML report from the results files, without re-running anything."""
     _install(session, "all")
     session.run("shootout", "report", *(session.posargs or ["results"]), "--out", "site")
+
+
+@nox.session
+def gate(session: nox.Session) -> None:
+    """Compare the working tree with a git ref (default HEAD): `nox -s gate -- --base main`."""
+    _install(session, "all")
+    session.run("shootout", "gate", *(session.posargs or ["--base", "HEAD"]), env=THREAD_ENV)
 
 
 @nox.session

@@ -99,14 +99,24 @@ def measure(
         return out
 
     verdict = verify(suite, impl, case, on_call=first_call)
+    if verdict.status != "pass":
+        return verdict, not_timed(suite, impl, case, verdict, first.get("seconds"))
     record["verdict"] = verdict.status
     record["first_call_s"] = first.get("seconds")
-    if verdict.status != "pass":
-        record["status"] = "skip" if verdict.status == "skip" else verdict.status
-        record["reason"] = verdict.detail or verdict.note
-        return verdict, record
     samples, iterations = run_benchmark(first["target"])
     return verdict, summarize(record, samples, iterations)
+
+
+def not_timed(
+    suite: Suite, impl: Implementation, case: Case, verdict: Verdict, first_call_s: float | None
+) -> dict[str, Any]:
+    """The measurement of a cell that was not timed: skipped, failed, or lost to a crash."""
+    record = _skeleton(suite, impl, case)
+    record["verdict"] = verdict.status
+    record["first_call_s"] = first_call_s
+    record["status"] = "skip" if verdict.status == "skip" else verdict.status
+    record["reason"] = verdict.detail or verdict.note
+    return record
 
 
 def time_only(
@@ -117,8 +127,9 @@ def time_only(
 ) -> dict[str, Any]:
     """Time a cell already verified earlier in the same process (the gate's later rounds).
 
-    The first call is still timed apart and excluded from the samples; nothing is compared.
-    A cell that cannot run here (unavailable, size cap) comes back as a skip.
+    Nothing is compared, and no first call is made apart: the cell's first call (JIT,
+    caches) happened in the verified round. A cell that cannot run here (unavailable,
+    size cap) comes back as a skip.
     """
     from harness.verify import over_cap, prepare
 
@@ -128,9 +139,6 @@ def time_only(
         record.update(status="skip", reason=reason)
         return record
     target = prepare(suite, impl, case).synchronized()
-    start = time.perf_counter()
-    target()
-    record["first_call_s"] = time.perf_counter() - start
     record["verdict"] = "pass"
     samples, iterations = run_benchmark(target)
     return summarize(record, samples, iterations)

@@ -11,7 +11,12 @@ import sys
 from pathlib import Path
 from typing import Any, NoReturn
 
+from harness.supervise import add_options as add_robust_options
+from harness.supervise import supervise, user_argv
+from harness.watch import start_worker
+
 EXIT_OK, EXIT_DISAGREE, EXIT_USAGE, EXIT_INTERRUPTED = 0, 1, 2, 130
+MIN_ROUNDS = 5  # pytest-benchmark's minimum rounds per bench cell
 CELLS_MODULE = Path(__file__).with_name("cells.py")
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -71,6 +76,7 @@ def _parser() -> argparse.ArgumentParser:
     v.add_argument("--fuzz-seed", type=int, default=0)
     v.add_argument("--results", type=Path, help="also write the verdicts to this JSON file")
     v.add_argument("--verbose", "-v", action="store_true", help="one line per cell")
+    add_robust_options(v, "verify")
     b = sub.add_parser("bench", help="verify and time every available implementation")
     common(b)
     b.add_argument("--profile", default="quick", help="smoke | quick | full")
@@ -81,6 +87,7 @@ def _parser() -> argparse.ArgumentParser:
         default=None,
         help="seconds of timing per cell (default: 0.5 quick, 2 full)",
     )
+    add_robust_options(b, "bench")
     g = sub.add_parser(
         "gate",
         help="compare this tree with a git ref cell by cell (exit 1: slower, wrong or over budget)",
@@ -112,6 +119,7 @@ def _parser() -> argparse.ArgumentParser:
     g.add_argument("--json-out", type=Path, default=None, help="write the JSON result here")
     g.add_argument("--inject", default=None, help="self-test: implementation key to slow down")
     g.add_argument("--inject-factor", type=float, default=1.5)
+    g.add_argument("--repeat", type=int, default=1, help="self-test: run it N times, report rates")
     r = sub.add_parser("report", help="build the HTML report from results files")
     r.add_argument("paths", nargs="*", type=Path, default=[Path("results")])
     r.add_argument("--out", type=Path, default=Path("site"))
@@ -137,6 +145,11 @@ def main(argv: list[str] | None = None) -> int:
         from harness.threads import pin_environment
 
         pin_environment(getattr(args, "threads", 1))
+        # verify and bench run in a worker process: a crash or hang costs only its cell
+        supervised = args.command in ("verify", "bench") and os.name == "posix"
+        if supervised and args.shootout_worker is None:
+            keeps = args.command == "bench" or args.results is not None
+            return supervise(sys.argv[1:] if argv is None else list(argv), keeps)
         handler = {
             "list": cmd_list,
             "describe": cmd_describe,
@@ -157,7 +170,8 @@ def main(argv: list[str] | None = None) -> int:
         from harness.registry import RegistryError
         from harness.results import ResultsError
 
-        if isinstance(exc, RegistryError | ResultsError | GateError | ValueError):
+        # OSError: a results path that cannot be written, a file that cannot be read
+        if isinstance(exc, RegistryError | ResultsError | GateError | ValueError | OSError):
             print(f"shootout: error: {exc}", file=sys.stderr)
             return EXIT_USAGE
         raise
@@ -214,7 +228,7 @@ def _state(args: argparse.Namespace, mode: str, profile: str) -> Any:
         fuzz_seed=getattr(args, "fuzz_seed", 0),
         plugins=tuple(args.plugin),
     )
-    command = "shootout " + " ".join(sys.argv[1:]) if sys.argv else "shootout"
+    command = "shootout " + " ".join(user_argv(sys.argv[1:])) if sys.argv else "shootout"
     run = Run(
         command=command, profile=profile if mode == "bench" else None, threads=args.thread_record
     )
@@ -222,6 +236,7 @@ def _state(args: argparse.Namespace, mode: str, profile: str) -> Any:
     cells = state.cells()  # validates --case / --case-json before anything runs
     if not cells:
         raise UsageError("the selection matches no implementation (see `shootout list`)")
+    start_worker(state, args, mode)
     return state
 
 
@@ -274,9 +289,14 @@ def cmd_verify(args: argparse.Namespace) -> int:
     from harness.present import verdict_table
 
     state = _state(args, "verify", "quick")
-    if args.results:
-        state.results_path = args.results
-    _run_pytest(state, ["--benchmark-disable"])
+    if state.results_path is None and (args.results or args.shootout_results):
+        state.results_path = Path(args.results or args.shootout_results)
+    state.save(complete=False)
+    state.watch.announce(state.results_path)
+    if state.watch.pending(state.cells()):
+        _run_pytest(state, ["--benchmark-disable", *state.watch.pytest_options()])
+    else:  # a resumed worker whose predecessor was lost in the last cell
+        state.save(complete=True)
     verdicts = state.run.verdicts
     if args.json:
         print(json.dumps(verdicts, indent=1, default=str))
@@ -295,28 +315,30 @@ def cmd_bench(args: argparse.Namespace) -> int:
     if args.profile not in PROFILES:
         raise UsageError(f"unknown profile {args.profile!r} (known: {', '.join(PROFILES)})")
     state = _state(args, "bench", args.profile)
-    state.results_path = state.run.default_path(args.results_dir)
+    state.results_path = state.results_path or state.run.default_path(args.results_dir)
     max_time = args.max_time or (2.0 if args.profile == "full" else 0.5)
-    # The machine's limits for the roofline, under the thread settings _state applied.
-    impls = [cell.impl for cell in state.cells()]
-    backends = {i.backend for i in impls} | {i.arrays for i in impls}
-    effort = "smoke" if args.profile == "smoke" else "quick"
-    state.run.ceilings = measure_ceilings(backends, effort=effort)
-    print(ceilings_summary(state.run.ceilings), file=sys.stderr)
+    state.watch.min_rounds, state.watch.max_time = MIN_ROUNDS, max_time
+    if not state.run.ceilings:  # a resumed worker continues a run that has them
+        # The machine's limits for the roofline, under the thread settings _state applied.
+        impls = [cell.impl for cell in state.cells()]
+        backends = {i.backend for i in impls} | {i.arrays for i in impls}
+        effort = "smoke" if args.profile == "smoke" else "quick"
+        state.run.ceilings = measure_ceilings(backends, effort=effort)
+        print(ceilings_summary(state.run.ceilings), file=sys.stderr)
     state.save(complete=False)
+    state.watch.announce(state.results_path)
+    timing = [
+        "--benchmark-enable",
+        f"--benchmark-max-time={max_time}",
+        f"--benchmark-min-rounds={MIN_ROUNDS}",
+        "--benchmark-warmup=on",
+        "--benchmark-warmup-iterations=1",
+        "--benchmark-disable-gc",
+        "--benchmark-timer=time.perf_counter",
+    ]
     try:
-        _run_pytest(
-            state,
-            [
-                "--benchmark-enable",
-                f"--benchmark-max-time={max_time}",
-                "--benchmark-min-rounds=5",
-                "--benchmark-warmup=on",
-                "--benchmark-warmup-iterations=1",
-                "--benchmark-disable-gc",
-                "--benchmark-timer=time.perf_counter",
-            ],
-        )
+        if state.watch.pending(state.cells()):
+            _run_pytest(state, [*timing, *state.watch.pytest_options()])
     except KeyboardInterrupt:
         state.save(complete=False)
         print(

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import math
 import os
 import sys
 import tempfile
@@ -61,7 +62,7 @@ def run_gate_command(args: argparse.Namespace) -> int:
             {"base": base, "candidate": ROOT},
             worker,
             rounds,
-            verify=("candidate",),
+            verify=("base", "candidate"),
             progress=_progress,
         )
     cells = compare_sides(run, "base", "candidate", config)
@@ -105,35 +106,82 @@ def _worker_config(args: argparse.Namespace, config: GateConfig) -> dict[str, An
 def _self_test(
     args: argparse.Namespace, config: GateConfig, worker: dict[str, Any], rounds: int
 ) -> int:
-    """Three workers on this very tree: A, A again, and A with one implementation slowed."""
+    """Three workers on this very tree: A, A again, and A with one implementation slowed.
+
+    Every cell of A against "A again", and every cell but the slowed one of A against "A
+    slowed", is a comparison where nothing changed: a slower or faster verdict there is a
+    false alarm. ``--repeat N`` runs it N times and reports the rates.
+    """
     target = args.inject or _default_target(args)
     if args.inject_factor <= 1:
         raise GateError("--inject-factor must be above 1 (it is a slowdown)")
+    if args.repeat < 1:
+        raise GateError("--repeat must be at least 1")
+    runs = []
+    for number in range(args.repeat):
+        if args.repeat > 1:
+            _progress(f"self-test {number + 1}/{args.repeat}")
+        runs.append(_self_test_once(config, worker, rounds, target, args.inject_factor))
+    null_cells = sum(r["null_comparisons"] for r in runs)
+    alarms = sum(len(r["false_alarms"]) for r in runs)
+    result = {**runs[-1]}
+    result["summary"] = {
+        "runs": len(runs),
+        "null_comparisons": null_cells,
+        "false_alarms": alarms,
+        "false_alarm_rate": alarms / null_cells if null_cells else math.nan,
+        "runs_with_a_false_alarm": sum(1 for r in runs if r["false_alarms"]),
+        "injected_caught": sum(1 for r in runs if r["caught"]),
+        "injected_ratios": [r["injected_ratio"] for r in runs],
+        "seconds": round(sum(r["seconds"] for r in runs), 1),
+    }
+    result["passed"] = all(r["passed"] for r in runs)
+    result["reasons"] = sorted({reason for r in runs for reason in r["reasons"]})
+    if args.repeat > 1:
+        result["repeats"] = runs
+    title = f"opshootout gate self-test (A/A, and {target} × {args.inject_factor})"
+    _emit(args, result, title=title)
+    if args.repeat > 1:
+        summary = result["summary"]
+        print(
+            f"{summary['runs']} runs: {summary['false_alarms']} false alarm(s) in "
+            f"{summary['null_comparisons']} unchanged cell comparisons "
+            f"({summary['runs_with_a_false_alarm']} run(s) with any); injected "
+            f"{args.inject_factor}× caught in {summary['injected_caught']}/{summary['runs']}"
+        )
+    return 0 if result["passed"] else 1
+
+
+def _self_test_once(
+    config: GateConfig, worker: dict[str, Any], rounds: int, target: str, factor: float
+) -> dict[str, Any]:
     run = run_rounds(
         {"A": ROOT, "A again": ROOT, "A slowed": ROOT},
         worker,
         rounds,
-        slowdown={"A slowed": {target: args.inject_factor}},
+        slowdown={"A slowed": {target: factor}},
         progress=_progress,
     )
     same = outcome(run, compare_sides(run, "A", "A again", config), "A", "A again", [])
     slowed = outcome(run, compare_sides(run, "A", "A slowed", config), "A", "A slowed", [])
     injected = [c for c in slowed["cells"] if c["key"].startswith(target + "/")]
-    false_alarms = [c for c in same["cells"] if c["verdict"] in ("slower", "faster")]
-    false_alarms += [
-        c for c in slowed["cells"] if c not in injected and c["verdict"] in ("slower", "faster")
-    ]
+    untouched = [c for c in slowed["cells"] if c not in injected]
+    false_alarms = [c for c in [*same["cells"], *untouched] if c["verdict"] in ("slower", "faster")]
     caught = bool(injected) and all(c["verdict"] == "slower" for c in injected)
     reasons = []
     if false_alarms:
         reasons.append(f"{len(false_alarms)} false alarm(s) where nothing changed")
     if not caught:
         seen = ", ".join(f"{c['key']}: {c['verdict']}" for c in injected) or "not timed"
-        reasons.append(f"the {args.inject_factor}× slowdown of {target} was not caught ({seen})")
-    result = {
+        reasons.append(f"the {factor}× slowdown of {target} was not caught ({seen})")
+    return {
         "passed": not reasons,
         "reasons": reasons,
-        "injected": {"implementation": target, "factor": args.inject_factor},
+        "injected": {"implementation": target, "factor": factor},
+        "caught": caught,
+        "injected_ratio": injected[0]["ratio"] if injected else math.nan,
+        "false_alarms": false_alarms,
+        "null_comparisons": len(same["cells"]) + len(untouched),
         "aa": same,
         "slowed": slowed,
         "rounds": rounds,
@@ -143,10 +191,6 @@ def _self_test(
         "wrong": [],
         "budgets": [],
     }
-    _emit(
-        args, result, title=f"opshootout gate self-test (A/A, and {target} × {args.inject_factor})"
-    )
-    return 0 if result["passed"] else 1
 
 
 def _default_target(args: argparse.Namespace) -> str:

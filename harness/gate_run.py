@@ -15,6 +15,7 @@ import shutil
 import subprocess
 import sys
 import tarfile
+import tempfile
 import time
 from collections import defaultdict
 from collections.abc import Callable
@@ -147,6 +148,39 @@ class GateRun:
     seconds: float = 0.0
 
 
+def verify_tree(name: str, tree: Path, config: dict[str, Any]) -> list[dict[str, Any]]:
+    """Every case of the selection on one tree, by ``shootout verify`` in a subprocess.
+
+    The CLI isolates each cell, so an implementation that crashes or hangs comes back as
+    an error verdict instead of taking the gate down with it.
+    """
+    with tempfile.TemporaryDirectory(prefix="opshootout-gate-verify-") as tmp:
+        out = Path(tmp) / "verdicts.json"
+        argv = [sys.executable, "-m", "harness", "verify", "--results", str(out)]
+        argv += ["--threads", str(config["threads"])]
+        for flag, key in (("-a", "algorithms"), ("-b", "backends"), ("--variant", "variants")):
+            for value in config[key]:
+                argv += [flag, value]
+        for plugin in config.get("plugins", ()):
+            argv += ["--plugin", plugin]
+        env = {**os.environ, "PYTHONPATH": str(tree)}
+        env = {k: v for k, v in env.items() if not k.startswith("PYTEST_XDIST")}
+        proc = subprocess.run(argv, cwd=tree, env=env, capture_output=True, text=True, check=False)
+        if proc.returncode not in (0, 1) or not out.is_file():
+            tail = " | ".join((proc.stderr or proc.stdout).strip().splitlines()[-3:])
+            raise GateError(f"verifying the {name} side failed (exit {proc.returncode}): {tail}")
+        verdicts: list[dict[str, Any]] = json.loads(out.read_text())["verdicts"]
+        return verdicts
+
+
+def failing_keys(verdicts: list[dict[str, Any]]) -> set[str]:
+    return {
+        f"{v['algorithm']}/{v['backend']}/{v['variant']}"
+        for v in verdicts
+        if v["status"] in ("fail", "error")
+    }
+
+
 def run_rounds(
     trees: dict[str, Path],
     config: dict[str, Any],
@@ -156,19 +190,25 @@ def run_rounds(
     verify: tuple[str, ...] = (),
     progress: Callable[[str], None] = lambda _: None,
 ) -> GateRun:
-    """Start one worker per named tree, verify ``verify`` sides, then interleave rounds."""
+    """Verify the ``verify`` sides, then interleave rounds of one worker per named tree.
+
+    Implementations that fail or crash on any verified side are not timed on either side:
+    a wrong answer fails the gate whatever its speed, and a crashing one would take its
+    worker down.
+    """
     start = time.perf_counter()
-    workers = {
-        name: Worker(name, tree, {**config, "slowdown": (slowdown or {}).get(name, {})})
-        for name, tree in trees.items()
-    }
+    sides = {name: SideData() for name in trees}
+    for name in verify:
+        progress(f"verifying every case on the {name} side")
+        sides[name].verdicts += verify_tree(name, trees[name], config)
+    exclude = sorted(set().union(*(failing_keys(sides[n].verdicts) for n in verify)))
+    workers = {}
     try:
+        for name, tree in trees.items():
+            extra = {"slowdown": (slowdown or {}).get(name, {}), "exclude": exclude}
+            workers[name] = Worker(name, tree, {**config, **extra})
         names = list(workers)
         info = workers[names[0]].request({"op": "info"})
-        sides = {name: SideData() for name in names}
-        for name in verify:
-            progress(f"verifying every case on the {name} side")
-            sides[name].verdicts += workers[name].request({"op": "verify"})["verdicts"]
         for r in range(rounds):
             order = names if r % 2 == 0 else names[::-1]
             progress(f"round {r + 1}/{rounds}: " + " then ".join(order))

@@ -5,7 +5,6 @@ them, so imports and JIT compilation are paid once and machine drift falls on bo
 Protocol: JSON lines. The first line on stdin is the configuration; then each line is a
 command, answered by exactly one line on stdout:
 
-    {"op": "verify"}              -> {"verdicts": [...]}   every case of the selection
     {"op": "round", "first": b}   -> {"measurements": [...], "verdicts": [...]}
     {"op": "info"}                -> {"standard": {algorithm: case}, "cells": n}
 
@@ -63,6 +62,8 @@ def main(stdin: TextIO = sys.stdin) -> int:
     registry = load_registry(tuple(config.get("plugins", ())))
     threads = apply(config["threads"])
     _inject(registry, {k: float(v) for k, v in config.get("slowdown", {}).items()})
+    for key in config.get("exclude", ()):  # wrong or crashing: verified apart, never timed
+        registry.implementations.pop(key, None)
     base = Selection(
         algorithms=tuple(config["algorithms"]),
         backends=tuple(config["backends"]),
@@ -96,9 +97,6 @@ def main(stdin: TextIO = sys.stdin) -> int:
             cells = State(replace(base, mode="bench"), registry, Run("", None, {})).cells()
             standard = {c.suite.algorithm: c.suite.standard for c in cells}
             reply({"standard": standard, "cells": len(cells)})
-        elif op == "verify":
-            run = session(replace(base, mode="verify"), [])
-            reply({"verdicts": run.verdicts})
         elif op == "round":
             selection = replace(base, mode="bench", verify_first=bool(command.get("first")))
             run = session(selection, bench_args)

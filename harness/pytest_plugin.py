@@ -12,6 +12,7 @@ import pytest
 from harness.registry import Implementation, Registry, load_registry
 from harness.results import Run
 from harness.spec import PROFILES, Case, ErrorCase, Suite
+from harness.watch import CallClock, Watch
 
 MODES = ("verify", "bench")
 
@@ -59,6 +60,8 @@ class State:
     run: Run
     results_path: Path | None = None
     fuzz_failures: list[dict[str, Any]] = field(default_factory=list)
+    # budgets, heartbeats to the supervisor, cells already recorded (harness.watch)
+    watch: Watch = field(default_factory=Watch)
 
     def cells(self) -> list[Cell]:
         sel = self.selection
@@ -149,7 +152,8 @@ def get_state(config: pytest.Config) -> State:
 def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
     if "shootout_cell" not in metafunc.fixturenames:
         return
-    cells = get_state(metafunc.config).cells()
+    state = get_state(metafunc.config)
+    cells = state.watch.pending(state.cells())
     metafunc.parametrize("shootout_cell", cells, ids=[c.id for c in cells])
 
 
@@ -166,10 +170,19 @@ def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
 def run_cell(cell: Cell, request: pytest.FixtureRequest) -> None:
     """Body of every generated test: run the cell, record it, turn it into an outcome."""
     state = get_state(request.config)
+    with state.watch.running(cell, state.run):
+        _run_cell(state, cell, request)
+
+
+def _run_cell(state: State, cell: Cell, request: pytest.FixtureRequest) -> None:
     if cell.mode == "fuzz":
         _run_fuzz(state, cell)
         return
     assert cell.case is not None
+    over_budget = state.watch.over_budget(cell)
+    if over_budget:
+        state.watch.record(state.run, cell, "skip", over_budget)
+        pytest.skip(over_budget)
     if cell.mode == "bench":
         from harness.bench import measure, pytest_benchmark_runner
 
@@ -186,12 +199,17 @@ def run_cell(cell: Cell, request: pytest.FixtureRequest) -> None:
         verdict, record = measure(cell.suite, cell.impl, case, runner)
         state.run.measurements.append(record)
         state.run.verdicts.append(verdict.as_dict())
+        state.watch.observe(cell, record["median_s"] or record["first_call_s"])
         state.save(complete=False)
     else:
         from harness.verify import verify
 
-        verdict = verify(cell.suite, cell.impl, cell.case)
+        clock = CallClock()
+        verdict = verify(cell.suite, cell.impl, cell.case, on_call=clock)
         state.run.verdicts.append(verdict.as_dict())
+        state.watch.observe(cell, clock.seconds)
+        if state.watch.due_for_save():  # so a crash re-runs few cells (harness.supervise)
+            state.save(complete=False)
     _outcome(verdict.status, verdict.detail, verdict.note, verdict.repro)
 
 

@@ -127,8 +127,30 @@ class Run:
     verdicts: list[dict[str, Any]] = field(default_factory=list)
     measurements: list[dict[str, Any]] = field(default_factory=list)
     ceilings: dict[str, Any] = field(default_factory=dict)
+    # machine, git and versions: asked once per process, as the run is saved after each cell
+    _context: dict[str, Any] = field(default_factory=dict, repr=False, compare=False)
+
+    @classmethod
+    def from_document(cls, data: dict[str, Any]) -> Run:
+        """The run a results file records, to be continued (a resumed worker appends to it)."""
+        return cls(
+            command=data.get("command", ""),
+            profile=data.get("profile"),
+            threads=data.get("threads", {}),
+            run_id=data.get("run_id", uuid.uuid4().hex[:12]),
+            created=data.get("created", ""),
+            verdicts=list(data["verdicts"]),
+            measurements=list(data["measurements"]),
+            ceilings=data.get("ceilings", {}),
+        )
 
     def document(self, complete: bool) -> dict[str, Any]:
+        if not self._context:
+            self._context = {
+                "machine": machine_info(),
+                "git": git_info(),
+                "versions": library_versions(),
+            }
         return {
             "schema_version": SCHEMA_VERSION,
             "run_id": self.run_id,
@@ -136,9 +158,7 @@ class Run:
             "complete": complete,
             "command": self.command,
             "profile": self.profile,
-            "machine": machine_info(),
-            "git": git_info(),
-            "versions": library_versions(),
+            **self._context,
             "threads": self.threads,
             "ceilings": self.ceilings,
             "verdicts": self.verdicts,

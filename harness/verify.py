@@ -220,6 +220,30 @@ def _one_line(exc: BaseException) -> str:
 # ---- the verdict -------------------------------------------------------------------------
 
 
+def _cell_fields(impl: Implementation, case: Case) -> dict[str, Any]:
+    return dict(
+        algorithm=impl.algorithm,
+        backend=impl.backend,
+        variant=impl.variant,
+        kind=impl.kind,
+        case=case.name,
+        case_kind=case.kind,
+        dtype=case.dtype,
+        repro=repro_command(impl, case),
+        params=dict(case.params),
+        options=dict(case.options),
+    )
+
+
+def unrun_verdict(
+    impl: Implementation, case: Case | ErrorCase, status: str, detail: str
+) -> Verdict:
+    """The verdict of a cell that never reached a comparison: skipped before it ran, or
+    lost to a crash or a timeout (recorded by the supervisor's next worker)."""
+    case = case.as_case() if isinstance(case, ErrorCase) else case
+    return Verdict(status=status, detail=detail, **_cell_fields(impl, case))
+
+
 OnCall = Callable[[Callable[[], Any]], Any]
 
 
@@ -237,30 +261,19 @@ def verify(
     """
     error_case = case if isinstance(case, ErrorCase) else None
     case = case.as_case() if isinstance(case, ErrorCase) else case
-    base = dict(
-        algorithm=impl.algorithm,
-        backend=impl.backend,
-        variant=impl.variant,
-        kind=impl.kind,
-        case=case.name,
-        case_kind=case.kind,
-        dtype=case.dtype,
-        repro=repro_command(impl, case),
-        params=dict(case.params),
-        options=dict(case.options),
-    )
+    base = _cell_fields(impl, case)
 
     def verdict(status: str, detail: str = "", **extra: Any) -> Verdict:
-        v = Verdict(status=status, detail=detail, **base, **extra)  # type: ignore[arg-type]
+        v = Verdict(status=status, detail=detail, **base, **extra)
         return _apply_expected_failure(impl, v)
 
     reason = impl.unavailable_reason()
     if reason:
-        return Verdict(status="skip", detail=reason, **base)  # type: ignore[arg-type]
+        return Verdict(status="skip", detail=reason, **base)
     if error_case is None:
         cap = over_cap(suite, impl, case)
         if cap:
-            return Verdict(status="skip", detail=cap, **base)  # type: ignore[arg-type]
+            return Verdict(status="skip", detail=cap, **base)
     unsupported = unsupported_options(suite, impl, case)
     call = prepare(suite, impl, case)
     if unsupported:

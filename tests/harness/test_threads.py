@@ -2,13 +2,16 @@
 
 from __future__ import annotations
 
+import json
 import os
+import subprocess
+import sys
 from collections.abc import Iterator
+from pathlib import Path
 
 import pytest
 
-import harness.threads
-from harness.threads import _ENV_VARS, apply, pin_environment
+from harness.threads import _ENV_VARS, pin_environment
 
 
 @pytest.fixture
@@ -19,19 +22,21 @@ def restored_environment(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
     yield
 
 
-@pytest.fixture
-def restored_limits() -> Iterator[None]:
-    """Undo the process-wide thread limit apply() installs."""
-    before = len(harness.threads._LIMITS)
-    yield
-    while len(harness.threads._LIMITS) > before:
-        harness.threads._LIMITS.pop().restore_original_limits()
-
-
-@pytest.mark.usefixtures("restored_environment", "restored_limits")
 def test_apply_reports_the_request_and_the_pinned_environment() -> None:
-    pin_environment(1)
-    record = apply(1)
+    # In a fresh interpreter, pinned before any library loads (as the CLI does): apply()
+    # changes process-wide pools and launches numba's, which would leak into other tests
+    # (and pools loaded earlier by them would not report the pinned count).
+    code = (
+        "import importlib.util, json; from harness.threads import apply, pin_environment; "
+        "pin_environment(1); import numpy; "
+        "[__import__(m) for m in ('torch', 'numba') if importlib.util.find_spec(m)]; "
+        "print(json.dumps(apply(1)))"
+    )
+    env = {**os.environ, "PYTHONPATH": str(Path(__file__).resolve().parents[2])}
+    done = subprocess.run(
+        [sys.executable, "-c", code], env=env, capture_output=True, text=True, check=True
+    )
+    record = json.loads(done.stdout)
     assert record["requested"] == 1
     assert record["env"] == {var: "1" for var in _ENV_VARS}
     assert isinstance(record["pools"], list)

@@ -1,0 +1,253 @@
+"""The worker's side of a robust run: heartbeats, predicted-time skips and resuming.
+
+Every cell is announced to the supervisor (harness.supervise) before it runs and after it
+is recorded. Before a cell runs, its wall time is predicted from the same implementation's
+smaller cases in this run; a cell predicted over ``--cell-budget`` is skipped with the
+prediction as its reason, instead of running until ``--cell-timeout`` kills it.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import shlex
+import time
+from collections.abc import Callable, Iterable, Iterator, Sequence
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from harness.supervise import TIMED_OUT, Link, seconds_text
+
+if TYPE_CHECKING:
+    from harness.pytest_plugin import Cell, State
+    from harness.registry import Implementation
+    from harness.results import Run
+
+SAVE_EVERY_S = 2.0  # verify saves at most this often: a crash makes it re-run at most that
+# pytest-benchmark calls a slow target once to calibrate, once to warm that up and once as
+# the warm-up round before its rounds (harness/cli.py: warmup on, 1 warm-up iteration).
+BENCH_EXTRA_CALLS = 3
+
+
+def predict_call_seconds(history: Iterable[tuple[float, float]], flops: float) -> float | None:
+    """Seconds of one call costing ``flops``, from (flops, seconds) of smaller calls.
+
+    Time is taken as proportional to the suite's cost model, at the fastest rate a smaller
+    case showed: call overhead on a tiny case, or a first call that compiled, only slow
+    the rate down, so the prediction errs short and a cell is skipped only when even the
+    most favourable extrapolation is over budget. None when nothing smaller was measured.
+    """
+    rates = [seconds / f for f, seconds in history if 0 < f < flops and seconds > 0]
+    return min(rates) * flops if rates else None
+
+
+def cell_seconds(per_call: float, mode: str, min_rounds: int, max_time: float) -> float:
+    """Wall time of a cell whose calls take ``per_call``: verify makes one call; bench makes
+    the first call, pytest-benchmark's extra calls, then at least ``min_rounds`` rounds and
+    about ``max_time`` seconds of them when calls are short."""
+    if mode != "bench":
+        return per_call
+    return (1 + BENCH_EXTRA_CALLS) * per_call + max(max_time, min_rounds * per_call)
+
+
+def floor_seconds(floors: Iterable[tuple[float, float]], flops: float) -> float | None:
+    """A cell that timed out after S seconds at f flops takes at least S * F / f at F >= f."""
+    bounds = [seconds * flops / f for f, seconds in floors if 0 < f <= flops]
+    return max(bounds) if bounds else None
+
+
+def skip_reason(predicted: float, budget: float) -> str:
+    return f"skipped: predicted {seconds_text(predicted)} s > budget {budget:g} s"
+
+
+def record_id(record: dict[str, Any]) -> str:
+    """The cell id (harness.pytest_plugin.Cell.id) of a verdict or measurement record."""
+    return "/".join(str(record[k]) for k in ("algorithm", "backend", "variant", "case"))
+
+
+def unrun_records(
+    cell: Cell, status: str, detail: str, fuzz: tuple[int, int] = (0, 0)
+) -> tuple[dict[str, Any], dict[str, Any] | None]:
+    """The verdict (and, benchmarking, the measurement) of a cell that did not run through:
+    skipped on a prediction, or lost to a crash, a timeout or an escaped exception.
+
+    ``fuzz`` (examples, seed) rebuilds the command that re-runs a lost fuzz session."""
+    from harness.bench import not_timed
+    from harness.spec import ErrorCase
+    from harness.verify import Verdict, unrun_verdict
+
+    impl = cell.impl
+    if cell.case is None:  # a fuzz session
+        session = Verdict(
+            impl.algorithm,
+            impl.backend,
+            impl.variant,
+            impl.kind,
+            "fuzz",
+            "fuzz",
+            "mixed",
+            status,
+            detail=detail,
+            repro=_fuzz_repro(impl, *fuzz),
+        )
+        return session.as_dict(), None
+    verdict = unrun_verdict(impl, cell.case, status, detail)
+    if cell.mode != "bench":
+        return verdict.as_dict(), None
+    case = cell.case.as_case() if isinstance(cell.case, ErrorCase) else cell.case
+    return verdict.as_dict(), not_timed(cell.suite, impl, case, verdict, None)
+
+
+def _fuzz_repro(impl: Implementation, examples: int, seed: int) -> str:
+    parts = ["shootout", "verify", "--algorithm", impl.algorithm, "--backend", impl.backend]
+    parts += ["--variant", impl.variant, "--fuzz", str(examples), "--fuzz-seed", str(seed)]
+    if impl.origin.startswith("plugin:"):
+        parts += ["--plugin", impl.origin.removeprefix("plugin:")]
+    return shlex.join(parts)
+
+
+class CallClock:
+    """An ``on_call`` for harness.verify.verify that also notes how long the call took."""
+
+    def __init__(self) -> None:
+        self.seconds: float | None = None
+
+    def __call__(self, target: Callable[[], Any]) -> Any:
+        start = time.perf_counter()
+        out = target()
+        self.seconds = time.perf_counter() - start
+        return out
+
+
+@dataclass
+class Watch:
+    """What the worker knows across cells: budgets, timings so far, cells already recorded.
+
+    The default (no budget, no link) changes nothing: plain pytest runs and in-process
+    callers get their cells run exactly as before.
+    """
+
+    budget: float | None = None  # --cell-budget; None: never predict
+    timeout: float | None = None  # --cell-timeout, sent to the supervisor with each cell
+    min_rounds: int = 5
+    max_time: float = 0.0
+    link: Link | None = None
+    fuzz: tuple[int, int] = (0, 0)  # --fuzz, --fuzz-seed: for the repro of a lost session
+    done: set[str] = field(default_factory=set)
+    calls: dict[str, list[tuple[float, float]]] = field(default_factory=dict)
+    floors: dict[str, list[tuple[float, float]]] = field(default_factory=dict)
+    saved_at: float = field(default_factory=time.monotonic)
+
+    def pending(self, cells: Sequence[Cell]) -> list[Cell]:
+        return [c for c in cells if c.id not in self.done]
+
+    def pytest_options(self) -> list[str]:
+        # The worker's faulthandler writes to the supervisor's pipe; pytest's would take over.
+        return ["-p", "no:faulthandler"] if self.link is not None else []
+
+    def announce(self, results: Path | None) -> None:
+        if self.link is not None and results is not None:
+            self.link.send(results=str(results))
+
+    @contextmanager
+    def running(self, cell: Cell, run: Run) -> Iterator[None]:
+        """Around one cell: the heartbeats, and a verdict even when the cell's body escapes
+        with SystemExit (``sys.exit`` in an implementation) or a harness error."""
+        if self.link is not None:
+            self.link.send(start=cell.id, timeout=self.timeout)
+        before = (len(run.verdicts), len(run.measurements))
+        try:
+            yield
+        except (Exception, SystemExit) as exc:
+            if (len(run.verdicts), len(run.measurements)) == before:
+                first = (str(exc).strip().splitlines() or [""])[0]
+                self.record(run, cell, "error", f"raised {type(exc).__name__}: {first}")
+            raise
+        finally:
+            self.done.add(cell.id)
+            if self.link is not None:
+                self.link.send(end=cell.id)
+
+    def record(self, run: Run, cell: Cell, status: str, detail: str) -> None:
+        verdict, measurement = unrun_records(cell, status, detail, self.fuzz)
+        run.verdicts.append(verdict)
+        if measurement is not None:
+            run.measurements.append(measurement)
+        self.done.add(cell.id)
+
+    def over_budget(self, cell: Cell) -> str | None:
+        """The skip reason when the cell's predicted time exceeds the budget, else None."""
+        from harness.spec import ErrorCase
+        from harness.verify import over_cap
+
+        case = cell.case
+        if self.budget is None or case is None or isinstance(case, ErrorCase):
+            return None
+        if cell.impl.unavailable_reason() or over_cap(cell.suite, cell.impl, case):
+            return None  # skipped anyway, with the reason that does not depend on timing
+        predicted = self.predict(cell.impl.key, cell.suite.cost(case).flops, cell.mode)
+        if predicted is None or predicted <= self.budget:
+            return None
+        return skip_reason(predicted, self.budget)
+
+    def predict(self, key: str, flops: float, mode: str) -> float | None:
+        call = predict_call_seconds(self.calls.get(key, ()), flops)
+        estimates = [floor_seconds(self.floors.get(key, ()), flops)]
+        if call is not None:
+            estimates.append(cell_seconds(call, mode, self.min_rounds, self.max_time))
+        return max((e for e in estimates if e is not None), default=None)
+
+    def observe(self, cell: Cell, seconds: float | None) -> None:
+        """Note one call's seconds (verify: the call; bench: the median) for predictions."""
+        from harness.spec import ErrorCase
+
+        if seconds and cell.case is not None and not isinstance(cell.case, ErrorCase):
+            flops = cell.suite.cost(cell.case).flops
+            self.calls.setdefault(cell.impl.key, []).append((flops, seconds))
+
+    def due_for_save(self) -> bool:
+        now = time.monotonic()
+        if now - self.saved_at < SAVE_EVERY_S:
+            return False
+        self.saved_at = now
+        return True
+
+    def resume(self, run: Run, cells: Sequence[Cell], lost: dict[str, str] | None) -> None:
+        """Continue a partial run: its recorded cells are done, the lost one is an error,
+        and its timings (and timeouts, as lower bounds) feed the predictions again."""
+        from harness.spec import ErrorCase
+
+        by_id = {c.id: c for c in cells}
+        self.done = {record_id(v) for v in run.verdicts}
+        if lost and lost["cell"] in by_id and lost["cell"] not in self.done:
+            self.record(run, by_id[lost["cell"]], "error", lost["detail"])
+        for v in run.verdicts:
+            cell, timed_out = by_id.get(record_id(v)), TIMED_OUT.match(v.get("detail") or "")
+            if cell and timed_out and cell.case and not isinstance(cell.case, ErrorCase):
+                flops = cell.suite.cost(cell.case).flops
+                self.floors.setdefault(cell.impl.key, []).append((flops, float(timed_out[1])))
+        for m in run.measurements:
+            cell = by_id.get(record_id(m))
+            if cell is not None and m.get("status") == "ok":
+                self.observe(cell, m.get("median_s"))
+
+
+def start_worker(state: State, args: argparse.Namespace, mode: str) -> None:
+    """Set the worker up from its command line: budgets, the supervisor's pipe, and the
+    results file to continue (recording first the cell the previous worker lost)."""
+    from harness.results import Run, load_results
+    from harness.supervise import cell_timeout
+
+    watch = state.watch
+    watch.budget, watch.timeout = args.cell_budget, cell_timeout(args, mode)
+    watch.fuzz = (getattr(args, "fuzz", 0), getattr(args, "fuzz_seed", 0))
+    if args.shootout_worker is not None:
+        watch.link = Link(args.shootout_worker)
+        watch.link.take_over()
+    if args.shootout_resume:
+        state.results_path = Path(args.shootout_resume)
+        state.run = Run.from_document(load_results(state.results_path))
+        lost = json.loads(args.shootout_lost) if args.shootout_lost else None
+        watch.resume(state.run, state.cells(), lost)

@@ -1,0 +1,132 @@
+"""Tests of harness.supervise: the texts of lost cells, and a worker watched through its pipe."""
+
+from __future__ import annotations
+
+import re
+import signal
+import sys
+import time
+
+import pytest
+
+from harness.supervise import (
+    TIMED_OUT,
+    Worker,
+    _worker_env,
+    crash_detail,
+    innermost_frame,
+    seconds_text,
+    timeout_detail,
+    user_argv,
+)
+
+
+def test_crash_and_timeout_texts() -> None:
+    assert crash_detail(-11) == "crashed: killed by SIGSEGV (signal 11)"
+    assert crash_detail(-9) == "crashed: killed by SIGKILL (signal 9)"
+    assert crash_detail(3) == "crashed: exited with status 3"
+    text = timeout_detail(3.0412, 3.0)
+    assert text == "timed out after 3.04 s (--cell-timeout 3 s)"
+    match = TIMED_OUT.match(text)
+    assert match is not None and float(match[1]) == 3.04
+
+
+@pytest.mark.parametrize(
+    ("seconds", "text"), [(84.23, "84.2"), (1234.5, "1230"), (99.96, "100"), (0.5, "0.500")]
+)
+def test_seconds_text(seconds: float, text: str) -> None:
+    assert seconds_text(seconds) == text
+
+
+def test_innermost_frame_names_the_culprit_not_the_library() -> None:
+    library = f"{sys.modules['json'].__file__}"  # a file of the standard library
+    dump = [
+        "Fatal Python error: Segmentation fault",
+        "",
+        "Thread 0x00007f0000000001 (most recent call first):",
+        '  File "/elsewhere/pool.py", line 9 in worker',
+        "",
+        "Current thread 0x00007f0000000002 (most recent call first):",
+        f'  File "{library}", line 518 in string_at',
+        '  File "/home/me/my_iou.py", line 31 in segfault',
+        '  File "/home/me/harness/verify.py", line 150 in __call__',
+        "",
+        "Extension modules: numpy.core._multiarray_umath (total: 1)",
+    ]
+    assert innermost_frame(dump) == " in segfault (my_iou.py, line 31)"
+    assert innermost_frame(dump[:2]) == ""
+    assert innermost_frame([]) == ""
+
+
+def test_user_argv_drops_the_supervisors_options() -> None:
+    argv = ["verify", "-a", "x", "--shootout-worker", "5", "--shootout-resume=r.json", "--json"]
+    assert user_argv(argv) == ["verify", "-a", "x", "--json"]
+
+
+# ---- a worker and its pipe ------------------------------------------------------------------
+
+FAKE_WORKER = """
+import ctypes, sys, time
+from harness.supervise import Link
+
+link = Link(int(sys.argv[2]))
+link.take_over()
+link.send(results="run.json")
+link.send(start="a/numpy/v/first", timeout=30)
+link.send(end="a/numpy/v/first")
+if "{mode}" == "segfault":
+    link.send(start="a/numpy/v/second", timeout=30)
+    ctypes.string_at(0)
+elif "{mode}" == "hang":
+    link.send(start="a/numpy/v/second", timeout=0.5)
+    while True:
+        pass
+elif "{mode}" == "wait":
+    try:  # SIGINT may arrive as soon as the supervisor has read this
+        link.send(start="a/numpy/v/second", timeout=30)
+        time.sleep(30)
+    except KeyboardInterrupt:
+        sys.exit(130)
+sys.exit(1)
+"""
+
+
+def worker(mode: str) -> Worker:
+    return Worker([sys.executable, "-c", FAKE_WORKER.format(mode=mode)], _worker_env())
+
+
+def test_a_worker_that_finishes_ends_between_cells() -> None:
+    w = worker("finish")
+    ending = w.wait()
+    w.close()
+    assert (ending.code, ending.cell, w.results) == (1, None, "run.json")
+
+
+def test_a_crash_is_charged_to_the_running_cell_with_where_it_happened() -> None:
+    w = worker("segfault")
+    ending = w.wait()
+    w.close()
+    assert (ending.code, ending.cell) == (-signal.SIGSEGV, "a/numpy/v/second")
+    assert ending.detail.startswith("crashed: killed by SIGSEGV (signal 11) in <module> (<string>")
+
+
+def test_a_cell_past_its_timeout_is_killed_and_says_where_it_was() -> None:
+    w = worker("hang")
+    start = time.monotonic()
+    ending = w.wait()
+    w.close()
+    assert time.monotonic() - start < 10
+    assert ending.cell == "a/numpy/v/second" and w.proc.returncode == -signal.SIGKILL
+    assert ending.detail.startswith("timed out after 0.5")
+    where = r"\(--cell-timeout 0.5 s\) in <module> \(<string>, line 1[56]\)"  # either loop line
+    assert re.search(where + "$", ending.detail), ending.detail
+
+
+def test_an_interrupted_worker_is_asked_to_stop() -> None:
+    w = worker("wait")
+    deadline = time.monotonic() + 10
+    while w.cell != "a/numpy/v/second" and time.monotonic() < deadline:
+        w._read(0.1)
+    assert w.interrupt() is True
+    w.close()
+    assert w.proc.returncode == 130

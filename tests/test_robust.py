@@ -1,0 +1,306 @@
+"""End-to-end: runs that survive implementations that crash, hang, or would blow their budget.
+
+Every run goes through the command line in a subprocess, with small budgets (3 s) so that
+the hanging and sleeping implementations cost seconds, not minutes.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+ROOT = Path(__file__).resolve().parent.parent
+ALGO = "box_iou_axis_aligned"
+SIGNATURE = "boxes_a, boxes_b, *, pixel_inclusive=False, iou_eps=0.0, zero_union='zero'"
+
+# One implementation per way of going wrong, all registered for the project's box IoU.
+BROKEN = f'''
+import ctypes, os, time
+import numpy as np
+from harness import implementation
+
+
+def iou(a, b):
+    iw = np.minimum(a[:, None, 2], b[:, 2]) - np.maximum(a[:, None, 0], b[:, 0])
+    ih = np.minimum(a[:, None, 3], b[:, 3]) - np.maximum(a[:, None, 1], b[:, 1])
+    inter = np.clip(iw, 0, None) * np.clip(ih, 0, None)
+    area_a = (a[:, 2] - a[:, 0]) * (a[:, 3] - a[:, 1])
+    area_b = (b[:, 2] - b[:, 0]) * (b[:, 3] - b[:, 1])
+    union = area_a[:, None] + area_b - inter
+    with np.errstate(invalid="ignore", divide="ignore"):
+        return np.where(union == 0, 0.0, inter / union).astype(a.dtype)
+
+
+def broken(variant):
+    return implementation("{ALGO}", backend="numpy", variant=variant)
+
+
+@broken("raises")
+def raises({SIGNATURE}):
+    raise RuntimeError("boom")
+
+
+@broken("wrong_shape")
+def wrong_shape({SIGNATURE}):
+    return iou(boxes_a, boxes_b).T
+
+
+@broken("wrong_dtype")
+def wrong_dtype({SIGNATURE}):
+    return iou(boxes_a, boxes_b).astype(np.float64)
+
+
+@broken("nan")
+def nan({SIGNATURE}):
+    return np.full((len(boxes_a), len(boxes_b)), np.nan, dtype=boxes_a.dtype)
+
+
+@broken("segfault")
+def segfault({SIGNATURE}):
+    return ctypes.string_at(0)
+
+
+@broken("exits")
+def exits({SIGNATURE}):
+    os._exit(3)
+
+
+@broken("sys_exit")
+def sys_exit({SIGNATURE}):
+    raise SystemExit(4)
+
+
+@broken("hangs")
+def hangs({SIGNATURE}):
+    while True:
+        pass
+
+
+@broken("slow")
+def slow({SIGNATURE}):
+    time.sleep(60)
+    return iou(boxes_a, boxes_b)
+
+
+@broken("sleepy")
+def sleepy({SIGNATURE}):
+    """Correct, but sleeps 1 us per box pair: 40 ms at n = m = 200, 1 s at 1000."""
+    with open(os.environ["SHOOTOUT_TEST_CALLS"], "a") as log:
+        log.write(f"{{len(boxes_a)}}\\n")
+    time.sleep(1e-6 * len(boxes_a) * len(boxes_b))
+    return iou(boxes_a, boxes_b)
+
+
+@broken("crash_at_1000")
+def crash_at_1000({SIGNATURE}):
+    if len(boxes_a) == 1000:
+        os.kill(os.getpid(), 11)
+    return iou(boxes_a, boxes_b)
+'''
+
+
+@pytest.fixture
+def plugin(tmp_path: Path) -> Path:
+    path = tmp_path / "broken_iou.py"
+    path.write_text(BROKEN)
+    return path
+
+
+def shootout(
+    *args: str, cwd: Path = ROOT, env: dict[str, str] | None = None
+) -> tuple[subprocess.CompletedProcess[str], float]:
+    start = time.monotonic()
+    proc = subprocess.run(
+        [sys.executable, "-m", "harness", *args],
+        cwd=cwd,
+        env={**os.environ, "PYTHONPATH": str(ROOT), **(env or {})},
+        capture_output=True,
+        text=True,
+        timeout=300,
+        check=False,
+    )
+    return proc, time.monotonic() - start
+
+
+def line_of(text: str) -> int:
+    """The line of the plugin file that holds ``text``."""
+    return next(i for i, line in enumerate(BROKEN.splitlines(), 1) if text in line)
+
+
+def by_variant(records: list[dict[str, Any]]) -> dict[str, dict[str, Any]]:
+    out = {r["variant"]: r for r in records}
+    assert len(out) == len(records), "a cell is recorded twice"
+    return out
+
+
+@pytest.mark.slow
+def test_every_failure_stays_in_its_cell_and_the_run_completes(
+    tmp_path: Path, plugin: Path
+) -> None:
+    results = tmp_path / "verdicts.json"
+    broken = ["raises", "wrong_shape", "wrong_dtype", "nan", "segfault", "exits", "sys_exit"]
+    broken += ["hangs", "slow"]
+    variants = [arg for v in ["broadcast", *broken] for arg in ("--variant", v)]
+    proc, seconds = shootout(
+        "verify", "--plugin", str(plugin), "-a", ALGO, "-b", "numpy", *variants,
+        "--case", "random_f32", "--cell-timeout", "3", "--cell-budget", "3",
+        "--results", str(results),
+    )  # fmt: skip
+    assert proc.returncode == 1, proc.stdout + proc.stderr
+    # two cells killed at 3 s, five workers started; the hang and the 60 s sleep never end
+    assert seconds < 60
+    data = json.loads(results.read_text())
+    assert data["complete"] is True and "--shootout" not in data["command"]
+    cells = by_variant(data["verdicts"])
+    assert set(cells) == {"broadcast", *broken}
+    status = {v: (c["status"], c["detail"]) for v, c in cells.items()}
+    assert status["broadcast"] == ("pass", "")
+    assert status["raises"] == ("error", "raised RuntimeError: boom")
+    assert status["wrong_shape"] == ("fail", "output 'out' has shape (48, 64), expected (64, 48)")
+    assert status["wrong_dtype"] == ("fail", "output 'out' has dtype float64, expected float32")
+    assert status["nan"][0] == "fail" and "3072/3072 elements differ" in status["nan"][1]
+    assert status["sys_exit"] == ("error", "raised SystemExit: 4")
+    assert status["exits"] == ("error", "crashed: exited with status 3")
+    assert status["segfault"] == (
+        "error",
+        "crashed: killed by SIGSEGV (signal 11) in segfault "
+        f"(broken_iou.py, line {line_of('ctypes.string_at(0)')})",
+    )
+    # a bare loop may stop on either of its lines
+    hang_lines = f"(?:{line_of('while True:')}|{line_of('while True:') + 1})"
+    for variant, line in (("hangs", hang_lines), ("slow", line_of("time.sleep(60)"))):
+        assert status[variant][0] == "error"
+        assert re.fullmatch(
+            rf"timed out after 3\.\d\d s \(--cell-timeout 3 s\) in {variant} "
+            rf"\(broken_iou.py, line {line}\)",
+            status[variant][1],
+        )
+    out = proc.stdout
+    assert "1 pass, 0 xfail, 0 skip, 3 fail, 6 error (10 cells)" in out
+    assert f"ERROR {ALGO}/numpy/segfault on random_f32: crashed: killed by SIGSEGV" in out
+    assert f"{ALGO}/numpy/hangs/random_f32: timed out after 3." in proc.stderr
+    # the repro of a crash re-runs exactly that cell, and it crashes in its cell again
+    repro = next(line for line in out.splitlines() if "re-run:" in line and "segfault" in line)
+    again, _ = shootout(*repro.split("re-run: shootout ", 1)[1].split())
+    assert again.returncode == 1 and "1 error (1 cells)" in again.stdout
+    assert "crashed: killed by SIGSEGV (signal 11)" in again.stdout
+
+
+@pytest.mark.slow
+def test_bench_skips_what_it_predicts_over_budget_and_records_a_crash(
+    tmp_path: Path, plugin: Path
+) -> None:
+    calls = tmp_path / "calls.txt"
+    proc, seconds = shootout(
+        "bench", "--plugin", str(plugin), "-a", ALGO, "-b", "numpy",
+        "--variant", "sleepy", "--variant", "crash_at_1000", "--profile", "quick",
+        "--max-time", "0.05", "--cell-budget", "3", "--results-dir", str(tmp_path / "results"),
+        cwd=tmp_path, env={"SHOOTOUT_TEST_CALLS": str(calls)},
+    )  # fmt: skip
+    assert proc.returncode == 1, proc.stdout + proc.stderr
+    # run, bench_1000 alone would take ~10 s and bench_2000 ~40 s
+    assert seconds < 40
+    assert set(calls.read_text().split()) == {"200"}  # the big cases never ran
+    (path,) = (tmp_path / "results").glob("*.json")
+    data = json.loads(path.read_text())
+    assert data["complete"] is True
+    for case in ("bench_200", "bench_1000", "bench_2000"):
+        assert set(by_variant([m for m in data["measurements"] if m["case"] == case])) == {
+            "sleepy",
+            "crash_at_1000",
+        }
+        by_variant([v for v in data["verdicts"] if v["case"] == case])
+    m = {(r["variant"], r["case"]): r for r in data["measurements"]}
+    v = {(r["variant"], r["case"]): r for r in data["verdicts"]}
+    per_call = m["sleepy", "bench_200"]["median_s"]
+    assert m["sleepy", "bench_200"]["status"] == "ok"
+    for case, scale in (("bench_1000", 25), ("bench_2000", 100)):
+        skipped = m["sleepy", case]
+        assert skipped["status"] == "skip" and v["sleepy", case]["detail"] == skipped["reason"]
+        found = re.fullmatch(r"skipped: predicted ([0-9.]+) s > budget 3 s", skipped["reason"])
+        assert found is not None, skipped["reason"]
+        expected = 4 * scale * per_call + max(0.05, 5 * scale * per_call)
+        assert float(found[1]) == pytest.approx(expected, rel=0.01)
+    crashed = m["crash_at_1000", "bench_1000"]
+    assert crashed["status"] == "error" and crashed["samples"] == []
+    assert crashed["reason"].startswith("crashed: killed by SIGSEGV (signal 11) in crash_at_1000")
+    assert v["crash_at_1000", "bench_1000"]["status"] == "error"
+    assert m["crash_at_1000", "bench_2000"]["status"] == "ok"  # the run went on
+    assert "skipped: predicted" in proc.stdout and "crashed: killed by SIGSEGV" in proc.stdout
+
+
+def worker_processes(marker: str) -> list[int]:
+    """Processes whose command line mentions ``marker`` (Linux /proc)."""
+    found = []
+    for entry in Path("/proc").iterdir():
+        if entry.name.isdigit():
+            try:
+                if marker in (entry / "cmdline").read_bytes().decode(errors="replace"):
+                    found.append(int(entry.name))
+            except OSError:
+                continue
+    return found
+
+
+@pytest.mark.slow
+def test_sigterm_stops_the_worker_and_keeps_what_was_recorded(tmp_path: Path, plugin: Path) -> None:
+    results = tmp_path / "results"
+    proc = subprocess.Popen(
+        [
+            sys.executable, "-m", "harness", "bench", "--plugin", str(plugin), "-a", ALGO,
+            "-b", "numpy", "--variant", "broadcast", "--variant", "hangs",
+            "--profile", "smoke", "--max-time", "0.05", "--results-dir", str(results),
+        ],
+        cwd=tmp_path,
+        env={**os.environ, "PYTHONPATH": str(ROOT)},
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )  # fmt: skip
+    deadline = time.monotonic() + 120
+    while time.monotonic() < deadline:  # until broadcast is recorded and hangs has begun
+        files = list(results.glob("*.json"))
+        if files and json.loads(files[0].read_text())["measurements"]:
+            break
+        time.sleep(0.1)
+    time.sleep(0.5)
+    start = time.monotonic()
+    proc.send_signal(signal.SIGTERM)
+    _, err = proc.communicate(timeout=60)
+    assert proc.returncode == 130, err
+    assert time.monotonic() - start < 15  # not the 300 s timeout
+    assert "interrupted; partial results kept in" in err
+    (path,) = results.glob("*.json")
+    data = json.loads(path.read_text())
+    assert data["complete"] is False
+    assert [(m["variant"], m["status"]) for m in data["measurements"]] == [("broadcast", "ok")]
+    assert not list(results.glob(".*.tmp"))
+    if Path("/proc").is_dir():
+        assert worker_processes(str(results)) == []
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (("verify", "--cell-budget", "-1"), "--cell-budget: must be a positive number"),
+        (("verify", "--cell-timeout", "0"), "--cell-timeout: must be a positive number"),
+        (("bench", "--cell-budget", "nan"), "--cell-budget: must be a positive number"),
+        (("bench", "--cell-timeout", "soon"), "'soon' is not a number of seconds"),
+        (("verify", "-a", ALGO, "--shootout-resume", "no/such.json"), "does not exist"),
+        (("verify", "-a", ALGO, "--results", "README.md/out.json"), "README.md"),
+    ],
+)
+def test_bad_budgets_are_one_line_and_exit_2(args: tuple[str, ...], message: str) -> None:
+    proc, _ = shootout(*args)
+    assert proc.returncode == 2, proc.stderr
+    assert len(proc.stderr.strip().splitlines()) == 1 and message in proc.stderr
+    assert "Traceback" not in proc.stderr

@@ -127,9 +127,9 @@ def time_only(
 ) -> dict[str, Any]:
     """Time a cell already verified earlier in the same process (the gate's later rounds).
 
-    Nothing is compared, and no first call is made apart: the cell's first call (JIT,
-    caches) happened in the verified round. A cell that cannot run here (unavailable,
-    size cap) comes back as a skip.
+    Nothing is compared. The first call (JIT compile, caches) is made and timed apart,
+    outside the samples. A cell that cannot run here (unavailable, size cap) comes back as
+    a skip.
     """
     from harness.verify import over_cap, prepare
 
@@ -139,6 +139,9 @@ def time_only(
         record.update(status="skip", reason=reason)
         return record
     target = prepare(suite, impl, case).synchronized()
+    start = time.perf_counter()
+    target()
+    record["first_call_s"] = time.perf_counter() - start
     record["verdict"] = "pass"
     samples, iterations = run_benchmark(target)
     return summarize(record, samples, iterations)

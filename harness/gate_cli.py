@@ -52,6 +52,12 @@ def run_gate_command(args: argparse.Namespace) -> int:
     rounds = args.rounds if args.rounds is not None else config.defaults.rounds
     if rounds < 2:
         raise GateError("--rounds must be at least 2 (one round per side says nothing)")
+    smallest = 2 / math.comb(2 * rounds, rounds)  # Mann-Whitney's best two-sided p
+    if smallest > config.defaults.alpha:
+        raise GateError(
+            f"{rounds} rounds per side can never reach significance at alpha "
+            f"{config.defaults.alpha} (best p {smallest:.3g}); use more rounds"
+        )
     if args.self_test:
         return _self_test(args, config, worker, rounds)
     commit = resolve_ref(args.base)

@@ -1,9 +1,11 @@
-"""Running the gate: export the base tree, drive one worker per side in interleaved rounds.
+"""Running the gate: export the base tree, verify both sides, then interleave rounds.
 
 Both sides are measured by the candidate's harness (its ``harness/`` is copied over the
 exported base), so a change in timing code cannot pose as a change in speed; what differs
 between the sides is the suites and implementations. Rounds alternate A B, B A, A B, ...
-so slow drift and any first/second-position effect fall on both sides equally.
+so slow drift and any first/second-position effect fall on both sides equally, and every
+round of every side is a fresh worker process, so that what one process happens to get
+(memory layout, JIT code placement) varies between rounds instead of biasing a side.
 """
 
 from __future__ import annotations
@@ -190,11 +192,11 @@ def run_rounds(
     verify: tuple[str, ...] = (),
     progress: Callable[[str], None] = lambda _: None,
 ) -> GateRun:
-    """Verify the ``verify`` sides, then interleave rounds of one worker per named tree.
+    """Verify the ``verify`` sides, then interleave rounds over the named trees.
 
-    Implementations that fail or crash on any verified side are not timed on either side:
-    a wrong answer fails the gate whatever its speed, and a crashing one would take its
-    worker down.
+    Each round of each side runs in a new worker process. Implementations that fail or
+    crash on any verified side are not timed on either side: a wrong answer fails the gate
+    whatever its speed, and a crashing one would take its worker down.
     """
     start = time.perf_counter()
     sides = {name: SideData() for name in trees}
@@ -202,21 +204,21 @@ def run_rounds(
         progress(f"verifying every case on the {name} side")
         sides[name].verdicts += verify_tree(name, trees[name], config)
     exclude = sorted(set().union(*(failing_keys(sides[n].verdicts) for n in verify)))
-    workers = {}
-    try:
-        for name, tree in trees.items():
+    names = list(trees)
+    info: dict[str, Any] = {"standard": {}}
+    for r in range(rounds):
+        order = names if r % 2 == 0 else names[::-1]
+        progress(f"round {r + 1}/{rounds}: " + " then ".join(order))
+        for name in order:
+            # A fresh process per round: the process itself is part of what varies.
             extra = {"slowdown": (slowdown or {}).get(name, {}), "exclude": exclude}
-            workers[name] = Worker(name, tree, {**config, **extra})
-        names = list(workers)
-        info = workers[names[0]].request({"op": "info"})
-        for r in range(rounds):
-            order = names if r % 2 == 0 else names[::-1]
-            progress(f"round {r + 1}/{rounds}: " + " then ".join(order))
-            for name in order:
-                sides[name].add_round(workers[name].request({"op": "round", "first": r == 0}))
-    finally:
-        for w in workers.values():
-            w.close()
+            worker = Worker(name, trees[name], {**config, **extra})
+            try:
+                if not info["standard"]:
+                    info = worker.request({"op": "info"})
+                sides[name].add_round(worker.request({"op": "round", "first": False}))
+            finally:
+                worker.close()
     return GateRun(sides, info["standard"], rounds, time.perf_counter() - start)
 
 

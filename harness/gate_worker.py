@@ -1,17 +1,19 @@
-"""One side of the gate: a long-lived process that verifies and times one source tree.
+"""One round of one side of the gate: a process that times the cells of one source tree.
 
-The gate starts one worker per tree (base and candidate) and alternates rounds between
-them, so imports and JIT compilation are paid once and machine drift falls on both sides.
-Protocol: JSON lines. The first line on stdin is the configuration; then each line is a
-command, answered by exactly one line on stdout:
+The gate starts a worker per side and round, alternating sides, so machine drift falls on
+both sides and each round is an independent process. Protocol: JSON lines. The first line
+on stdin is the configuration; then each line is a command, answered by exactly one line
+on stdout:
 
     {"op": "round", "first": b}   -> {"measurements": [...], "verdicts": [...]}
     {"op": "info"}                -> {"standard": {algorithm: case}, "cells": n}
 
-A round is one pytest + pytest-benchmark session over the selected cells; the first one
-verifies each first call, later ones only time. ``slowdown`` (self-test only) maps an
-implementation key to a factor by which its calls are stretched, by spinning after the
-call for (factor - 1) × the call's own time.
+A round is one pytest + pytest-benchmark session over the selected cells, timing only (the
+gate verified every case beforehand, in an isolated ``shootout verify``); with
+``"first": true`` it verifies each first call as ``shootout bench`` does. ``slowdown``
+(self-test only) maps an implementation key to a factor by which its calls are stretched,
+by spinning after the call for (factor - 1) × the call's own time; ``exclude`` lists
+implementations not to time.
 """
 
 from __future__ import annotations

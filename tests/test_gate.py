@@ -168,8 +168,8 @@ def test_budgets_are_ratios_to_the_fastest_library_within_one_run() -> None:
 def test_self_test_passes_a_a_and_catches_an_injected_slowdown(tmp_path: Path) -> None:
     out = tmp_path / "gate.json"
     proc = shootout(
-        "gate", "--self-test", "-a", ALGO, "-b", "numpy", "-b", "numba",
-        "--rounds", "4", "--json-out", str(out), "--markdown", str(tmp_path / "gate.md"),
+        "gate", "--self-test", "-a", ALGO, "-b", "numpy",
+        "--rounds", "5", "--json-out", str(out), "--markdown", str(tmp_path / "gate.md"),
     )  # fmt: skip
     assert proc.returncode == 0, proc.stdout + proc.stderr
     result = json.loads(out.read_text())
@@ -189,7 +189,7 @@ def test_gate_against_head_compares_every_cell_and_fails_on_a_wrong_result(
     plugin.write_text(WRONG_PLUGIN)
     out = tmp_path / "gate.json"
     proc = shootout(
-        "gate", "--base", "HEAD", "-a", ALGO, "-b", "numpy", "--rounds", "2",
+        "gate", "--base", "HEAD", "-a", ALGO, "-b", "numpy", "--rounds", "4",
         "--plugin", str(plugin), "--json-out", str(out), "--no-budgets",
     )  # fmt: skip
     assert proc.returncode == 1, proc.stdout + proc.stderr
@@ -228,6 +228,7 @@ def test_budgets_only_mode_checks_a_results_file(tmp_path: Path) -> None:
         (("gate", "--base", "no-such-ref-anywhere"), "unknown git ref"),
         (("gate", "--self-test", "-a", "no_such_algorithm"), "unknown algorithm"),
         (("gate", "--self-test", "--rounds", "1"), "at least 2"),
+        (("gate", "--self-test", "--rounds", "3"), "can never reach significance"),
         (("gate", "--self-test", "--profile", "huge"), "unknown profile"),
         (("gate", "--results", "does/not/exist.json", "--budgets", "budgets.toml"), "does not"),
         (("gate", "--results", str(FIXTURE), "--budgets", "nope.toml"), "does not exist"),

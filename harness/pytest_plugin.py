@@ -232,23 +232,13 @@ def _run_fuzz(state: State, cell: Cell) -> None:
         pytest.skip(f"{cell.suite.algorithm} has no fuzz strategy")
     outcome = fuzz(cell.suite, cell.impl, state.selection.fuzz, state.selection.fuzz_seed)
     if outcome.verdict is None:
-        from harness.verify import Verdict
+        from harness.verify import fuzz_session_verdict
 
-        impl = cell.impl
-        state.run.verdicts.append(
-            Verdict(
-                impl.algorithm,
-                impl.backend,
-                impl.variant,
-                impl.kind,
-                "fuzz",
-                "fuzz",
-                "mixed",
-                "pass",
-                note=f"{outcome.examples} random cases agreed with the oracle (seed "
-                f"{state.selection.fuzz_seed})",
-            ).as_dict()
+        note = (
+            f"{outcome.examples} random cases agreed with the oracle "
+            f"(seed {state.selection.fuzz_seed})"
         )
+        state.run.verdicts.append(fuzz_session_verdict(cell.impl, "pass", note=note).as_dict())
         return
     verdict, case = outcome.verdict, outcome.case
     assert case is not None

@@ -235,6 +235,14 @@ def _cell_fields(impl: Implementation, case: Case) -> dict[str, Any]:
     )
 
 
+def fuzz_session_verdict(impl: Implementation, status: str, **extra: Any) -> Verdict:
+    """The verdict of a whole fuzz session (its cases are random, so it has no case)."""
+    return Verdict(
+        impl.algorithm, impl.backend, impl.variant, impl.kind, "fuzz", "fuzz", "mixed", status,
+        **extra,
+    )  # fmt: skip
+
+
 def unrun_verdict(
     impl: Implementation, case: Case | ErrorCase, status: str, detail: str
 ) -> Verdict:

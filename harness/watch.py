@@ -76,23 +76,12 @@ def unrun_records(
     ``fuzz`` (examples, seed) rebuilds the command that re-runs a lost fuzz session."""
     from harness.bench import not_timed
     from harness.spec import ErrorCase
-    from harness.verify import Verdict, unrun_verdict
+    from harness.verify import fuzz_session_verdict, unrun_verdict
 
     impl = cell.impl
     if cell.case is None:  # a fuzz session
-        session = Verdict(
-            impl.algorithm,
-            impl.backend,
-            impl.variant,
-            impl.kind,
-            "fuzz",
-            "fuzz",
-            "mixed",
-            status,
-            detail=detail,
-            repro=_fuzz_repro(impl, *fuzz),
-        )
-        return session.as_dict(), None
+        repro = _fuzz_repro(impl, *fuzz)
+        return fuzz_session_verdict(impl, status, detail=detail, repro=repro).as_dict(), None
     verdict = unrun_verdict(impl, cell.case, status, detail)
     if cell.mode != "bench":
         return verdict.as_dict(), None

@@ -27,6 +27,7 @@ from harness.gate_run import (
     resolve_ref,
     run_rounds,
 )
+from harness.present import fmt_time
 
 THRESHOLDS_FILE, BUDGETS_FILE = ROOT / "gate.toml", ROOT / "budgets.toml"
 
@@ -241,13 +242,6 @@ def _budgets_only(args: argparse.Namespace, budgets: list[Budget]) -> int:
 # ---- output -------------------------------------------------------------------------------
 
 
-def _fmt_s(value: float) -> str:
-    for scale, unit in ((1.0, "s"), (1e-3, "ms"), (1e-6, "µs")):
-        if value >= scale:
-            return f"{value / scale:.3g} {unit}"
-    return f"{value / 1e-9:.3g} ns"
-
-
 def _changed_rows(result: dict[str, Any]) -> list[list[str]]:
     rows = []
     for c in result["cells"]:
@@ -256,8 +250,8 @@ def _changed_rows(result: dict[str, Any]) -> list[list[str]]:
         rows.append(
             [
                 c["key"],
-                _fmt_s(c["base_median"]),
-                _fmt_s(c["candidate_median"]),
+                fmt_time(c["base_median"]),
+                fmt_time(c["candidate_median"]),
                 f"{c['ratio']:.3f}×",
                 f"[{c['ci_low']:.3f}, {c['ci_high']:.3f}]",
                 f"{c['q']:.2g}",

@@ -19,7 +19,7 @@ import sys
 import tarfile
 import tempfile
 import time
-from collections import defaultdict
+from collections import Counter, defaultdict
 from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
@@ -130,7 +130,6 @@ class SideData:
     skipped: dict[str, str] = field(default_factory=dict)
 
     def add_round(self, answer: dict[str, Any]) -> None:
-        self.verdicts += answer.get("verdicts", [])
         for m in answer["measurements"]:
             key = f"{m['algorithm']}/{m['backend']}/{m['variant']}/{m['case']}"
             self.meta[key] = m
@@ -205,7 +204,7 @@ def run_rounds(
         sides[name].verdicts += verify_tree(name, trees[name], config)
     exclude = sorted(set().union(*(failing_keys(sides[n].verdicts) for n in verify)))
     names = list(trees)
-    info: dict[str, Any] = {"standard": {}}
+    info: dict[str, Any] | None = None
     for r in range(rounds):
         order = names if r % 2 == 0 else names[::-1]
         progress(f"round {r + 1}/{rounds}: " + " then ".join(order))
@@ -214,12 +213,13 @@ def run_rounds(
             extra = {"slowdown": (slowdown or {}).get(name, {}), "exclude": exclude}
             worker = Worker(name, trees[name], {**config, **extra})
             try:
-                if not info["standard"]:
+                if info is None:
                     info = worker.request({"op": "info"})
-                sides[name].add_round(worker.request({"op": "round", "first": False}))
+                sides[name].add_round(worker.request({"op": "round"}))
             finally:
                 worker.close()
-    return GateRun(sides, info["standard"], rounds, time.perf_counter() - start)
+    standard = info["standard"] if info is not None else {}
+    return GateRun(sides, standard, rounds, time.perf_counter() - start)
 
 
 def compare_sides(run: GateRun, base: str, candidate: str, config: GateConfig) -> list[CellResult]:
@@ -233,14 +233,15 @@ def compare_sides(run: GateRun, base: str, candidate: str, config: GateConfig) -
     return judge(cells, config)
 
 
-def pooled_measurements(side: SideData) -> list[dict[str, Any]]:
-    """One measurement per cell with the median of all its rounds' samples (for budgets)."""
+def round_median_measurements(side: SideData) -> list[dict[str, Any]]:
+    """One measurement per cell: the median of its round medians, the figure the cell
+    comparisons use too (rounds, not samples, are the independent units)."""
     import numpy as np
 
     out = []
     for key, rounds in side.samples.items():
-        pooled = [x for r in rounds for x in r]
-        out.append({**side.meta[key], "median_s": float(np.median(pooled)), "status": "ok"})
+        median = float(np.median([np.median(r) for r in rounds]))
+        out.append({**side.meta[key], "median_s": median, "status": "ok"})
     return out
 
 
@@ -256,13 +257,11 @@ def outcome(
     wrong = [v for v in cand.verdicts if v["status"] in ("fail", "error")]
     attempted = {key.rsplit("/", 1)[0] for key in cand.meta}
     budget_rows = (
-        check_budgets(budgets, pooled_measurements(cand), run.standard, attempted)
+        check_budgets(budgets, round_median_measurements(cand), run.standard, attempted)
         if budgets
         else []
     )
-    counts: dict[str, int] = defaultdict(int)
-    for c in cells:
-        counts[c.verdict] += 1
+    counts = Counter(c.verdict for c in cells)
     only_base = sorted(set(run.sides[base].samples) - set(cand.samples))
     only_candidate = sorted(set(cand.samples) - set(run.sides[base].samples))
     reasons = []
@@ -288,6 +287,7 @@ def outcome(
         "budgets": budget_rows,
         "only_base": only_base,
         "only_candidate": only_candidate,
+        "not_timed": dict(sorted(cand.skipped.items())),
         "rounds": run.rounds,
         "seconds": round(run.seconds, 1),
     }

@@ -5,12 +5,11 @@ both sides and each round is an independent process. Protocol: JSON lines. The f
 on stdin is the configuration; then each line is a command, answered by exactly one line
 on stdout:
 
-    {"op": "round", "first": b}   -> {"measurements": [...], "verdicts": [...]}
+    {"op": "round"}               -> {"measurements": [...]}
     {"op": "info"}                -> {"standard": {algorithm: case}, "cells": n}
 
 A round is one pytest + pytest-benchmark session over the selected cells, timing only (the
-gate verified every case beforehand, in an isolated ``shootout verify``); with
-``"first": true`` it verifies each first call as ``shootout bench`` does. ``slowdown``
+gate verified every case beforehand, in an isolated ``shootout verify``). ``slowdown``
 (self-test only) maps an implementation key to a factor by which its calls are stretched,
 by spinning after the call for (factor - 1) × the call's own time; ``exclude`` lists
 implementations not to time.
@@ -100,9 +99,8 @@ def main(stdin: TextIO = sys.stdin) -> int:
             standard = {c.suite.algorithm: c.suite.standard for c in cells}
             reply({"standard": standard, "cells": len(cells)})
         elif op == "round":
-            selection = replace(base, mode="bench", verify_first=bool(command.get("first")))
-            run = session(selection, bench_args)
-            reply({"measurements": run.measurements, "verdicts": run.verdicts})
+            run = session(replace(base, mode="bench", verify_first=False), bench_args)
+            reply({"measurements": run.measurements})
         else:
             reply({"error": f"unknown op {op!r}"})
     return 0

@@ -203,7 +203,7 @@ def verdict_table(
 # ---- bench -------------------------------------------------------------------------------
 
 
-def _fmt_time(seconds: float | None) -> str:
+def fmt_time(seconds: float | None) -> str:
     if seconds is None:
         return "-"
     for unit, scale in (("s", 1.0), ("ms", 1e-3), ("us", 1e-6)):
@@ -242,9 +242,9 @@ def measurement_table(records: list[dict[str, Any]]) -> str:
                 [
                     f"{m['backend']}/{m['variant']}",
                     "ok",
-                    _fmt_time(m["median_s"]),
+                    fmt_time(m["median_s"]),
                     f"{iqr:.0f}%" + (" noisy" if m["noisy"] else ""),
-                    _fmt_time(m["first_call_s"]),
+                    fmt_time(m["first_call_s"]),
                     f"{m['gflops']:.3g}",
                     f"{m['gbps']:.3g}",
                     speed,

@@ -13,13 +13,8 @@ from typing import Any
 import pandas as pd
 import plotly.io as pio
 
-from reports.markup import Html, esc, fmt_number, fmt_seconds
+from reports.markup import Html, esc, flag, fmt_number, fmt_seconds
 from reports.table import timed
-
-
-def _noisy(row: pd.Series) -> bool:
-    flag = row["noisy"]
-    return False if pd.isna(flag) else bool(flag)
 
 
 def _hover(row: pd.Series) -> str:
@@ -28,7 +23,7 @@ def _hover(row: pd.Series) -> str:
         f"<b>{esc(row['impl'])}</b> · {esc(row['case'])} ({esc(row['dtype'])})",
         f"{fmt_number(row['items'])} {esc(row['item_unit'])}",
         f"median {fmt_seconds(row['median_s'])} · IQR {fmt_seconds(row['iqr_s'])}",
-        f"rounds {fmt_number(row['rounds'])}" + (" · <i>noisy</i>" if _noisy(row) else ""),
+        f"rounds {fmt_number(row['rounds'])}" + (" · <i>noisy</i>" if flag(row["noisy"]) else ""),
         f"{fmt_number(row['gflops'])} GFLOP/s · {fmt_number(row['gbps'])} GB/s",
         f"first call {fmt_seconds(row['first_call_s'])}",
     ]

@@ -29,7 +29,6 @@ from reports.table import (
     headline,
     latest,
     only_correct,
-    speedups,
     standard_rows,
     timed,
 )
@@ -45,11 +44,13 @@ def backend_order(names: Iterable[str]) -> list[str]:
 def render_index(
     frames: Frames,
     pages: Mapping[str, str],
+    speedup_rows: pd.DataFrame,
     *,
     history: str | None = None,
     data: str | None = None,
 ) -> str:
-    """The index document; ``pages`` maps each algorithm to its page's file name.
+    """The index document; ``pages`` maps each algorithm to its page's file name and
+    ``speedup_rows`` is ``speedups`` of all measurements (computed once for the site).
 
     ``history`` and ``data`` name the history page and the exported table, when present.
     """
@@ -68,7 +69,7 @@ def render_index(
         parts.append(tag("p", esc("No verdicts or measurements in the given results files.")))
     else:
         parts.append(_headline(headline(measurements, verdicts), pages))
-    ratios = speedups(measurements)
+    ratios = latest(speedup_rows)
     machines = frames.runs.drop_duplicates("machine").sort_values("machine_label")
     for machine, label in zip(machines["machine"], machines["machine_label"], strict=True):
         v = verdicts[verdicts["machine"] == machine]

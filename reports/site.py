@@ -58,7 +58,7 @@ def render_site(frames: Frames) -> dict[str, str]:
     ratios = speedups(frames.measurements)
     history = HISTORY_FILE if has_history(frames) else None
     files = {
-        INDEX_FILE: render_index(frames, pages, history=history, data=DATA_FILE),
+        INDEX_FILE: render_index(frames, pages, ratios, history=history, data=DATA_FILE),
         PLOTLY_FILE: plotly.offline.get_plotlyjs(),
         DATA_FILE: cells(frames).to_csv(index=False),
     }

@@ -233,3 +233,40 @@ def get_backend(name: str) -> Backend:
     except KeyError:
         known = ", ".join(BACKENDS)
         raise ValueError(f"unknown array backend {name!r} (known: {known})") from None
+
+
+def shares_memory(a: Any, b: Any) -> bool:
+    """Whether two native values share memory, decided by their types (no backend names).
+
+    NumPy: overlapping buffers; torch: the same storage; CuPy: the same allocation;
+    plain Python: the same list object (or a nested one).
+    """
+    np = _np()
+    if isinstance(a, np.ndarray) and isinstance(b, np.ndarray):
+        if not np.may_share_memory(a, b):
+            return False
+        try:
+            return bool(np.shares_memory(a, b, max_work=10_000))
+        except np.exceptions.TooHardError:
+            return True
+    if hasattr(a, "untyped_storage") and hasattr(b, "untyped_storage"):
+        sa, sb = a.untyped_storage(), b.untyped_storage()
+        return bool(sa.nbytes() and sb.nbytes() and sa.data_ptr() == sb.data_ptr())
+    mem_a, mem_b = getattr(getattr(a, "data", None), "mem", None), getattr(
+        getattr(b, "data", None), "mem", None
+    )
+    if mem_a is not None and mem_b is not None:
+        return bool(mem_a.ptr == mem_b.ptr and mem_a.size and mem_b.size)
+    if isinstance(a, list) and isinstance(b, list):
+        return not _list_ids(a).isdisjoint(_list_ids(b))
+    return False
+
+
+def _list_ids(value: list[Any]) -> set[int]:
+    """The ids of a list and of every list nested in it."""
+    ids, stack = set(), [value]
+    while stack:
+        item = stack.pop()
+        ids.add(id(item))
+        stack.extend(x for x in item if isinstance(x, list))
+    return ids

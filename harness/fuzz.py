@@ -50,7 +50,8 @@ def fuzz(suite: Suite, impl: Implementation, examples: int, seed: int = 0) -> Fu
         suppress_health_check=list(HealthCheck),
     )
     @given(suite.fuzz())
-    def check(case: Case) -> None:
+    def check(drawn: Case) -> None:
+        case = suite.resolve(drawn)
         count[0] += 1
         verdict = verify(suite, impl, case)
         if verdict.status in ("fail", "error"):

@@ -65,10 +65,16 @@ def list_table(records: list[dict[str, Any]]) -> str:
 
 
 def signature_text(suite: Suite) -> str:
-    params = ", ".join(suite.parameters)
-    opts = ", ".join(f"{k}={v[0]!r}" for k, v in suite.options.items())
+    params = ", ".join(_typed_params(suite))
     returns = suite.outputs[0] if len(suite.outputs) == 1 else f"({', '.join(suite.outputs)})"
-    return f"{suite.algorithm}({params}{', *, ' + opts if opts else ''}) -> {returns}"
+    return f"{suite.algorithm}({params}) -> {returns}"
+
+
+def _typed_params(suite: Suite) -> list[str]:
+    params = [f"{d.name}: {d.shown}" for d in suite.args.decls]
+    if suite.takes_options:
+        params.append(f"opts: {suite.options.__name__}")
+    return params
 
 
 def describe(suite: Suite, registry: Registry, as_json: bool = False) -> str:
@@ -88,8 +94,10 @@ def describe(suite: Suite, registry: Registry, as_json: bool = False) -> str:
         "family": suite.family,
         "summary": suite.summary,
         "signature": signature_text(suite),
-        "inputs": suite.parameters,
-        "options": {k: list(v) for k, v in suite.options.items()},
+        "inputs": {d.name: d.shown for d in suite.args.decls},
+        "options": {
+            f.name: {"values": list(f.values), "meaning": f.meaning} for f in suite.options.flags()
+        },
         "outputs": list(suite.outputs),
         "conventions": suite.conventions,
         "reference": suite.reference,
@@ -103,8 +111,8 @@ def describe(suite: Suite, registry: Registry, as_json: bool = False) -> str:
         return json.dumps(info, indent=1, default=str)
     opts = (
         "\n".join(
-            f"  {k}: {', '.join(map(repr, v))}  (default {v[0]!r})"
-            for k, v in suite.options.items()
+            f"  {f.name}: {', '.join(map(repr, f.values))}  (default {f.default!r}): {f.meaning}"
+            for f in suite.options.flags()
         )
         or "  (none)"
     )
@@ -118,10 +126,11 @@ def describe(suite: Suite, registry: Registry, as_json: bool = False) -> str:
 signature
   {signature_text(suite)}
   Positional inputs arrive as native arrays of your backend (plain lists for `python`);
-  options arrive as keyword arguments, always all of them.
+  the options arrive last, as one {suite.options.__name__} record. Start with the one-line
+  check of the skeleton: it raises the errors below for any backend.
 
-options (policy flags; the first value is the default; list others you handle in
-supports=, and raise ValueError for any value you do not handle)
+options (policy flags; the first value is the default; every value is yours to handle
+unless you narrow a flag with supports={{"flag": (values...)}}, which then refuses the rest)
 {opts}
 
 conventions
@@ -143,12 +152,20 @@ a new implementation (save as my_impl.py, then `shootout verify --plugin my_impl
 
 def _skeleton(suite: Suite) -> str:
     params = ", ".join(suite.parameters)
-    opts = ", ".join(f"{k}={v[0]!r}" for k, v in suite.options.items())
+    names = params + (", opts" if suite.takes_options else "")
+    imports = "ARGS" + (f", {suite.options.__name__}" if suite.takes_options else "")
+    typed = ", ".join(
+        [f"{p}: Any" for p in suite.parameters]
+        + ([f"opts: {suite.options.__name__}"] if suite.takes_options else [])
+    )
     return (
-        f"  from harness import implementation\n\n"
-        f'  @implementation({suite.algorithm!r}, backend="numpy", variant="mine")\n'
-        f"  def mine({params}{', *, ' + opts if opts else ''}):\n"
-        f"      ..."
+        f"  from typing import Any\n"
+        f"  from harness import implementation\n"
+        f"  from suites.{suite.algorithm} import {imports}\n\n"
+        f'  @implementation({suite.algorithm!r}, "numpy", "mine")\n'
+        f"  def mine({typed}) -> Any:\n"
+        f"      dtype = ARGS.check({params})  # the result's float dtype\n"
+        f"      ...  # uses {names}"
     )
 
 

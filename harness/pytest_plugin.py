@@ -79,7 +79,7 @@ class State:
     def _cases(self, suite: Suite) -> list[Case | ErrorCase]:
         sel = self.selection
         if sel.case_json:
-            return [Case.from_json(sel.case_json)]
+            return [suite.resolve(Case.from_json(sel.case_json))]
         if sel.case:
             return [suite.find_case(sel.case)]
         if sel.mode == "bench":

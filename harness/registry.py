@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import importlib
 import importlib.metadata
@@ -15,6 +16,7 @@ from pathlib import Path
 from typing import Any
 
 from harness.backends import BACKEND_TOKENS, BACKENDS, module_reason
+from harness.options import Options, same_value
 
 ENTRY_POINT_GROUP = "opshootout.implementations"
 KINDS = ("handwritten", "library")
@@ -63,10 +65,11 @@ class Implementation:
                 return f"{self.backend}: {reason}"
         return None
 
-    def supports_value(self, option: str, value: Any, default: Any) -> bool:
-        """The default value is always supported; ``supports`` lists the others handled."""
-        allowed = (default, *self.supports.get(option, ()))
-        return any(value == a and type(value) is type(a) for a in allowed)
+    def supports_value(self, option: str, value: Any) -> bool:
+        """Every value of a flag is handled unless ``supports`` narrows that flag."""
+        if option not in self.supports:
+            return True
+        return any(same_value(value, a) for a in self.supports[option])
 
 
 #: Registrations by defining module, so loading a module twice (a second Registry in the
@@ -89,14 +92,20 @@ def implementation(
 
     ``backend`` is a token of the fixed vocabulary (or a tuple of them for a generic
     array-namespace implementation); ``library`` references name the array backend they
-    consume with ``arrays``. ``supports`` lists the policy-flag values handled besides the
-    defaults (an unsupported value must raise ValueError). ``max_flops`` caps the case size.
+    consume with ``arrays``. Every value of the suite's options is handled unless
+    ``supports`` narrows a flag to the values listed (the defaults must be among them);
+    the registered function then refuses the others with ValueError before running, so it
+    does so when called on its own too. ``max_flops`` caps the case size.
     ``expected_failures`` maps case names to the reason this implementation legitimately
     differs there; an unexpected pass is reported as an error.
     """
     backends = (backend,) if isinstance(backend, str) else tuple(backend)
 
+    narrowed = {k: tuple(v) for k, v in (supports or {}).items()}
+
     def register(fn: Callable[..., Any]) -> Callable[..., Any]:
+        if narrowed:
+            fn = _refusing(fn, narrowed, f"{algorithm}/{'|'.join(backends)}/{variant}")
         for b in backends:
             if b not in BACKEND_TOKENS:
                 raise RegistryError(
@@ -117,16 +126,36 @@ def implementation(
                     fn=fn,
                     kind="library" if b == "library" else "handwritten",
                     arrays=arr,
-                    supports={k: tuple(v) for k, v in (supports or {}).items()},
+                    supports=narrowed,
                     max_flops=max_flops,
                     requires=tuple(requires),
                     expected_failures=dict(expected_failures or {}),
-                    source=inspect.getsourcefile(fn) or fn.__module__,
+                    source=inspect.getsourcefile(inspect.unwrap(fn)) or fn.__module__,
                 )
             )
         return fn
 
     return register
+
+
+def _refusing(
+    fn: Callable[..., Any], narrowed: Mapping[str, tuple[Any, ...]], key: str
+) -> Callable[..., Any]:
+    """``fn`` behind a check that its options record asks only for values it handles."""
+
+    @functools.wraps(fn)
+    def call(*args: Any) -> Any:
+        opts = args[-1] if args and isinstance(args[-1], Options) else None
+        for name, allowed in narrowed.items():
+            value = getattr(opts, name, allowed[0])
+            if not any(same_value(value, a) for a in allowed):
+                raise ValueError(
+                    f"{key} does not support {name}={value!r} (it handles "
+                    f"{', '.join(repr(a) for a in allowed)})"
+                )
+        return fn(*args)
+
+    return call
 
 
 def _registered(module: str, origin: str) -> list[Implementation]:
@@ -232,6 +261,17 @@ class Registry:
             raise RegistryError(
                 f"{impl.source}: unknown algorithm {impl.algorithm!r} (see `shootout list`)"
             )
+        suite = self.suites[impl.algorithm]
+        for name, values in impl.supports.items():
+            try:
+                flag = suite.options.flag(name)
+            except ValueError as exc:
+                raise RegistryError(f"{impl.key}: supports= names {exc}") from None
+            if not any(same_value(flag.default, v) for v in values):
+                raise RegistryError(
+                    f"{impl.key}: supports={{{name!r}: ...}} must include the default "
+                    f"{flag.default!r}"
+                )
         if impl.key in self.implementations:
             other = self.implementations[impl.key]
             raise RegistryError(

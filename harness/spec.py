@@ -1,66 +1,30 @@
-"""The records a suite is made of: cases, error cases, cost models and the suite itself."""
+"""The suite record: everything that decides correctness and cost for one algorithm.
+
+A suite declares once: its arguments (harness.args: shapes, dtype kinds, rules), its options
+(harness.options: one typed record), its cases (harness.cases constructors with suite
+defaults), its comparator (harness.comparators) and its cost model. The generic error cases
+come from the argument declaration; the suite adds only the algorithm-specific ones.
+"""
 
 from __future__ import annotations
 
+import functools
 import inspect
-import json
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
+
+from harness.args import Args
+from harness.cases import Case, ErrorCase, Inputs, with_defaults
+from harness.options import NoOptions, Options
+
+if TYPE_CHECKING:
+    from harness.comparators import Comparator
+
+__all__ = ["PROFILES", "Case", "Cost", "ErrorCase", "Inputs", "Suite", "Tolerance"]
 
 #: Benchmark profiles, smallest first. ``smoke`` exists for the harness's own tests.
 PROFILES: tuple[str, ...] = ("smoke", "quick", "full")
-
-
-@dataclass(frozen=True)
-class Case:
-    """One input configuration, fully described by JSON-able ``params`` (seed included).
-
-    ``params`` feed the suite's input builder; ``options`` are the policy flags passed to
-    every implementation as keyword arguments. The same record rebuilds the same inputs
-    bit for bit, which is what makes a printed repro command exact.
-    """
-
-    name: str
-    params: Mapping[str, Any]
-    options: Mapping[str, Any] = field(default_factory=dict)
-    kind: str = "regular"  # regular | edge | bench | fuzz
-
-    @property
-    def dtype(self) -> str:
-        return str(self.params.get("dtype", "float64"))
-
-    @property
-    def seed(self) -> int:
-        return int(self.params.get("seed", 0))
-
-    def to_json(self) -> str:
-        return json.dumps(
-            {"params": dict(self.params), "options": dict(self.options)}, sort_keys=True
-        )
-
-    @staticmethod
-    def from_json(text: str, name: str = "custom") -> Case:
-        data = json.loads(text)
-        if not isinstance(data, dict) or "params" not in data:
-            raise ValueError(
-                "a case in JSON needs an object with 'params' (and optionally 'options')"
-            )
-        return Case(name, data["params"], data.get("options", {}), kind="custom")
-
-
-@dataclass(frozen=True)
-class ErrorCase:
-    """Inputs every implementation must reject with ``expected`` and a message matching."""
-
-    name: str
-    params: Mapping[str, Any]
-    expected: tuple[type[BaseException], ...]
-    match: str
-    options: Mapping[str, Any] = field(default_factory=dict)
-
-    def as_case(self) -> Case:
-        return Case(self.name, self.params, self.options, kind="error")
 
 
 @dataclass(frozen=True)
@@ -93,68 +57,111 @@ class Tolerance:
         return {"rtol": self.rtol, "atol": self.atol, "reason": self.reason}
 
 
-Inputs = dict[str, Any]
-
-
 @dataclass(frozen=True)
 class Suite:
-    """Everything that decides correctness and cost for one algorithm.
+    """One algorithm's specification.
 
-    ``oracle`` is the float64 ground truth and defines the signature every implementation
-    mirrors: positional parameters are the inputs ``make_inputs`` returns (in order),
-    keyword-only parameters are the policy flags listed in ``options``.
+    ``oracle`` is the float64 ground truth; it and every implementation take the inputs
+    ``args`` declares, positionally, then (when the suite has options) one ``options``
+    record. ``make_inputs`` builds those inputs from a case's params, seeded.
     """
 
     algorithm: str
     family: str
     summary: str
     conventions: str
+    args: Args
     make_inputs: Callable[[Case], Inputs]
     oracle: Callable[..., Any]
-    compare: Any  # a harness.compare comparator
+    compare: Comparator
     cost: Callable[[Case], Cost]
     cases: Sequence[Case]
-    error_cases: Sequence[ErrorCase]
     bench: Mapping[str, Sequence[Case]]
-    options: Mapping[str, tuple[Any, ...]] = field(default_factory=dict)
+    standard: str
+    options: type[Options] = NoOptions
+    # algorithm-specific error cases; the generic per-argument ones are generated
+    errors: Sequence[ErrorCase] = ()
+    # seed, dtype, ...: filled into every case that does not set them
+    defaults: Mapping[str, Any] = field(default_factory=dict)
+    # the verify case the generated error cases mutate (default: the first regular case)
+    error_base: str = ""
     outputs: tuple[str, ...] = ("out",)
+    # outputs that may legitimately share memory with an input (views); others must not
+    may_alias: tuple[str, ...] = ()
     fuzz: Callable[[], Any] | None = None  # returns a hypothesis strategy of Case
     reference: str = ""
-    # The bench case at the spec's standard size: the one the report's index summarises.
-    standard: str = ""
+    # symbol -> the size some verify case reaches so blocked/tiled code runs several blocks
+    multi_block: Mapping[str, int] = field(default_factory=dict)
+    # verify cases whose inputs sit within a few float32 ulps of a threshold (float64 inputs)
+    near_threshold: tuple[str, ...] = ()
+    # option combinations the options record must refuse (ValueError on construction)
+    invalid_options: Sequence[Mapping[str, Any]] = ()
 
     def __post_init__(self) -> None:
+        fill = functools.partial(with_defaults, defaults=self.defaults)
+        object.__setattr__(self, "cases", [fill(c) for c in self.cases])
+        object.__setattr__(
+            self, "bench", {p: [fill(c) for c in cs] for p, cs in self.bench.items()}
+        )
+        object.__setattr__(self, "errors", [_error_defaults(e, self.defaults) for e in self.errors])
+        for c in [*self.cases, *(c for cs in self.bench.values() for c in cs)]:
+            self.options.build(c.options)  # an unknown flag or value fails at import
         names = [c.name for c in self.all_cases()]
         dupes = {n for n in names if names.count(n) > 1}
         if dupes:
             raise ValueError(f"{self.algorithm}: duplicate case names {sorted(dupes)}")
         bench = {c.name for cases in self.bench.values() for c in cases}
-        if self.standard and self.standard not in bench:
+        if self.standard not in bench:
             raise ValueError(
                 f"{self.algorithm}: standard case {self.standard!r} is not a bench case"
             )
 
     @property
     def parameters(self) -> list[str]:
-        sig = inspect.signature(self.oracle)
-        return [
-            p.name
-            for p in sig.parameters.values()
-            if p.kind in (p.POSITIONAL_ONLY, p.POSITIONAL_OR_KEYWORD)
-        ]
+        return self.args.names
 
     @property
-    def option_defaults(self) -> dict[str, Any]:
-        return {name: values[0] for name, values in self.options.items()}
+    def takes_options(self) -> bool:
+        return bool(self.options.flags())
 
-    def with_defaults(self, case: Case) -> dict[str, Any]:
-        unknown = set(case.options) - set(self.options)
-        if unknown:
-            raise ValueError(
-                f"{self.algorithm}: unknown option(s) {sorted(unknown)}; "
-                f"known: {sorted(self.options)}"
-            )
-        return {**self.option_defaults, **case.options}
+    def call_args(self, inputs: Sequence[Any], case: Case) -> list[Any]:
+        """Positional arguments for the oracle or an implementation: inputs, then options."""
+        return [*inputs, self.options.build(case.options)] if self.takes_options else [*inputs]
+
+    def run_oracle(self, inputs: Inputs, case: Case) -> Any:
+        return self.oracle(*self.call_args(list(inputs.values()), case))
+
+    def resolve(self, case: Case) -> Case:
+        """A case from outside the tables (fuzz, JSON) with the suite's defaults."""
+        return with_defaults(case, self.defaults)
+
+    @functools.cached_property
+    def error_cases(self) -> list[ErrorCase]:
+        """The generated per-argument error cases, then the suite's own."""
+        from harness.errors import generate
+
+        base = self._error_base()
+        sizes = self.args.sizes(list(self.make_inputs(base).values()))
+        return [*generate(self.args, base, sizes), *self.errors]
+
+    def _error_base(self) -> Case:
+        if self.error_base:
+            found = self.find_case(self.error_base)
+            if not isinstance(found, Case):
+                raise ValueError(f"{self.algorithm}: error_base must name a verify case")
+            return found
+        return next(c for c in self.cases if c.kind == "regular")
+
+    def inputs_for(self, case: Case) -> Inputs:
+        """make_inputs, then the generated mutation an error case names."""
+        mutation = case.params.get("mutate")
+        if mutation is None:
+            return self.make_inputs(case)
+        from harness.errors import mutate
+
+        base = Case(case.name, {k: v for k, v in case.params.items() if k != "mutate"},
+                    case.options, case.kind)  # fmt: skip
+        return mutate(self.args, self.make_inputs(base), mutation)
 
     def cases_for_profile(self, profile: str) -> list[Case]:
         if profile not in PROFILES:
@@ -166,18 +173,32 @@ class Suite:
 
     def all_cases(self) -> list[Case]:
         bench = [c for cases in self.bench.values() for c in cases]
-        return [*self.cases, *(e.as_case() for e in self.error_cases), *bench]
+        return [*self.cases, *(e.as_case() for e in self.errors), *bench]
 
     def find_case(self, name: str) -> Case | ErrorCase:
         for case in self.cases:
             if case.name == name:
                 return case
-        for err in self.error_cases:
+        for err in self.error_cases if ":" in name else self.errors:
             if err.name == name:
                 return err
         for cases in self.bench.values():
             for case in cases:
                 if case.name == name:
                     return case
-        known = ", ".join(c.name for c in self.all_cases())
+        known = ", ".join(c.name for c in [*self.cases, *self.error_cases])
         raise ValueError(f"{self.algorithm} has no case {name!r} (known: {known})")
+
+
+def _error_defaults(e: ErrorCase, defaults: Mapping[str, Any]) -> ErrorCase:
+    missing = {k: v for k, v in defaults.items() if k not in e.params}
+    return ErrorCase(e.name, {**missing, **e.params}, e.expected, e.match, e.options)
+
+
+def oracle_signature(fn: Callable[..., Any]) -> list[str]:
+    """The positional parameter names of a callable (the oracle's or an implementation's)."""
+    return [
+        p.name
+        for p in inspect.signature(fn).parameters.values()
+        if p.kind in (p.POSITIONAL_ONLY, p.POSITIONAL_OR_KEYWORD)
+    ]

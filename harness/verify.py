@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import shlex
+import warnings
 from collections import OrderedDict
 from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
@@ -10,8 +11,8 @@ from typing import Any
 
 import numpy as np
 
-from harness.backends import BACKENDS
-from harness.compare import Comparison
+from harness.backends import BACKENDS, shares_memory
+from harness.comparators import Comparison
 from harness.registry import Implementation
 from harness.spec import Case, ErrorCase, Inputs, Suite
 
@@ -102,7 +103,7 @@ _CACHE = _CaseCache()
 
 
 def _build_inputs(suite: Suite, case: Case) -> Inputs:
-    inputs = suite.make_inputs(case)
+    inputs = suite.inputs_for(case)
     if list(inputs) != suite.parameters:
         raise ValueError(
             f"{suite.algorithm}: make_inputs returned {list(inputs)}, the oracle "
@@ -133,7 +134,7 @@ def oracle_output(suite: Suite, case: Case) -> Any:
 
     def build() -> Any:
         inputs = {k: _as_float64(v) for k, v in case_inputs(suite, case).items()}
-        return suite.oracle(*inputs.values(), **suite.with_defaults(case))
+        return suite.run_oracle(inputs, case)
 
     return _CACHE.get(("out", suite.algorithm, case.to_json()), build)
 
@@ -146,14 +147,13 @@ class PreparedCall:
     """Inputs converted to the implementation's backend, outside any timed region."""
 
     impl: Implementation
-    args: list[Any]
-    options: dict[str, Any]
+    args: list[Any]  # the inputs, then the options record when the suite has one
     snapshots: list[Any]
     names: list[str]
 
     def __call__(self) -> Any:
         assert self.impl.fn is not None
-        return self.impl.fn(*self.args, **self.options)
+        return self.impl.fn(*self.args)
 
     def synchronized(self) -> Callable[[], Any]:
         """The timing target: call, then wait for the device, so the time is the work's."""
@@ -166,10 +166,22 @@ class PreparedCall:
 
         return target
 
+    def aliased_inputs(self, raw: Any, outputs: tuple[str, ...], may_alias: tuple[str, ...]) -> str:
+        """'output x shares memory with input y' for each forbidden pair, or ''."""
+        values = raw if len(outputs) > 1 and isinstance(raw, tuple) else (raw,)
+        found = [
+            f"output {out!r} shares memory with input {name!r}"
+            for out, value in zip(outputs, values, strict=False)
+            if out not in may_alias
+            for name, arg in zip(self.names, self.args, strict=False)
+            if shares_memory(value, arg)
+        ]
+        return "; ".join(found)
+
     def modified_inputs(self) -> list[str]:
         to_numpy = BACKENDS[self.impl.arrays].to_numpy
         changed = []
-        for name, arg, snap in zip(self.names, self.args, self.snapshots, strict=True):
+        for name, arg, snap in zip(self.names, self.args, self.snapshots, strict=False):
             if snap is not None and not _bitwise_equal(to_numpy(arg), snap):
                 changed.append(name)
         return changed
@@ -188,16 +200,15 @@ def prepare(suite: Suite, impl: Implementation, case: Case) -> PreparedCall:
         np.array(backend.to_numpy(a), copy=True) if isinstance(v, np.ndarray) else None
         for a, v in zip(args, inputs.values(), strict=True)
     ]
-    return PreparedCall(impl, args, suite.with_defaults(case), snaps, list(inputs))
+    return PreparedCall(impl, suite.call_args(args, case), snaps, list(inputs))
 
 
 def unsupported_options(suite: Suite, impl: Implementation, case: Case) -> dict[str, Any]:
-    defaults = suite.option_defaults
+    """The case's flag values this implementation declares it does not handle."""
     return {
-        k: v
-        for k, v in suite.with_defaults(case).items()
-        if not impl.supports_value(k, v, defaults[k])
-    }
+        k: v for k, v in suite.options.build(case.options).changed().items()
+        if not impl.supports_value(k, v)
+    }  # fmt: skip
 
 
 def over_cap(suite: Suite, impl: Implementation, case: Case) -> str | None:
@@ -354,7 +365,7 @@ def _check_output(
             "(a suite bug, not the implementation's)",
             **tol_fields,
         )
-    if getattr(comparator, "vacuous", None) and comparator.vacuous(expected, case):
+    if comparator.vacuous(expected, case):
         return verdict(
             "error",
             "vacuous case: the tolerance alone would accept an all-zero "
@@ -362,7 +373,10 @@ def _check_output(
             **tol_fields,
         )
     try:
-        raw = on_call(call.synchronized())
+        with warnings.catch_warnings():
+            # 0/0 and inf/inf warnings are NumPy's way of saying NaN: the values are judged
+            warnings.simplefilter("ignore", RuntimeWarning)
+            raw = on_call(call.synchronized())
     except Exception as exc:
         return verdict("error", f"raised {_one_line(exc)}", **tol_fields)
     modified = call.modified_inputs()
@@ -371,6 +385,14 @@ def _check_output(
             "fail",
             f"modified its input(s) {modified} in place; implementations "
             "must not write to their inputs",
+            **tol_fields,
+        )
+    aliased = call.aliased_inputs(raw, suite.outputs, suite.may_alias)
+    if aliased:
+        return verdict(
+            "fail",
+            f"{aliased}; an output must be a new array (a caller writing into it would "
+            "change the input)",
             **tol_fields,
         )
     backend = BACKENDS[call.impl.arrays]
@@ -409,12 +431,12 @@ def _structure_problem(
     if len(names) > 1:
         if not isinstance(actual, tuple) or len(actual) != len(names):
             return f"must return a tuple of {len(names)} outputs {names}, got {type(actual)}"
-        dtypes = suite.compare.dtypes(case)
+        dtypes = suite.compare.dtypes(case, names)
         pairs = [(n, a, e, dtypes[n]) for n, a, e in zip(names, actual, expected, strict=True)]
     else:
         if isinstance(actual, tuple):
             return f"must return one array, got a tuple of {len(actual)}"
-        pairs = [(names[0], actual, expected, suite.compare.expected_dtype(case))]
+        pairs = [(names[0], actual, expected, suite.compare.dtypes(case, names)[names[0]])]
     for name, a, e, dtype in pairs:
         a, e = np.asarray(a), np.asarray(e)
         if typed and dtype is not None and str(a.dtype) != dtype:
@@ -423,7 +445,7 @@ def _structure_problem(
         empty_untyped = not typed and a.size == 0 and e.size == 0
         # Set-valued outputs (kept indices) may legitimately differ in length from the
         # oracle's; such comparators check the shape themselves.
-        own_shape = getattr(suite.compare, "compares_shape", False)
+        own_shape = suite.compare.compares_shape
         if a.shape != e.shape and not empty_untyped and not own_shape:
             return f"output {name!r} has shape {a.shape}, expected {e.shape}"
     return None

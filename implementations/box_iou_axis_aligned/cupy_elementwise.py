@@ -10,7 +10,7 @@ from typing import Any
 import cupy as cp
 
 from harness import implementation
-from suites.box_iou_axis_aligned import OPTIONS, validate_options
+from suites.box_iou_axis_aligned import ARGS, IouOptions
 
 # Coordinates arrive as broadcast (N, 1) and (1, M) column views. min/max and the clamp are
 # ternaries (no reliance on device overloads); a NaN side may clamp to 0, but the NaN still
@@ -31,46 +31,15 @@ _IOU = cp.ElementwiseKernel(
 )
 
 
-def _check_boxes(boxes: Any, name: str) -> None:
-    """The suite's input contract, checked on the device (one sync for the inverted test)."""
-    if not isinstance(boxes, cp.ndarray):
-        raise TypeError(f"{name} must be a cupy.ndarray, got {type(boxes).__name__}")
-    if boxes.dtype.kind not in "iuf":
-        raise TypeError(f"{name} must have a real numeric dtype, got {boxes.dtype}")
-    if boxes.ndim != 2 or boxes.shape[-1] != 4:
-        raise ValueError(f"{name} must have shape (K, 4), got {boxes.shape}")
-    inverted = (boxes[:, 2] < boxes[:, 0]) | (boxes[:, 3] < boxes[:, 1])
-    if bool(inverted.any()):
-        rows = cp.flatnonzero(inverted)[:5].tolist()
-        raise ValueError(f"{name} has inverted boxes (x2 < x1 or y2 < y1) at rows {rows}")
-
-
-@implementation(
-    "box_iou_axis_aligned",
-    "cupy",
-    "elementwise",
-    supports=OPTIONS,
-)
-def box_iou(
-    boxes_a: Any,
-    boxes_b: Any,
-    *,
-    pixel_inclusive: bool = False,
-    iou_eps: float = 0.0,
-    zero_union: str = "zero",
-) -> Any:
+@implementation("box_iou_axis_aligned", "cupy", "elementwise")
+def box_iou(boxes_a: Any, boxes_b: Any, opts: IouOptions) -> Any:
     """Fused elementwise kernel; areas recomputed per pair (cheaper than reading them)."""
-    validate_options(pixel_inclusive, iou_eps, zero_union)
-    _check_boxes(boxes_a, "boxes_a")
-    _check_boxes(boxes_b, "boxes_b")
-    dtype = cp.result_type(boxes_a, boxes_b)
-    if dtype.kind != "f":  # integer coordinates are promoted to float64
-        dtype = cp.dtype(cp.float64)
+    dtype = ARGS.check(boxes_a, boxes_b)
     a, b = boxes_a.astype(dtype, copy=False), boxes_b.astype(dtype, copy=False)
     out = cp.empty((a.shape[0], b.shape[0]), dtype=dtype)
     if out.size == 0:
         return out
-    one = dtype.type(1 if pixel_inclusive else 0)
+    one = dtype.type(1 if opts.pixel_inclusive else 0)
     _IOU(
         a[:, None, 0],
         a[:, None, 1],
@@ -81,8 +50,8 @@ def box_iou(
         b[None, :, 2],
         b[None, :, 3],
         one,
-        dtype.type(iou_eps),
-        cp.int32(zero_union == "nan"),
+        dtype.type(opts.iou_eps),
+        cp.int32(opts.zero_union == "nan"),
         out,
     )
     return out

@@ -13,7 +13,7 @@ import numpy as np
 import shapely
 
 from harness import implementation
-from suites.box_iou_axis_aligned import validate_boxes, validate_options
+from suites.box_iou_axis_aligned import ARGS, IouOptions
 
 
 @implementation(
@@ -23,31 +23,15 @@ from suites.box_iou_axis_aligned import validate_boxes, validate_options
     arrays="numpy",
     requires=("shapely",),
     max_flops=12.0 * 2000 * 2000,  # GEOS overlay costs ~20 µs per touching pair
-    supports={"iou_eps": (0.0, 1e-6), "zero_union": ("zero", "nan")},
+    supports={"pixel_inclusive": (False,)},  # GEOS has no pixel +1
     expected_failures={
         "nonfinite": "GEOS cannot measure a box with an infinite side: its area "
         "comes out NaN where the oracle's is inf (IoU 0)"
     },
 )
-def box_iou(
-    boxes_a: Any,
-    boxes_b: Any,
-    *,
-    pixel_inclusive: bool = False,
-    iou_eps: float = 0.0,
-    zero_union: str = "zero",
-) -> Any:
+def box_iou(boxes_a: Any, boxes_b: Any, opts: IouOptions) -> Any:
     """shapely.box + STRtree.query(predicate='intersects') + vectorised intersection areas."""
-    validate_options(pixel_inclusive, iou_eps, zero_union)
-    if pixel_inclusive:
-        raise ValueError(
-            "library/shapely measures continuous geometry; pixel_inclusive=True is not supported"
-        )
-    validate_boxes(boxes_a, "boxes_a")
-    validate_boxes(boxes_b, "boxes_b")
-    dtype = np.result_type(boxes_a, boxes_b)
-    if dtype.kind != "f":  # integer coordinates are promoted to float64
-        dtype = np.dtype(np.float64)
+    dtype = ARGS.check(boxes_a, boxes_b)
     a = np.asarray(boxes_a, dtype=np.float64)  # GEOS works in float64 whatever comes in
     b = np.asarray(boxes_b, dtype=np.float64)
     with np.errstate(invalid="ignore", divide="ignore"):  # NaN boxes become None geometries
@@ -58,8 +42,8 @@ def box_iou(
         if inter.size:
             ia, ib = shapely.STRtree(polys_b).query(polys_a, predicate="intersects")
             inter[ia, ib] = shapely.area(shapely.intersection(polys_a[ia], polys_b[ib]))
-        union = area_a[:, None] + area_b - inter + iou_eps
+        union = area_a[:, None] + area_b - inter + opts.iou_eps
         iou = inter / union
-    if zero_union == "zero":
+    if opts.zero_union == "zero":
         iou[union == 0] = 0.0
     return iou.astype(dtype, copy=False)

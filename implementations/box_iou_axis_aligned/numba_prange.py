@@ -11,7 +11,7 @@ import numba
 import numpy as np
 
 from harness import implementation
-from suites.box_iou_axis_aligned import OPTIONS, output_dtype
+from suites.box_iou_axis_aligned import ARGS, IouOptions
 
 
 @numba.njit(parallel=True, cache=False, error_model="numpy")
@@ -33,25 +33,13 @@ def _iou_kernel(a: Any, b: Any, one: Any, eps: Any, nan_on_zero: bool, out: Any)
                 out[i, j] = inter / union
 
 
-@implementation(
-    "box_iou_axis_aligned",
-    "numba",
-    "prange",
-    supports=OPTIONS,
-)
-def box_iou(
-    boxes_a: Any,
-    boxes_b: Any,
-    *,
-    pixel_inclusive: bool = False,
-    iou_eps: float = 0.0,
-    zero_union: str = "zero",
-) -> Any:
+@implementation("box_iou_axis_aligned", "numba", "prange")
+def box_iou(boxes_a: Any, boxes_b: Any, opts: IouOptions) -> Any:
     """Fused loop nest (prange over rows of boxes_a); areas of boxes_b hoisted."""
-    dtype = output_dtype(boxes_a, boxes_b, pixel_inclusive, iou_eps, zero_union)
+    dtype = ARGS.check(boxes_a, boxes_b)
     a = np.ascontiguousarray(boxes_a, dtype=dtype)
     b = np.ascontiguousarray(boxes_b, dtype=dtype)
     out = np.empty((a.shape[0], b.shape[0]), dtype=dtype)
-    one = dtype.type(1 if pixel_inclusive else 0)
-    _iou_kernel(a, b, one, dtype.type(iou_eps), zero_union == "nan", out)
+    one = dtype.type(1 if opts.pixel_inclusive else 0)
+    _iou_kernel(a, b, one, dtype.type(opts.iou_eps), opts.zero_union == "nan", out)
     return out

@@ -16,7 +16,7 @@ from hypothesis import strategies as st
 
 import harness.registry
 import harness.verify
-from harness.compare import Close
+from harness.comparators import Close
 from harness.registry import Implementation
 from harness.spec import Case, Cost, ErrorCase, Suite
 

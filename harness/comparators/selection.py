@@ -9,7 +9,7 @@ from typing import Any, ClassVar
 import numpy as np
 import numpy.typing as npt
 
-from harness.compare import Comparison
+from harness.comparators.base import Comparator, Comparison
 from harness.spec import Case, Inputs, Tolerance
 
 F64 = npt.NDArray[np.float64]
@@ -101,7 +101,7 @@ class _Rule:
 
 
 @dataclass(frozen=True)
-class GreedySelection:
+class GreedySelection(Comparator):
     """Indices kept by greedy suppression: exact match, or any other valid greedy trace.
 
     A trace is valid when (1) its indices are unique and in range, (2) scores never rise
@@ -115,8 +115,8 @@ class GreedySelection:
     boxes: str = "boxes"
     scores: str = "scores"
     threshold: str = "iou_threshold"
-    rule_option: str = "suppress_if"
-    default_rule: str = "gt"
+    # "gt" (suppress IoU > t) or "ge", read from the case's options record by the suite
+    rule: Callable[[Case], str] = lambda case: "gt"
     overlap: Callable[[F64, F64], F64] = paired_iou
     override: Callable[[Case], Tolerance | None] = lambda case: None
     #: The kept count may legitimately differ from the oracle's: the comparator checks the
@@ -155,9 +155,7 @@ class GreedySelection:
         boxes = np.asarray(inputs[self.boxes], dtype=np.float64).reshape(-1, 4)
         scores = np.asarray(inputs[self.scores], dtype=np.float64)
         t = float(inputs[self.threshold])
-        rule = _Rule(
-            str(case.options.get(self.rule_option, self.default_rule)), t, tol.atol + tol.rtol * t
-        )
+        rule = _Rule(self.rule(case), t, tol.atol + tol.rtol * t)
         problem = _check_indices(got, len(scores)) or _check_order(got, scores)
         if problem:
             return _fail(problem[0], total, problem[1])

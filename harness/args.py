@@ -1,0 +1,275 @@
+"""Argument declarations: shapes, dtype kinds and rules, checked in one line by any backend.
+
+A suite declares its positional inputs once:
+
+    ARGS = Args(
+        Arg("boxes", ("N", 4), "real", rules=(NOT_INVERTED,)),
+        Arg("scores", ("N",), "real", rules=(NO_NAN,)),
+        Scalar("iou_threshold", low=0.0, high=1.0),
+    )
+
+and every implementation starts with ``ARGS.check(boxes, scores, iou_threshold)``, which
+works on NumPy, torch and CuPy arrays (through array-api-compat) and on plain Python lists,
+raises a one-line ValueError/TypeError naming the argument, and returns the result's float
+dtype in the caller's own namespace. The same declaration generates the error cases every
+implementation must pass (harness.errors) and binds shape symbols for the conformance rules.
+"""
+
+from __future__ import annotations
+
+import math
+import numbers
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+
+Dim = str | int
+
+#: Declared dtype kind -> the array-API kinds it accepts, and a dtype of the wrong kind.
+KINDS: dict[str, tuple[tuple[str, ...], str]] = {
+    "float": (("real floating",), "int32"),
+    "real": (("real floating", "integral"), "bool"),
+    "int": (("integral",), "float64"),
+    "bool": (("bool",), "float64"),
+}
+
+
+@dataclass(frozen=True)
+class Rule:
+    """A value constraint: ``broken(xp, x)`` is true where it is violated (NaN may pass);
+    ``violate(x)`` turns a valid NumPy input into one that breaks it (the error case)."""
+
+    text: str
+    broken: Callable[[Any, Any], Any]
+    violate: Callable[[np.ndarray], np.ndarray]
+
+
+@dataclass(frozen=True)
+class Arg:
+    """An array argument. ``shape`` holds symbols ("N"), literal sizes (4) and at most one
+    starred symbol ("*S") standing for ``star`` = (fewest, most) further axes."""
+
+    name: str
+    shape: tuple[Dim, ...]
+    dtype: str = "float"
+    rules: tuple[Rule, ...] = ()
+    star: tuple[int, int] = (0, 0)
+
+    def __post_init__(self) -> None:
+        if self.dtype not in KINDS:
+            raise ValueError(f"{self.name}: dtype kind {self.dtype!r} not in {sorted(KINDS)}")
+        if sum(isinstance(d, str) and d.startswith("*") for d in self.shape) > 1:
+            raise ValueError(f"{self.name}: at most one starred dimension")
+
+    @property
+    def starred(self) -> int | None:
+        for i, d in enumerate(self.shape):
+            if isinstance(d, str) and d.startswith("*"):
+                return i
+        return None
+
+    @property
+    def ndims(self) -> tuple[int, int]:
+        fixed = len(self.shape) - (self.starred is not None)
+        return (fixed + self.star[0], fixed + self.star[1])
+
+    @property
+    def shown(self) -> str:
+        parts = [str(d) for d in self.shape]
+        return "(" + ", ".join(parts) + ("," if len(parts) == 1 else "") + ")"
+
+    def symbols(self, shape: tuple[int, ...]) -> list[tuple[Dim, int, int]]:
+        """(declared dim, axis, size) for every axis of a shape of acceptable ndim."""
+        out: list[tuple[Dim, int, int]] = []
+        s = self.starred
+        extra = len(shape) - (len(self.shape) - (s is not None))
+        axis = 0
+        for i, d in enumerate(self.shape):
+            if i == s:
+                for k in range(extra):
+                    out.append((f"{d}{k}", axis, shape[axis]))
+                    axis += 1
+                continue
+            out.append((d, axis, shape[axis]))
+            axis += 1
+        return out
+
+
+@dataclass(frozen=True)
+class Scalar:
+    """A number argument: ``kind`` real or int, optional closed bounds (NaN never passes)."""
+
+    name: str
+    kind: str = "real"
+    low: float | None = None
+    high: float | None = None
+
+    @property
+    def shown(self) -> str:
+        lo = "-inf" if self.low is None else f"{self.low:g}"
+        hi = "inf" if self.high is None else f"{self.high:g}"
+        return f"{self.kind} in [{lo}, {hi}]"
+
+    def check(self, value: Any) -> None:
+        wanted = numbers.Integral if self.kind == "int" else numbers.Real
+        if isinstance(value, bool | np.bool_) or not isinstance(value, wanted):
+            raise TypeError(f"{self.name} must be a {self.kind} number, got {type(value).__name__}")
+        v = float(value)
+        lo = -math.inf if self.low is None else self.low
+        hi = math.inf if self.high is None else self.high
+        if not lo <= v <= hi:  # NaN fails this too
+            raise ValueError(f"{self.name} must be in [{lo:g}, {hi:g}], got {v!r}")
+
+
+Decl = Arg | Scalar
+
+
+def _namespace(value: Any) -> tuple[Any, Any]:
+    """(array, namespace) for a native array; plain lists are read through NumPy."""
+    if isinstance(value, list | tuple) or np.isscalar(value):
+        return np.asarray(value), np
+    from array_api_compat import array_namespace
+
+    try:
+        return value, array_namespace(value)
+    except TypeError:
+        return np.asarray(value), np
+
+
+class Args:
+    """The ordered positional inputs of an algorithm; ``promote`` says what dtype the
+    result takes (``"float"``: the float arrays' common dtype, integers become float64)."""
+
+    def __init__(self, *decls: Decl, nonempty: Sequence[str] = ()) -> None:
+        names = [d.name for d in decls]
+        if len(set(names)) != len(names):
+            raise ValueError(f"argument names repeat: {names}")
+        self.decls: tuple[Decl, ...] = decls
+        self.nonempty = tuple(nonempty)
+
+    @property
+    def names(self) -> list[str]:
+        return [d.name for d in self.decls]
+
+    @property
+    def arrays(self) -> list[Arg]:
+        return [d for d in self.decls if isinstance(d, Arg)]
+
+    def shared(self) -> dict[str, list[str]]:
+        """Symbols carried by two or more arguments -> those arguments, in order."""
+        where: dict[str, list[str]] = {}
+        for a in self.arrays:
+            for d in a.shape:
+                if isinstance(d, str) and not d.startswith("*"):
+                    where.setdefault(d, []).append(a.name)
+        return {s: names for s, names in where.items() if len(names) > 1}
+
+    def emptiable(self) -> list[str]:
+        seen: list[str] = []
+        for a in self.arrays:
+            for d in a.shape:
+                if isinstance(d, str) and not d.startswith("*") and d not in seen:
+                    seen.append(d)
+        return [s for s in seen if s not in self.nonempty]
+
+    def check(self, *values: Any) -> Any:
+        """Validate every argument; return the result dtype (in the arrays' namespace)."""
+        _, dtype = self._inspect(values)
+        return dtype
+
+    def sizes(self, values: Sequence[Any]) -> dict[str, int]:
+        """The size bound to every symbol (starred axes as ``S0``, ``S1``...)."""
+        sizes, _ = self._inspect(values)
+        return sizes
+
+    def _inspect(self, values: Sequence[Any]) -> tuple[dict[str, int], Any]:
+        if len(values) != len(self.decls):
+            raise TypeError(
+                f"expected {len(self.decls)} arguments ({', '.join(self.names)}), "
+                f"got {len(values)}"
+            )
+        bound: dict[str, tuple[int, str]] = {}
+        floats: list[tuple[Any, Any]] = []
+        for decl, value in zip(self.decls, values, strict=True):
+            if isinstance(decl, Scalar):
+                decl.check(value)
+                continue
+            arr, xp = _namespace(value)
+            untyped_empty = isinstance(value, list) and len(value) == 0
+            if not untyped_empty:
+                _check_kind(decl, arr, xp)
+            for sym, size in _check_shape(decl, tuple(arr.shape), untyped_empty):
+                if sym in bound and bound[sym][0] != size:
+                    size0, first = bound[sym]
+                    raise ValueError(
+                        f"{decl.name} has {sym}={size} but {first} has {sym}={size0}; "
+                        f"{first} and {decl.name} must agree on {sym}"
+                    )
+                bound.setdefault(sym, (size, decl.name))
+            for rule in decl.rules:
+                if arr.size and bool(xp.any(rule.broken(xp, arr))):
+                    raise ValueError(f"{decl.name} breaks the rule: {rule.text}")
+            if decl.dtype in ("float", "real") and not untyped_empty:
+                floats.append((arr, xp))
+        return {s: v for s, (v, _) in bound.items()}, _result_dtype(floats)
+
+
+def _check_kind(decl: Arg, arr: Any, xp: Any) -> None:
+    kinds, _ = KINDS[decl.dtype]
+    if not any(xp.isdtype(arr.dtype, k) for k in kinds):
+        raise TypeError(
+            f"{decl.name} must have a {decl.dtype} dtype ({' or '.join(kinds)}), got {arr.dtype}"
+        )
+
+
+def _check_shape(decl: Arg, shape: tuple[int, ...], untyped_empty: bool) -> list[tuple[str, int]]:
+    """Check ndim and literal sizes; return (symbol, size) for the named dimensions."""
+    if untyped_empty:  # a plain empty list says nothing about its trailing sizes
+        first = decl.shape[0]
+        return [(first, 0)] if isinstance(first, str) and not first.startswith("*") else []
+    lo, hi = decl.ndims
+    if not lo <= len(shape) <= hi:
+        raise ValueError(f"{decl.name} must have shape {decl.shown}, got {shape}")
+    out: list[tuple[str, int]] = []
+    for dim, _axis, size in decl.symbols(shape):
+        if isinstance(dim, int):
+            if size != dim:
+                raise ValueError(f"{decl.name} must have shape {decl.shown}, got {shape}")
+        elif not dim.startswith("*"):
+            out.append((dim, size))
+    return out
+
+
+def _result_dtype(floats: list[tuple[Any, Any]]) -> Any:
+    if not floats:
+        return None
+    xp = floats[0][1]
+    dtype = xp.result_type(*(a for a, _ in floats))
+    return dtype if xp.isdtype(dtype, "real floating") else xp.result_type(xp.float64)
+
+
+# ---- rules used by several suites ----------------------------------------------------------
+
+
+def _swap_corner(boxes: np.ndarray) -> np.ndarray:
+    out = np.array(boxes, copy=True)
+    out[0, 2] = out[0, 0] - 1.0
+    return out
+
+
+NOT_INVERTED = Rule(
+    "x2 >= x1 and y2 >= y1 (boxes are x1, y1, x2, y2)",
+    lambda xp, b: (b[..., 2] < b[..., 0]) | (b[..., 3] < b[..., 1]),
+    _swap_corner,
+)
+
+
+def _with_nan(x: np.ndarray) -> np.ndarray:
+    out = np.array(x, dtype=np.result_type(x, np.float32), copy=True)
+    out.reshape(-1)[0] = np.nan
+    return out
+
+
+NO_NAN = Rule("no NaN", lambda xp, x: xp.isnan(x), _with_nan)

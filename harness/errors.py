@@ -1,0 +1,105 @@
+"""The generic error cases, generated per argument from its declaration (harness.args).
+
+For every array argument: one axis too many, one too few (where that is still an array of
+the declared kind), a wrong literal size on each literal axis, a size that disagrees with
+another argument on each shared symbol, a dtype of the wrong kind, and a broken rule; for
+every scalar: below, above, NaN and not a number. Each is an ErrorCase whose params name the
+mutation, so ``--case NAME`` rebuilds it exactly: the base case's inputs, then one change.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Mapping
+from typing import Any
+
+import numpy as np
+
+from harness.args import KINDS, Arg, Args, Scalar
+from harness.cases import Case, ErrorCase, Inputs
+
+
+def _error(
+    base: Case, arg: str, how: str, raises: type[BaseException], axis: int = -1
+) -> ErrorCase:
+    params = {**base.params, "mutate": {"arg": arg, "how": how, "axis": axis}}
+    return ErrorCase(
+        f"{arg}:{how}" + (f"@{axis}" if axis >= 0 else ""),
+        params,
+        (raises,),
+        rf"\b{re.escape(arg)}\b",
+        base.options,
+    )
+
+
+def generate(args: Args, base: Case, sizes: Mapping[str, int]) -> list[ErrorCase]:
+    """Every generic error case for these arguments, built on ``base`` (bound ``sizes``)."""
+    shared = args.shared()
+    out: list[ErrorCase] = []
+    for decl in args.decls:
+        if isinstance(decl, Scalar):
+            if decl.low is not None:
+                out.append(_error(base, decl.name, "below_range", ValueError))
+            if decl.high is not None:
+                out.append(_error(base, decl.name, "above_range", ValueError))
+            out.append(_error(base, decl.name, "nan", ValueError))
+            out.append(_error(base, decl.name, "not_a_number", TypeError))
+            continue
+        lo, hi = decl.ndims
+        out.append(_error(base, decl.name, "extra_axis", ValueError))
+        if lo >= 2:
+            out.append(_error(base, decl.name, "missing_axis", ValueError))
+        for axis, dim in enumerate(decl.shape):
+            if isinstance(dim, int):
+                out.append(_error(base, decl.name, "wrong_size", ValueError, axis))
+            elif dim in shared and sizes.get(dim, 0) >= 1:
+                out.append(_error(base, decl.name, "mismatch", ValueError, axis))
+        out.append(_error(base, decl.name, "wrong_dtype", TypeError))
+        out.extend(
+            _error(base, decl.name, "broken_rule", ValueError, i) for i in range(len(decl.rules))
+        )
+    return out
+
+
+def mutate(args: Args, inputs: Inputs, spec: Mapping[str, Any]) -> Inputs:
+    """Apply one generated mutation to a copy of the base inputs."""
+    name, how, axis = spec["arg"], spec["how"], int(spec["axis"])
+    decl = next(d for d in args.decls if d.name == name)
+    value = inputs[name]
+    if isinstance(decl, Scalar):
+        new: Any = _scalar(decl, how)
+    else:
+        new = _array(decl, np.asarray(value), how, axis)
+    return {**inputs, name: new}
+
+
+def _scalar(decl: Scalar, how: str) -> Any:
+    span = (decl.high or 1.0) - (decl.low or 0.0)
+    if how == "below_range":
+        return float(decl.low or 0.0) - 0.25 * abs(span or 1.0)
+    if how == "above_range":
+        return float(decl.high or 0.0) + 0.25 * abs(span or 1.0)
+    if how == "nan":
+        return float("nan")
+    return str(decl.low if decl.low is not None else 0.5)  # "not_a_number"
+
+
+def _array(decl: Arg, x: np.ndarray, how: str, axis: int) -> np.ndarray:
+    lo, hi = decl.ndims
+    if how == "extra_axis":
+        return x.reshape((1,) * (hi + 1 - x.ndim) + x.shape)
+    if how == "missing_axis":  # merge leading axes until one below the fewest allowed
+        merge = x.ndim - (lo - 1) + 1
+        return x.reshape((int(np.prod(x.shape[:merge])), *x.shape[merge:]))
+    if how == "wrong_size":
+        size = int(decl.shape[axis])
+        if size >= 2:
+            return np.take(x, np.arange(size - 1), axis=axis)
+        return np.concatenate([x, x], axis=axis)
+    if how == "mismatch":
+        return np.take(x, np.arange(x.shape[axis] - 1), axis=axis)
+    if how == "wrong_dtype":
+        return x.astype(KINDS[decl.dtype][1])
+    if how == "broken_rule":
+        return decl.rules[axis].violate(x)
+    raise ValueError(f"unknown mutation {how!r}")

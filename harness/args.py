@@ -187,8 +187,7 @@ class Args:
     def _inspect(self, values: Sequence[Any]) -> tuple[dict[str, int], Any]:
         if len(values) != len(self.decls):
             raise TypeError(
-                f"expected {len(self.decls)} arguments ({', '.join(self.names)}), "
-                f"got {len(values)}"
+                f"expected {len(self.decls)} arguments ({', '.join(self.names)}), got {len(values)}"
             )
         bound: dict[str, tuple[int, str]] = {}
         floats: list[tuple[Any, Any]] = []

@@ -252,8 +252,9 @@ def shares_memory(a: Any, b: Any) -> bool:
     if hasattr(a, "untyped_storage") and hasattr(b, "untyped_storage"):
         sa, sb = a.untyped_storage(), b.untyped_storage()
         return bool(sa.nbytes() and sb.nbytes() and sa.data_ptr() == sb.data_ptr())
-    mem_a, mem_b = getattr(getattr(a, "data", None), "mem", None), getattr(
-        getattr(b, "data", None), "mem", None
+    mem_a, mem_b = (
+        getattr(getattr(a, "data", None), "mem", None),
+        getattr(getattr(b, "data", None), "mem", None),
     )
     if mem_a is not None and mem_b is not None:
         return bool(mem_a.ptr == mem_b.ptr and mem_a.size and mem_b.size)

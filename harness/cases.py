@@ -70,6 +70,7 @@ class ErrorCase:
     def as_case(self) -> Case:
         return Case(self.name, self.params, self.options, kind="error")
 
+
 def case(name: str, *, options: Mapping[str, Any] | None = None, **params: Any) -> Case:
     """A regular verify case: ``params`` feed the suite's input builder."""
     return Case(name, params, dict(options or {}), "regular")

@@ -45,9 +45,7 @@ def same_value(a: Any, b: Any) -> bool:
     return type(a) is type(b) and a == b
 
 
-def option(
-    default: T, *others: T, meaning: str, accepts: Callable[[Any], bool] | None = None
-) -> T:
+def option(default: T, *others: T, meaning: str, accepts: Callable[[Any], bool] | None = None) -> T:
     """Declare a flag: its default, the other values the suite exercises, what it means.
 
     ``accepts`` widens what a caller may pass (e.g. any finite eps >= 0); without it only

@@ -179,14 +179,16 @@ class Suite:
         for case in self.cases:
             if case.name == name:
                 return case
-        for err in self.error_cases if ":" in name else self.errors:
+        errors: Sequence[ErrorCase] = self.error_cases if ":" in name else self.errors
+        for err in errors:
             if err.name == name:
                 return err
         for cases in self.bench.values():
             for case in cases:
                 if case.name == name:
                     return case
-        known = ", ".join(c.name for c in [*self.cases, *self.error_cases])
+        names = [c.name for c in self.cases] + [e.name for e in self.error_cases]
+        known = ", ".join(names)
         raise ValueError(f"{self.algorithm} has no case {name!r} (known: {known})")
 
 

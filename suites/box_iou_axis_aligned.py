@@ -14,6 +14,7 @@ from harness.comparators import Close
 from harness.options import Options, option
 from harness.spec import Case, Cost, Inputs, Suite, Tolerance
 
+
 @dataclass(frozen=True)
 class IouOptions(Options):
     pixel_inclusive: bool = option(False, True, meaning="+1 on every width and height (VOC)")
@@ -110,8 +111,14 @@ CASES = [
     case("random_f64", n=64, m=48, dtype="float64"),
     case("inclusive_f64", n=40, m=30, dtype="float64", options={"pixel_inclusive": True}),
     case("eps_small_f64", n=20, m=20, dtype="float64", extent=3.0, options={"iou_eps": 1e-6}),
-    case("nan_union_f64", n=6, m=6, dtype="float64", pattern="degenerate",
-         options={"zero_union": "nan"}),  # fmt: skip
+    case(
+        "nan_union_f64",
+        n=6,
+        m=6,
+        dtype="float64",
+        pattern="degenerate",
+        options={"zero_union": "nan"},
+    ),
     # several hundred boxes a side: past the first block of any tiled or threaded kernel
     case("multi_block", n=300, m=280),
     edge("empty_a", n=0, m=5),
@@ -119,15 +126,29 @@ CASES = [
     edge("empty_both", n=0, m=0),
     edge("identical", n=30, m=30, pattern="identical"),
     edge("touching", n=20, m=20, pattern="touching", dtype="float64"),
-    edge("touching_inclusive", n=20, m=20, pattern="touching", dtype="float64",
-         options={"pixel_inclusive": True}),  # fmt: skip
+    edge(
+        "touching_inclusive",
+        n=20,
+        m=20,
+        pattern="touching",
+        dtype="float64",
+        options={"pixel_inclusive": True},
+    ),
     edge("degenerate_zero_area", n=12, m=9, pattern="degenerate"),
     edge("containment", n=25, m=25, pattern="containment"),
     edge("nonfinite", n=6, m=6, pattern="nonfinite", dtype="float64", extent=15.0),
     edge("far_coordinates_f64", n=16, m=16, pattern="far", dtype="float64"),
     edge("far_coordinates_f32", n=24, m=24, pattern="far", offset=2e7, extent=200.0, size=60.0),
-    edge("far_coordinates_f32_inclusive", n=24, m=24, pattern="far", offset=2e7, extent=200.0,
-         size=60.0, options={"pixel_inclusive": True}),  # fmt: skip
+    edge(
+        "far_coordinates_f32_inclusive",
+        n=24,
+        m=24,
+        pattern="far",
+        offset=2e7,
+        extent=200.0,
+        size=60.0,
+        options={"pixel_inclusive": True},
+    ),
     edge("int32_area_overflow", n=20, m=20, pattern="large_int", dtype="int32"),
     case("int32_inclusive", n=30, m=30, dtype="int32", options={"pixel_inclusive": True}),
 ]

@@ -10,6 +10,8 @@ from typing import Any
 import numpy as np
 import pytest
 
+from harness.args import Arg
+from harness.options import Options, same_value
 from harness.registry import Implementation, Registry, RegistryError, load_registry
 from harness.spec import Case, Suite
 from harness.verify import case_inputs, oracle_output
@@ -17,6 +19,8 @@ from harness.verify import case_inputs, oracle_output
 REGISTRY = load_registry()
 SUITES = sorted(REGISTRY.suites.values(), key=lambda s: s.algorithm)
 IMPLS = REGISTRY.select()
+#: "Several hundred": past the first block of a 256-wide tile or thread block.
+MULTI_BLOCK_MIN = 257
 CORE_BACKENDS = ("python", "numpy", "numba", "torch_cpu", "torch_cuda", "cupy", "library")
 FIVE = {
     "pairwise_l2_distance",
@@ -44,11 +48,150 @@ def test_suite_is_complete(suite: Suite) -> None:
     for profile in ("smoke", "quick", "full"):
         assert suite.bench.get(profile), f"no {profile} benchmark sizes"
     assert suite.fuzz is not None, "no fuzz strategy"
-    for name, values in suite.options.items():
-        assert len(values) >= 1, name
+
+
+# ---- options: declared once, in one typed record -------------------------------------------
+
+
+@pytest.mark.parametrize("suite", SUITES, ids=_suite_id)
+def test_options_are_one_typed_record(suite: Suite) -> None:
+    assert issubclass(suite.options, Options)
+    for flag in suite.options.flags():
+        assert flag.values and flag.meaning, f"{flag.name}: values and a meaning"
+        assert suite.options.build({}).as_dict()[flag.name] == flag.default
+    expected = suite.parameters + (["opts"] if suite.takes_options else [])
     sig = inspect.signature(suite.oracle)
-    kwonly = {p.name: p.default for p in sig.parameters.values() if p.kind == p.KEYWORD_ONLY}
-    assert kwonly == suite.option_defaults, "oracle keyword defaults must equal option defaults"
+    assert list(sig.parameters) == expected, "oracle: the inputs, then the options record"
+    assert all(p.default is p.empty for p in sig.parameters.values()), (
+        "the oracle restates no default: defaults live in the options record"
+    )
+
+
+@pytest.mark.parametrize("suite", SUITES, ids=_suite_id)
+def test_every_option_value_is_exercised_by_a_verify_case(suite: Suite) -> None:
+    used = [suite.options.build(c.options) for c in suite.cases]
+    for flag in suite.options.flags():
+        for value in flag.values:
+            assert any(same_value(getattr(o, flag.name), value) for o in used), (
+                f"no verify case runs {flag.name}={value!r}: an implementation ignoring it "
+                "would pass"
+            )
+
+
+@pytest.mark.parametrize("suite", SUITES, ids=_suite_id)
+def test_invalid_option_combinations_are_refused(suite: Suite) -> None:
+    for combo in suite.invalid_options:
+        with pytest.raises(ValueError):
+            suite.options.build(combo)
+
+
+# ---- error cases: generated per argument, raised by the oracle ------------------------------
+
+
+@pytest.mark.parametrize("suite", SUITES, ids=_suite_id)
+def test_generic_error_cases_cover_every_argument(suite: Suite) -> None:
+    names = {e.name for e in suite.error_cases}
+    for decl in suite.args.decls:
+        if isinstance(decl, Arg):
+            assert {f"{decl.name}:extra_axis", f"{decl.name}:wrong_dtype"} <= names
+            for i, dim in enumerate(decl.shape):
+                if isinstance(dim, int):
+                    assert f"{decl.name}:wrong_size@{i}" in names
+                if dim in suite.args.shared():
+                    assert f"{decl.name}:mismatch@{i}" in names, f"{decl.name}: {dim} mismatch"
+        else:
+            assert f"{decl.name}:not_a_number" in names
+    base = _sizes(suite, suite.error_cases[0].as_case())
+    named = {k: v for k, v in base.items() if not k.startswith("*")}
+    assert all(v >= 2 for v in named.values()), f"error_base sizes must be >= 2: {named}"
+    assert len(set(named.values())) == len(named), f"error_base sizes must differ: {named}"
+
+
+@pytest.mark.parametrize("suite", SUITES, ids=_suite_id)
+def test_oracle_raises_on_every_error_case(suite: Suite) -> None:
+    for err in suite.error_cases:
+        inputs = case_inputs(suite, err.as_case())
+        with pytest.raises(err.expected, match=err.match):
+            suite.run_oracle(inputs, err.as_case())
+
+
+# ---- edge cases that discriminate ------------------------------------------------------------
+
+
+def _sizes(suite: Suite, case: Case) -> dict[str, int]:
+    """Every declared dimension's size in this case, starred axes included (``*S0``)."""
+    inputs = suite.inputs_for(case)
+    out: dict[str, int] = {}
+    for decl in suite.args.arrays:
+        for dim, _axis, size in decl.symbols(np.asarray(inputs[decl.name]).shape):
+            if isinstance(dim, str):
+                out[dim] = size
+    return out
+
+
+def _literals(suite: Suite) -> set[int]:
+    return {d for a in suite.args.arrays for d in a.shape if isinstance(d, int)}
+
+
+@pytest.mark.parametrize("suite", SUITES, ids=_suite_id)
+def test_an_empty_case_along_each_dimension_with_distinct_other_sizes(suite: Suite) -> None:
+    sizes = [(c.name, _sizes(suite, c)) for c in suite.cases]
+    for sym in suite.args.emptiable():
+        good = [
+            name
+            for name, s in sizes
+            if s.get(sym) == 0
+            and all(v > 0 for k, v in s.items() if k != sym)
+            and len({v for k, v in s.items() if k != sym}) == len(s) - 1
+            and not {v for k, v in s.items() if k != sym} & _literals(suite)
+        ]
+        assert good, (
+            f"no verify case with {sym} = 0 and every other size nonzero, distinct and unlike "
+            f"the literal sizes {sorted(_literals(suite))} (an output of the wrong trailing "
+            "size would pass)"
+        )
+
+
+@pytest.mark.parametrize("suite", SUITES, ids=_suite_id)
+def test_a_verify_case_runs_several_blocks(suite: Suite) -> None:
+    assert suite.multi_block, "declare multi_block: the sizes past a tiled kernel's first block"
+    sizes = [_sizes(suite, c) for c in suite.cases]
+    for sym, size in suite.multi_block.items():
+        assert size >= MULTI_BLOCK_MIN, f"{sym}={size}: several hundred, past a 256 tile"
+        assert any(s.get(sym, 0) >= size for s in sizes), f"no verify case reaches {sym}={size}"
+
+
+def _rounded_to_float32(inputs: dict[str, Any]) -> dict[str, Any]:
+    return {
+        k: v.astype(np.float32).astype(np.float64)
+        if isinstance(v, np.ndarray) and v.dtype == np.float64
+        else v
+        for k, v in inputs.items()
+    }
+
+
+def _float32_inputs_fail(suite: Suite, case: Case) -> bool:
+    """Does the oracle fed float32-rounded inputs fail this float64 case's comparator?"""
+    inputs = case_inputs(suite, case)
+    lowered = suite.run_oracle(_rounded_to_float32(dict(inputs)), case)
+    expected = oracle_output(suite, case)
+    tol = suite.compare.tolerance(case)
+    return not suite.compare(lowered, expected, inputs, case, tol).passed
+
+
+@pytest.mark.parametrize("suite", SUITES, ids=_suite_id)
+def test_lower_precision_than_the_inputs_is_caught(suite: Suite) -> None:
+    """Threshold-adjacent cases (or, without a threshold, some float64 case) must fail an
+    implementation that rounds float64 inputs to float32."""
+    for name in suite.near_threshold:
+        case = suite.find_case(name)
+        assert isinstance(case, Case) and case in suite.cases, f"{name}: a verify case"
+        assert case.dtype == "float64", f"{name}: threshold-adjacent inputs come as float64"
+        assert _float32_inputs_fail(suite, case), f"{name} does not catch float32 arithmetic"
+    f64 = [c for c in suite.cases if c.dtype == "float64"]
+    assert any(_float32_inputs_fail(suite, c) for c in f64), (
+        "no float64 verify case tells float32 arithmetic from float64"
+    )
 
 
 @pytest.mark.parametrize("suite", SUITES, ids=_suite_id)
@@ -59,20 +202,9 @@ def test_every_core_backend_has_an_implementation(suite: Suite) -> None:
 
 
 @pytest.mark.parametrize("suite", SUITES, ids=_suite_id)
-def test_oracle_raises_on_every_error_case(suite: Suite) -> None:
-    for err in suite.error_cases:
-        inputs = case_inputs(suite, err.as_case())
-        with pytest.raises(err.expected, match=err.match):
-            suite.oracle(*inputs.values(), **suite.with_defaults(err.as_case()))
-
-
-@pytest.mark.parametrize("suite", SUITES, ids=_suite_id)
 def test_no_case_is_vacuous(suite: Suite) -> None:
-    vacuous = getattr(suite.compare, "vacuous", None)
-    if vacuous is None:
-        pytest.skip(f"{type(suite.compare).__name__} compares exactly: no tolerance to hide in")
     for case in suite.cases:
-        assert not vacuous(oracle_output(suite, case), case), case.name
+        assert not suite.compare.vacuous(oracle_output(suite, case), case), case.name
 
 
 @pytest.mark.parametrize("suite", SUITES, ids=_suite_id)
@@ -99,17 +231,13 @@ def test_standard_size_is_a_quick_bench_case(suite: Suite) -> None:
     assert suite.standard in {c.name for c in suite.cases_for_profile("quick")}
 
 
-def _declared_signature(impl: Implementation) -> tuple[list[str], dict[str, Any]]:
-    """Positional names and keyword-only defaults, read from the source if not importable."""
+def _declared_signature(impl: Implementation) -> tuple[list[str], bool]:
+    """Positional names, and whether any parameter restates a default (source if needed)."""
     if impl.fn is not None:
-        sig = inspect.signature(impl.fn)
-        pos = [
-            p.name
-            for p in sig.parameters.values()
-            if p.kind in (p.POSITIONAL_ONLY, p.POSITIONAL_OR_KEYWORD)
-        ]
-        kw = {p.name: p.default for p in sig.parameters.values() if p.kind == p.KEYWORD_ONLY}
-        return pos, kw
+        params = list(inspect.signature(impl.fn).parameters.values())
+        pos = [p.name for p in params if p.kind in (p.POSITIONAL_ONLY, p.POSITIONAL_OR_KEYWORD)]
+        return pos, any(p.default is not p.empty or p.kind != p.POSITIONAL_OR_KEYWORD
+                        for p in params)  # fmt: skip
     tree = ast.parse(Path(impl.source).read_text())
     funcs = [
         n
@@ -119,29 +247,27 @@ def _declared_signature(impl: Implementation) -> tuple[list[str], dict[str, Any]
         and any("implementation" in ast.unparse(d) for d in n.decorator_list)
     ]
     assert funcs, f"{impl.source}: no @implementation-decorated function"
-    fn = funcs[0]
-    pos = [a.arg for a in fn.args.posonlyargs + fn.args.args]
-    kw = {
-        a.arg: ast.literal_eval(d) if d is not None else None
-        for a, d in zip(fn.args.kwonlyargs, fn.args.kw_defaults, strict=True)
-    }
-    return pos, kw
+    a = funcs[0].args
+    pos = [x.arg for x in a.posonlyargs + a.args]
+    return pos, bool(a.defaults or a.kwonlyargs or a.vararg or a.kwarg)
 
 
 @pytest.mark.parametrize("impl", IMPLS, ids=lambda i: i.key)
 def test_signature_mirrors_the_oracle(impl: Implementation) -> None:
+    """The inputs by the oracle's names, then the options record; no default restated."""
     suite = REGISTRY.suite(impl.algorithm)
-    pos, kw = _declared_signature(impl)
-    assert pos == suite.parameters
-    assert kw == suite.option_defaults
+    pos, restates = _declared_signature(impl)
+    assert pos[: len(suite.parameters)] == suite.parameters
+    assert len(pos) == len(suite.parameters) + suite.takes_options
+    assert not restates, "no defaults, *args or keyword-only flags: options come as one record"
 
 
 @pytest.mark.parametrize("impl", IMPLS, ids=lambda i: i.key)
 def test_implementation_metadata(impl: Implementation) -> None:
     suite = REGISTRY.suite(impl.algorithm)
     for option, values in impl.supports.items():
-        assert option in suite.options, f"supports unknown option {option!r}"
-        assert set(values) <= set(suite.options[option]), option
+        flag = suite.options.flag(option)
+        assert all(flag.allows(v) for v in values), option
     known_cases = {c.name for c in suite.all_cases()}
     assert set(impl.expected_failures) <= known_cases, "expected failure names no case"
     if impl.fn is not None:

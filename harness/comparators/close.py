@@ -8,7 +8,12 @@ from typing import Any
 
 import numpy as np
 
-from harness.comparators.base import Comparator, Comparison, default_tolerance, first_difference_index
+from harness.comparators.base import (
+    Comparator,
+    Comparison,
+    default_tolerance,
+    first_difference_index,
+)
 from harness.spec import Case, Inputs, Tolerance
 
 

@@ -41,5 +41,3 @@ class Exact(Comparator):
             worst_index=idx,
             error_ratio=float("inf"),
         )
-
-

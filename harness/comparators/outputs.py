@@ -26,10 +26,7 @@ class Outputs(Comparator):
         return None  # checked per output in ``dtypes``
 
     def vacuous(self, expected: Any, case: Case) -> bool:
-        return any(
-            c.vacuous(e, case)
-            for c, e in zip(self.parts.values(), expected, strict=True)
-        )
+        return any(c.vacuous(e, case) for c, e in zip(self.parts.values(), expected, strict=True))
 
     def dtypes(self, case: Case, outputs: Sequence[str]) -> dict[str, str | None]:
         return {name: self.parts[name].expected_dtype(case) for name in outputs}

@@ -18,12 +18,12 @@ ALGO = "box_iou_axis_aligned"
 WRONG_PLUGIN = '''
 import numpy as np
 from harness import implementation
+from suites.box_iou_axis_aligned import ARGS
 
 @implementation("box_iou_axis_aligned", backend="numpy", variant="forgot_union")
-def forgot_union(boxes_a, boxes_b, *, pixel_inclusive=False, iou_eps=0.0, zero_union="zero"):
+def forgot_union(boxes_a, boxes_b, opts):
     """Divides by the sum of the areas: the intersection is never subtracted."""
-    if boxes_a.ndim != 2 or boxes_a.shape[1] != 4:
-        raise ValueError("boxes_a must have shape (K, 4)")
+    ARGS.check(boxes_a, boxes_b)
     a, b = boxes_a, boxes_b
     iw = np.minimum(a[:, None, 2], b[:, 2]) - np.maximum(a[:, None, 0], b[:, 0])
     ih = np.minimum(a[:, None, 3], b[:, 3]) - np.maximum(a[:, None, 1], b[:, 1])
@@ -70,7 +70,8 @@ def test_list_json_has_one_record_per_implementation() -> None:
 def test_describe_prints_the_contract() -> None:
     proc = shootout("describe", "nms_greedy")
     assert proc.returncode == 0, proc.stderr
-    assert "nms_greedy(boxes, scores, iou_threshold" in proc.stdout
+    assert "nms_greedy(boxes: (N, 4), scores: (N,), iou_threshold" in proc.stdout
+    assert "ARGS.check(boxes, scores, iou_threshold)" in proc.stdout
     assert "must raise" in proc.stdout and "@implementation('nms_greedy'" in proc.stdout
 
 

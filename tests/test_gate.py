@@ -198,14 +198,14 @@ def test_gate_against_head_compares_every_cell_and_fails_on_a_wrong_result(
     assert {w["variant"] for w in result["wrong"]} == {"forgot_union"}
     assert all(w["repro"] for w in result["wrong"])
     keys = {c["key"] for c in result["cells"]}
-    assert f"{ALGO}/numpy/broadcast/bench_2000" in keys
+    assert f"{ALGO}/numpy/xp/bench_2000" in keys
     assert len(result["base"]["commit"]) == 40
 
 
 def test_budgets_only_mode_checks_a_results_file(tmp_path: Path) -> None:
     ok = tmp_path / "ok.toml"
     ok.write_text(
-        "[[budget]]\nimplementation = 'box_iou_axis_aligned/numpy/broadcast'\n"
+        "[[budget]]\nimplementation = 'box_iou_axis_aligned/numpy/xp'\n"
         "within = 1000\ncase = 'bench_200'\n"
     )
     proc = shootout("gate", "--results", str(FIXTURE), "--budgets", str(ok))

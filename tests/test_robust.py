@@ -20,7 +20,7 @@ import pytest
 
 ROOT = Path(__file__).resolve().parent.parent
 ALGO = "box_iou_axis_aligned"
-SIGNATURE = "boxes_a, boxes_b, *, pixel_inclusive=False, iou_eps=0.0, zero_union='zero'"
+SIGNATURE = "boxes_a, boxes_b, opts"
 
 # One implementation per way of going wrong, all registered for the project's box IoU.
 BROKEN = f'''
@@ -149,7 +149,7 @@ def test_every_failure_stays_in_its_cell_and_the_run_completes(
     results = tmp_path / "verdicts.json"
     broken = ["raises", "wrong_shape", "wrong_dtype", "nan", "segfault", "exits", "sys_exit"]
     broken += ["hangs", "slow"]
-    variants = [arg for v in ["broadcast", *broken] for arg in ("--variant", v)]
+    variants = [arg for v in ["xp", *broken] for arg in ("--variant", v)]
     proc, seconds = shootout(
         "verify", "--plugin", str(plugin), "-a", ALGO, "-b", "numpy", *variants,
         "--case", "random_f32", "--cell-timeout", "3", "--cell-budget", "3",
@@ -161,9 +161,9 @@ def test_every_failure_stays_in_its_cell_and_the_run_completes(
     data = json.loads(results.read_text())
     assert data["complete"] is True and "--shootout" not in data["command"]
     cells = by_variant(data["verdicts"])
-    assert set(cells) == {"broadcast", *broken}
+    assert set(cells) == {"xp", *broken}
     status = {v: (c["status"], c["detail"]) for v, c in cells.items()}
-    assert status["broadcast"] == ("pass", "")
+    assert status["xp"] == ("pass", "")
     assert status["raises"] == ("error", "raised RuntimeError: boom")
     assert status["wrong_shape"] == ("fail", "output 'out' has shape (48, 64), expected (64, 48)")
     assert status["wrong_dtype"] == ("fail", "output 'out' has dtype float64, expected float32")
@@ -257,7 +257,7 @@ def test_sigterm_stops_the_worker_and_keeps_what_was_recorded(tmp_path: Path, pl
     proc = subprocess.Popen(
         [
             sys.executable, "-m", "harness", "bench", "--plugin", str(plugin), "-a", ALGO,
-            "-b", "numpy", "--variant", "broadcast", "--variant", "hangs",
+            "-b", "numpy", "--variant", "xp", "--variant", "hangs",
             "--profile", "smoke", "--max-time", "0.05", "--results-dir", str(results),
         ],
         cwd=tmp_path,
@@ -267,7 +267,7 @@ def test_sigterm_stops_the_worker_and_keeps_what_was_recorded(tmp_path: Path, pl
         text=True,
     )  # fmt: skip
     deadline = time.monotonic() + 120
-    while time.monotonic() < deadline:  # until broadcast is recorded and hangs has begun
+    while time.monotonic() < deadline:  # until xp is recorded and hangs has begun
         files = list(results.glob("*.json"))
         if files and json.loads(files[0].read_text())["measurements"]:
             break
@@ -282,7 +282,7 @@ def test_sigterm_stops_the_worker_and_keeps_what_was_recorded(tmp_path: Path, pl
     (path,) = results.glob("*.json")
     data = json.loads(path.read_text())
     assert data["complete"] is False
-    assert [(m["variant"], m["status"]) for m in data["measurements"]] == [("broadcast", "ok")]
+    assert [(m["variant"], m["status"]) for m in data["measurements"]] == [("xp", "ok")]
     assert not list(results.glob(".*.tmp"))
     if Path("/proc").is_dir():
         assert worker_processes(str(results)) == []

@@ -13,16 +13,16 @@ import numpy as np
 from harness.spec import Case, Inputs, Tolerance
 
 #: ALGORITHMS.md 1.2: float paths get rtol = 10·sqrt(K)·eps(dtype), K = longest reduction.
-_EPS = {"float16": 2.0**-11, "float32": 2.0**-24, "float64": 2.0**-53}
+EPS = {"float16": 2.0**-11, "float32": 2.0**-24, "float64": 2.0**-53}
 _FLOAT64_FLOOR = 1e-10  # the spec's float64-vs-float64 figure; covers summation-order noise
 
 
 def default_tolerance(dtype: str, reduction: int = 1, scale: float = 1.0) -> Tolerance:
     """Per-dtype default: rtol from the reduction length, atol = rtol x typical magnitude."""
-    if dtype not in _EPS:
+    if dtype not in EPS:
         return Tolerance(0.0, 0.0, f"{dtype}: compared exactly")
     k = max(int(reduction), 1)
-    rtol = 10.0 * math.sqrt(k) * _EPS[dtype]
+    rtol = 10.0 * math.sqrt(k) * EPS[dtype]
     reason = f"{dtype} default 10*sqrt(K)*eps with K={k}"
     if dtype == "float64":
         rtol = max(rtol, _FLOAT64_FLOOR)

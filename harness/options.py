@@ -16,7 +16,7 @@ from __future__ import annotations
 import dataclasses
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
-from typing import Any, TypeVar
+from typing import Any, Self, TypeVar
 
 T = TypeVar("T")
 
@@ -95,7 +95,7 @@ class Options:
         return {f.name: f.default for f in cls.flags()}
 
     @classmethod
-    def build(cls, values: Mapping[str, Any]) -> Options:
+    def build(cls, values: Mapping[str, Any]) -> Self:
         """The record for a case's non-default flags; an unknown name raises ValueError."""
         for name in values:
             cls.flag(name)

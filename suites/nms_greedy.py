@@ -4,21 +4,39 @@ from __future__ import annotations
 
 import functools
 import math
-import numbers
+from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
 
-from harness.compare_selection import GreedySelection
-from harness.spec import Case, Cost, ErrorCase, Inputs, Suite, Tolerance
-from suites.box_iou_axis_aligned import box_iou_axis_aligned, validate_boxes
+from harness.args import NO_NAN, NOT_INVERTED, Arg, Args, Scalar
+from harness.cases import bench, case, edge
+from harness.comparators import GreedySelection
+from harness.options import Options, option
+from harness.spec import Case, Cost, Inputs, Suite, Tolerance
+from suites.box_iou_axis_aligned import IouOptions, box_iou_axis_aligned
 
-OPTIONS = {"suppress_if": ("gt", "ge")}  # gt: drop IoU > t, keep IoU == t (torchvision, cv2)
+
+@dataclass(frozen=True)
+class NmsOptions(Options):
+    suppress_if: str = option(
+        "gt", "ge", meaning="drop IoU > t, keep IoU == t (torchvision, cv2); or drop IoU >= t"
+    )
 
 
-def nms_greedy(boxes: Any, scores: Any, iou_threshold: float, *, suppress_if: str = "gt") -> Any:
+ARGS = Args(
+    Arg("boxes", ("N", 4), "real", rules=(NOT_INVERTED,)),
+    Arg("scores", ("N",), "real", rules=(NO_NAN,)),
+    Scalar("iou_threshold", low=0.0, high=1.0),
+)
+
+_IOU = IouOptions()  # box_iou's continuous convention: zero union gives IoU 0
+
+
+def nms_greedy(boxes: Any, scores: Any, iou_threshold: float, opts: NmsOptions) -> Any:
     """Oracle: float64; visit boxes by descending score (equal: lower index first)."""
-    t = validate_nms_inputs(boxes, scores, iou_threshold, suppress_if)
+    ARGS.check(boxes, scores, iou_threshold)
+    t = float(iou_threshold)
     b = np.asarray(boxes, dtype=np.float64)
     s = np.asarray(scores, dtype=np.float64)
     order = np.argsort(-s, kind="stable")
@@ -28,44 +46,9 @@ def nms_greedy(boxes: Any, scores: Any, iou_threshold: float, *, suppress_if: st
         if suppressed[i]:
             continue
         keep.append(i)
-        iou = box_iou_axis_aligned(b[i : i + 1], b)[0]  # zero union gives IoU 0
-        suppressed |= iou > t if suppress_if == "gt" else iou >= t
+        iou = box_iou_axis_aligned(b[i : i + 1], b, _IOU)[0]
+        suppressed |= iou > t if opts.suppress_if == "gt" else iou >= t
     return np.array(keep, dtype=np.int64)
-
-
-def check_threshold(iou_threshold: Any, suppress_if: str) -> float:
-    """The option and threshold contract (pure Python): returns t as a float."""
-    if suppress_if not in OPTIONS["suppress_if"]:
-        raise ValueError(
-            f"suppress_if must be one of {OPTIONS['suppress_if']}, got {suppress_if!r}"
-        )
-    if isinstance(iou_threshold, bool) or not isinstance(iou_threshold, numbers.Real):
-        raise TypeError(f"iou_threshold must be a real number, got {type(iou_threshold)}")
-    t = float(iou_threshold)
-    if not 0.0 <= t <= 1.0:  # NaN fails this too
-        raise ValueError(f"iou_threshold must be in [0, 1], got {t}")
-    return t
-
-
-def validate_nms_inputs(boxes: Any, scores: Any, iou_threshold: Any, suppress_if: str) -> float:
-    """Shape, inverted-box, NaN-score and threshold checks for NumPy, torch or CuPy arrays."""
-    t = check_threshold(iou_threshold, suppress_if)
-    if isinstance(boxes, np.ndarray):
-        validate_boxes(boxes, "boxes")
-    else:  # the same contract, written for any array namespace
-        if len(boxes.shape) != 2 or boxes.shape[-1] != 4:
-            raise ValueError(f"boxes must have shape (K, 4), got {tuple(boxes.shape)}")
-        if bool(((boxes[:, 2] < boxes[:, 0]) | (boxes[:, 3] < boxes[:, 1])).any()):
-            raise ValueError("boxes has inverted boxes (x2 < x1 or y2 < y1)")
-    if len(scores.shape) != 1:
-        raise ValueError(f"scores must be 1-D, got shape {tuple(scores.shape)}")
-    if scores.shape[0] != boxes.shape[0]:
-        raise ValueError(
-            f"scores has {scores.shape[0]} entries but boxes has {boxes.shape[0]} rows"
-        )
-    if bool((scores != scores).any()):
-        raise ValueError("scores contain NaN")
-    return t
 
 
 def _clustered(rng: np.random.Generator, n: int) -> np.ndarray:
@@ -119,7 +102,7 @@ def make_inputs(case: Case) -> Inputs:
     p = case.params
     rng = np.random.default_rng(case.seed)
     dtype = np.dtype(case.dtype)
-    n, t, pattern = int(p.get("n", 0)), p.get("iou_threshold", 0.5), p.get("pattern", "")
+    n, t, pattern = int(p.get("n", 0)), float(p["iou_threshold"]), p.get("pattern", "")
     boxes = _clustered(rng, n)
     if pattern == "identical":
         boxes = np.tile(boxes[:1], (n, 1))
@@ -133,31 +116,18 @@ def make_inputs(case: Case) -> Inputs:
         boxes[::3, 2:] = boxes[::3, :2]
         boxes[1::5, 3] = boxes[1::5, 1]
         boxes[6::9] = boxes[3::9][: len(boxes[6::9])]
-    elif pattern == "near":
-        boxes = _near(rng, n, float(t), float(np.finfo(dtype).eps))
+    elif pattern == "near":  # within a few eps of ``ulps`` (default: the input dtype) of t
+        boxes = _near(rng, n, t, float(np.finfo(p.get("ulps", dtype)).eps))
     scores = _scores(rng, len(boxes), p.get("scores", "uniform"))
-    if pattern == "nan_score":
-        scores[1] = np.nan
-    elif pattern == "inverted":
-        boxes[1, [0, 2]] = boxes[1, [2, 0]]
-    elif pattern == "boxes_1d":
-        boxes = boxes.reshape(-1)
-    elif pattern == "boxes_3col":
-        boxes = boxes[:, :3]
-    elif pattern == "scores_2d":
-        scores = scores[:, None]
-    elif pattern == "length_mismatch":
-        scores = scores[:-1]
-    elif pattern == "threshold_nan":
-        t = math.nan
-    return {"boxes": boxes.astype(dtype), "scores": scores.astype(dtype), "iou_threshold": float(t)}
+    return {"boxes": boxes.astype(dtype), "scores": scores.astype(dtype), "iou_threshold": t}
 
 
 @functools.lru_cache(maxsize=64)
 def _kept(case_json: str) -> int:
     case = Case.from_json(case_json)
+    args = [*make_inputs(case).values(), NmsOptions(**case.options)]
     try:
-        return len(nms_greedy(*make_inputs(case).values(), **case.options))
+        return len(nms_greedy(*args))
     except (ValueError, TypeError):
         return int(case.params.get("n", 0))
 
@@ -169,83 +139,90 @@ def cost(case: Case) -> Cost:
     return Cost(n * math.log2(max(n, 2)) + 12.0 * n * k, 5.0 * b * n + 8.0 * k, n, "boxes")
 
 
-def _case(name: str, kind: str = "regular", t: float = 0.5, ge: bool = False, **p: Any) -> Case:
-    p = {"seed": 11, "dtype": "float32", "iou_threshold": t, **p}
-    return Case(name, p, {"suppress_if": "ge"} if ge else {}, kind)
-
+GE = {"suppress_if": "ge"}
+THIRD = 1 / 3
 
 CASES = [
-    _case("clustered_f32", n=300),
-    _case("clustered_f64", n=300, dtype="float64"),
-    _case("clustered_ge_f64", n=300, dtype="float64", ge=True),
-    _case("clustered_t03_f32", n=300, t=0.3),
-    _case("empty", "edge", n=0),
-    _case("single", "edge", n=1),
-    _case("all_identical", "edge", n=30, pattern="identical"),
-    _case("all_disjoint", "edge", n=60, pattern="disjoint"),
-    _case("threshold_zero", "edge", n=100, t=0.0),
-    _case("threshold_zero_ge", "edge", n=40, t=0.0, pattern="degenerate", ge=True),
-    _case("threshold_one", "edge", n=30, t=1.0, pattern="identical"),
-    _case("threshold_one_ge", "edge", n=30, t=1.0, pattern="identical", ge=True),
-    _case("iou_exactly_third_f32", "edge", n=60, t=1 / 3, pattern="third"),
-    _case("iou_exactly_third_ge_f64", "edge", 1 / 3, True, n=60, dtype="float64", pattern="third"),
-    _case("iou_exactly_half_f64", "edge", n=60, pattern="half", dtype="float64"),
-    _case("iou_exactly_half_ge_f32", "edge", n=60, pattern="half", ge=True),
-    _case("equal_scores_levels", "edge", n=200, scores="levels"),
-    _case("equal_scores_all", "edge", n=100, scores="equal", dtype="float64"),
-    _case("equal_scores_third", "edge", 1 / 3, True, n=60, pattern="third", scores="levels"),
-    _case("negative_scores", "edge", n=200, scores="negative"),
-    _case("zero_area_boxes", "edge", n=90, pattern="degenerate"),
-    _case("near_threshold_f32", "edge", n=200, pattern="near"),
-    _case("near_threshold_f64", "edge", n=200, pattern="near", dtype="float64"),
-]
-
-
-def _error(name: str, match: str, **params: Any) -> ErrorCase:
-    return ErrorCase(name, dict(_case(name, n=6, **params).params), (ValueError,), match)
-
-
-ERRORS = [
-    _error("nan_score", r"scores.*NaN", pattern="nan_score"),
-    _error("threshold_nan", r"iou_threshold.*\[0, 1\]", pattern="threshold_nan"),
-    _error("threshold_negative", r"iou_threshold.*\[0, 1\]", t=-0.1),
-    _error("threshold_above_one", r"iou_threshold.*\[0, 1\]", t=1.5),
-    _error("inverted_boxes", r"inverted", pattern="inverted"),
-    _error("boxes_wrong_ndim", r"boxes.*\(K, 4\)", pattern="boxes_1d"),
-    _error("boxes_wrong_trailing_dim", r"boxes.*\(K, 4\)", pattern="boxes_3col"),
-    _error("scores_wrong_ndim", r"scores.*1-D", pattern="scores_2d"),
-    _error("length_mismatch", r"scores.*boxes", pattern="length_mismatch"),
+    case("clustered_f32", n=300),
+    case("clustered_f64", n=300, dtype="float64"),
+    case("clustered_ge_f64", n=300, dtype="float64", options=GE),
+    case("clustered_t03_f32", n=300, iou_threshold=0.3),
+    # torch_blocked_mask sweeps row blocks of 512 sorted boxes and cupy_bitmask 64 x 64 tiles
+    # (64-box mask words): 600 boxes run two torch blocks and ten CUDA tiles a side
+    case("multi_block", n=600),
+    edge("empty", n=0),
+    edge("single", n=1),
+    edge("all_identical", n=30, pattern="identical"),
+    edge("all_disjoint", n=60, pattern="disjoint"),
+    edge("threshold_zero", n=100, iou_threshold=0.0),
+    edge("threshold_zero_ge", n=40, iou_threshold=0.0, pattern="degenerate", options=GE),
+    edge("threshold_one", n=30, iou_threshold=1.0, pattern="identical"),
+    edge("threshold_one_ge", n=30, iou_threshold=1.0, pattern="identical", options=GE),
+    edge("iou_exactly_third_f32", n=60, iou_threshold=THIRD, pattern="third"),
+    edge(
+        "iou_exactly_third_ge_f64",
+        n=60,
+        iou_threshold=THIRD,
+        pattern="third",
+        dtype="float64",
+        options=GE,
+    ),
+    edge("iou_exactly_half_f64", n=60, pattern="half", dtype="float64"),
+    edge("iou_exactly_half_ge_f32", n=60, pattern="half", options=GE),
+    edge("equal_scores_levels", n=200, scores="levels"),
+    edge("equal_scores_all", n=100, scores="equal", dtype="float64"),
+    edge(
+        "equal_scores_third",
+        n=60,
+        iou_threshold=THIRD,
+        pattern="third",
+        scores="levels",
+        options=GE,
+    ),
+    edge("negative_scores", n=200, scores="negative"),
+    edge("zero_area_boxes", n=90, pattern="degenerate"),
+    # IoU within a few eps of t: inside the comparator's margin, either decision passes
+    edge("near_threshold_f32", n=200, pattern="near"),
+    edge("near_threshold_f64", n=200, pattern="near", dtype="float64"),
+    # float64 boxes whose IoU sits a few float32 eps from t = 0.7 (not a float32 value): outside
+    # the float64 margin, so computing the IoU in float32, or rounding t to float32, fails
+    edge(
+        "near_threshold_f64_f32ulps",
+        n=200,
+        iou_threshold=0.7,
+        pattern="near",
+        dtype="float64",
+        ulps="float32",
+    ),
 ]
 
 BENCH = {
-    "smoke": [_case("bench_50", "bench", n=50)],
-    "quick": [
-        _case("bench_200", "bench", n=200),
-        _case("bench_1000", "bench", n=1000),
-        _case("bench_5000", "bench", n=5000),
-    ],
-    "full": [_case("bench_20000", "bench", n=20000)],
+    "smoke": [bench("bench_50", n=50)],
+    "quick": [bench("bench_200", n=200), bench("bench_1000", n=1000), bench("bench_5000", n=5000)],
+    "full": [bench("bench_20000", n=20000)],
 }
-
-
-def _fuzz_case(
-    n: int, seed: int, dtype: str, pattern: str, scores: str, t: float, ge: bool
-) -> Case:
-    return _case("fuzz", "fuzz", t, ge, n=n, seed=seed, dtype=dtype, pattern=pattern, scores=scores)
 
 
 def fuzz_strategy() -> Any:
     from hypothesis import strategies as st
 
+    options = st.fixed_dictionaries(
+        {}, optional={"suppress_if": st.sampled_from(NmsOptions.flag("suppress_if").values)}
+    )
     return st.builds(
-        _fuzz_case,
-        st.integers(0, 60),
+        lambda n, seed, dtype, pattern, scores, t, options: Case(
+            "fuzz",
+            dict(n=n, seed=seed, dtype=dtype, pattern=pattern, scores=scores, iou_threshold=t),
+            options,
+            "fuzz",
+        ),
+        st.integers(0, 60),  # hypothesis draws the ends (0: empty) now and then
         st.integers(0, 2**31 - 1),
         st.sampled_from(["float32", "float64"]),
         st.sampled_from(["", "identical", "disjoint", "third", "half", "degenerate", "near"]),
         st.sampled_from(["uniform", "levels", "equal", "negative"]),
-        st.sampled_from([0.0, 0.25, 1 / 3, 0.5, 0.7, 1.0]),
-        st.booleans(),
+        st.sampled_from([0.0, 0.25, THIRD, 0.5, 0.7, 1.0]),
+        options,
     )
 
 
@@ -255,6 +232,10 @@ def _exact_iou(case: Case) -> Tolerance | None:
         return None
     reason = "small integer x power-of-two boxes: IoU 0, 1/5, 1/2 or 1 is exact in any dtype"
     return Tolerance(0.0, 0.0, reason + "; equal scores may be taken in any order")
+
+
+def _suppress_if(case: Case) -> str:
+    return NmsOptions(**case.options).suppress_if
 
 
 SUITE = Suite(
@@ -268,18 +249,22 @@ SUITE = Suite(
         "(suppress_if='gt', default; torchvision, cv2) or IoU >= t ('ge'). Returns int64 "
         "indices of the kept boxes in visiting order (empty int64 for N = 0). Raises "
         "ValueError on NaN scores, iou_threshold NaN or outside [0, 1], shape errors and "
-        "len(scores) != len(boxes). Compared tie- and threshold-aware: any valid greedy "
+        "len(scores) != len(boxes); TypeError for a non-numeric dtype (bool) or a "
+        "non-number iou_threshold. Compared tie- and threshold-aware: any valid greedy "
         "trace passes (equal scores in any order, IoU within a dtype margin of t either way)."
     ),
+    args=ARGS,
+    options=NmsOptions,
     make_inputs=make_inputs,
     oracle=nms_greedy,
-    compare=GreedySelection(override=_exact_iou),
+    compare=GreedySelection(rule=_suppress_if, override=_exact_iou),
     cost=cost,
+    defaults={"seed": 11, "dtype": "float32", "iou_threshold": 0.5},
     cases=CASES,
-    error_cases=ERRORS,
     bench=BENCH,
     standard="bench_1000",
-    options=OPTIONS,
+    multi_block={"N": 600},
+    near_threshold=("near_threshold_f64_f32ulps",),
     fuzz=fuzz_strategy,
     reference="cv2.dnn.NMSBoxes (xywh adapter); torchvision.ops.nms semantics",
 )

@@ -12,7 +12,7 @@ from typing import Any
 import cupy as cp
 
 from harness import implementation
-from suites.nms_greedy import validate_nms_inputs
+from suites.nms_greedy import ARGS, NmsOptions
 
 _SOURCE = r"""
 template <typename T>
@@ -74,17 +74,16 @@ def _kernels(dtype: Any) -> tuple[Any, Any]:
     return module.get_function(name), module.get_function("nms_sweep")
 
 
-@implementation("nms_greedy", "cupy", "bitmask", supports={"suppress_if": ("gt", "ge")})
-def nms(boxes: Any, scores: Any, iou_threshold: float, *, suppress_if: str = "gt") -> Any:
+@implementation("nms_greedy", "cupy", "bitmask")
+def nms(boxes: Any, scores: Any, iou_threshold: float, opts: NmsOptions) -> Any:
     """Stable argsort on the device, bitmask kernel over 64 x 64 tiles, device-side sweep."""
-    t = validate_nms_inputs(boxes, scores, iou_threshold, suppress_if)
-    n = int(boxes.shape[0])
+    dtype, n = ARGS.check(boxes, scores, iou_threshold), int(boxes.shape[0])
     # CuPy's argsort is stable (equal scores: lower index first); 0 - s also folds -0.0 into
     # +0.0, which a radix sort would otherwise order apart
     order = cp.argsort(0.0 - scores)
     if n == 0:
         return order.astype(cp.int64)
-    dtype = cp.float64 if boxes.dtype == cp.float64 else cp.float32
+    dtype = cp.float64 if dtype == cp.float64 else cp.float32  # the kernel's two types
     b = cp.ascontiguousarray(boxes[order], dtype=dtype)
     words = (n + 63) // 64
     mask = cp.empty((n, words), dtype=cp.uint64)  # words left of the diagonal are never read
@@ -92,7 +91,9 @@ def nms(boxes: Any, scores: Any, iou_threshold: float, *, suppress_if: str = "gt
     keep = cp.zeros(n, dtype=cp.bool_)
     mask_kernel, sweep_kernel = _kernels(dtype)
     mask_kernel(
-        (words, words), (64,), (b, cp.int32(n), dtype(t), cp.bool_(suppress_if == "ge"), mask)
+        (words, words),
+        (64,),
+        (b, cp.int32(n), dtype(iou_threshold), cp.bool_(opts.suppress_if == "ge"), mask),
     )
     sweep_kernel((1,), (256,), (mask, cp.int32(n), removed, keep))
     return order[cp.flatnonzero(keep)].astype(cp.int64)

@@ -12,7 +12,7 @@ import numba
 import numpy as np
 
 from harness import implementation
-from suites.nms_greedy import validate_nms_inputs
+from suites.nms_greedy import ARGS, NmsOptions
 
 
 @numba.njit(cache=False)
@@ -42,11 +42,10 @@ def _sweep(b: Any, order: Any, thr: Any, ge: bool) -> Any:
     return keep[:k]
 
 
-@implementation("nms_greedy", "numba", "sweep", supports={"suppress_if": ("gt", "ge")})
-def nms(boxes: Any, scores: Any, iou_threshold: float, *, suppress_if: str = "gt") -> Any:
+@implementation("nms_greedy", "numba", "sweep")
+def nms(boxes: Any, scores: Any, iou_threshold: float, opts: NmsOptions) -> Any:
     """Python-side validation and stable sort; the njit kernel does the O(N·K) sweep."""
-    t = validate_nms_inputs(boxes, scores, iou_threshold, suppress_if)
-    dtype = np.result_type(boxes, np.float32)
+    dtype = np.result_type(ARGS.check(boxes, scores, iou_threshold), np.float32)
     order = np.argsort(-scores, kind="stable")  # equal scores: lower index first
     b = np.ascontiguousarray(boxes, dtype=dtype)
-    return _sweep(b, order, dtype.type(t), suppress_if == "ge")
+    return _sweep(b, order, dtype.type(iou_threshold), opts.suppress_if == "ge")

@@ -11,19 +11,18 @@ from typing import Any
 import numpy as np
 
 from harness import implementation
-from suites.nms_greedy import validate_nms_inputs
+from suites.nms_greedy import ARGS, NmsOptions
 
 
-@implementation("nms_greedy", "numpy", "shrinking", supports={"suppress_if": ("gt", "ge")})
-def nms(boxes: Any, scores: Any, iou_threshold: float, *, suppress_if: str = "gt") -> Any:
+@implementation("nms_greedy", "numpy", "shrinking")
+def nms(boxes: Any, scores: Any, iou_threshold: float, opts: NmsOptions) -> Any:
     """Stable descending sort, then one IoU row per kept box over the shrinking survivors."""
-    t = validate_nms_inputs(boxes, scores, iou_threshold, suppress_if)
-    dtype = np.result_type(boxes, np.float32)
+    dtype = np.result_type(ARGS.check(boxes, scores, iou_threshold), np.float32)
     order = np.argsort(-scores, kind="stable")  # equal scores: lower index first
     b = boxes[order].astype(dtype, copy=False)
     x1, y1, x2, y2 = (np.ascontiguousarray(b[:, i]) for i in range(4))
     area = (x2 - x1) * (y2 - y1)
-    thr = dtype.type(t)
+    thr = dtype.type(iou_threshold)
     alive = np.arange(len(order))
     keep = []
     while alive.size:
@@ -35,6 +34,6 @@ def nms(boxes: Any, scores: Any, iou_threshold: float, *, suppress_if: str = "gt
         union = area[i] + area[rest] - inter
         iou = np.zeros_like(inter)
         np.divide(inter, union, out=iou, where=union != 0)  # zero union: IoU 0
-        drop = iou > thr if suppress_if == "gt" else iou >= thr  # NaN IoU never drops
+        drop = iou > thr if opts.suppress_if == "gt" else iou >= thr  # NaN IoU never drops
         alive = rest[~drop]
     return order[np.array(keep, dtype=np.int64)].astype(np.int64)

@@ -12,7 +12,7 @@ from typing import Any
 import torch
 
 from harness import implementation
-from suites.nms_greedy import validate_nms_inputs
+from suites.nms_greedy import ARGS, NmsOptions
 
 _BLOCK = 512
 
@@ -30,22 +30,15 @@ def _rows_mask(
     return iou >= thr if ge else iou > thr
 
 
-@implementation(
-    "nms_greedy",
-    ("torch_cpu", "torch_cuda"),
-    "blocked_mask",
-    supports={"suppress_if": ("gt", "ge")},
-)
-def nms(boxes: Any, scores: Any, iou_threshold: float, *, suppress_if: str = "gt") -> Any:
+@implementation("nms_greedy", ("torch_cpu", "torch_cuda"), "blocked_mask")
+def nms(boxes: Any, scores: Any, iou_threshold: float, opts: NmsOptions) -> Any:
     """Blocked IoU-threshold mask in the input dtype, then a sequential sweep on the CPU."""
-    t = validate_nms_inputs(boxes, scores, iou_threshold, suppress_if)
-    n = boxes.shape[0]
+    dtype, n = ARGS.check(boxes, scores, iou_threshold), boxes.shape[0]
     # + 0.0 folds -0.0 into +0.0: a radix sort (CUDA) would otherwise order them apart
     order = torch.sort(scores + 0.0, descending=True, stable=True).indices
-    b = boxes[order]
-    if not b.is_floating_point():
-        b = b.to(torch.float32)
+    b = boxes[order].to(dtype)
     area = (b[:, 2] - b[:, 0]) * (b[:, 3] - b[:, 1])
+    thr, ge = float(iou_threshold), opts.suppress_if == "ge"
     removed = torch.zeros(n, dtype=torch.bool)  # host side, in sorted order
     keep: list[int] = []
     for r0 in range(0, n, _BLOCK):
@@ -53,7 +46,7 @@ def nms(boxes: Any, scores: Any, iou_threshold: float, *, suppress_if: str = "gt
         rows = torch.nonzero(~removed[r0 : r0 + _BLOCK]).flatten() + r0
         if rows.numel() == 0:
             continue
-        mask = _rows_mask(b, area, rows.to(b.device), r0, t, suppress_if == "ge").cpu()
+        mask = _rows_mask(b, area, rows.to(b.device), r0, thr, ge).cpu()
         live = removed[r0:]  # a view: updates land in ``removed``
         for m, i in enumerate(rows.tolist()):
             if not live[i - r0]:

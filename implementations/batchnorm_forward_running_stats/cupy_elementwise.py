@@ -10,7 +10,7 @@ import cupy as cp
 import numpy as np
 
 from harness import implementation
-from suites.batchnorm_forward_running_stats import OPTIONS, batch_weight, validate_batchnorm
+from suites.batchnorm_forward_running_stats import ARGS, BatchNormOptions, batch_dims, batch_weight
 
 # T: x's dtype (float16/32/64), S: the arithmetic dtype (float32 for float16 x).
 _affine = cp.ElementwiseKernel(
@@ -18,7 +18,7 @@ _affine = cp.ElementwiseKernel(
 )
 
 
-@implementation("batchnorm_forward_running_stats", "cupy", "elementwise", supports=OPTIONS)
+@implementation("batchnorm_forward_running_stats", "cupy", "elementwise")
 def batchnorm(
     x: Any,
     weight: Any,
@@ -26,32 +26,25 @@ def batchnorm(
     running_mean: Any,
     running_var: Any,
     num_batches_tracked: int,
-    *,
-    training: bool = True,
-    momentum: float | None = 0.1,
-    eps: float = 1e-5,
-    momentum_convention: str = "torch",
-    unbiased_running_var: bool = True,
+    opts: BatchNormOptions,
 ) -> tuple[Any, Any, Any]:
     """Reductions in the promoted dtype, the normalise pass as a single fused kernel."""
-    shapes = [a.shape for a in (x, weight, bias, running_mean, running_var)]
-    n, c, l = validate_batchnorm(
-        shapes, num_batches_tracked, training, momentum, eps, momentum_convention
-    )
+    ARGS.check(x, weight, bias, running_mean, running_var, num_batches_tracked)
+    n, c, l = batch_dims(x.shape, opts)
     compute = np.promote_types(x.dtype, np.float32)  # float16 x: float32 statistics
     x3 = x.reshape(n, c, l)
     k = n * l
-    if training and k:
+    if opts.training and k:
         mean = x3.mean(axis=(0, 2), dtype=compute)
         var = cp.square(x3.astype(compute, copy=False) - mean[:, None]).mean(axis=(0, 2))
-        f = batch_weight(momentum, momentum_convention, num_batches_tracked)
-        batch_var = var * (k / (k - 1)) if unbiased_running_var else var
+        f = batch_weight(opts, num_batches_tracked)
+        batch_var = var * (k / (k - 1)) if opts.unbiased_running_var else var
         new_mean = (running_mean * (1 - f) + mean * f).astype(running_mean.dtype, copy=False)
         new_var = (running_var * (1 - f) + batch_var * f).astype(running_var.dtype, copy=False)
     else:
         mean, var = running_mean.astype(compute), running_var.astype(compute)
         new_mean, new_var = running_mean.copy(), running_var.copy()
-    scale = weight.astype(compute) / cp.sqrt(var + eps)
+    scale = weight.astype(compute) / cp.sqrt(var + opts.eps)
     shift = bias.astype(compute) - mean * scale
     y = _affine(x3, scale[:, None], shift[:, None])
     return y.reshape(x.shape), new_mean, new_var

@@ -10,7 +10,7 @@ from typing import Any
 import torch.nn.functional as F
 
 from harness import implementation
-from suites.batchnorm_forward_running_stats import batch_weight, validate_batchnorm
+from suites.batchnorm_forward_running_stats import ARGS, BatchNormOptions, batch_weight
 
 
 @implementation(
@@ -19,13 +19,11 @@ from suites.batchnorm_forward_running_stats import batch_weight, validate_batchn
     "torch",
     arrays="torch_cpu",
     requires=("torch",),
-    supports={
-        "training": (True, False),
-        "momentum": (0.1, None, 0.99),
-        "eps": (1e-5, 1e-3),
-        "momentum_convention": ("torch", "keras"),
-    },
-    expected_failures={"zero_channels_2d": "F.batch_norm raises IndexError for C = 0 (torch 2.x)"},
+    # torch always stores the unbiased batch variance in running_var
+    supports={"unbiased_running_var": (True,)},
+    expected_failures=dict.fromkeys(
+        ("zero_channels_2d", "zero_channels_4d"), "F.batch_norm raises IndexError for C = 0"
+    ),
 )
 def batchnorm(
     x: Any,
@@ -34,23 +32,14 @@ def batchnorm(
     running_mean: Any,
     running_var: Any,
     num_batches_tracked: int,
-    *,
-    training: bool = True,
-    momentum: float | None = 0.1,
-    eps: float = 1e-5,
-    momentum_convention: str = "torch",
-    unbiased_running_var: bool = True,
+    opts: BatchNormOptions,
 ) -> tuple[Any, Any, Any]:
     """F.batch_norm on cloned buffers; keras momentum m becomes torch's 1 - m, momentum=None
     the factor 1/(num_batches_tracked + 1) that nn.BatchNorm computes."""
-    shapes = [a.shape for a in (x, weight, bias, running_mean, running_var)]
-    validate_batchnorm(shapes, num_batches_tracked, training, momentum, eps, momentum_convention)
-    if not unbiased_running_var:
-        raise ValueError(
-            "unbiased_running_var=False: torch always stores the unbiased "
-            "batch variance in running_var"
-        )
+    ARGS.check(x, weight, bias, running_mean, running_var, num_batches_tracked)
     new_mean, new_var = running_mean.clone(), running_var.clone()
-    f = batch_weight(momentum, momentum_convention, num_batches_tracked)
-    y = F.batch_norm(x, new_mean, new_var, weight, bias, training=training, momentum=f, eps=eps)
+    f = batch_weight(opts, num_batches_tracked)
+    y = F.batch_norm(
+        x, new_mean, new_var, weight, bias, training=opts.training, momentum=f, eps=opts.eps
+    )
     return y, new_mean, new_var

@@ -11,13 +11,24 @@ import numba
 import numpy as np
 
 from harness import implementation
-from suites.batchnorm_forward_running_stats import OPTIONS, batch_weight, validate_batchnorm
+from suites.batchnorm_forward_running_stats import ARGS, BatchNormOptions, batch_dims, batch_weight
 
 
 @numba.njit(parallel=True, cache=False)
 def _kernel(
-    x, weight, bias, running_mean, running_var, training, f, eps, unbiased, y, new_mean, new_var
-):  # pragma: no cover - compiled
+    x: Any,
+    weight: Any,
+    bias: Any,
+    running_mean: Any,
+    running_var: Any,
+    training: bool,
+    f: float,
+    eps: float,
+    unbiased: bool,
+    y: Any,
+    new_mean: Any,
+    new_var: Any,
+) -> None:  # pragma: no cover - compiled
     n, c, l = x.shape
     k = n * l
     for ch in numba.prange(c):
@@ -47,7 +58,7 @@ def _kernel(
                 y[i, ch, j] = x[i, ch, j] * scale + shift
 
 
-@implementation("batchnorm_forward_running_stats", "numba", "fused", supports=OPTIONS)
+@implementation("batchnorm_forward_running_stats", "numba", "fused")
 def batchnorm(
     x: Any,
     weight: Any,
@@ -55,34 +66,27 @@ def batchnorm(
     running_mean: Any,
     running_var: Any,
     num_batches_tracked: int,
-    *,
-    training: bool = True,
-    momentum: float | None = 0.1,
-    eps: float = 1e-5,
-    momentum_convention: str = "torch",
-    unbiased_running_var: bool = True,
+    opts: BatchNormOptions,
 ) -> tuple[Any, Any, Any]:
-    """Validation here; the kernel reads x twice for the statistics and once for y."""
-    shapes = [a.shape for a in (x, weight, bias, running_mean, running_var)]
-    n, c, l = validate_batchnorm(
-        shapes, num_batches_tracked, training, momentum, eps, momentum_convention
-    )
+    """The kernel reads x twice for the statistics and once for y."""
+    ARGS.check(x, weight, bias, running_mean, running_var, num_batches_tracked)
+    n, c, l = batch_dims(x.shape, opts)
     compute = np.promote_types(x.dtype, np.float32)  # Numba has no float16 arithmetic
     x3 = np.ascontiguousarray(x.reshape(n, c, l), dtype=compute)
     y = np.empty((n, c, l), dtype=compute)
     new_mean = np.empty_like(running_mean)
     new_var = np.empty_like(running_var)
-    f = batch_weight(momentum, momentum_convention, num_batches_tracked)
+    f = batch_weight(opts, num_batches_tracked)
     _kernel(
         x3,
         weight,
         bias,
         running_mean,
         running_var,
-        bool(training),
+        opts.training,
         float(f),
-        float(eps),
-        bool(unbiased_running_var),
+        float(opts.eps),
+        opts.unbiased_running_var,
         y,
         new_mean,
         new_var,

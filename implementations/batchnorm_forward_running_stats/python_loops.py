@@ -8,7 +8,7 @@ import math
 from typing import Any
 
 from harness import implementation
-from suites.batchnorm_forward_running_stats import OPTIONS, batch_weight, validate_batchnorm
+from suites.batchnorm_forward_running_stats import ARGS, BatchNormOptions, batch_dims, batch_weight
 
 
 def _shape(value: Any) -> tuple[int, ...]:
@@ -42,16 +42,11 @@ def _restore(rows: list[list[list[float]]], shape: tuple[int, ...]) -> list[Any]
     ]
 
 
-_EMPTY = "nested lists cannot carry the shape of an empty batch: [] reads as 1-D"
-
-
 @implementation(
     "batchnorm_forward_running_stats",
     "python",
     "loops",
-    supports=OPTIONS,
     max_flops=8 * 8 * 32 * 28 * 28,  # bench_8x32x28x28, ~0.1 s
-    expected_failures=dict.fromkeys(("empty_batch_training", "empty_batch_eval"), _EMPTY),
 )
 def batchnorm(
     x: Any,
@@ -60,33 +55,27 @@ def batchnorm(
     running_mean: Any,
     running_var: Any,
     num_batches_tracked: int,
-    *,
-    training: bool = True,
-    momentum: float | None = 0.1,
-    eps: float = 1e-5,
-    momentum_convention: str = "torch",
-    unbiased_running_var: bool = True,
+    opts: BatchNormOptions,
 ) -> tuple[Any, Any, Any]:
     """Three loops per channel over plain lists; statistics summed with math.fsum."""
-    shapes = [_shape(a) for a in (x, weight, bias, running_mean, running_var)]
-    n, c, l = validate_batchnorm(
-        shapes, num_batches_tracked, training, momentum, eps, momentum_convention
-    )
-    rows = _channel_rows(x, len(shapes[0]))
-    f = batch_weight(momentum, momentum_convention, num_batches_tracked)
+    ARGS.check(x, weight, bias, running_mean, running_var, num_batches_tracked)
+    shape = _shape(x) if x else (0, len(weight))  # [] is an empty batch of any shape
+    n, c, l = batch_dims(shape, opts)
+    rows = _channel_rows(x, len(shape))
+    f = batch_weight(opts, num_batches_tracked)
     k = n * l
     new_mean, new_var = list(running_mean), list(running_var)
     out: list[list[list[float]]] = [[[] for _ in range(c)] for _ in range(n)]
     for ch in range(c):
         mean, var = running_mean[ch], running_var[ch]
-        if training and k:
+        if opts.training and k:
             mean = math.fsum(v for i in range(n) for v in rows[i][ch]) / k
             var = math.fsum((v - mean) ** 2 for i in range(n) for v in rows[i][ch]) / k
-            batch_var = var * k / (k - 1) if unbiased_running_var else var
+            batch_var = var * k / (k - 1) if opts.unbiased_running_var else var
             new_mean[ch] = (1 - f) * running_mean[ch] + f * mean
             new_var[ch] = (1 - f) * running_var[ch] + f * batch_var
-        scale = weight[ch] / math.sqrt(var + eps)
+        scale = weight[ch] / math.sqrt(var + opts.eps)
         shift = bias[ch] - mean * scale
         for i in range(n):
             out[i][ch] = [v * scale + shift for v in rows[i][ch]]
-    return _restore(out, shapes[0]), new_mean, new_var
+    return _restore(out, shape), new_mean, new_var

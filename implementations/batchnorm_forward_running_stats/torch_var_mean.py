@@ -9,12 +9,10 @@ from typing import Any
 import torch
 
 from harness import implementation
-from suites.batchnorm_forward_running_stats import OPTIONS, batch_weight, validate_batchnorm
+from suites.batchnorm_forward_running_stats import ARGS, BatchNormOptions, batch_dims, batch_weight
 
 
-@implementation(
-    "batchnorm_forward_running_stats", ("torch_cpu", "torch_cuda"), "var_mean", supports=OPTIONS
-)
+@implementation("batchnorm_forward_running_stats", ("torch_cpu", "torch_cuda"), "var_mean")
 def batchnorm(
     x: Any,
     weight: Any,
@@ -22,31 +20,24 @@ def batchnorm(
     running_mean: Any,
     running_var: Any,
     num_batches_tracked: int,
-    *,
-    training: bool = True,
-    momentum: float | None = 0.1,
-    eps: float = 1e-5,
-    momentum_convention: str = "torch",
-    unbiased_running_var: bool = True,
+    opts: BatchNormOptions,
 ) -> tuple[Any, Any, Any]:
     """Device-agnostic: float16 x is promoted to float32 for the statistics and for y."""
-    shapes = [a.shape for a in (x, weight, bias, running_mean, running_var)]
-    n, c, l = validate_batchnorm(
-        shapes, num_batches_tracked, training, momentum, eps, momentum_convention
-    )
+    ARGS.check(x, weight, bias, running_mean, running_var, num_batches_tracked)
+    n, c, l = batch_dims(x.shape, opts)
     compute = torch.promote_types(x.dtype, torch.float32)
     x3 = x.reshape(n, c, l).to(compute)
     k = n * l
-    if training and x3.numel():  # no channels or no values: nothing to reduce
+    if opts.training and x3.numel():  # no channels or no values: nothing to reduce
         var, mean = torch.var_mean(x3, dim=(0, 2), correction=0)
-        f = batch_weight(momentum, momentum_convention, num_batches_tracked)
-        batch_var = var * (k / (k - 1)) if unbiased_running_var else var
+        f = batch_weight(opts, num_batches_tracked)
+        batch_var = var * (k / (k - 1)) if opts.unbiased_running_var else var
         new_mean = running_mean * (1 - f) + mean.to(running_mean.dtype) * f
         new_var = running_var * (1 - f) + batch_var.to(running_var.dtype) * f
     else:
         mean, var = running_mean.to(compute), running_var.to(compute)
         new_mean, new_var = running_mean.clone(), running_var.clone()
-    scale = weight.to(compute) * torch.rsqrt(var + eps)
+    scale = weight.to(compute) * torch.rsqrt(var + opts.eps)
     shift = bias.to(compute) - mean * scale
     y = torch.addcmul(shift[:, None], x3, scale[:, None])
     return y.to(x.dtype).reshape(x.shape), new_mean, new_var

@@ -9,10 +9,9 @@ from __future__ import annotations
 from typing import Any
 
 import cupy as cp
-import numpy as np
 
 from harness import implementation
-from suites.pairwise_l2_distance import validate_points
+from suites.pairwise_l2_distance import ARGS, L2Options
 
 _SQUARED_DISTANCES = cp.ElementwiseKernel(
     "raw T a, raw T b, int64 n, int64 d",
@@ -31,15 +30,14 @@ _SQUARED_DISTANCES = cp.ElementwiseKernel(
 )
 
 
-@implementation("pairwise_l2_distance", "cupy", "direct", supports={"squared": (False, True)})
-def pairwise_l2_distance(a: Any, b: Any, *, squared: bool = False) -> Any:
+@implementation("pairwise_l2_distance", "cupy", "direct")
+def pairwise_l2_distance(a: Any, b: Any, opts: L2Options) -> Any:
     """Squared distances from the kernel, then an in-place sqrt unless squared=True."""
-    validate_points(a, b)
-    dtype = np.result_type(a.dtype, b.dtype, np.float32)
+    dtype = ARGS.check(a, b)
     a = cp.ascontiguousarray(a, dtype=dtype)
     b = cp.ascontiguousarray(b, dtype=dtype)
     m, n, d = a.shape[0], b.shape[0], a.shape[1]
     out = cp.empty((m, n), dtype=dtype)
     if out.size:
         _SQUARED_DISTANCES(a, b, n, d, out)
-    return out if squared else cp.sqrt(out, out=out)
+    return out if opts.squared else cp.sqrt(out, out=out)

@@ -11,7 +11,7 @@ from typing import Any
 import torch
 
 from harness import implementation
-from suites.pairwise_l2_distance import GEMM_EXPECTED_FAILURES, validate_points
+from suites.pairwise_l2_distance import ARGS, GEMM_EXPECTED_FAILURES, L2Options
 
 
 @implementation(
@@ -19,15 +19,11 @@ from suites.pairwise_l2_distance import GEMM_EXPECTED_FAILURES, validate_points
     "library",
     "torch_cdist",
     arrays="torch_cpu",
-    supports={"squared": (False, True)},
     requires=("torch",),
     expected_failures=GEMM_EXPECTED_FAILURES,
 )
-def pairwise_l2_distance(a: Any, b: Any, *, squared: bool = False) -> Any:
+def pairwise_l2_distance(a: Any, b: Any, opts: L2Options) -> Any:
     """torch.cdist(a, b, p=2.0) (use_mm_for_euclid_dist_if_necessary), squared on request."""
-    validate_points(a, b)
-    if not isinstance(squared, bool):
-        raise ValueError(f"squared must be a bool, got {squared!r}")
-    dtype = torch.promote_types(a.dtype, b.dtype)
+    dtype = ARGS.check(a, b)
     dist = torch.cdist(a.to(dtype), b.to(dtype), p=2.0)
-    return dist.square_() if squared else dist
+    return dist.square_() if opts.squared else dist

@@ -10,7 +10,7 @@ import numba
 import numpy as np
 
 from harness import implementation
-from suites.pairwise_l2_distance import validate_points
+from suites.pairwise_l2_distance import ARGS, L2Options
 
 
 # "reassoc" lets LLVM vectorise the D-long reduction (order of the sum only); no nnan/ninf,
@@ -29,13 +29,12 @@ def _distances(a: Any, b: Any, out: Any, squared: bool) -> None:
             out[i, j] = total if squared else np.sqrt(total)
 
 
-@implementation("pairwise_l2_distance", "numba", "direct", supports={"squared": (False, True)})
-def pairwise_l2_distance(a: Any, b: Any, *, squared: bool = False) -> Any:
+@implementation("pairwise_l2_distance", "numba", "direct")
+def pairwise_l2_distance(a: Any, b: Any, opts: L2Options) -> Any:
     """Validate here, loop in the kernel; rows of a and b are made contiguous first."""
-    validate_points(a, b)
-    dtype = np.result_type(a, b, np.float32)
+    dtype = ARGS.check(a, b)
     a = np.ascontiguousarray(a, dtype=dtype)
     b = np.ascontiguousarray(b, dtype=dtype)
     out = np.empty((a.shape[0], b.shape[0]), dtype=dtype)
-    _distances(a, b, out, bool(squared))
+    _distances(a, b, out, opts.squared)
     return out

@@ -10,16 +10,15 @@ from typing import Any
 import numpy as np
 
 from harness import implementation
-from suites.pairwise_l2_distance import validate_points
+from suites.pairwise_l2_distance import ARGS, L2Options
 
 _TILE = 2**17  # output elements per tile (512 KB in float32): the tile stays in L2
 
 
-@implementation("pairwise_l2_distance", "numpy", "direct", supports={"squared": (False, True)})
-def pairwise_l2_distance(a: Any, b: Any, *, squared: bool = False) -> Any:
+@implementation("pairwise_l2_distance", "numpy", "direct")
+def pairwise_l2_distance(a: Any, b: Any, opts: L2Options) -> Any:
     """D passes of subtract-square-add over (rows, N) tiles, in the input dtype."""
-    validate_points(a, b)
-    dtype = np.result_type(a, b, np.float32)
+    dtype = ARGS.check(a, b)
     a_cols = np.ascontiguousarray(a.T, dtype=dtype)  # (D, M): column k of a is a_cols[k]
     b_cols = np.ascontiguousarray(b.T, dtype=dtype)  # (D, N)
     m, n = a.shape[0], b.shape[0]
@@ -33,4 +32,4 @@ def pairwise_l2_distance(a: Any, b: Any, *, squared: bool = False) -> Any:
             np.subtract(a_k[:, None], b_k, out=diff)
             np.multiply(diff, diff, out=diff)
             acc += diff
-    return out if squared else np.sqrt(out, out=out)
+    return out if opts.squared else np.sqrt(out, out=out)

@@ -180,7 +180,7 @@ class Args:
         return dtype
 
     def sizes(self, values: Sequence[Any]) -> dict[str, int]:
-        """The size bound to every symbol (starred axes as ``S0``, ``S1``...)."""
+        """The size bound to every named symbol (starred axes are not named)."""
         sizes, _ = self._inspect(values)
         return sizes
 
@@ -206,6 +206,8 @@ class Args:
                         f"{decl.name} has {sym}={size} but {first} has {sym}={size0}; "
                         f"{first} and {decl.name} must agree on {sym}"
                     )
+                if size == 0 and sym in self.nonempty:
+                    raise ValueError(f"{decl.name} has {sym}=0; {sym} cannot be empty")
                 bound.setdefault(sym, (size, decl.name))
             for rule in decl.rules:
                 if arr.size and bool(xp.any(rule.broken(xp, arr))):

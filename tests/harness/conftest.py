@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import sys
 from collections.abc import Callable, Iterator
+from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
@@ -16,19 +17,26 @@ from hypothesis import strategies as st
 
 import harness.registry
 import harness.verify
+from harness.args import Arg, Args, Scalar
 from harness.comparators import Close
+from harness.options import Options, option
 from harness.registry import Implementation
 from harness.spec import Case, Cost, ErrorCase, Suite
 
 
-def toy_scale(x: Any, factor: float, *, mode: str = "plain") -> np.ndarray:
+@dataclass(frozen=True)
+class ToyOptions(Options):
+    mode: str = option("plain", "double", meaning="x*factor, or twice that")
+
+
+ARGS = Args(Arg("x", ("N",), "float"), Scalar("factor"))
+
+
+def toy_scale(x: Any, factor: float, opts: ToyOptions) -> np.ndarray:
     """The oracle: x * factor in float64 (twice that in ``mode="double"``)."""
+    ARGS.check(x, factor)
     x = np.asarray(x, dtype=np.float64)
-    if x.ndim != 1:
-        raise ValueError(f"x must be 1-D, got ndim={x.ndim}")
-    if mode not in ("plain", "double"):
-        raise ValueError(f"unknown mode {mode!r}")
-    return x * factor * (2.0 if mode == "double" else 1.0)
+    return x * factor * (2.0 if opts.mode == "double" else 1.0)
 
 
 def make_inputs(case: Case) -> dict[str, Any]:
@@ -59,7 +67,9 @@ CASES = (
     Case("double", {"n": 5, "seed": 3}, {"mode": "double"}),
     Case("empty", {"n": 0, "seed": 4}, kind="edge"),
 )
-ERROR_CASES = (ErrorCase("not_1d", {"shape": [2, 3], "seed": 5}, (ValueError,), r"must be 1-D"),)
+ERROR_CASES = (
+    ErrorCase("not_1d", {"shape": [2, 3], "seed": 5}, (ValueError,), r"x must have shape"),
+)
 BENCH = {
     "smoke": (Case("bench_64", {"n": 64, "seed": 6}, kind="bench"),),
     "quick": (Case("bench_4k", {"n": 4096, "seed": 7}, kind="bench"),),
@@ -76,21 +86,22 @@ def build_suite(**changes: Any) -> Suite:
         oracle=toy_scale,
         compare=Close(),
         cost=cost,
+        args=ARGS,
+        options=ToyOptions,
         cases=CASES,
-        error_cases=ERROR_CASES,
+        errors=ERROR_CASES,
         bench=BENCH,
-        options={"mode": ("plain", "double")},
+        standard="bench_64",
         fuzz=fuzz_cases,
     )
     fields.update(changes)
     return Suite(**fields)
 
 
-def numpy_scale(x: np.ndarray, factor: float, *, mode: str = "plain") -> np.ndarray:
+def numpy_scale(x: np.ndarray, factor: float, opts: ToyOptions) -> np.ndarray:
     """Correct NumPy version: keeps the input dtype."""
-    if x.ndim != 1:
-        raise ValueError(f"x must be 1-D, got ndim={x.ndim}")
-    return x * x.dtype.type(factor * (2.0 if mode == "double" else 1.0))
+    ARGS.check(x, factor)
+    return x * x.dtype.type(factor * (2.0 if opts.mode == "double" else 1.0))
 
 
 @pytest.fixture
@@ -115,7 +126,6 @@ def make_impl() -> Callable[..., Implementation]:
         **fields: Any,
     ) -> Implementation:
         arrays = fields.pop("arrays", "numpy" if backend == "library" else backend)
-        fields.setdefault("supports", {"mode": ("plain", "double")})
         return Implementation("toy_scale", backend, variant, fn, arrays=arrays, **fields)
 
     return make

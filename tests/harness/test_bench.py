@@ -60,7 +60,7 @@ def test_measure_times_the_first_call_apart_then_runs_the_benchmark(
 
     def runner(target: Callable[[], Any]) -> tuple[list[float], int]:
         targets.append(target)
-        np.testing.assert_allclose(target(), suite.oracle(*suite.make_inputs(case).values()))
+        np.testing.assert_allclose(target(), suite.run_oracle(suite.make_inputs(case), case))
         return [2e-6, 1e-6, 3e-6], 10
 
     verdict, rec = measure(suite, make_impl(), case, runner)
@@ -80,7 +80,8 @@ def test_measure_times_the_first_call_apart_then_runs_the_benchmark(
         "bench_64",
         "bench",
     )
-    assert rec["device"] == "cpu" and rec["standard"] is False
+    assert rec["device"] == "cpu"
+    assert suite.standard == "bench_64" and rec["standard"] is True
 
 
 def test_measure_marks_the_standard_case_and_the_device(suite: Suite, make_impl: MakeImpl) -> None:
@@ -105,7 +106,7 @@ def test_measure_does_not_time_a_wrong_implementation(suite: Suite, make_impl: M
 
     verdict, rec = measure(
         suite,
-        make_impl(lambda x, factor, *, mode: x * (factor + 1)),
+        make_impl(lambda x, factor, opts: x * (factor + 1)),
         suite.find_case("bench_64"),
         runner,
     )

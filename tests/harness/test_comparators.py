@@ -1,4 +1,4 @@
-"""Tests of harness.compare: default tolerances and the Close, Exact and Outputs comparators."""
+"""Tests of harness.comparators: default tolerances and the Close, Exact and Outputs comparators."""
 
 from __future__ import annotations
 
@@ -7,7 +7,14 @@ import math
 import numpy as np
 import pytest
 
-from harness.compare import Close, Comparison, Exact, Outputs, default_tolerance
+from harness.comparators import (
+    Close,
+    Comparator,
+    Comparison,
+    Exact,
+    Outputs,
+    default_tolerance,
+)
 from harness.spec import Case, Tolerance
 
 F64 = Case("c64", {"n": 4})
@@ -107,6 +114,22 @@ def test_close_accepts_nan_exactly_where_the_oracle_has_nan() -> None:
     assert "got nan, expected 1.0" in extra.detail
 
 
+def test_close_names_nan_and_infinity_mismatches() -> None:
+    got_nan = close([1.0, math.nan, math.nan, 4.0], [1.0, 2.0, 3.0, 4.0])
+    assert "2 NaN where the oracle has a number" in got_nan.detail
+    assert "where the oracle has NaN" not in got_nan.detail
+    assert "finite values off" not in got_nan.detail
+    missing = close([1.0, 7.0], [1.0, math.nan])
+    assert "1 numbers where the oracle has NaN" in missing.detail
+    assert "NaN where the oracle has a number" not in missing.detail
+    both = close([math.nan, 7.0, math.inf, 9.0], [1.0, math.nan, 3.0, 4.0])
+    assert both.detail.startswith("4/4 elements differ; first at (0,): got nan, expected 1.0")
+    assert "1 NaN where the oracle has a number" in both.detail
+    assert "1 numbers where the oracle has NaN" in both.detail
+    assert "1 infinite values that differ" in both.detail
+    assert "1 finite values off: worst abs 5" in both.detail
+
+
 def test_close_requires_infinities_to_match() -> None:
     assert close([math.inf, -math.inf, 1.0], [math.inf, -math.inf, 1.0]).passed
     wrong_sign = close([-math.inf, 1.0], [math.inf, 1.0])
@@ -159,6 +182,22 @@ def test_exact_fails_with_first_difference() -> None:
     assert result.error_ratio == math.inf
 
 
+def test_comparator_interface_defaults() -> None:
+    assert isinstance(Close(), Comparator) and isinstance(Exact(), Comparator)
+    assert Close().dtypes(F32, ["out"]) == {"out": "float32"}
+    assert Exact().dtypes(F32, ["a", "b"]) == {"a": "int64", "b": "int64"}
+    assert not Exact().vacuous(np.zeros(3, dtype=np.int64), F64)
+    assert not Close.compares_shape and not Exact.compares_shape
+    assert not Outputs.compares_shape
+
+    class Incomplete(Comparator):
+        def expected_dtype(self, case: Case) -> str | None:
+            return None
+
+    with pytest.raises(TypeError, match="abstract"):
+        Incomplete()  # type: ignore[abstract]
+
+
 def test_exact_tolerance_and_dtype() -> None:
     tol = Exact().tolerance(F64)
     assert (tol.rtol, tol.atol) == (0.0, 0.0)
@@ -209,7 +248,11 @@ def test_outputs_tolerance_dtypes_and_vacuous() -> None:
     tol = comparator.tolerance(F32)
     assert tol.rtol == pytest.approx(10 * 2.0**-24)
     assert tol.reason.startswith("scores: float32 default") and "labels: integers" in tol.reason
-    assert comparator.dtypes(F32) == {"scores": "float32", "labels": "int64"}
+    assert comparator.dtypes(F32, ["scores", "labels"]) == {
+        "scores": "float32",
+        "labels": "int64",
+    }
+    assert comparator.dtypes(F32, ["labels"]) == {"labels": "int64"}
     assert comparator.expected_dtype(F32) is None
     assert comparator.vacuous((np.full(2, 1e-12), np.array([1, 2])), F64)
     assert not comparator.vacuous((np.full(2, 1.0), np.array([0, 0])), F64)

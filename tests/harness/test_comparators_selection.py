@@ -1,4 +1,4 @@
-"""Tests of harness.compare_selection: GreedySelection accepts valid NMS traces only."""
+"""Tests of harness.comparators.selection: GreedySelection accepts valid NMS traces only."""
 
 from __future__ import annotations
 
@@ -9,11 +9,17 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from harness.compare import Comparison
-from harness.compare_selection import GreedySelection, paired_iou
+from harness.comparators import Comparator, Comparison
+from harness.comparators.selection import GreedySelection, paired_iou
 from harness.spec import Case, Tolerance
 
-COMPARE = GreedySelection()
+
+def suppress_if(c: Case) -> str:
+    """The rule as a suite reads it from the case's options (default "gt")."""
+    return str(c.options.get("suppress_if", "gt"))
+
+
+COMPARE = GreedySelection(rule=suppress_if)
 
 
 def case(dtype: str = "float64", rule: str = "gt") -> Case:
@@ -78,6 +84,25 @@ def test_metadata_tolerance_and_dtype() -> None:
     assert GreedySelection.compares_shape is True
     fixed = Tolerance(0.0, 0.0, "exact")
     assert GreedySelection(override=lambda c: fixed).tolerance(case()) is fixed
+    assert isinstance(COMPARE, Comparator)
+    assert COMPARE.dtypes(case(), ["keep"]) == {"keep": "int64"}
+
+
+def test_rule_comes_from_the_callable_not_from_the_case_options() -> None:
+    # IoU(0, 1) = IoU(1, 2) = 1/3 exactly: at t = 1/3 "ge" drops box 1, "gt" keeps all three
+    boxes, scores = np.asarray(THIRDS, float), np.array([0.9, 0.8, 0.7])
+    inputs = {"boxes": boxes, "scores": scores, "iou_threshold": 1 / 3}
+    exact = Tolerance(0.0, 0.0, "exact")
+    keep_all, ge_trace = np.array([0, 1, 2]), np.array([0, 2])
+    assert np.array_equal(greedy(boxes, scores, 1 / 3, "ge"), ge_trace)
+    # the default comparator reads no option: "gt", although the case says suppress_if="ge"
+    default = GreedySelection(override=lambda c: exact)
+    assert default(keep_all, keep_all, inputs, case(rule="ge"), exact).passed
+    assert not default(ge_trace, keep_all, inputs, case(rule="ge"), exact).passed
+    always_ge = GreedySelection(rule=lambda c: "ge", override=lambda c: exact)
+    assert always_ge(ge_trace, ge_trace, inputs, case(), exact).passed
+    rejected = always_ge(keep_all, ge_trace, inputs, case(), exact)
+    assert not rejected.passed and "suppress_if='ge'" in rejected.detail
 
 
 def test_tie_permuted_answer_is_accepted_and_counted() -> None:
@@ -106,7 +131,7 @@ def test_iou_exactly_at_threshold_is_ambiguous_in_float32() -> None:
 def test_ge_at_exact_threshold_may_keep_both_but_not_with_zero_margin() -> None:
     result = check([0, 1, 2], THIRDS, [0.9, 0.8, 0.7], 1 / 3, rule="ge")
     assert result.passed and "2 with IoU within" in result.note
-    strict = GreedySelection(override=lambda c: Tolerance(0.0, 0.0, "exact"))
+    strict = GreedySelection(rule=suppress_if, override=lambda c: Tolerance(0.0, 0.0, "exact"))
     rejected = check([0, 1, 2], THIRDS, [0.9, 0.8, 0.7], 1 / 3, rule="ge", comparator=strict)
     assert not rejected.passed and "rule 3" in rejected.detail
 

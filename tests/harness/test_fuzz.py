@@ -15,7 +15,7 @@ from harness.spec import Case, Suite
 MakeImpl = Callable[..., Implementation]
 
 
-def wrong_from_size_3(x: Any, factor: float, *, mode: str = "plain") -> Any:
+def wrong_from_size_3(x: Any, factor: float, opts: Any) -> Any:
     out = x * factor
     if out.size >= 3:
         out[-1] += 1.0

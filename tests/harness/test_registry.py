@@ -16,12 +16,12 @@ from harness import implementation
 
 
 @implementation("toy_scale", {backend!r}, {variant!r})
-def scale(x, factor, *, mode="plain"):
+def scale(x, factor, opts):
     """Scales by the factor with one multiply.
 
     More words that are not part of the description.
     """
-    return x * factor
+    return x * factor * (2.0 if opts.mode == "double" else 1.0)
 '''
 
 
@@ -47,7 +47,9 @@ def plugin(
 # ---- the decorator and plugins -------------------------------------------------------------
 
 
-def test_decorator_registers_through_a_plugin_file(registry: Registry, tmp_path: Path) -> None:
+def test_decorator_registers_through_a_plugin_file(
+    registry: Registry, suite: Suite, tmp_path: Path
+) -> None:
     target = plugin(tmp_path)
     added = registry.load_plugin(target)
     assert [impl.key for impl in added] == ["toy_scale/numpy/mine"]
@@ -56,7 +58,10 @@ def test_decorator_registers_through_a_plugin_file(registry: Registry, tmp_path:
     assert (impl.kind, impl.arrays) == ("handwritten", "numpy")
     assert impl.description == "Scales by the factor with one multiply."
     assert impl.source.endswith("plugin.py")
-    assert impl.fn is not None and impl.fn(3.0, 2.0) == 6.0
+    assert impl.fn is not None
+    assert impl.fn(3.0, 2.0, suite.options()) == 6.0
+    assert impl.fn(3.0, 2.0, suite.options(mode="double")) == 12.0
+    assert impl.supports == {}
     assert impl.unavailable_reason() is None
 
 
@@ -178,20 +183,68 @@ def test_supports_value_compares_type_as_well_as_value(
     make_impl: Callable[..., Implementation],
 ) -> None:
     impl = make_impl(supports={"flag": (False, True), "eps": (0.0, 1e-6)})
-    assert impl.supports_value("flag", True, False)
-    assert not impl.supports_value("flag", 1, False)
-    assert not impl.supports_value("flag", 0, False)
-    assert impl.supports_value("eps", 1e-6, 0.0)
-    assert not impl.supports_value("eps", 0, 0.0)
-    assert not impl.supports_value("eps", 1e-5, 0.0)
+    assert impl.supports_value("flag", True)
+    assert impl.supports_value("flag", False)
+    assert not impl.supports_value("flag", 1)
+    assert not impl.supports_value("flag", 0)
+    assert impl.supports_value("eps", 1e-6)
+    assert not impl.supports_value("eps", 0)
+    assert not impl.supports_value("eps", 1e-5)
 
 
-def test_supports_value_defaults_to_the_default_only(
+def test_every_value_is_supported_unless_supports_narrows_that_flag(
     make_impl: Callable[..., Implementation],
 ) -> None:
     impl = make_impl(supports={})
-    assert impl.supports_value("mode", "plain", "plain")
-    assert not impl.supports_value("mode", "double", "plain")
+    assert impl.supports_value("mode", "plain")
+    assert impl.supports_value("mode", "double")
+    narrowed = make_impl(supports={"mode": ("plain",)})
+    assert narrowed.supports_value("mode", "plain")
+    assert not narrowed.supports_value("mode", "double")
+    assert narrowed.supports_value("other_flag", 3)  # only the named flag is narrowed
+
+
+def test_supports_must_name_a_declared_flag(
+    registry: Registry, make_impl: Callable[..., Implementation]
+) -> None:
+    with pytest.raises(
+        RegistryError,
+        match=r"toy_scale/numpy/test: supports= names ToyOptions has no option 'colour' "
+        r"\(known: mode\)",
+    ):
+        registry._add(make_impl(supports={"colour": ("red",)}))
+    assert registry.implementations == {}
+
+
+def test_supports_must_include_the_default(
+    registry: Registry, make_impl: Callable[..., Implementation]
+) -> None:
+    with pytest.raises(
+        RegistryError, match=r"supports=\{'mode': \.\.\.\} must include the default 'plain'"
+    ):
+        registry._add(make_impl(supports={"mode": ("double",)}))
+    registry._add(make_impl(supports={"mode": ("plain",)}))
+    assert list(registry.implementations) == ["toy_scale/numpy/test"]
+
+
+def test_narrowed_plugin_refuses_other_values_when_called_directly(
+    registry: Registry, suite: Suite, tmp_path: Path
+) -> None:
+    text = PLUGIN.format(backend="numpy", variant="narrow").replace(
+        "'narrow')", "'narrow', supports={'mode': ['plain']})"
+    )
+    assert "supports=" in text
+    [impl] = registry.load_plugin(write_plugin(tmp_path, text))
+    assert impl.supports == {"mode": ("plain",)}
+    assert impl.fn is not None
+    assert impl.fn(3.0, 2.0, suite.options()) == 6.0
+    with pytest.raises(
+        ValueError,
+        match=r"^toy_scale/numpy/narrow does not support mode='double' \(it handles 'plain'\)$",
+    ):
+        impl.fn(3.0, 2.0, suite.options(mode="double"))
+    assert impl.description == "Scales by the factor with one multiply."
+    assert impl.source.endswith("plugin.py")
 
 
 def test_unavailable_reason_names_a_missing_required_module(

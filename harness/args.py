@@ -33,6 +33,7 @@ KINDS: dict[str, tuple[tuple[str, ...], str]] = {
     "real": (("real floating", "integral"), "bool"),
     "int": (("integral",), "float64"),
     "bool": (("bool",), "float64"),
+    "mask": (("bool", "real floating"), "int32"),  # a bool mask or an additive float one
 }
 
 
@@ -49,13 +50,20 @@ class Rule:
 @dataclass(frozen=True)
 class Arg:
     """An array argument. ``shape`` holds symbols ("N"), literal sizes (4) and at most one
-    starred symbol ("*S") standing for ``star`` = (fewest, most) further axes."""
+    starred symbol ("*S") standing for ``star`` = (fewest, most) further axes.
+
+    ``optional``: None is accepted. ``broadcast``: the shape only needs to broadcast to the
+    declared one (trailing axes aligned, each of size 1 or the symbol's size, fewer axes
+    allowed); its size-1 axes bind nothing.
+    """
 
     name: str
     shape: tuple[Dim, ...]
     dtype: str = "float"
     rules: tuple[Rule, ...] = ()
     star: tuple[int, int] = (0, 0)
+    optional: bool = False
+    broadcast: bool = False
 
     def __post_init__(self) -> None:
         if self.dtype not in KINDS:
@@ -73,6 +81,8 @@ class Arg:
     @property
     def ndims(self) -> tuple[int, int]:
         fixed = len(self.shape) - (self.starred is not None)
+        if self.broadcast:
+            return (0, fixed)
         return (fixed + self.star[0], fixed + self.star[1])
 
     @property
@@ -82,6 +92,9 @@ class Arg:
 
     def symbols(self, shape: tuple[int, ...]) -> list[tuple[Dim, int, int]]:
         """(declared dim, axis, size) for every axis of a shape of acceptable ndim."""
+        if self.broadcast:  # trailing-aligned; size-1 axes stand for any size
+            dims = self.shape[len(self.shape) - len(shape) :]
+            return [(d, i, n) for i, (d, n) in enumerate(zip(dims, shape, strict=True)) if n != 1]
         out: list[tuple[Dim, int, int]] = []
         s = self.starred
         extra = len(shape) - (len(self.shape) - (s is not None))
@@ -99,12 +112,14 @@ class Arg:
 
 @dataclass(frozen=True)
 class Scalar:
-    """A number argument: ``kind`` real or int, optional closed bounds (NaN never passes)."""
+    """A number argument: ``kind`` real or int, optional closed bounds (NaN never passes);
+    ``optional``: None is accepted (e.g. "use the default scale")."""
 
     name: str
     kind: str = "real"
     low: float | None = None
     high: float | None = None
+    optional: bool = False
 
     @property
     def shown(self) -> str:
@@ -113,6 +128,8 @@ class Scalar:
         return f"{self.kind} in [{lo}, {hi}]"
 
     def check(self, value: Any) -> None:
+        if value is None and self.optional:
+            return
         wanted = numbers.Integral if self.kind == "int" else numbers.Real
         if isinstance(value, bool | np.bool_) or not isinstance(value, wanted):
             raise TypeError(f"{self.name} must be a {self.kind} number, got {type(value).__name__}")
@@ -142,12 +159,15 @@ class Args:
     """The ordered positional inputs of an algorithm; ``promote`` says what dtype the
     result takes (``"float"``: the float arrays' common dtype, integers become float64)."""
 
-    def __init__(self, *decls: Decl, nonempty: Sequence[str] = ()) -> None:
+    def __init__(
+        self, *decls: Decl, nonempty: Sequence[str] = (), same_dtype: Sequence[str] = ()
+    ) -> None:
         names = [d.name for d in decls]
         if len(set(names)) != len(names):
             raise ValueError(f"argument names repeat: {names}")
         self.decls: tuple[Decl, ...] = decls
         self.nonempty = tuple(nonempty)
+        self.same_dtype = tuple(same_dtype)  # arguments that must share one dtype
 
     @property
     def names(self) -> list[str]:
@@ -191,9 +211,12 @@ class Args:
             )
         bound: dict[str, tuple[int, str]] = {}
         floats: list[tuple[Any, Any]] = []
+        dtypes: dict[str, Any] = {}
         for decl, value in zip(self.decls, values, strict=True):
             if isinstance(decl, Scalar):
                 decl.check(value)
+                continue
+            if value is None and decl.optional:
                 continue
             arr, xp = _namespace(value)
             untyped_empty = isinstance(value, list) and len(value) == 0
@@ -214,6 +237,11 @@ class Args:
                     raise ValueError(f"{decl.name} breaks the rule: {rule.text}")
             if decl.dtype in ("float", "real") and not untyped_empty:
                 floats.append((arr, xp))
+            if decl.name in self.same_dtype and not untyped_empty:
+                dtypes[decl.name] = arr.dtype
+        if len({str(d) for d in dtypes.values()}) > 1:
+            shown = ", ".join(f"{n} {d}" for n, d in dtypes.items())
+            raise TypeError(f"{', '.join(dtypes)} must share one dtype, got {shown}")
         return {s: v for s, (v, _) in bound.items()}, _result_dtype(floats)
 
 
@@ -232,7 +260,8 @@ def _check_shape(decl: Arg, shape: tuple[int, ...], untyped_empty: bool) -> list
         return [(first, 0)] if isinstance(first, str) and not first.startswith("*") else []
     lo, hi = decl.ndims
     if not lo <= len(shape) <= hi:
-        raise ValueError(f"{decl.name} must have shape {decl.shown}, got {shape}")
+        how = "broadcast to" if decl.broadcast else "have"
+        raise ValueError(f"{decl.name} must {how} shape {decl.shown}, got {shape}")
     out: list[tuple[str, int]] = []
     for dim, _axis, size in decl.symbols(shape):
         if isinstance(dim, int):

@@ -32,11 +32,19 @@ def _error(
     )
 
 
-def generate(args: Args, base: Case, sizes: Mapping[str, int]) -> list[ErrorCase]:
-    """Every generic error case for these arguments, built on ``base`` (bound ``sizes``)."""
+def generate(args: Args, base: Case, inputs: Inputs) -> list[ErrorCase]:
+    """Every generic error case for these arguments, built on ``base`` (its ``inputs``).
+
+    An optional argument that is None in the base case gets none (there is nothing to
+    spoil); a broadcast argument gets no missing-axis case (fewer axes are allowed) and no
+    mismatch on an axis of size 1 (that broadcasts).
+    """
     shared = args.shared()
+    sizes = args.sizes(list(inputs.values()))
     out: list[ErrorCase] = []
     for decl in args.decls:
+        if inputs.get(decl.name) is None and isinstance(decl, Arg) and decl.optional:
+            continue
         if isinstance(decl, Scalar):
             if decl.low is not None:
                 out.append(_error(base, decl.name, "below_range", ValueError))
@@ -52,13 +60,22 @@ def generate(args: Args, base: Case, sizes: Mapping[str, int]) -> list[ErrorCase
         for axis, dim in enumerate(decl.shape):
             if isinstance(dim, int):
                 out.append(_error(base, decl.name, "wrong_size", ValueError, axis))
-            elif dim in shared and sizes.get(dim, 0) >= 1:
+            elif dim in shared and sizes.get(dim, 0) >= 1 and _full(decl, inputs, axis):
                 out.append(_error(base, decl.name, "mismatch", ValueError, axis))
         out.append(_error(base, decl.name, "wrong_dtype", TypeError))
         out.extend(
             _error(base, decl.name, "broken_rule", ValueError, i) for i in range(len(decl.rules))
         )
     return out
+
+
+def _full(decl: Arg, inputs: Inputs, axis: int) -> bool:
+    """The base value has this declared axis at full size (not a broadcast 1)."""
+    if not decl.broadcast:
+        return True
+    shape = np.asarray(inputs[decl.name]).shape
+    k = axis - (len(decl.shape) - len(shape))
+    return 0 <= k < len(shape) and shape[k] != 1
 
 
 def mutate(args: Args, inputs: Inputs, spec: Mapping[str, Any]) -> Inputs:
@@ -99,6 +116,7 @@ def _array(decl: Arg, x: np.ndarray, how: str, axis: int) -> np.ndarray:
             return np.take(x, np.arange(size - 1), axis=axis)
         return np.concatenate([x, x], axis=axis)
     if how == "mismatch":
+        axis -= len(decl.shape) - x.ndim  # a broadcast argument may have fewer axes
         return np.take(x, np.arange(x.shape[axis] - 1), axis=axis)
     if how == "wrong_dtype":
         return x.astype(KINDS[decl.dtype][1])

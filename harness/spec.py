@@ -141,8 +141,7 @@ class Suite:
         from harness.errors import generate
 
         base = self._error_base()
-        sizes = self.args.sizes(list(self.make_inputs(base).values()))
-        return [*generate(self.args, base, sizes), *self.errors]
+        return [*generate(self.args, base, self.make_inputs(base)), *self.errors]
 
     def _error_base(self) -> Case:
         if self.error_base:

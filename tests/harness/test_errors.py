@@ -27,6 +27,19 @@ ARGS = Args(
 FIRST_ONLY = Args(ARGS.decls[0])
 
 
+def zeros_for(args: Args, sizes: dict[str, int]) -> dict[str, Any]:
+    """Inputs of the declared shapes at these symbol sizes (scalars 0.5): a generate() base."""
+    out: dict[str, Any] = {}
+    for decl in args.decls:
+        if isinstance(decl, Scalar):
+            out[decl.name] = 5 if decl.kind == "int" else 0.5
+            continue
+        dims = [d for d in decl.shape if not (isinstance(d, str) and d.startswith("*"))]
+        shape = tuple(d if isinstance(d, int) else sizes.get(d, 2) for d in dims)
+        out[decl.name] = np.zeros(shape, dtype=np.int64 if decl.dtype == "int" else np.float64)
+    return out
+
+
 def make_inputs(c: Case) -> dict[str, Any]:
     rng = np.random.default_rng(c.seed)
     n = int(c.params["n"])
@@ -151,14 +164,14 @@ def test_the_suites_own_error_cases_come_after_the_generated_ones() -> None:
 
 def test_generate_directly_from_a_declaration() -> None:
     base = Case("base", {"n": 4, "seed": 1}, {"mode": "double"})
-    cases = generate(ARGS, base, {"N": 4})
+    cases = generate(ARGS, base, zeros_for(ARGS, {"N": 4}))
     assert [c.name for c in cases] == GENERATED
     assert all(c.options == {"mode": "double"} for c in cases)
 
 
 def test_mismatch_for_each_argument_carrying_a_shared_symbol() -> None:
     three = Args(Arg("a", ("N", "D")), Arg("b", ("M", "D")), Arg("c", ("N", "M", 2)))
-    names = [c.name for c in generate(three, Case("base", {}), {"N": 2, "M": 3, "D": 4})]
+    names = [c.name for c in generate(three, Case("base", {}), zeros_for(three, {"N": 2, "M": 3, "D": 4}))]
     mismatches = [n for n in names if ":mismatch" in n]
     assert mismatches == [
         "a:mismatch@0",
@@ -177,20 +190,20 @@ def test_mismatch_for_each_argument_carrying_a_shared_symbol() -> None:
 
 
 def test_no_mismatch_case_for_a_symbol_of_size_zero() -> None:
-    names = [c.name for c in generate(ARGS, Case("base", {}), {"N": 0})]
+    names = [c.name for c in generate(ARGS, Case("base", {}), zeros_for(ARGS, {"N": 0}))]
     assert not [n for n in names if ":mismatch" in n]
     assert "boxes:wrong_size@1" in names
 
 
 def test_unshared_symbols_and_one_dimensional_arrays() -> None:
     single = Args(Arg("v", ("N",), "int"))
-    names = [c.name for c in generate(single, Case("base", {}), {"N": 5})]
+    names = [c.name for c in generate(single, Case("base", {}), zeros_for(single, {"N": 5}))]
     assert names == ["v:extra_axis", "v:wrong_dtype"]  # no missing axis below one dimension
 
 
 def test_scalars_without_bounds_get_nan_and_not_a_number_only() -> None:
     args = Args(Scalar("u"), Scalar("lo", low=0.0), Scalar("hi", high=1.0))
-    names = [c.name for c in generate(args, Case("base", {}), {})]
+    names = [c.name for c in generate(args, Case("base", {}), zeros_for(args, {}))]
     assert names == [
         "u:nan",
         "u:not_a_number",
@@ -205,7 +218,7 @@ def test_scalars_without_bounds_get_nan_and_not_a_number_only() -> None:
 
 def test_starred_arguments_get_an_extra_axis_past_the_most() -> None:
     args = Args(Arg("img", ("*B", "H", "W"), star=(0, 2)))
-    cases = {c.name: c for c in generate(args, Case("base", {}), {"H": 4, "W": 5})}
+    cases = {c.name: c for c in generate(args, Case("base", {}), zeros_for(args, {"H": 4, "W": 5}))}
     assert list(cases) == ["img:extra_axis", "img:missing_axis", "img:wrong_dtype"]
     extra, gone = cases["img:extra_axis"], cases["img:missing_axis"]
     for shape in ((4, 5), (2, 4, 5), (3, 2, 4, 5)):
@@ -292,7 +305,7 @@ def test_mutations_have_the_described_effect() -> None:
 
 def test_wrong_size_on_a_literal_one_grows_the_axis() -> None:
     args = Args(Arg("col", ("N", 1)))
-    [err] = [c for c in generate(args, Case("b", {}), {"N": 3}) if "wrong_size" in c.name]
+    [err] = [c for c in generate(args, Case("b", {}), zeros_for(args, {"N": 3})) if "wrong_size" in c.name]
     out = mutate(args, {"col": np.zeros((3, 1))}, err.params["mutate"])["col"]
     assert out.shape == (3, 2)
     with pytest.raises(ValueError, match=err.match):
@@ -301,7 +314,7 @@ def test_wrong_size_on_a_literal_one_grows_the_axis() -> None:
 
 def test_int_scalar_range_mutations_raise_the_declared_error() -> None:
     args = Args(Scalar("k", kind="int", low=1, high=10))
-    cases = {c.name: c for c in generate(args, Case("b", {}), {})}
+    cases = {c.name: c for c in generate(args, Case("b", {}), zeros_for(args, {}))}
     assert list(cases) == ["k:below_range", "k:above_range", "k:not_a_number"]  # NaN: not an int
     for name, value in (("k:below_range", 0), ("k:above_range", 11), ("k:not_a_number", "1")):
         err = cases[name]

@@ -225,9 +225,10 @@ class Args:
             for sym, size in _check_shape(decl, tuple(arr.shape), untyped_empty):
                 if sym in bound and bound[sym][0] != size:
                     size0, first = bound[sym]
+                    agree = "broadcast to" if decl.broadcast else "agree on"
                     raise ValueError(
                         f"{decl.name} has {sym}={size} but {first} has {sym}={size0}; "
-                        f"{first} and {decl.name} must agree on {sym}"
+                        f"{decl.name} must {agree} {first}'s {sym}"
                     )
                 if size == 0 and sym in self.nonempty:
                     raise ValueError(f"{decl.name} has {sym}=0; {sym} cannot be empty")

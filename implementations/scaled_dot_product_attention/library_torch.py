@@ -13,12 +13,7 @@ import torch
 import torch.nn.functional as F
 
 from harness import implementation
-from suites.scaled_dot_product_attention import (
-    OPTIONS,
-    causal_offset,
-    validate_attention,
-    validate_options,
-)
+from suites.scaled_dot_product_attention import ARGS, AttentionOptions, causal_offset
 
 
 def _keep_mask(mask: Any, mask_true_means: str) -> Any:
@@ -37,35 +32,22 @@ def _with_causal(mask: Any, L: int, S: int, offset: int, device: Any) -> Any:
     return mask.masked_fill(~keep, float("-inf"))
 
 
-@implementation(
-    "scaled_dot_product_attention", "library", "torch", arrays="torch_cpu", supports=OPTIONS
-)
-def attention(
-    q: Any,
-    k: Any,
-    v: Any,
-    mask: Any,
-    scale: Any,
-    *,
-    mask_true_means: str = "blocked",
-    fully_masked: str = "zero",
-    is_causal: bool = False,
-    causal_alignment: str = "top_left",
-) -> Any:
+@implementation("scaled_dot_product_attention", "library", "torch", arrays="torch_cpu")
+def attention(q: Any, k: Any, v: Any, mask: Any, scale: Any, opts: AttentionOptions) -> Any:
     """F.scaled_dot_product_attention(q, k, v, attn_mask, is_causal, scale), dropout_p=0."""
-    validate_options(mask_true_means, fully_masked, causal_alignment)
-    B, H, L, S, _, _ = validate_attention(q, k, v, mask, scale)
-    attn_mask = _keep_mask(mask, mask_true_means)
+    ARGS.check(q, k, v, mask, scale)
+    (B, H, L, _), S = q.shape, k.shape[2]
+    attn_mask = _keep_mask(mask, opts.mask_true_means)
     if attn_mask is not None and attn_mask.is_floating_point():
         attn_mask = attn_mask.to(q.dtype)  # F.sdpa wants a float mask in the query dtype
-    native_causal = is_causal and attn_mask is None and causal_alignment == "top_left"
-    if is_causal and not native_causal:
-        offset = causal_offset(L, S, causal_alignment)
+    native_causal = opts.is_causal and attn_mask is None and opts.causal_alignment == "top_left"
+    if opts.is_causal and not native_causal:
+        offset = causal_offset(L, S, opts.causal_alignment)
         attn_mask = _with_causal(attn_mask, L, S, offset, q.device)
     out = F.scaled_dot_product_attention(
         q, k, v, attn_mask=attn_mask, dropout_p=0.0, is_causal=native_causal, scale=scale
     )
-    if fully_masked == "nan":
+    if opts.fully_masked == "nan":
         if attn_mask is None:  # no mask or top-left causal: every row keeps a key unless S = 0
             dead = torch.full((L,), S == 0, dtype=torch.bool, device=q.device)
         elif attn_mask.dtype == torch.bool:

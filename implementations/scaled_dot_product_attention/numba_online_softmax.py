@@ -13,12 +13,7 @@ import numba
 import numpy as np
 
 from harness import implementation
-from suites.scaled_dot_product_attention import (
-    OPTIONS,
-    causal_offset,
-    validate_attention,
-    validate_options,
-)
+from suites.scaled_dot_product_attention import ARGS, AttentionOptions, causal_offset
 
 _TILE = 64  # keys per tile: a tile of logits stays in L1 next to the accumulator
 # No "nnan"/"ninf": -inf marks blocked keys and NaN must propagate; the rest lets loops vectorise.
@@ -87,27 +82,15 @@ def _kernel(
                 out[b, h, i, c] = acc[c] / total
 
 
-@implementation("scaled_dot_product_attention", "numba", "online_softmax", supports=OPTIONS)
-def attention(
-    q: Any,
-    k: Any,
-    v: Any,
-    mask: Any,
-    scale: Any,
-    *,
-    mask_true_means: str = "blocked",
-    fully_masked: str = "zero",
-    is_causal: bool = False,
-    causal_alignment: str = "top_left",
-) -> Any:
-    """Validation and mask-to-bias in NumPy; the compiled kernel does all the arithmetic."""
-    validate_options(mask_true_means, fully_masked, causal_alignment)
-    B, H, L, S, d, dv = validate_attention(q, k, v, mask, scale)
-    dtype = q.dtype
+@implementation("scaled_dot_product_attention", "numba", "online_softmax")
+def attention(q: Any, k: Any, v: Any, mask: Any, scale: Any, opts: AttentionOptions) -> Any:
+    """Mask-to-bias in NumPy; the compiled kernel does all the arithmetic."""
+    dtype = ARGS.check(q, k, v, mask, scale)
+    (B, H, L, d), S, dv = q.shape, k.shape[2], v.shape[3]
     if mask is None:
         bias = np.zeros((1, 1, 1, 1), dtype=dtype)
     elif mask.dtype == np.bool_:
-        keep = mask if mask_true_means == "attend" else ~mask
+        keep = mask if opts.mask_true_means == "attend" else ~mask
         bias = np.where(keep, dtype.type(0), dtype.type(-np.inf))
     else:
         bias = mask.astype(dtype, copy=False)
@@ -120,10 +103,10 @@ def attention(
         np.ascontiguousarray(v),
         bias,
         mask is not None,
-        is_causal,
-        causal_offset(L, S, causal_alignment),
+        opts.is_causal,
+        causal_offset(L, S, opts.causal_alignment),
         dtype.type(1.0 / math.sqrt(d) if scale is None else scale),
-        np.array([0, -np.inf, 0 if fully_masked == "zero" else np.nan], dtype=dtype),
+        np.array([0, -np.inf, 0 if opts.fully_masked == "zero" else np.nan], dtype=dtype),
         out,
     )
     return out

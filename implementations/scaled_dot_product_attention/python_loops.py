@@ -9,83 +9,52 @@ import math
 from typing import Any
 
 from harness import implementation
-from suites.scaled_dot_product_attention import (
-    OPTIONS,
-    causal_offset,
-    check_attention,
-    validate_options,
-)
+from suites.scaled_dot_product_attention import ARGS, AttentionOptions, causal_offset
 
 _EMPTY = "a nested list cannot carry the trailing dims of an empty array"
 
 
-def _describe(x: Any) -> tuple[tuple[int, ...], str | None]:
-    """Shape of a nested list (walking first elements) and the dtype name of its leaves."""
-    shape: list[int] = []
-    while isinstance(x, list | tuple):
-        shape.append(len(x))
-        if not x:
-            return tuple(shape), None
-        x = x[0]
-    if isinstance(x, bool):
-        return tuple(shape), "bool"
-    return tuple(shape), "float64" if isinstance(x, float) else type(x).__name__
-
-
-def _as_4d(mask: Any, ndim: int) -> Any:
-    for _ in range(4 - ndim):
+def _as_4d(mask: Any) -> tuple[Any, bool]:
+    """The mask nested to 4 levels (leading size-1 levels added) and whether it is additive."""
+    depth, leaf = 0, mask
+    while isinstance(leaf, list) and leaf:
+        depth, leaf = depth + 1, leaf[0]
+    for _ in range(4 - depth):
         mask = [mask]
-    return mask
+    return mask, not isinstance(leaf, bool)
 
 
 @implementation(
     "scaled_dot_product_attention",
     "python",
     "loops",
-    supports=OPTIONS,
     max_flops=2e7,  # about half a second of loops
     expected_failures={
         "no_queries": _EMPTY,
-        "empty_batch": _EMPTY,
+        "no_heads": _EMPTY,
         "no_keys": _EMPTY,
         "no_keys_nan": _EMPTY,
     },
 )
-def attention(
-    q: Any,
-    k: Any,
-    v: Any,
-    mask: Any,
-    scale: Any,
-    *,
-    mask_true_means: str = "blocked",
-    fully_masked: str = "zero",
-    is_causal: bool = False,
-    causal_alignment: str = "top_left",
-) -> list[Any]:
+def attention(q: Any, k: Any, v: Any, mask: Any, scale: Any, opts: AttentionOptions) -> list[Any]:
     """Two passes per row (max, then exp-sum and weighted sum of values), like the oracle."""
-    validate_options(mask_true_means, fully_masked, causal_alignment)
-    named = {"q": q, "k": k, "v": v, **({} if mask is None else {"mask": mask})}
-    described = {n: _describe(a) for n, a in named.items()}
-    B, H, L, S, d, dv = check_attention(
-        {n: s for n, (s, _) in described.items()}, {n: t for n, (_, t) in described.items()}, scale
-    )
-    scale = 1.0 / math.sqrt(d) if scale is None else float(scale)
-    offset = causal_offset(L, S, causal_alignment)
-    additive = mask is not None and described["mask"][1] != "bool"
-    keep_value = mask_true_means == "attend"
-    m4 = None if mask is None else _as_4d(mask, len(described["mask"][0]))
-    dead_row = [0.0 if fully_masked == "zero" else math.nan] * dv
+    ARGS.check(q, k, v, mask, scale)
+    keep_value = opts.mask_true_means == "attend"
+    m4, additive = (None, False) if mask is None else _as_4d(mask)
     out: list[Any] = []
-    for b in range(B):
+    for b in range(len(q)):
         out_b: list[Any] = []
-        for h in range(H):
+        for h in range(len(q[b])):
             qs, ks, vs = q[b][h], k[b][h], v[b][h]
+            L, S, dv = len(qs), len(ks), len(vs[0])  # S >= 1: S = 0 is refused above
+            offset = causal_offset(L, S, opts.causal_alignment)
             mh = None if m4 is None else m4[min(b, len(m4) - 1)]
             mh = None if mh is None else mh[min(h, len(mh) - 1)]
             out_h: list[Any] = []
             for i in range(L):
                 qi = qs[i]
+                d = len(qi)
+                row_scale = 1.0 / math.sqrt(d) if scale is None else float(scale)
                 mrow = None if mh is None else mh[min(i, len(mh) - 1)]
                 logits: list[float] = []
                 for j in range(S):
@@ -93,8 +62,8 @@ def attention(
                     s = 0.0
                     for t in range(d):
                         s += qi[t] * kj[t]
-                    s *= scale
-                    if is_causal and j > i + offset:
+                    s *= row_scale
+                    if opts.is_causal and j > i + offset:
                         s = -math.inf
                     elif mrow is not None:
                         mv = mrow[min(j, len(mrow) - 1)]
@@ -110,7 +79,7 @@ def attention(
                         if s != s:
                             break
                 if top == -math.inf:
-                    out_h.append(list(dead_row))
+                    out_h.append([0.0 if opts.fully_masked == "zero" else math.nan] * dv)
                     continue
                 weights = [math.exp(s - top) for s in logits]
                 total = sum(weights)

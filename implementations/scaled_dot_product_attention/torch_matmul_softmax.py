@@ -12,28 +12,22 @@ from typing import Any
 import torch
 
 from harness import implementation
-from suites.scaled_dot_product_attention import (
-    OPTIONS,
-    causal_offset,
-    validate_attention,
-    validate_options,
-)
+from suites.scaled_dot_product_attention import ARGS, AttentionOptions, causal_offset
 
 _BLOCK_ELEMENTS = 1 << 26  # scores per block: 256 MiB in float32
 
 
-def _bias(
-    mask: Any, mask_true_means: str, is_causal: bool, offset: int, L: int, S: int, like: Any
-) -> Any:
+def _bias(mask: Any, L: int, S: int, like: Any, opts: AttentionOptions) -> Any:
     """Mask and causality as one additive 0 / -inf bias in the compute dtype, or None."""
     bias = None
     if mask is not None and mask.dtype == torch.bool:
-        keep = mask if mask_true_means == "attend" else ~mask
+        keep = mask if opts.mask_true_means == "attend" else ~mask
         bias = torch.zeros(keep.shape, dtype=like.dtype, device=like.device)
         bias.masked_fill_(~keep, float("-inf"))
     elif mask is not None:
         bias = mask.to(like.dtype)
-    if is_causal:
+    if opts.is_causal:
+        offset = causal_offset(L, S, opts.causal_alignment)
         blocked = torch.ones(L, S, dtype=torch.bool, device=like.device).triu(offset + 1)
         plane = torch.zeros(L, S, dtype=like.dtype, device=like.device)
         plane.masked_fill_(blocked, float("-inf"))
@@ -43,27 +37,14 @@ def _bias(
     return bias
 
 
-@implementation(
-    "scaled_dot_product_attention", ("torch_cpu", "torch_cuda"), "matmul_softmax", supports=OPTIONS
-)
-def attention(
-    q: Any,
-    k: Any,
-    v: Any,
-    mask: Any,
-    scale: Any,
-    *,
-    mask_true_means: str = "blocked",
-    fully_masked: str = "zero",
-    is_causal: bool = False,
-    causal_alignment: str = "top_left",
-) -> Any:
+@implementation("scaled_dot_product_attention", ("torch_cpu", "torch_cuda"), "matmul_softmax")
+def attention(q: Any, k: Any, v: Any, mask: Any, scale: Any, opts: AttentionOptions) -> Any:
     """(q·kᵀ)·scale + bias -> torch.softmax -> ·v, per block of query rows."""
-    validate_options(mask_true_means, fully_masked, causal_alignment)
-    B, H, L, S, d, dv = validate_attention(q, k, v, mask, scale)
+    ARGS.check(q, k, v, mask, scale)
+    (B, H, L, d), S, dv = q.shape, k.shape[2], v.shape[3]
     scale = 1.0 / math.sqrt(d) if scale is None else float(scale)
-    bias = _bias(mask, mask_true_means, is_causal, causal_offset(L, S, causal_alignment), L, S, q)
-    dead_value = 0.0 if fully_masked == "zero" else float("nan")
+    bias = _bias(mask, L, S, q, opts)
+    dead_value = 0.0 if opts.fully_masked == "zero" else float("nan")
     out = q.new_empty((B, H, L, dv))
     if S == 0:
         return out.fill_(dead_value)

@@ -117,12 +117,12 @@ def test_mismatched_shared_symbol_is_reported_for_either_argument(
 ) -> None:
     with pytest.raises(
         ValueError,
-        match=r"^scores has N=2 but boxes has N=3; boxes and scores must agree on N$",
+        match=r"^scores has N=2 but boxes has N=3; scores must agree on boxes's N$",
     ):
         ARGS.check(convert(boxes(3)), convert(scores(2)), 0.5)
     with pytest.raises(
         ValueError,
-        match=r"^scores has N=3 but boxes has N=2; boxes and scores must agree on N$",
+        match=r"^scores has N=3 but boxes has N=2; scores must agree on boxes's N$",
     ):
         ARGS.check(convert(boxes(2)), convert(scores(3)), 0.5)
 
@@ -130,9 +130,9 @@ def test_mismatched_shared_symbol_is_reported_for_either_argument(
 def test_symbols_agree_across_more_than_two_arguments() -> None:
     three = Args(Arg("a", ("N", "D")), Arg("b", ("M", "D")), Arg("c", ("N", "M")))
     three.check(np.zeros((2, 5)), np.zeros((3, 5)), np.zeros((2, 3)))
-    with pytest.raises(ValueError, match=r"^b has D=4 but a has D=5; a and b must agree on D$"):
+    with pytest.raises(ValueError, match=r"^b has D=4 but a has D=5; b must agree on a's D$"):
         three.check(np.zeros((2, 5)), np.zeros((3, 4)), np.zeros((2, 3)))
-    with pytest.raises(ValueError, match=r"^c has M=4 but b has M=3; b and c must agree on M$"):
+    with pytest.raises(ValueError, match=r"^c has M=4 but b has M=3; c must agree on b's M$"):
         three.check(np.zeros((2, 5)), np.zeros((3, 5)), np.zeros((2, 4)))
     assert three.shared() == {"N": ["a", "c"], "D": ["a", "b"], "M": ["b", "c"]}
 
@@ -301,7 +301,7 @@ def test_sizes_binds_every_symbol() -> None:
     for convert in WORLDS.values():
         values = [convert(np.zeros((2, 5))), convert(np.zeros((3, 5)))]
         assert pair.sizes(values) == {"N": 2, "D": 5, "M": 3}
-    with pytest.raises(ValueError, match=r"must agree on D"):
+    with pytest.raises(ValueError, match=r"must agree on a's D"):
         pair.sizes([np.zeros((2, 5)), np.zeros((3, 4))])
 
 

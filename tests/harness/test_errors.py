@@ -171,7 +171,8 @@ def test_generate_directly_from_a_declaration() -> None:
 
 def test_mismatch_for_each_argument_carrying_a_shared_symbol() -> None:
     three = Args(Arg("a", ("N", "D")), Arg("b", ("M", "D")), Arg("c", ("N", "M", 2)))
-    names = [c.name for c in generate(three, Case("base", {}), zeros_for(three, {"N": 2, "M": 3, "D": 4}))]
+    base = zeros_for(three, {"N": 2, "M": 3, "D": 4})
+    names = [c.name for c in generate(three, Case("base", {}), base)]
     mismatches = [n for n in names if ":mismatch" in n]
     assert mismatches == [
         "a:mismatch@0",
@@ -305,7 +306,8 @@ def test_mutations_have_the_described_effect() -> None:
 
 def test_wrong_size_on_a_literal_one_grows_the_axis() -> None:
     args = Args(Arg("col", ("N", 1)))
-    [err] = [c for c in generate(args, Case("b", {}), zeros_for(args, {"N": 3})) if "wrong_size" in c.name]
+    cases = generate(args, Case("b", {}), zeros_for(args, {"N": 3}))
+    [err] = [c for c in cases if "wrong_size" in c.name]
     out = mutate(args, {"col": np.zeros((3, 1))}, err.params["mutate"])["col"]
     assert out.shape == (3, 2)
     with pytest.raises(ValueError, match=err.match):

@@ -116,7 +116,8 @@ def _array(decl: Arg, x: np.ndarray, how: str, axis: int) -> np.ndarray:
             return np.take(x, np.arange(size - 1), axis=axis)
         return np.concatenate([x, x], axis=axis)
     if how == "mismatch":
-        axis -= len(decl.shape) - x.ndim  # a broadcast argument may have fewer axes
+        if decl.broadcast:  # a broadcast argument may have fewer axes than declared
+            axis -= len(decl.shape) - x.ndim
         return np.take(x, np.arange(x.shape[axis] - 1), axis=axis)
     if how == "wrong_dtype":
         return x.astype(KINDS[decl.dtype][1])

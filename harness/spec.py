@@ -140,10 +140,10 @@ class Suite:
         """The generated per-argument error cases, then the suite's own."""
         from harness.errors import generate
 
-        base = self._error_base()
+        base = self.error_base_case()
         return [*generate(self.args, base, self.make_inputs(base)), *self.errors]
 
-    def _error_base(self) -> Case:
+    def error_base_case(self) -> Case:
         if self.error_base:
             found = self.find_case(self.error_base)
             if not isinstance(found, Case):

@@ -30,6 +30,14 @@ def tests(session: nox.Session) -> None:
 
 
 @nox.session
+def power(session: nox.Session) -> None:
+    """Statistical-power checks of the gate: run alone, on a quiet machine."""
+    _install(session, "dev")
+    env = {**THREAD_ENV, "SHOOTOUT_POWER_TESTS": "1"}
+    session.run("pytest", "-m", "power", *session.posargs, env=env)
+
+
+@nox.session
 def bench(session: nox.Session) -> None:
     """Verify and time the quick profile (pass `-- --profile full` for more), then report."""
     _install(session, "all")

@@ -101,7 +101,7 @@ def test_generic_error_cases_cover_every_argument(suite: Suite) -> None:
                     assert f"{decl.name}:mismatch@{i}" in names, f"{decl.name}: {dim} mismatch"
         else:
             assert f"{decl.name}:not_a_number" in names
-    base = _sizes(suite, suite.error_cases[0].as_case())
+    base = _sizes(suite, suite.error_base_case())
     named = {k: v for k, v in base.items() if not k.startswith("*")}
     assert all(v >= 2 for v in named.values()), f"error_base sizes must be >= 2: {named}"
     assert len(set(named.values())) == len(named), f"error_base sizes must differ: {named}"

@@ -44,6 +44,11 @@ def broken(variant):
     return implementation("{ALGO}", backend="numpy", variant=variant)
 
 
+@broken("fine")
+def fine({SIGNATURE}):
+    return iou(boxes_a, boxes_b)
+
+
 @broken("raises")
 def raises({SIGNATURE}):
     raise RuntimeError("boom")
@@ -150,14 +155,14 @@ def test_every_failure_stays_in_its_cell_and_the_run_completes(
     broken = ["raises", "wrong_shape", "wrong_dtype", "nan", "segfault", "exits", "sys_exit"]
     broken += ["hangs", "slow"]
     variants = [arg for v in ["xp", *broken] for arg in ("--variant", v)]
-    proc, seconds = shootout(
+    proc, _ = shootout(
         "verify", "--plugin", str(plugin), "-a", ALGO, "-b", "numpy", *variants,
         "--case", "random_f32", "--cell-timeout", "3", "--cell-budget", "3",
         "--results", str(results),
     )  # fmt: skip
     assert proc.returncode == 1, proc.stdout + proc.stderr
-    # two cells killed at 3 s, five workers started; the hang and the 60 s sleep never end
-    assert seconds < 60
+    # the hang and the 60 s sleep were cut short: their cells say so below (no wall-clock
+    # bound here: a busy machine must not fail this test)
     data = json.loads(results.read_text())
     assert data["complete"] is True and "--shootout" not in data["command"]
     cells = by_variant(data["verdicts"])
@@ -200,16 +205,16 @@ def test_bench_skips_what_it_predicts_over_budget_and_records_a_crash(
     tmp_path: Path, plugin: Path
 ) -> None:
     calls = tmp_path / "calls.txt"
-    proc, seconds = shootout(
+    proc, _ = shootout(
         "bench", "--plugin", str(plugin), "-a", ALGO, "-b", "numpy",
         "--variant", "sleepy", "--variant", "crash_at_1000", "--profile", "quick",
         "--max-time", "0.05", "--cell-budget", "3", "--results-dir", str(tmp_path / "results"),
         cwd=tmp_path, env={"SHOOTOUT_TEST_CALLS": str(calls)},
     )  # fmt: skip
     assert proc.returncode == 1, proc.stdout + proc.stderr
-    # run, bench_1000 alone would take ~10 s and bench_2000 ~40 s
-    assert seconds < 40
-    assert set(calls.read_text().split()) == {"200"}  # the big cases never ran
+    # bench_1000 alone would take ~10 s and bench_2000 ~40 s: predicted over budget, they
+    # must never be called (behaviour, not a wall-clock bound)
+    assert set(calls.read_text().split()) == {"200"}
     (path,) = (tmp_path / "results").glob("*.json")
     data = json.loads(path.read_text())
     assert data["complete"] is True
@@ -257,7 +262,7 @@ def test_sigterm_stops_the_worker_and_keeps_what_was_recorded(tmp_path: Path, pl
     proc = subprocess.Popen(
         [
             sys.executable, "-m", "harness", "bench", "--plugin", str(plugin), "-a", ALGO,
-            "-b", "numpy", "--variant", "xp", "--variant", "hangs",
+            "-b", "numpy", "--variant", "fine", "--variant", "hangs",
             "--profile", "smoke", "--max-time", "0.05", "--results-dir", str(results),
         ],
         cwd=tmp_path,
@@ -267,7 +272,7 @@ def test_sigterm_stops_the_worker_and_keeps_what_was_recorded(tmp_path: Path, pl
         text=True,
     )  # fmt: skip
     deadline = time.monotonic() + 120
-    while time.monotonic() < deadline:  # until xp is recorded and hangs has begun
+    while time.monotonic() < deadline:  # until fine is recorded and hangs has begun
         files = list(results.glob("*.json"))
         if files and json.loads(files[0].read_text())["measurements"]:
             break
@@ -277,12 +282,12 @@ def test_sigterm_stops_the_worker_and_keeps_what_was_recorded(tmp_path: Path, pl
     proc.send_signal(signal.SIGTERM)
     _, err = proc.communicate(timeout=60)
     assert proc.returncode == 130, err
-    assert time.monotonic() - start < 15  # not the 300 s timeout
+    assert time.monotonic() - start < 60  # stopped by the signal, not the 300 s cell timeout
     assert "interrupted; partial results kept in" in err
     (path,) = results.glob("*.json")
     data = json.loads(path.read_text())
     assert data["complete"] is False
-    assert [(m["variant"], m["status"]) for m in data["measurements"]] == [("xp", "ok")]
+    assert [(m["variant"], m["status"]) for m in data["measurements"]] == [("fine", "ok")]
     assert not list(results.glob(".*.tmp"))
     if Path("/proc").is_dir():
         assert worker_processes(str(results)) == []

@@ -409,18 +409,8 @@ def _check_output(
         return verdict("fail", problem, **tol_fields)
     inputs = case_inputs(suite, case)
     result: Comparison = comparator(actual, expected, inputs, case, tol)
-    return verdict(
-        "pass" if result.passed else "fail",
-        result.detail,
-        mismatches=result.mismatches,
-        total=result.total,
-        max_abs=result.max_abs,
-        max_rel=result.max_rel,
-        worst_index=result.worst_index,
-        error_ratio=result.error_ratio,
-        note=result.note,
-        **tol_fields,
-    )
+    status = "pass" if result.passed else "fail"
+    return verdict(status, result.detail, note=result.note, **result.measured(), **tol_fields)
 
 
 def _structure_problem(

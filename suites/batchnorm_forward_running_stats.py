@@ -78,15 +78,9 @@ def batch_weight(opts: BatchNormOptions, num_batches_tracked: int) -> float:
     return opts.momentum if opts.momentum_convention == "torch" else 1.0 - opts.momentum
 
 
-def batchnorm_forward_running_stats(
-    x: Any,
-    weight: Any,
-    bias: Any,
-    running_mean: Any,
-    running_var: Any,
-    num_batches_tracked: int,
-    opts: BatchNormOptions,
-) -> tuple[Any, Any, Any]:
+def batchnorm_forward_running_stats(x: Any, weight: Any, bias: Any, running_mean: Any,
+    running_var: Any, num_batches_tracked: int, opts: BatchNormOptions,
+) -> tuple[Any, Any, Any]:  # fmt: skip
     """Oracle: float64, one channel at a time, (y, new_running_mean, new_running_var)."""
     ARGS.check(x, weight, bias, running_mean, running_var, num_batches_tracked)
     x = np.asarray(x, dtype=np.float64)

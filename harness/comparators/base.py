@@ -45,6 +45,18 @@ class Comparison:
     note: str = ""
 
 
+    def measured(self) -> dict[str, Any]:
+        """The measured error, as the verdict records it."""
+        return {
+            "mismatches": self.mismatches,
+            "total": self.total,
+            "max_abs": self.max_abs,
+            "max_rel": self.max_rel,
+            "worst_index": self.worst_index,
+            "error_ratio": self.error_ratio,
+        }
+
+
 class Comparator(ABC):
     """Decides whether an implementation's output agrees with the oracle's, and by how much.
 

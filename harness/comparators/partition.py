@@ -56,10 +56,10 @@ class Partition(Comparator):
             return Comparison(False, tie, mismatches=len(flips), total=total, error_ratio=np.inf)
         centres = self.close(c_got, c_exp, inputs, case, tol)
         if not centres.passed:
-            return Comparison(False, f"centers: {centres.detail}", **_errors(centres))
+            return Comparison(False, f"centers: {centres.detail}", **centres.measured())
         inertia = self.close(inertia_got, inertia_exp, inputs, case, tol)
         if not inertia.passed:
-            return Comparison(False, f"inertia: {inertia.detail}", **_errors(inertia))
+            return Comparison(False, f"inertia: {inertia.detail}", **inertia.measured())
         if not len(flips) and int(it_got) != int(it_exp):
             return Comparison(
                 False,
@@ -106,14 +106,3 @@ def _near_tie(
         f"{int(got[i])} (squared distance {d_got[j]:.6g}) where the nearest centre is "
         f"{int(want[i])} ({d_want[j]:.6g})"
     )
-
-
-def _errors(c: Comparison) -> dict[str, Any]:
-    return {
-        "mismatches": c.mismatches,
-        "total": c.total,
-        "max_abs": c.max_abs,
-        "max_rel": c.max_rel,
-        "worst_index": c.worst_index,
-        "error_ratio": c.error_ratio,
-    }

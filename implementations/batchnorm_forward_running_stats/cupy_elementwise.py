@@ -19,15 +19,8 @@ _affine = cp.ElementwiseKernel(
 
 
 @implementation("batchnorm_forward_running_stats", "cupy", "elementwise")
-def batchnorm(
-    x: Any,
-    weight: Any,
-    bias: Any,
-    running_mean: Any,
-    running_var: Any,
-    num_batches_tracked: int,
-    opts: BatchNormOptions,
-) -> tuple[Any, Any, Any]:
+def batchnorm(x: Any, weight: Any, bias: Any, running_mean: Any, running_var: Any,
+    num_batches_tracked: int, opts: BatchNormOptions) -> tuple[Any, Any, Any]:  # fmt: skip
     """Reductions in the promoted dtype, the normalise pass as a single fused kernel."""
     ARGS.check(x, weight, bias, running_mean, running_var, num_batches_tracked)
     n, c, l = batch_dims(x.shape, opts)

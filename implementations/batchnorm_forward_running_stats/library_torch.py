@@ -25,15 +25,8 @@ from suites.batchnorm_forward_running_stats import ARGS, BatchNormOptions, batch
         ("zero_channels_2d", "zero_channels_4d"), "F.batch_norm raises IndexError for C = 0"
     ),
 )
-def batchnorm(
-    x: Any,
-    weight: Any,
-    bias: Any,
-    running_mean: Any,
-    running_var: Any,
-    num_batches_tracked: int,
-    opts: BatchNormOptions,
-) -> tuple[Any, Any, Any]:
+def batchnorm(x: Any, weight: Any, bias: Any, running_mean: Any, running_var: Any,
+    num_batches_tracked: int, opts: BatchNormOptions) -> tuple[Any, Any, Any]:  # fmt: skip
     """F.batch_norm on cloned buffers; keras momentum m becomes torch's 1 - m, momentum=None
     the factor 1/(num_batches_tracked + 1) that nn.BatchNorm computes."""
     ARGS.check(x, weight, bias, running_mean, running_var, num_batches_tracked)

@@ -59,15 +59,8 @@ def _kernel(
 
 
 @implementation("batchnorm_forward_running_stats", "numba", "fused")
-def batchnorm(
-    x: Any,
-    weight: Any,
-    bias: Any,
-    running_mean: Any,
-    running_var: Any,
-    num_batches_tracked: int,
-    opts: BatchNormOptions,
-) -> tuple[Any, Any, Any]:
+def batchnorm(x: Any, weight: Any, bias: Any, running_mean: Any, running_var: Any,
+    num_batches_tracked: int, opts: BatchNormOptions) -> tuple[Any, Any, Any]:  # fmt: skip
     """The kernel reads x twice for the statistics and once for y."""
     ARGS.check(x, weight, bias, running_mean, running_var, num_batches_tracked)
     n, c, l = batch_dims(x.shape, opts)

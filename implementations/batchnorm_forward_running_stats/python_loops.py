@@ -48,15 +48,8 @@ def _restore(rows: list[list[list[float]]], shape: tuple[int, ...]) -> list[Any]
     "loops",
     max_flops=8 * 8 * 32 * 28 * 28,  # bench_8x32x28x28, ~0.1 s
 )
-def batchnorm(
-    x: Any,
-    weight: Any,
-    bias: Any,
-    running_mean: Any,
-    running_var: Any,
-    num_batches_tracked: int,
-    opts: BatchNormOptions,
-) -> tuple[Any, Any, Any]:
+def batchnorm(x: Any, weight: Any, bias: Any, running_mean: Any, running_var: Any,
+    num_batches_tracked: int, opts: BatchNormOptions) -> tuple[Any, Any, Any]:  # fmt: skip
     """Three loops per channel over plain lists; statistics summed with math.fsum."""
     ARGS.check(x, weight, bias, running_mean, running_var, num_batches_tracked)
     shape = _shape(x) if x else (0, len(weight))  # [] is an empty batch of any shape

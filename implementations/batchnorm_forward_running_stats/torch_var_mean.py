@@ -13,15 +13,8 @@ from suites.batchnorm_forward_running_stats import ARGS, BatchNormOptions, batch
 
 
 @implementation("batchnorm_forward_running_stats", ("torch_cpu", "torch_cuda"), "var_mean")
-def batchnorm(
-    x: Any,
-    weight: Any,
-    bias: Any,
-    running_mean: Any,
-    running_var: Any,
-    num_batches_tracked: int,
-    opts: BatchNormOptions,
-) -> tuple[Any, Any, Any]:
+def batchnorm(x: Any, weight: Any, bias: Any, running_mean: Any, running_var: Any,
+    num_batches_tracked: int, opts: BatchNormOptions) -> tuple[Any, Any, Any]:  # fmt: skip
     """Device-agnostic: float16 x is promoted to float32 for the statistics and for y."""
     ARGS.check(x, weight, bias, running_mean, running_var, num_batches_tracked)
     n, c, l = batch_dims(x.shape, opts)

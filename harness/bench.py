@@ -8,16 +8,12 @@ from typing import Any
 
 import numpy as np
 
+from harness.backends import device_of
 from harness.registry import Implementation
 from harness.spec import Case, Suite
 from harness.verify import Verdict, verify
 
 NOISE_LIMIT = 0.10  # IQR/median above this flags a measurement as noisy (torch.utils.benchmark)
-
-
-def device_of(arrays: str) -> str:
-    """The device whose ceilings bound an implementation fed by this array backend."""
-    return "cuda" if arrays in ("torch_cuda", "cupy") else "cpu"
 
 
 def _skeleton(suite: Suite, impl: Implementation, case: Case) -> dict[str, Any]:

@@ -16,19 +16,24 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from harness.backends import libraries
+
 SCHEMA_VERSION = 1
-LIBRARIES = (
-    "numpy",
-    "scipy",
-    "torch",
-    "numba",
-    "cupy",
-    "opencv-python-headless",
-    "shapely",
-    "pandas",
-    "pytest",
-    "pytest-benchmark",
-    "hypothesis",
+# Distributions whose versions a run records: the array backends' libraries among them.
+LIBRARIES = tuple(
+    dict.fromkeys(
+        (
+            "numpy",
+            "scipy",
+            *libraries(),
+            "opencv-python-headless",
+            "shapely",
+            "pandas",
+            "pytest",
+            "pytest-benchmark",
+            "hypothesis",
+        )
+    )
 )
 
 

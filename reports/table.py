@@ -13,6 +13,7 @@ from typing import Any
 
 import pandas as pd
 
+from harness.backends import device_of
 from harness.results import ResultsError, find_results, load_results
 
 TEXT, FLOAT, INT, BOOL = "text", "float", "int", "bool"
@@ -244,7 +245,7 @@ def _cell_fields(entry: dict[str, Any]) -> dict[str, Any]:
     row = dict(entry)
     row["impl"] = f"{entry['backend']}/{entry['variant']}"
     if not entry.get("device"):  # files written before the device was recorded
-        row["device"] = "cuda" if entry["backend"] in ("torch_cuda", "cupy") else "cpu"
+        row["device"] = device_of(entry["backend"])
     # Mappings become canonical JSON text: hashable, comparable and printable.
     for key in ("params", "options"):
         row[key] = json.dumps(entry.get(key) or {}, sort_keys=True, default=str)

@@ -165,11 +165,14 @@ def _self_test(
 
 
 def _default_target(args: argparse.Namespace) -> str:
+    from harness.backends import DEFAULT_BACKEND, is_interpreted
     from harness.registry import load_registry
 
     impls = load_registry(args.plugin).select(args.algorithm, args.backend, args.variant)
-    runnable = [i for i in impls if i.unavailable_reason() is None and i.backend != "python"]
-    preferred = [i for i in runnable if i.backend == "numpy"] or runnable
+    runnable = [
+        i for i in impls if i.unavailable_reason() is None and not is_interpreted(i.backend)
+    ]
+    preferred = [i for i in runnable if i.backend == DEFAULT_BACKEND] or runnable
     if not preferred:
         raise GateError("the self-test needs one implementation that runs here to slow down")
     return str(preferred[0].key)

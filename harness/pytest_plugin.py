@@ -159,14 +159,14 @@ def _run_cell(state: State, cell: Cell, request: pytest.FixtureRequest) -> None:
             from harness.bench import time_only
 
             record = time_only(cell.suite, cell.impl, case, runner)
-            state.run.measurements.append(record)
-            if record["status"] == "skip":
-                pytest.skip(record["reason"])
+            state.run.measurements.append(record.as_dict())
+            if record.status == "skip":
+                pytest.skip(record.reason)
             return
         verdict, record = measure(cell.suite, cell.impl, case, runner)
-        state.run.measurements.append(record)
+        state.run.measurements.append(record.as_dict())
         state.run.verdicts.append(verdict.as_dict())
-        state.watch.observe(cell, record["median_s"] or record["first_call_s"])
+        state.watch.observe(cell, record.median_s or record.first_call_s)
         state.save(complete=False)
     else:
         from harness.verify import verify

@@ -130,7 +130,7 @@ class Run:
         default_factory=lambda: dt.datetime.now(dt.UTC).isoformat(timespec="seconds")
     )
     verdicts: list[dict[str, Any]] = field(default_factory=list)
-    measurements: list[dict[str, Any]] = field(default_factory=list)
+    measurements: list[dict[str, Any]] = field(default_factory=list)  # Measurement.as_dict()s
     ceilings: dict[str, Any] = field(default_factory=dict)
     # machine, git and versions: asked once per process, as the run is saved after each cell
     _context: dict[str, Any] = field(default_factory=dict, repr=False, compare=False)

@@ -84,7 +84,7 @@ def unrun_records(
     if cell.mode != "bench":
         return verdict.as_dict(), None
     case = cell.case.as_case() if isinstance(cell.case, ErrorCase) else cell.case
-    return verdict.as_dict(), not_timed(cell.suite, impl, case, verdict, None)
+    return verdict.as_dict(), not_timed(cell.suite, impl, case, verdict, None).as_dict()
 
 
 def _fuzz_repro(impl: Implementation, examples: int, seed: int) -> str:

@@ -1,4 +1,4 @@
-"""The test module the CLI hands to pytest: one generated item per cell of the run."""
+"""The test module harness.session hands to pytest: one generated item per cell of the run."""
 
 from __future__ import annotations
 

@@ -62,7 +62,7 @@ def gate(session: nox.Session) -> None:
 
 @nox.session
 def lint(session: nox.Session) -> None:
-    """ruff (lint + format check) and mypy --strict on the harness and reports."""
+    """ruff (lint + format check) and mypy --strict on harness, reports and shootout."""
     _install(session, "dev")
     session.run("ruff", "check", ".")
     session.run("ruff", "format", "--check", ".")

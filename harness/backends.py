@@ -22,6 +22,9 @@ class Backend:
     to_numpy: Callable[[Any], Any]
     synchronize: Callable[[], None]
     typed: bool = True  # False when outputs carry no dtype (plain Python numbers)
+    device: str = "cpu"  # where its arrays live: "cpu" or "cuda" (whose ceilings bound it)
+    library: str | None = None  # the module that provides the arrays (None: plain Python)
+    interpreted: bool = False  # pure-Python loops: orders of magnitude slower than the rest
 
     def unavailable_reason(self) -> str | None:
         return _cached_probe(self.name, self.probe)
@@ -179,8 +182,17 @@ BACKENDS: dict[str, Backend] = {
             _python_to_numpy,
             _nothing,
             typed=False,
+            interpreted=True,
         ),
-        Backend("numpy", "NumPy arrays", _installed("numpy"), _numpy_copy, _numpy_out, _nothing),
+        Backend(
+            "numpy",
+            "NumPy arrays",
+            _installed("numpy"),
+            _numpy_copy,
+            _numpy_out,
+            _nothing,
+            library="numpy",
+        ),
         Backend(
             "numba",
             "NumPy arrays into Numba-compiled kernels",
@@ -188,6 +200,7 @@ BACKENDS: dict[str, Backend] = {
             _numpy_copy,
             _numpy_out,
             _nothing,
+            library="numba",
         ),
         Backend(
             "torch_cpu",
@@ -196,6 +209,7 @@ BACKENDS: dict[str, Backend] = {
             _torch_from_numpy("cpu"),
             _torch_to_numpy,
             _nothing,
+            library="torch",
         ),
         Backend(
             "torch_cuda",
@@ -204,6 +218,8 @@ BACKENDS: dict[str, Backend] = {
             _torch_from_numpy("cuda"),
             _torch_to_numpy,
             _torch_cuda_sync,
+            device="cuda",
+            library="torch",
         ),
         Backend(
             "cupy",
@@ -212,6 +228,8 @@ BACKENDS: dict[str, Backend] = {
             _cupy_from_numpy,
             _cupy_to_numpy,
             _cupy_sync,
+            device="cuda",
+            library="cupy",
         ),
     )
 }
@@ -219,6 +237,27 @@ BACKENDS: dict[str, Backend] = {
 #: ``library`` is a reporting token, not an array world: a library reference names the
 #: array backend it consumes (``arrays=``) and is converted and synchronised through it.
 BACKEND_TOKENS: tuple[str, ...] = (*BACKENDS, "library")
+#: The reference array world (plain NumPy): first choice where one typical backend is wanted.
+DEFAULT_BACKEND = "numpy"
+
+
+def device_of(token: str) -> str:
+    """The device whose ceilings bound an implementation fed by this array backend
+    ("cpu" for a token that is not an array world, such as ``library``)."""
+    backend = BACKENDS.get(token)
+    return backend.device if backend is not None else "cpu"
+
+
+def is_interpreted(token: str) -> bool:
+    """Whether the backend runs pure-Python loops (False for ``library``)."""
+    backend = BACKENDS.get(token)
+    return backend is not None and backend.interpreted
+
+
+def libraries(device: str | None = None) -> tuple[str, ...]:
+    """The modules that provide the backends' arrays (on ``device``), once each, in order."""
+    found = [b.library for b in BACKENDS.values() if device in (None, b.device)]
+    return tuple(dict.fromkeys(name for name in found if name is not None))
 
 
 @functools.cache

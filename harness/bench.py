@@ -4,10 +4,13 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable
+from dataclasses import replace
 from typing import Any
 
 import numpy as np
 
+from harness.backends import device_of
+from harness.measurement import Measurement
 from harness.registry import Implementation
 from harness.spec import Case, Suite
 from harness.verify import Verdict, verify
@@ -15,52 +18,31 @@ from harness.verify import Verdict, verify
 NOISE_LIMIT = 0.10  # IQR/median above this flags a measurement as noisy (torch.utils.benchmark)
 
 
-def device_of(arrays: str) -> str:
-    """The device whose ceilings bound an implementation fed by this array backend."""
-    return "cuda" if arrays in ("torch_cuda", "cupy") else "cpu"
+def _skeleton(suite: Suite, impl: Implementation, case: Case) -> Measurement:
+    return Measurement(
+        algorithm=impl.algorithm,
+        backend=impl.backend,
+        variant=impl.variant,
+        kind=impl.kind,
+        case=case.name,
+        case_kind=case.kind,
+        standard=case.name == suite.standard,
+        device=device_of(impl.arrays),
+        params=dict(case.params),
+        options=dict(case.options),
+        dtype=case.dtype,
+        **suite.cost(case).as_dict(),
+    )
 
 
-def _skeleton(suite: Suite, impl: Implementation, case: Case) -> dict[str, Any]:
-    cost = suite.cost(case)
-    return {
-        "algorithm": impl.algorithm,
-        "backend": impl.backend,
-        "variant": impl.variant,
-        "kind": impl.kind,
-        "case": case.name,
-        "case_kind": case.kind,
-        "standard": case.name == suite.standard,
-        "device": device_of(impl.arrays),
-        "params": dict(case.params),
-        "options": dict(case.options),
-        "dtype": case.dtype,
-        "status": "ok",
-        "reason": "",
-        "verdict": None,
-        "first_call_s": None,
-        "samples": [],
-        "rounds": 0,
-        "iterations": 0,
-        "median_s": None,
-        "iqr_s": None,
-        "mean_s": None,
-        "min_s": None,
-        "stddev_s": None,
-        "noisy": None,
-        "gflops": None,
-        "gbps": None,
-        "items_per_s": None,
-        **cost.as_dict(),
-    }
-
-
-def summarize(record: dict[str, Any], samples: list[float], iterations: int) -> dict[str, Any]:
+def summarize(record: Measurement, samples: list[float], iterations: int) -> Measurement:
     """Add order statistics and cost-model rates computed from the raw per-call samples."""
     arr = np.asarray(samples, dtype=np.float64)
     median = float(np.median(arr))
     q1, q3 = (float(x) for x in np.percentile(arr, [25, 75]))
-    record.update(
-        samples=[float(x) for x in arr],
+    record = replace(
+        record,
+        samples=tuple(float(x) for x in arr),
         rounds=int(arr.size),
         iterations=iterations,
         median_s=median,
@@ -71,9 +53,12 @@ def summarize(record: dict[str, Any], samples: list[float], iterations: int) -> 
         noisy=bool(median > 0 and (q3 - q1) / median > NOISE_LIMIT),
     )
     if median > 0:
-        record["gflops"] = record["flops"] / median / 1e9
-        record["gbps"] = record["bytes"] / median / 1e9
-        record["items_per_s"] = record["items"] / median if record["items"] else None
+        record = replace(
+            record,
+            gflops=record.flops / median / 1e9,
+            gbps=record.bytes / median / 1e9,
+            items_per_s=record.items / median if record.items else None,
+        )
     return record
 
 
@@ -82,7 +67,7 @@ def measure(
     impl: Implementation,
     case: Case,
     run_benchmark: Callable[[Callable[[], Any]], Any],
-) -> tuple[Verdict, dict[str, Any]]:
+) -> tuple[Verdict, Measurement]:
     """Verify the first call (timed on its own: JIT compile, CUDA warm-up), then time.
 
     ``run_benchmark(target)`` is pytest-benchmark's fixture (or a stand-in in tests); it
@@ -101,22 +86,22 @@ def measure(
     verdict = verify(suite, impl, case, on_call=first_call)
     if verdict.status != "pass":
         return verdict, not_timed(suite, impl, case, verdict, first.get("seconds"))
-    record["verdict"] = verdict.status
-    record["first_call_s"] = first.get("seconds")
+    record = replace(record, verdict=verdict.status, first_call_s=first.get("seconds"))
     samples, iterations = run_benchmark(first["target"])
     return verdict, summarize(record, samples, iterations)
 
 
 def not_timed(
     suite: Suite, impl: Implementation, case: Case, verdict: Verdict, first_call_s: float | None
-) -> dict[str, Any]:
+) -> Measurement:
     """The measurement of a cell that was not timed: skipped, failed, or lost to a crash."""
-    record = _skeleton(suite, impl, case)
-    record["verdict"] = verdict.status
-    record["first_call_s"] = first_call_s
-    record["status"] = "skip" if verdict.status == "skip" else verdict.status
-    record["reason"] = verdict.detail or verdict.note
-    return record
+    return replace(
+        _skeleton(suite, impl, case),
+        verdict=verdict.status,
+        first_call_s=first_call_s,
+        status="skip" if verdict.status == "skip" else verdict.status,
+        reason=verdict.detail or verdict.note,
+    )
 
 
 def time_only(
@@ -124,7 +109,7 @@ def time_only(
     impl: Implementation,
     case: Case,
     run_benchmark: Callable[[Callable[[], Any]], Any],
-) -> dict[str, Any]:
+) -> Measurement:
     """Time a cell already verified earlier in the same process (the gate's later rounds).
 
     Nothing is compared. The first call (JIT compile, caches) is made and timed apart,
@@ -136,13 +121,11 @@ def time_only(
     record = _skeleton(suite, impl, case)
     reason = impl.unavailable_reason() or over_cap(suite, impl, case)
     if reason:
-        record.update(status="skip", reason=reason)
-        return record
+        return replace(record, status="skip", reason=reason)
     target = prepare(suite, impl, case).synchronized()
     start = time.perf_counter()
     target()
-    record["first_call_s"] = time.perf_counter() - start
-    record["verdict"] = "pass"
+    record = replace(record, first_call_s=time.perf_counter() - start, verdict="pass")
     samples, iterations = run_benchmark(target)
     return summarize(record, samples, iterations)
 

@@ -37,7 +37,8 @@ from typing import Any
 
 import numpy as np
 
-CUDA_BACKENDS = frozenset({"torch_cuda", "cupy"})
+from harness.backends import device_of, libraries
+
 EFFORTS = ("smoke", "quick", "full")
 _MIB = 2**20
 # effort -> (CPU MiB per array, CPU n, CUDA MiB per array, CUDA n for float32/16, for float64)
@@ -146,7 +147,7 @@ def _measure_cpu(effort: str) -> dict[str, Any]:
 def _find_gpu() -> tuple[str, Any] | str:
     """torch when it sees a CUDA device, else CuPy when it does; else why neither can."""
     reasons = []
-    for library in ("torch", "cupy"):
+    for library in libraries("cuda"):  # torch, then cupy
         if importlib.util.find_spec(library) is None:
             reasons.append(f"{library} not installed")
             continue
@@ -225,7 +226,7 @@ def measure_ceilings(backends: Iterable[str], *, effort: str = "quick") -> dict[
     if effort not in EFFORTS:
         raise ValueError(f"unknown effort {effort!r} (known: {', '.join(EFFORTS)})")
     devices = {"cpu": _measure_cpu}
-    if CUDA_BACKENDS & set(backends):
+    if any(device_of(b) == "cuda" for b in backends):
         devices["cuda"] = _measure_cuda
     out: dict[str, Any] = {}
     for device, measure in devices.items():

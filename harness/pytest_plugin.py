@@ -9,46 +9,13 @@ from typing import Any
 
 import pytest
 
-from harness.registry import Implementation, Registry, load_registry
+from harness.registry import Registry, load_registry
 from harness.results import Run
+from harness.selection import Cell, Selection
 from harness.spec import PROFILES, Case, ErrorCase, Suite
 from harness.watch import CallClock, Watch
 
 MODES = ("verify", "bench")
-
-
-@dataclass(frozen=True)
-class Selection:
-    """What a run covers; every field has a matching ``--shootout-*`` option."""
-
-    mode: str = "verify"
-    algorithms: tuple[str, ...] = ()
-    backends: tuple[str, ...] = ()
-    variants: tuple[str, ...] = ()
-    case: str | None = None
-    case_json: str | None = None
-    profile: str = "quick"
-    fuzz: int = 0
-    fuzz_seed: int = 0
-    plugins: tuple[str, ...] = ()
-    # The gate: only each suite's standard bench case, and no re-verification after round 0.
-    standard_only: bool = False
-    verify_first: bool = True
-
-
-@dataclass(frozen=True)
-class Cell:
-    """One test item: an implementation on a case (or a fuzz session when case is None)."""
-
-    mode: str
-    suite: Suite
-    impl: Implementation
-    case: Case | ErrorCase | None
-
-    @property
-    def id(self) -> str:
-        tail = self.case.name if self.case is not None else "fuzz"
-        return f"{self.impl.algorithm}/{self.impl.backend}/{self.impl.variant}/{tail}"
 
 
 @dataclass
@@ -192,14 +159,14 @@ def _run_cell(state: State, cell: Cell, request: pytest.FixtureRequest) -> None:
             from harness.bench import time_only
 
             record = time_only(cell.suite, cell.impl, case, runner)
-            state.run.measurements.append(record)
-            if record["status"] == "skip":
-                pytest.skip(record["reason"])
+            state.run.measurements.append(record.as_dict())
+            if record.status == "skip":
+                pytest.skip(record.reason)
             return
         verdict, record = measure(cell.suite, cell.impl, case, runner)
-        state.run.measurements.append(record)
+        state.run.measurements.append(record.as_dict())
         state.run.verdicts.append(verdict.as_dict())
-        state.watch.observe(cell, record["median_s"] or record["first_call_s"])
+        state.watch.observe(cell, record.median_s or record.first_call_s)
         state.save(complete=False)
     else:
         from harness.verify import verify

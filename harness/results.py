@@ -16,19 +16,24 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from harness.backends import libraries
+
 SCHEMA_VERSION = 1
-LIBRARIES = (
-    "numpy",
-    "scipy",
-    "torch",
-    "numba",
-    "cupy",
-    "opencv-python-headless",
-    "shapely",
-    "pandas",
-    "pytest",
-    "pytest-benchmark",
-    "hypothesis",
+# Distributions whose versions a run records: the array backends' libraries among them.
+LIBRARIES = tuple(
+    dict.fromkeys(
+        (
+            "numpy",
+            "scipy",
+            *libraries(),
+            "opencv-python-headless",
+            "shapely",
+            "pandas",
+            "pytest",
+            "pytest-benchmark",
+            "hypothesis",
+        )
+    )
 )
 
 
@@ -125,7 +130,7 @@ class Run:
         default_factory=lambda: dt.datetime.now(dt.UTC).isoformat(timespec="seconds")
     )
     verdicts: list[dict[str, Any]] = field(default_factory=list)
-    measurements: list[dict[str, Any]] = field(default_factory=list)
+    measurements: list[dict[str, Any]] = field(default_factory=list)  # Measurement.as_dict()s
     ceilings: dict[str, Any] = field(default_factory=dict)
     # machine, git and versions: asked once per process, as the run is saved after each cell
     _context: dict[str, Any] = field(default_factory=dict, repr=False, compare=False)

@@ -312,7 +312,7 @@ class Worker:
 
 def _worker_env() -> dict[str, str]:
     env = dict(os.environ)
-    if (ROOT / "pyproject.toml").is_file():  # a checkout: the worker imports this harness
+    if (ROOT / "pyproject.toml").is_file():  # a checkout: the worker imports its packages
         env["PYTHONPATH"] = os.pathsep.join(filter(None, [str(ROOT), env.get("PYTHONPATH")]))
     return env
 
@@ -321,9 +321,10 @@ def _interrupt(signum: int, frame: Any) -> None:
     raise KeyboardInterrupt
 
 
-def supervise(argv: list[str], keeps_results: bool) -> int:
-    """Run ``shootout ARGV`` (verify or bench) in workers until every cell is recorded.
+def supervise(argv: list[str], keeps_results: bool, command: list[str]) -> int:
+    """Run ``COMMAND ARGV`` (verify or bench) in workers until every cell is recorded.
 
+    ``command`` starts the command line in a fresh process (``python -m shootout``).
     ``keeps_results``: the user named or will get a results file; otherwise the worker
     writes one to a scratch folder (it is what a resumed worker continues) that goes away.
     """
@@ -333,14 +334,14 @@ def supervise(argv: list[str], keeps_results: bool) -> int:
     try:
         with tempfile.TemporaryDirectory(prefix="shootout-") as scratch:
             extra = [] if keeps_results else ["--shootout-results", str(Path(scratch) / "run.json")]
-            return _supervise([*argv, *extra], keeps_results)
+            return _supervise([*command, *argv, *extra], keeps_results)
     finally:
         if previous is not None:
             signal.signal(signal.SIGTERM, previous)
 
 
-def _supervise(argv: list[str], keeps_results: bool) -> int:
-    command, env = [sys.executable, "-m", "harness", *argv], _worker_env()
+def _supervise(command: list[str], keeps_results: bool) -> int:
+    env = _worker_env()
     resume: list[str] = []
     results: str | None = None
     while True:

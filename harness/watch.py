@@ -8,8 +8,6 @@ prediction as its reason, instead of running until ``--cell-timeout`` kills it.
 
 from __future__ import annotations
 
-import argparse
-import json
 import shlex
 import time
 from collections.abc import Callable, Iterable, Iterator, Sequence
@@ -21,13 +19,13 @@ from typing import TYPE_CHECKING, Any
 from harness.supervise import TIMED_OUT, Link, seconds_text
 
 if TYPE_CHECKING:
-    from harness.pytest_plugin import Cell, State
     from harness.registry import Implementation
     from harness.results import Run
+    from harness.selection import Cell
 
 SAVE_EVERY_S = 2.0  # verify saves at most this often: a crash makes it re-run at most that
 # pytest-benchmark calls a slow target once to calibrate, once to warm that up and once as
-# the warm-up round before its rounds (harness/cli.py: warmup on, 1 warm-up iteration).
+# the warm-up round before its rounds (shootout/verify_bench.py: warmup on, 1 warm-up iteration).
 BENCH_EXTRA_CALLS = 3
 
 
@@ -63,7 +61,7 @@ def skip_reason(predicted: float, budget: float) -> str:
 
 
 def record_id(record: dict[str, Any]) -> str:
-    """The cell id (harness.pytest_plugin.Cell.id) of a verdict or measurement record."""
+    """The cell id (harness.selection.Cell.id) of a verdict or measurement record."""
     return "/".join(str(record[k]) for k in ("algorithm", "backend", "variant", "case"))
 
 
@@ -86,7 +84,7 @@ def unrun_records(
     if cell.mode != "bench":
         return verdict.as_dict(), None
     case = cell.case.as_case() if isinstance(cell.case, ErrorCase) else cell.case
-    return verdict.as_dict(), not_timed(cell.suite, impl, case, verdict, None)
+    return verdict.as_dict(), not_timed(cell.suite, impl, case, verdict, None).as_dict()
 
 
 def _fuzz_repro(impl: Implementation, examples: int, seed: int) -> str:
@@ -221,22 +219,3 @@ class Watch:
             cell = by_id.get(record_id(m))
             if cell is not None and m.get("status") == "ok":
                 self.observe(cell, m.get("median_s"))
-
-
-def start_worker(state: State, args: argparse.Namespace, mode: str) -> None:
-    """Set the worker up from its command line: budgets, the supervisor's pipe, and the
-    results file to continue (recording first the cell the previous worker lost)."""
-    from harness.results import Run, load_results
-    from harness.supervise import cell_timeout
-
-    watch = state.watch
-    watch.budget, watch.timeout = args.cell_budget, cell_timeout(args, mode)
-    watch.fuzz = (getattr(args, "fuzz", 0), getattr(args, "fuzz_seed", 0))
-    if args.shootout_worker is not None:
-        watch.link = Link(args.shootout_worker)
-        watch.link.take_over()
-    if args.shootout_resume:
-        state.results_path = Path(args.shootout_resume)
-        state.run = Run.from_document(load_results(state.results_path))
-        lost = json.loads(args.shootout_lost) if args.shootout_lost else None
-        watch.resume(state.run, state.cells(), lost)

@@ -6,7 +6,7 @@ from collections.abc import Iterable, Mapping
 
 import pandas as pd
 
-from harness.backends import BACKENDS
+from harness.backends import BACKEND_TOKENS
 from reports.markup import (
     SEVERITY,
     Html,
@@ -37,7 +37,7 @@ from reports.table import (
 def backend_order(names: Iterable[str]) -> list[str]:
     """The fixed backend vocabulary first, in its own order, then anything else by name."""
     present = set(names)
-    known = [b for b in (*BACKENDS, "library") if b in present]
+    known = [b for b in BACKEND_TOKENS if b in present]
     return known + sorted(present - set(known))
 
 

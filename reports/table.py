@@ -6,13 +6,18 @@ the mix of files. Nothing here re-runs or re-times anything.
 
 from __future__ import annotations
 
+import dataclasses
 import json
+import typing
+from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import pandas as pd
 
+from harness.backends import device_of
+from harness.measurement import Measurement
 from harness.results import ResultsError, find_results, load_results
 
 TEXT, FLOAT, INT, BOOL = "text", "float", "int", "bool"
@@ -28,37 +33,34 @@ RUN_CONTEXT = (
     ("profile", TEXT),
 )
 
+
+def _record_columns(record: type) -> tuple[list[tuple[str, str]], list[str]]:
+    """A record's fields as (name, kind) columns, less the raw samples, and apart the
+    names of its mappings (params, options: canonical JSON text in the table)."""
+    hints = typing.get_type_hints(record)
+    columns, mappings = [], []
+    for f in dataclasses.fields(record):
+        hint = hints[f.name]
+        if f.name in ("samples", "iterations", "stddev_s"):
+            continue
+        if typing.get_origin(hint) is Mapping:
+            mappings.append(f.name)
+            continue
+        (base,) = [t for t in typing.get_args(hint) if t is not type(None)] or [hint]
+        columns.append((f.name, {str: TEXT, float: FLOAT, int: INT, bool: BOOL}[base]))
+    return columns, mappings
+
+
+_MEASURED, _MAPPINGS = _record_columns(Measurement)
+_VARIANT = [name for name, _ in _MEASURED].index("variant") + 1
+# A measurement's own fields in their order, with "backend/variant" as impl beside them;
+# the run context, then the mappings, at the end.
 MEASUREMENT_COLUMNS = (
-    ("algorithm", TEXT),
-    ("backend", TEXT),
-    ("variant", TEXT),
+    *_MEASURED[:_VARIANT],
     ("impl", TEXT),
-    ("kind", TEXT),
-    ("case", TEXT),
-    ("case_kind", TEXT),
-    ("standard", BOOL),
-    ("device", TEXT),
-    ("dtype", TEXT),
-    ("status", TEXT),
-    ("reason", TEXT),
-    ("verdict", TEXT),
-    ("first_call_s", FLOAT),
-    ("median_s", FLOAT),
-    ("iqr_s", FLOAT),
-    ("mean_s", FLOAT),
-    ("min_s", FLOAT),
-    ("rounds", INT),
-    ("flops", FLOAT),
-    ("bytes", FLOAT),
-    ("items", FLOAT),
-    ("item_unit", TEXT),
-    ("gflops", FLOAT),
-    ("gbps", FLOAT),
-    ("items_per_s", FLOAT),
-    ("noisy", BOOL),
+    *_MEASURED[_VARIANT:],
     *RUN_CONTEXT,
-    ("params", TEXT),
-    ("options", TEXT),
+    *((name, TEXT) for name in _MAPPINGS),
 )
 
 VERDICT_COLUMNS = (
@@ -244,7 +246,7 @@ def _cell_fields(entry: dict[str, Any]) -> dict[str, Any]:
     row = dict(entry)
     row["impl"] = f"{entry['backend']}/{entry['variant']}"
     if not entry.get("device"):  # files written before the device was recorded
-        row["device"] = "cuda" if entry["backend"] in ("torch_cuda", "cupy") else "cpu"
+        row["device"] = device_of(entry["backend"])
     # Mappings become canonical JSON text: hashable, comparable and printable.
     for key in ("params", "options"):
         row[key] = json.dumps(entry.get(key) or {}, sort_keys=True, default=str)
@@ -464,28 +466,6 @@ def with_roofline(measurements: pd.DataFrame, ceilings: pd.DataFrame) -> pd.Data
     return out
 
 
-# The timing columns a cell gains in the export, renamed where they clash with a verdict's.
-_TIMING = {
-    "status": "timing_status",
-    "reason": "timing_reason",
-    "standard": "standard",
-    "device": "device",
-    "first_call_s": "first_call_s",
-    "median_s": "median_s",
-    "iqr_s": "iqr_s",
-    "mean_s": "mean_s",
-    "min_s": "min_s",
-    "rounds": "rounds",
-    "flops": "flops",
-    "bytes": "bytes",
-    "items": "items",
-    "item_unit": "item_unit",
-    "gflops": "gflops",
-    "gbps": "gbps",
-    "items_per_s": "items_per_s",
-    "noisy": "noisy",
-    **{c: c for c in ROOFLINE_COLUMNS},
-}
 _JOIN = [
     "run_id",
     "machine",
@@ -497,6 +477,15 @@ _JOIN = [
     "params",
     "options",
 ]
+# The timing columns a cell gains in the export: the measurement's columns that do not
+# identify the cell, its outcome first and renamed where it clashes with a verdict's.
+_IDENTITY = {*_JOIN, "impl", "kind", "case_kind", "verdict", *(name for name, _ in RUN_CONTEXT)}
+_RENAMED = {"status": "timing_status", "reason": "timing_reason"}
+_TIMING = {
+    **_RENAMED,
+    **{c: c for c, _ in MEASUREMENT_COLUMNS if c not in _IDENTITY and c not in _RENAMED},
+    **{c: c for c in ROOFLINE_COLUMNS},
+}
 
 
 def cells(frames: Frames) -> pd.DataFrame:

@@ -39,7 +39,7 @@ def shootout(
 ) -> subprocess.CompletedProcess[str]:
     env = {**os.environ, "PYTHONPATH": str(ROOT)}
     return subprocess.run(
-        [sys.executable, "-m", "harness", *args],
+        [sys.executable, "-m", "shootout", *args],
         cwd=cwd,
         env=env,
         capture_output=True,
@@ -220,7 +220,7 @@ def test_interrupted_bench_keeps_earlier_results_and_marks_itself(tmp_path: Path
         [
             sys.executable,
             "-m",
-            "harness",
+            "shootout",
             "bench",
             "-a",
             ALGO,

@@ -15,10 +15,10 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from harness.gate import (
+from harness.gate import GateError
+from harness.gate.verdict import (
     Budget,
     GateConfig,
-    GateError,
     Thresholds,
     benjamini_hochberg,
     check_budgets,

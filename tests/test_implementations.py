@@ -8,7 +8,8 @@ from __future__ import annotations
 
 import pytest
 
-from harness.pytest_plugin import Cell, run_cell
+from harness.pytest_plugin import run_cell
+from harness.selection import Cell
 
 
 def test_cell(shootout_cell: Cell, request: pytest.FixtureRequest) -> None:

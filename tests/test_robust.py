@@ -125,7 +125,7 @@ def shootout(
 ) -> tuple[subprocess.CompletedProcess[str], float]:
     start = time.monotonic()
     proc = subprocess.run(
-        [sys.executable, "-m", "harness", *args],
+        [sys.executable, "-m", "shootout", *args],
         cwd=cwd,
         env={**os.environ, "PYTHONPATH": str(ROOT), **(env or {})},
         capture_output=True,
@@ -261,7 +261,7 @@ def test_sigterm_stops_the_worker_and_keeps_what_was_recorded(tmp_path: Path, pl
     results = tmp_path / "results"
     proc = subprocess.Popen(
         [
-            sys.executable, "-m", "harness", "bench", "--plugin", str(plugin), "-a", ALGO,
+            sys.executable, "-m", "shootout", "bench", "--plugin", str(plugin), "-a", ALGO,
             "-b", "numpy", "--variant", "fine", "--variant", "hangs",
             "--profile", "smoke", "--max-time", "0.05", "--results-dir", str(results),
         ],

@@ -10,46 +10,55 @@ from typing import Any
 import numpy as np
 import pytest
 
-from harness.bench import NOISE_LIMIT, device_of, measure, pytest_benchmark_runner, summarize
+from harness.bench import NOISE_LIMIT, measure, pytest_benchmark_runner, summarize
+from harness.measurement import Measurement
 from harness.registry import Implementation
 from harness.spec import Suite
 
 MakeImpl = Callable[..., Implementation]
 
 
-def record(flops: float = 2e9, bytes_: float = 4e9, items: float = 0.0) -> dict[str, Any]:
-    return {"flops": flops, "bytes": bytes_, "items": items}
+def record(flops: float = 2e9, bytes_: float = 4e9, items: float = 0.0) -> Measurement:
+    return Measurement(
+        algorithm="a",
+        backend="numpy",
+        variant="v",
+        case="c",
+        flops=flops,
+        bytes=bytes_,
+        items=items,
+    )
 
 
 def test_summarize_order_statistics_and_rates() -> None:
     out = summarize(record(items=1000.0), [0.5, 0.1, 0.2, 0.3, 0.4], iterations=7)
-    assert out["samples"] == [0.5, 0.1, 0.2, 0.3, 0.4]
-    assert (out["rounds"], out["iterations"]) == (5, 7)
-    assert out["median_s"] == pytest.approx(0.3)
-    assert out["iqr_s"] == pytest.approx(0.4 - 0.2)
-    assert out["mean_s"] == pytest.approx(0.3)
-    assert out["min_s"] == pytest.approx(0.1)
-    assert out["stddev_s"] == pytest.approx(float(np.std([0.1, 0.2, 0.3, 0.4, 0.5], ddof=1)))
-    assert out["noisy"] is True
-    assert out["gflops"] == pytest.approx(2e9 / 0.3 / 1e9)
-    assert out["gbps"] == pytest.approx(4e9 / 0.3 / 1e9)
-    assert out["items_per_s"] == pytest.approx(1000 / 0.3)
+    assert out.samples == (0.5, 0.1, 0.2, 0.3, 0.4)
+    assert (out.rounds, out.iterations) == (5, 7)
+    assert out.median_s == pytest.approx(0.3)
+    assert out.iqr_s == pytest.approx(0.4 - 0.2)
+    assert out.mean_s == pytest.approx(0.3)
+    assert out.min_s == pytest.approx(0.1)
+    assert out.stddev_s == pytest.approx(float(np.std([0.1, 0.2, 0.3, 0.4, 0.5], ddof=1)))
+    assert out.noisy is True
+    assert out.gflops == pytest.approx(2e9 / 0.3 / 1e9)
+    assert out.gbps == pytest.approx(4e9 / 0.3 / 1e9)
+    assert out.items_per_s == pytest.approx(1000 / 0.3)
 
 
 def test_noise_flag_threshold_is_ten_percent_of_the_median() -> None:
     assert NOISE_LIMIT == 0.10
     quiet = summarize(record(), [1.00, 1.02, 1.04, 1.06, 1.08], iterations=1)  # IQR/med 0.04/1.04
-    assert quiet["noisy"] is False
+    assert quiet.noisy is False
     noisy = summarize(record(), [1.0, 1.0, 1.0, 1.5, 1.5], iterations=1)  # IQR/median 0.5
-    assert noisy["noisy"] is True
+    assert noisy.noisy is True
 
 
 def test_summarize_single_sample_and_no_items() -> None:
     out = summarize(record(items=0.0), [0.25], iterations=1)
-    assert out["stddev_s"] == 0.0
-    assert out["iqr_s"] == 0.0
-    assert out["items_per_s"] is None
-    assert out["gflops"] == pytest.approx(8.0)
+    assert out.stddev_s == 0.0
+    assert out.iqr_s == 0.0
+    assert out.items_per_s is None
+    assert out.gflops == pytest.approx(8.0)
 
 
 def test_measure_times_the_first_call_apart_then_runs_the_benchmark(
@@ -65,34 +74,33 @@ def test_measure_times_the_first_call_apart_then_runs_the_benchmark(
 
     verdict, rec = measure(suite, make_impl(), case, runner)
     assert verdict.status == "pass"
-    assert rec["verdict"] == "pass"
-    assert rec["status"] == "ok" and rec["reason"] == ""
-    assert isinstance(rec["first_call_s"], float) and rec["first_call_s"] >= 0
+    assert rec.verdict == "pass"
+    assert rec.status == "ok" and rec.reason == ""
+    assert isinstance(rec.first_call_s, float) and rec.first_call_s >= 0
     assert len(targets) == 1
-    assert rec["samples"] == [2e-6, 1e-6, 3e-6]
-    assert (rec["rounds"], rec["iterations"]) == (3, 10)
-    assert rec["median_s"] == pytest.approx(2e-6)
-    assert rec["flops"] == 64 and rec["bytes"] == 2 * 64 * 8
-    assert rec["gflops"] == pytest.approx(64 / 2e-6 / 1e9)
-    assert (rec["algorithm"], rec["backend"], rec["case"], rec["case_kind"]) == (
+    assert rec.samples == (2e-6, 1e-6, 3e-6)
+    assert (rec.rounds, rec.iterations) == (3, 10)
+    assert rec.median_s == pytest.approx(2e-6)
+    assert rec.flops == 64 and rec.bytes == 2 * 64 * 8
+    assert rec.gflops == pytest.approx(64 / 2e-6 / 1e9)
+    assert (rec.algorithm, rec.backend, rec.case, rec.case_kind) == (
         "toy_scale",
         "numpy",
         "bench_64",
         "bench",
     )
-    assert rec["device"] == "cpu"
-    assert suite.standard == "bench_64" and rec["standard"] is True
+    assert rec.device == "cpu"
+    assert suite.standard == "bench_64" and rec.standard is True
 
 
 def test_measure_marks_the_standard_case_and_the_device(suite: Suite, make_impl: MakeImpl) -> None:
     standard = replace(suite, standard="bench_4k")
     runner = lambda target: ([1e-6], 1)  # noqa: E731
     _, rec = measure(standard, make_impl(), standard.find_case("bench_4k"), runner)
-    assert rec["standard"] is True
+    assert rec.standard is True
     _, rec = measure(standard, make_impl(), standard.find_case("bench_64"), runner)
-    assert rec["standard"] is False
-    assert device_of("torch_cuda") == device_of("cupy") == "cuda"
-    assert device_of("numpy") == device_of("torch_cpu") == "cpu"
+    assert rec.standard is False
+    assert rec.device == "cpu"  # harness.backends.device_of (tests/harness/test_backends.py)
 
 
 def test_a_standard_case_must_be_a_bench_case(suite: Suite) -> None:
@@ -111,10 +119,10 @@ def test_measure_does_not_time_a_wrong_implementation(suite: Suite, make_impl: M
         runner,
     )
     assert verdict.status == "fail"
-    assert rec["status"] == "fail" and rec["verdict"] == "fail"
-    assert rec["reason"].startswith("64/64 elements differ")
-    assert rec["samples"] == [] and rec["median_s"] is None and rec["gflops"] is None
-    assert isinstance(rec["first_call_s"], float)
+    assert rec.status == "fail" and rec.verdict == "fail"
+    assert rec.reason.startswith("64/64 elements differ")
+    assert rec.samples == () and rec.median_s is None and rec.gflops is None
+    assert isinstance(rec.first_call_s, float)
 
 
 def test_measure_reports_a_skip_with_its_reason(suite: Suite, make_impl: MakeImpl) -> None:
@@ -123,9 +131,9 @@ def test_measure_reports_a_skip_with_its_reason(suite: Suite, make_impl: MakeImp
 
     verdict, rec = measure(suite, make_impl(max_flops=10.0), suite.find_case("bench_64"), runner)
     assert verdict.status == "skip"
-    assert rec["status"] == "skip"
-    assert rec["reason"].startswith("size cap: case needs 64 flops")
-    assert rec["first_call_s"] is None
+    assert rec.status == "skip"
+    assert rec.reason.startswith("size cap: case needs 64 flops")
+    assert rec.first_call_s is None
 
 
 class FakeBenchmark:

@@ -8,9 +8,9 @@ from collections.abc import Callable
 
 import pytest
 
-from harness.pytest_plugin import Cell
 from harness.registry import Implementation
 from harness.results import Run
+from harness.selection import Cell
 from harness.spec import Case, Suite
 from harness.supervise import Link, timeout_detail
 from harness.watch import (

@@ -29,9 +29,7 @@ from typing import Any
 
 import numpy as np
 
-
-class GateError(Exception):
-    """Bad gate input: thresholds or budgets file, ref, selection (CLI exit 2)."""
+from harness.gate import GateError
 
 
 @dataclass(frozen=True)

@@ -1,17 +1,19 @@
 """Running the gate: export the base tree, verify both sides, then interleave rounds.
 
-Both sides are measured by the candidate's harness (its ``harness/`` is copied over the
-exported base), so a change in timing code cannot pose as a change in speed; what differs
-between the sides is the suites and implementations. Rounds alternate A B, B A, A B, ...
-so slow drift and any first/second-position effect fall on both sides equally, and every
-round of every side is a fresh worker process, so that what one process happens to get
-(memory layout, JIT code placement) varies between rounds instead of biasing a side.
+Both sides are measured by the candidate's code (its ``harness/``, and the command line
+that verifies, are copied over the exported base), so a change in timing code cannot pose
+as a change in speed; what differs between the sides is the suites and implementations.
+Rounds alternate A B, B A, A B, ... so slow drift and any first/second-position effect
+fall on both sides equally, and every round of every side is a fresh worker process, so
+that what one process happens to get (memory layout, JIT code placement) varies between
+rounds instead of biasing a side.
 """
 
 from __future__ import annotations
 
 import io
 import json
+import math
 import os
 import shutil
 import subprocess
@@ -20,22 +22,22 @@ import tarfile
 import tempfile
 import time
 from collections import Counter, defaultdict
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
-from harness.gate import (
+from harness.gate import GateError
+from harness.gate.verdict import (
     Budget,
     CellResult,
     GateConfig,
-    GateError,
     check_budgets,
     compare_cell,
     judge,
 )
 
-ROOT = Path(__file__).resolve().parent.parent
+ROOT = Path(__file__).resolve().parent.parent.parent
 
 
 def resolve_ref(ref: str, repo: Path = ROOT) -> str:
@@ -56,8 +58,11 @@ def resolve_ref(ref: str, repo: Path = ROOT) -> str:
     return out.stdout.strip()
 
 
-def export_tree(commit: str, dest: Path, repo: Path = ROOT) -> Path:
-    """The committed tree of ``commit`` in ``dest``, with this checkout's harness in it."""
+def export_tree(
+    commit: str, dest: Path, carry: Sequence[str] = ("harness",), repo: Path = ROOT
+) -> Path:
+    """The committed tree of ``commit`` in ``dest``, with this checkout's ``carry`` packages
+    (the code that measures) in place of its own."""
     archive = subprocess.run(
         ["git", "archive", "--format=tar", commit], cwd=repo, capture_output=True, check=False
     )
@@ -66,22 +71,23 @@ def export_tree(commit: str, dest: Path, repo: Path = ROOT) -> Path:
     dest.mkdir(parents=True, exist_ok=True)
     with tarfile.open(fileobj=io.BytesIO(archive.stdout)) as tar:
         tar.extractall(dest, filter="data")
-    shutil.rmtree(dest / "harness", ignore_errors=True)
-    shutil.copytree(
-        ROOT / "harness", dest / "harness", ignore=shutil.ignore_patterns("__pycache__")
-    )
+    for package in carry:
+        shutil.rmtree(dest / package, ignore_errors=True)
+        shutil.copytree(
+            ROOT / package, dest / package, ignore=shutil.ignore_patterns("__pycache__")
+        )
     return dest
 
 
 class Worker:
-    """One ``harness.gate_worker`` process on one tree."""
+    """One ``harness.gate.worker`` process on one tree."""
 
     def __init__(self, name: str, tree: Path, config: dict[str, Any]) -> None:
         self.name = name
         env = {**os.environ, "PYTHONPATH": str(tree), "PYTHONDONTWRITEBYTECODE": "1"}
         env = {k: v for k, v in env.items() if not k.startswith("PYTEST_XDIST")}
         self.proc = subprocess.Popen(
-            [sys.executable, "-m", "harness.gate_worker"],
+            [sys.executable, "-m", "harness.gate.worker"],
             cwd=tree,
             env=env,
             stdin=subprocess.PIPE,
@@ -149,15 +155,18 @@ class GateRun:
     seconds: float = 0.0
 
 
-def verify_tree(name: str, tree: Path, config: dict[str, Any]) -> list[dict[str, Any]]:
-    """Every case of the selection on one tree, by ``shootout verify`` in a subprocess.
+def verify_tree(
+    name: str, tree: Path, config: dict[str, Any], command: Sequence[str]
+) -> list[dict[str, Any]]:
+    """Every case of the selection on one tree, by ``COMMAND verify`` in a subprocess.
 
-    The CLI isolates each cell, so an implementation that crashes or hangs comes back as
-    an error verdict instead of taking the gate down with it.
+    ``command`` starts the command line (``python -m shootout``), which isolates each
+    cell, so an implementation that crashes or hangs comes back as an error verdict
+    instead of taking the gate down with it.
     """
     with tempfile.TemporaryDirectory(prefix="opshootout-gate-verify-") as tmp:
         out = Path(tmp) / "verdicts.json"
-        argv = [sys.executable, "-m", "harness", "verify", "--results", str(out)]
+        argv = [*command, "verify", "--results", str(out)]
         argv += ["--threads", str(config["threads"])]
         for flag, key in (("-a", "algorithms"), ("-b", "backends"), ("--variant", "variants")):
             for value in config[key]:
@@ -189,9 +198,11 @@ def run_rounds(
     *,
     slowdown: dict[str, dict[str, float]] | None = None,
     verify: tuple[str, ...] = (),
+    verifier: Sequence[str] = (),
     progress: Callable[[str], None] = lambda _: None,
 ) -> GateRun:
-    """Verify the ``verify`` sides, then interleave rounds over the named trees.
+    """Verify the ``verify`` sides (by ``verify_tree`` with ``verifier`` as its command),
+    then interleave rounds over the named trees.
 
     Each round of each side runs in a new worker process. Implementations that fail or
     crash on any verified side are not timed on either side: a wrong answer fails the gate
@@ -201,7 +212,7 @@ def run_rounds(
     sides = {name: SideData() for name in trees}
     for name in verify:
         progress(f"verifying every case on the {name} side")
-        sides[name].verdicts += verify_tree(name, trees[name], config)
+        sides[name].verdicts += verify_tree(name, trees[name], config, verifier)
     exclude = sorted(set().union(*(failing_keys(sides[n].verdicts) for n in verify)))
     names = list(trees)
     info: dict[str, Any] | None = None
@@ -290,4 +301,52 @@ def outcome(
         "not_timed": dict(sorted(cand.skipped.items())),
         "rounds": run.rounds,
         "seconds": round(run.seconds, 1),
+    }
+
+
+def self_test_once(
+    config: GateConfig,
+    worker: dict[str, Any],
+    rounds: int,
+    target: str,
+    factor: float,
+    progress: Callable[[str], None] = lambda _: None,
+) -> dict[str, Any]:
+    """One self-test on this tree: A against A again, and A against A with ``target``
+    slowed by ``factor``; a slower or faster verdict where nothing changed is a false alarm."""
+    run = run_rounds(
+        {"A": ROOT, "A again": ROOT, "A slowed": ROOT},
+        worker,
+        rounds,
+        slowdown={"A slowed": {target: factor}},
+        progress=progress,
+    )
+    same = outcome(run, compare_sides(run, "A", "A again", config), "A", "A again", [])
+    slowed = outcome(run, compare_sides(run, "A", "A slowed", config), "A", "A slowed", [])
+    injected = [c for c in slowed["cells"] if c["key"].startswith(target + "/")]
+    untouched = [c for c in slowed["cells"] if c not in injected]
+    false_alarms = [c for c in [*same["cells"], *untouched] if c["verdict"] in ("slower", "faster")]
+    caught = bool(injected) and all(c["verdict"] == "slower" for c in injected)
+    reasons = []
+    if false_alarms:
+        reasons.append(f"{len(false_alarms)} false alarm(s) where nothing changed")
+    if not caught:
+        seen = ", ".join(f"{c['key']}: {c['verdict']}" for c in injected) or "not timed"
+        reasons.append(f"the {factor}× slowdown of {target} was not caught ({seen})")
+    return {
+        "passed": not reasons,
+        "reasons": reasons,
+        "injected": {"implementation": target, "factor": factor},
+        "caught": caught,
+        "injected_ratio": injected[0]["ratio"] if injected else math.nan,
+        "false_alarms": false_alarms,
+        "null_comparisons": len(same["cells"]) + len(untouched),
+        "aa": same,
+        "slowed": slowed,
+        "rounds": rounds,
+        "seconds": round(run.seconds, 1),
+        "counts": same["counts"],
+        "cells": same["cells"] + injected,
+        "wrong": [],
+        "budgets": [],
     }

@@ -55,10 +55,11 @@ def main(stdin: TextIO = sys.stdin) -> int:
     from harness.threads import apply, pin_environment
 
     pin_environment(config["threads"])
-    from harness.cli import _run_pytest
-    from harness.pytest_plugin import Selection, State
+    from harness.pytest_plugin import State
     from harness.registry import load_registry
     from harness.results import Run
+    from harness.selection import Selection
+    from harness.session import run_pytest
 
     registry = load_registry(tuple(config.get("plugins", ())))
     threads = apply(config["threads"])
@@ -84,7 +85,7 @@ def main(stdin: TextIO = sys.stdin) -> int:
 
     def session(selection: Selection, extra: list[str]) -> Run:
         run = Run(command="shootout gate", profile=selection.profile, threads=threads)
-        _run_pytest(State(selection, registry, run), extra)
+        run_pytest(State(selection, registry, run), extra)
         return run
 
     def reply(payload: dict[str, Any]) -> None:

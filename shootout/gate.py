@@ -1,4 +1,4 @@
-"""``shootout gate``: the command around harness.gate (judgement) and harness.gate_run."""
+"""The ``gate`` command: its options checked, the gate run (harness.gate), the result printed."""
 
 from __future__ import annotations
 
@@ -11,32 +11,36 @@ import tempfile
 from pathlib import Path
 from typing import Any
 
-from harness.gate import (
-    Budget,
-    GateConfig,
-    GateError,
-    check_budgets,
-    load_budgets,
-    load_config,
-)
-from harness.gate_run import (
+from harness.gate import GateError
+from harness.gate.run import (
     ROOT,
     compare_sides,
     export_tree,
     outcome,
     resolve_ref,
     run_rounds,
+    self_test_once,
 )
-from harness.present import fmt_time
+from harness.gate.verdict import (
+    Budget,
+    GateConfig,
+    check_budgets,
+    load_budgets,
+    load_config,
+)
+from shootout.common import COMMAND
+from shootout.present import fmt_time
 
 THRESHOLDS_FILE, BUDGETS_FILE = ROOT / "gate.toml", ROOT / "budgets.toml"
+# The candidate's code that measures, carried over the exported base: timing and verifying.
+MEASURING_PACKAGES = ("harness", "shootout")
 
 
 def _progress(message: str) -> None:
     print(f"gate: {message}", file=sys.stderr, flush=True)
 
 
-def run_gate_command(args: argparse.Namespace) -> int:
+def cmd_gate(args: argparse.Namespace) -> int:
     chosen = [bool(args.base), args.self_test, args.results is not None]
     if sum(chosen) != 1:
         raise GateError("give exactly one of --base REF, --self-test, or --results FILE")
@@ -64,12 +68,13 @@ def run_gate_command(args: argparse.Namespace) -> int:
     commit = resolve_ref(args.base)
     with tempfile.TemporaryDirectory(prefix="opshootout-gate-") as tmp:
         _progress(f"exporting {args.base} ({commit[:12]})")
-        base = export_tree(commit, Path(tmp) / "base")
+        base = export_tree(commit, Path(tmp) / "base", carry=MEASURING_PACKAGES)
         run = run_rounds(
             {"base": base, "candidate": ROOT},
             worker,
             rounds,
             verify=("base", "candidate"),
+            verifier=COMMAND,
             progress=_progress,
         )
     cells = compare_sides(run, "base", "candidate", config)
@@ -128,7 +133,7 @@ def _self_test(
     for number in range(args.repeat):
         if args.repeat > 1:
             _progress(f"self-test {number + 1}/{args.repeat}")
-        runs.append(_self_test_once(config, worker, rounds, target, args.inject_factor))
+        runs.append(self_test_once(config, worker, rounds, target, args.inject_factor, _progress))
     null_cells = sum(r["null_comparisons"] for r in runs)
     alarms = sum(len(r["false_alarms"]) for r in runs)
     result = {**runs[-1]}
@@ -159,53 +164,15 @@ def _self_test(
     return 0 if result["passed"] else 1
 
 
-def _self_test_once(
-    config: GateConfig, worker: dict[str, Any], rounds: int, target: str, factor: float
-) -> dict[str, Any]:
-    run = run_rounds(
-        {"A": ROOT, "A again": ROOT, "A slowed": ROOT},
-        worker,
-        rounds,
-        slowdown={"A slowed": {target: factor}},
-        progress=_progress,
-    )
-    same = outcome(run, compare_sides(run, "A", "A again", config), "A", "A again", [])
-    slowed = outcome(run, compare_sides(run, "A", "A slowed", config), "A", "A slowed", [])
-    injected = [c for c in slowed["cells"] if c["key"].startswith(target + "/")]
-    untouched = [c for c in slowed["cells"] if c not in injected]
-    false_alarms = [c for c in [*same["cells"], *untouched] if c["verdict"] in ("slower", "faster")]
-    caught = bool(injected) and all(c["verdict"] == "slower" for c in injected)
-    reasons = []
-    if false_alarms:
-        reasons.append(f"{len(false_alarms)} false alarm(s) where nothing changed")
-    if not caught:
-        seen = ", ".join(f"{c['key']}: {c['verdict']}" for c in injected) or "not timed"
-        reasons.append(f"the {factor}× slowdown of {target} was not caught ({seen})")
-    return {
-        "passed": not reasons,
-        "reasons": reasons,
-        "injected": {"implementation": target, "factor": factor},
-        "caught": caught,
-        "injected_ratio": injected[0]["ratio"] if injected else math.nan,
-        "false_alarms": false_alarms,
-        "null_comparisons": len(same["cells"]) + len(untouched),
-        "aa": same,
-        "slowed": slowed,
-        "rounds": rounds,
-        "seconds": round(run.seconds, 1),
-        "counts": same["counts"],
-        "cells": same["cells"] + injected,
-        "wrong": [],
-        "budgets": [],
-    }
-
-
 def _default_target(args: argparse.Namespace) -> str:
+    from harness.backends import DEFAULT_BACKEND, is_interpreted
     from harness.registry import load_registry
 
     impls = load_registry(args.plugin).select(args.algorithm, args.backend, args.variant)
-    runnable = [i for i in impls if i.unavailable_reason() is None and i.backend != "python"]
-    preferred = [i for i in runnable if i.backend == "numpy"] or runnable
+    runnable = [
+        i for i in impls if i.unavailable_reason() is None and not is_interpreted(i.backend)
+    ]
+    preferred = [i for i in runnable if i.backend == DEFAULT_BACKEND] or runnable
     if not preferred:
         raise GateError("the self-test needs one implementation that runs here to slow down")
     return str(preferred[0].key)

@@ -1,0 +1,27 @@
+"""The ``list`` and ``describe`` commands: what is registered, and the contract to follow."""
+
+from __future__ import annotations
+
+import argparse
+import json
+
+from shootout.common import EXIT_OK, load_registry
+
+
+def cmd_list(args: argparse.Namespace) -> int:
+    from shootout.present import list_records, list_table
+
+    registry = load_registry(args)
+    impls = registry.select(args.algorithm, args.backend, args.variant)
+    records = list_records(registry, impls)
+    print(json.dumps(records, indent=1) if args.json else list_table(records))
+    return EXIT_OK
+
+
+def cmd_describe(args: argparse.Namespace) -> int:
+    from shootout.present import describe
+
+    registry = load_registry(args)
+    suite = registry.suite(args.algorithm)
+    print(describe(suite, registry, as_json=args.json))
+    return EXIT_OK

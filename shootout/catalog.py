@@ -5,7 +5,7 @@ from __future__ import annotations
 import argparse
 import json
 
-from shootout.common import EXIT_OK, load_registry
+from shootout.usage import EXIT_OK, load_registry
 
 
 def cmd_list(args: argparse.Namespace) -> int:

@@ -11,7 +11,7 @@ from typing import NoReturn
 
 from harness.supervise import add_options as add_robust_options
 from harness.supervise import supervise
-from shootout.common import COMMAND, EXIT_INTERRUPTED, EXIT_USAGE, UsageError
+from shootout.usage import COMMAND, EXIT_INTERRUPTED, EXIT_USAGE, UsageError
 
 
 class _Parser(argparse.ArgumentParser):

@@ -28,7 +28,7 @@ from harness.gate.verdict import (
     load_budgets,
     load_config,
 )
-from shootout.common import COMMAND
+from shootout.usage import COMMAND
 from shootout.present import fmt_time
 
 THRESHOLDS_FILE, BUDGETS_FILE = ROOT / "gate.toml", ROOT / "budgets.toml"

@@ -5,7 +5,7 @@ from __future__ import annotations
 import argparse
 import os
 
-from shootout.common import EXIT_OK, UsageError
+from shootout.usage import EXIT_OK, UsageError
 
 
 def cmd_report(args: argparse.Namespace) -> int:

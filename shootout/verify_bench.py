@@ -9,7 +9,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from harness.supervise import Link, cell_timeout, user_argv
-from shootout.common import (
+from shootout.usage import (
     EXIT_DISAGREE,
     EXIT_INTERRUPTED,
     EXIT_OK,

@@ -28,8 +28,8 @@ from harness.gate.verdict import (
     load_budgets,
     load_config,
 )
-from shootout.usage import COMMAND
 from shootout.present import fmt_time
+from shootout.usage import COMMAND
 
 THRESHOLDS_FILE, BUDGETS_FILE = ROOT / "gate.toml", ROOT / "budgets.toml"
 # The candidate's code that measures, carried over the exported base: timing and verifying.

@@ -44,7 +44,6 @@ class Comparison:
     error_ratio: float = 0.0  # worst |err| / allowed; <= 1 passes, 1 - ratio is the margin
     note: str = ""
 
-
     def measured(self) -> dict[str, Any]:
         """The measured error, as the verdict records it."""
         return {

@@ -1,4 +1,4 @@
-"""Cases: the records that describe one input configuration, and the constructors suites use.
+"""Cases and the records beside them: one input configuration, its cost, its tolerance.
 
 Suites write their tables as data: ``case("random_f32", n=64, m=48)``, ``edge(...)``,
 ``bench(...)``, ``grid(...)`` and ``error(...)``; the suite's ``defaults`` (seed, dtype)
@@ -125,3 +125,33 @@ def with_defaults(c: Case, defaults: Mapping[str, Any]) -> Case:
     if not missing:
         return c
     return Case(c.name, {**missing, **c.params}, c.options, c.kind)
+
+
+@dataclass(frozen=True)
+class Cost:
+    """Work of one call: flops and compulsory bytes (ALGORITHMS.md 1.8), plus items."""
+
+    flops: float
+    bytes: float
+    items: float = 0.0
+    item_unit: str = ""
+
+    def as_dict(self) -> dict[str, Any]:
+        return {
+            "flops": self.flops,
+            "bytes": self.bytes,
+            "items": self.items,
+            "item_unit": self.item_unit,
+        }
+
+
+@dataclass(frozen=True)
+class Tolerance:
+    """An (rtol, atol) pair with the reason it is what it is."""
+
+    rtol: float
+    atol: float
+    reason: str
+
+    def as_dict(self) -> dict[str, Any]:
+        return {"rtol": self.rtol, "atol": self.atol, "reason": self.reason}

@@ -12,49 +12,17 @@ import functools
 import inspect
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from harness.args import Args
-from harness.cases import Case, ErrorCase, Inputs, with_defaults
+from harness.cases import Case, Cost, ErrorCase, Inputs, Tolerance, with_defaults
+from harness.comparators import Comparator
 from harness.options import NoOptions, Options
-
-if TYPE_CHECKING:
-    from harness.comparators import Comparator
 
 __all__ = ["PROFILES", "Case", "Cost", "ErrorCase", "Inputs", "Suite", "Tolerance"]
 
 #: Benchmark profiles, smallest first. ``smoke`` exists for the harness's own tests.
 PROFILES: tuple[str, ...] = ("smoke", "quick", "full")
-
-
-@dataclass(frozen=True)
-class Cost:
-    """Work of one call: flops and compulsory bytes (ALGORITHMS.md 1.8), plus items."""
-
-    flops: float
-    bytes: float
-    items: float = 0.0
-    item_unit: str = ""
-
-    def as_dict(self) -> dict[str, Any]:
-        return {
-            "flops": self.flops,
-            "bytes": self.bytes,
-            "items": self.items,
-            "item_unit": self.item_unit,
-        }
-
-
-@dataclass(frozen=True)
-class Tolerance:
-    """An (rtol, atol) pair with the reason it is what it is."""
-
-    rtol: float
-    atol: float
-    reason: str
-
-    def as_dict(self) -> dict[str, Any]:
-        return {"rtol": self.rtol, "atol": self.atol, "reason": self.reason}
 
 
 @dataclass(frozen=True)

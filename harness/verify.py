@@ -2,265 +2,53 @@
 
 from __future__ import annotations
 
-import shlex
 import warnings
-from collections import OrderedDict
 from collections.abc import Callable
-from dataclasses import asdict, dataclass, field
 from typing import Any
 
 import numpy as np
 
-from harness.backends import BACKENDS, shares_memory
+from harness.backends import BACKENDS
 from harness.comparators import Comparison
+from harness.prepare import (
+    PreparedCall,
+    case_inputs,
+    oracle_output,
+    over_cap,
+    prepare,
+    unsupported_options,
+)
 from harness.registry import Implementation
-from harness.spec import Case, ErrorCase, Inputs, Suite
+from harness.spec import Case, ErrorCase, Suite
+from harness.verdict import (
+    OK_STATUSES,
+    STATUSES,
+    Verdict,
+    apply_expected_failure,
+    cell_fields,
+    fuzz_session_verdict,
+    repro_command,
+    unrun_verdict,
+)
 
-STATUSES = ("pass", "xfail", "skip", "fail", "error")
-OK_STATUSES = ("pass", "xfail", "skip")
-
-
-@dataclass(frozen=True)
-class Verdict:
-    """The checked outcome of one (implementation, case) cell, with the measured error."""
-
-    algorithm: str
-    backend: str
-    variant: str
-    kind: str
-    case: str
-    case_kind: str
-    dtype: str
-    status: str
-    detail: str = ""
-    mismatches: int = 0
-    total: int = 0
-    max_abs: float = 0.0
-    max_rel: float = 0.0
-    worst_index: tuple[int, ...] | None = None
-    error_ratio: float = 0.0
-    rtol: float = 0.0
-    atol: float = 0.0
-    tolerance_reason: str = ""
-    note: str = ""
-    repro: str = ""
-    params: dict[str, Any] = field(default_factory=dict)
-    options: dict[str, Any] = field(default_factory=dict)
-
-    @property
-    def ok(self) -> bool:
-        return self.status in OK_STATUSES
-
-    def as_dict(self) -> dict[str, Any]:
-        d = asdict(self)
-        d["worst_index"] = list(self.worst_index) if self.worst_index is not None else None
-        return d
-
-
-def repro_command(impl: Implementation, case: Case) -> str:
-    """The one command that re-runs exactly this cell."""
-    parts = [
-        "shootout",
-        "verify",
-        "--algorithm",
-        impl.algorithm,
-        "--backend",
-        impl.backend,
-        "--variant",
-        impl.variant,
-    ]
-    if case.kind in ("fuzz", "custom"):
-        parts += ["--case-json", case.to_json()]
-    else:
-        parts += ["--case", case.name]
-    if impl.origin.startswith("plugin:"):
-        parts += ["--plugin", impl.origin.removeprefix("plugin:")]
-    return shlex.join(parts)
-
-
-# ---- inputs and oracle, built once per case and shared by every implementation -------------
-
-
-class _CaseCache:
-    """Keeps the last few cases' inputs and oracle outputs: cells run case by case."""
-
-    def __init__(self, size: int = 2) -> None:
-        self.size = size
-        self.items: OrderedDict[tuple[str, str, str], Any] = OrderedDict()
-
-    def get(self, key: tuple[str, str, str], build: Callable[[], Any]) -> Any:
-        if key in self.items:
-            self.items.move_to_end(key)
-            return self.items[key]
-        value = build()
-        self.items[key] = value
-        while len(self.items) > self.size * 2:
-            self.items.popitem(last=False)
-        return value
-
-
-_CACHE = _CaseCache()
-
-
-def _build_inputs(suite: Suite, case: Case) -> Inputs:
-    inputs = suite.inputs_for(case)
-    if list(inputs) != suite.parameters:
-        raise ValueError(
-            f"{suite.algorithm}: make_inputs returned {list(inputs)}, the oracle "
-            f"takes {suite.parameters}"
-        )
-    for value in inputs.values():
-        if isinstance(value, np.ndarray):
-            value.setflags(write=False)  # shared: nobody may write into the master copy
-    return inputs
-
-
-def case_inputs(suite: Suite, case: Case) -> Inputs:
-    """The case's inputs, generated once from its seed and shared by every implementation."""
-    inputs: Inputs = _CACHE.get(
-        ("in", suite.algorithm, case.to_json()), lambda: _build_inputs(suite, case)
-    )
-    return inputs
-
-
-def _as_float64(value: Any) -> Any:
-    if isinstance(value, np.ndarray) and value.dtype.kind == "f":
-        return value.astype(np.float64)
-    return value
-
-
-def oracle_output(suite: Suite, case: Case) -> Any:
-    """The float64 ground truth for the case (float inputs are upcast before the oracle)."""
-
-    def build() -> Any:
-        inputs = {k: _as_float64(v) for k, v in case_inputs(suite, case).items()}
-        return suite.run_oracle(inputs, case)
-
-    return _CACHE.get(("out", suite.algorithm, case.to_json()), build)
-
-
-# ---- calling -----------------------------------------------------------------------------
-
-
-@dataclass
-class PreparedCall:
-    """Inputs converted to the implementation's backend, outside any timed region."""
-
-    impl: Implementation
-    args: list[Any]  # the inputs, then the options record when the suite has one
-    snapshots: list[Any]
-    names: list[str]
-
-    def __call__(self) -> Any:
-        assert self.impl.fn is not None
-        return self.impl.fn(*self.args)
-
-    def synchronized(self) -> Callable[[], Any]:
-        """The timing target: call, then wait for the device, so the time is the work's."""
-        sync, call = BACKENDS[self.impl.arrays].synchronize, self.__call__
-
-        def target() -> Any:
-            out = call()
-            sync()
-            return out
-
-        return target
-
-    def aliased_inputs(self, raw: Any, outputs: tuple[str, ...], may_alias: tuple[str, ...]) -> str:
-        """'output x shares memory with input y' for each forbidden pair, or ''."""
-        values = raw if len(outputs) > 1 and isinstance(raw, tuple) else (raw,)
-        found = [
-            f"output {out!r} shares memory with input {name!r}"
-            for out, value in zip(outputs, values, strict=False)
-            if out not in may_alias
-            for name, arg in zip(self.names, self.args, strict=False)
-            if shares_memory(value, arg)
-        ]
-        return "; ".join(found)
-
-    def modified_inputs(self) -> list[str]:
-        to_numpy = BACKENDS[self.impl.arrays].to_numpy
-        changed = []
-        for name, arg, snap in zip(self.names, self.args, self.snapshots, strict=False):
-            if snap is not None and not _bitwise_equal(to_numpy(arg), snap):
-                changed.append(name)
-        return changed
-
-
-def _bitwise_equal(a: Any, b: Any) -> bool:
-    a, b = np.asarray(a), np.asarray(b)
-    return bool(a.shape == b.shape and a.dtype == b.dtype and a.tobytes() == b.tobytes())
-
-
-def prepare(suite: Suite, impl: Implementation, case: Case) -> PreparedCall:
-    backend = BACKENDS[impl.arrays]
-    inputs = case_inputs(suite, case)
-    args = [backend.from_numpy(v) for v in inputs.values()]
-    snaps = [
-        np.array(backend.to_numpy(a), copy=True) if isinstance(v, np.ndarray) else None
-        for a, v in zip(args, inputs.values(), strict=True)
-    ]
-    return PreparedCall(impl, suite.call_args(args, case), snaps, list(inputs))
-
-
-def unsupported_options(suite: Suite, impl: Implementation, case: Case) -> dict[str, Any]:
-    """The case's flag values this implementation declares it does not handle."""
-    return {
-        k: v for k, v in suite.options.build(case.options).changed().items()
-        if not impl.supports_value(k, v)
-    }  # fmt: skip
-
-
-def over_cap(suite: Suite, impl: Implementation, case: Case) -> str | None:
-    if impl.max_flops is None:
-        return None
-    flops = suite.cost(case).flops
-    if flops > impl.max_flops:
-        return (
-            f"size cap: case needs {flops:.3g} flops > {impl.max_flops:.3g} declared by "
-            f"the implementation"
-        )
-    return None
+__all__ = [
+    "OK_STATUSES",
+    "STATUSES",
+    "Verdict",
+    "case_inputs",
+    "fuzz_session_verdict",
+    "oracle_output",
+    "over_cap",
+    "prepare",
+    "repro_command",
+    "unrun_verdict",
+    "verify",
+]
 
 
 def _one_line(exc: BaseException) -> str:
     text = str(exc).strip().splitlines()
     return f"{type(exc).__name__}: {text[0] if text else ''}".rstrip(": ")
-
-
-# ---- the verdict -------------------------------------------------------------------------
-
-
-def _cell_fields(impl: Implementation, case: Case) -> dict[str, Any]:
-    return dict(
-        algorithm=impl.algorithm,
-        backend=impl.backend,
-        variant=impl.variant,
-        kind=impl.kind,
-        case=case.name,
-        case_kind=case.kind,
-        dtype=case.dtype,
-        repro=repro_command(impl, case),
-        params=dict(case.params),
-        options=dict(case.options),
-    )
-
-
-def fuzz_session_verdict(impl: Implementation, status: str, **extra: Any) -> Verdict:
-    """The verdict of a whole fuzz session (its cases are random, so it has no case)."""
-    return Verdict(
-        impl.algorithm, impl.backend, impl.variant, impl.kind, "fuzz", "fuzz", "mixed", status,
-        **extra,
-    )  # fmt: skip
-
-
-def unrun_verdict(
-    impl: Implementation, case: Case | ErrorCase, status: str, detail: str
-) -> Verdict:
-    """The verdict of a cell that never reached a comparison: skipped before it ran, or
-    lost to a crash or a timeout (recorded by the supervisor's next worker)."""
-    case = case.as_case() if isinstance(case, ErrorCase) else case
-    return Verdict(status=status, detail=detail, **_cell_fields(impl, case))
 
 
 OnCall = Callable[[Callable[[], Any]], Any]
@@ -280,11 +68,11 @@ def verify(
     """
     error_case = case if isinstance(case, ErrorCase) else None
     case = case.as_case() if isinstance(case, ErrorCase) else case
-    base = _cell_fields(impl, case)
+    base = cell_fields(impl, case)
 
     def verdict(status: str, detail: str = "", **extra: Any) -> Verdict:
         v = Verdict(status=status, detail=detail, **base, **extra)
-        return _apply_expected_failure(impl, v)
+        return apply_expected_failure(impl, v)
 
     reason = impl.unavailable_reason()
     if reason:
@@ -439,27 +227,3 @@ def _structure_problem(
         if a.shape != e.shape and not empty_untyped and not own_shape:
             return f"output {name!r} has shape {a.shape}, expected {e.shape}"
     return None
-
-
-def _apply_expected_failure(impl: Implementation, v: Verdict) -> Verdict:
-    reason = impl.expected_failures.get(v.case)
-    if reason is None:
-        return v
-    if v.status in ("fail", "error"):
-        return Verdict(
-            **{
-                **v.__dict__,
-                "status": "xfail",
-                "note": f"known divergence: {reason} (was: {v.detail})",
-            }
-        )
-    if v.status == "pass":
-        return Verdict(
-            **{
-                **v.__dict__,
-                "status": "error",
-                "detail": f"unexpected pass: the expected failure {reason!r} is "
-                "stale; remove it from expected_failures",
-            }
-        )
-    return v

@@ -16,8 +16,8 @@ from typing import Any, ClassVar
 
 import numpy as np
 
+from harness.cases import Case, Inputs, Tolerance
 from harness.comparators.base import EPS, Comparator, Comparison
-from harness.spec import Case, Inputs, Tolerance
 
 
 def _fail(detail: str, total: int) -> Comparison:

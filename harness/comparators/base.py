@@ -10,7 +10,7 @@ from typing import Any, ClassVar
 
 import numpy as np
 
-from harness.spec import Case, Inputs, Tolerance
+from harness.cases import Case, Inputs, Tolerance
 
 #: ALGORITHMS.md 1.2: float paths get rtol = 10·sqrt(K)·eps(dtype), K = longest reduction.
 EPS = {"float16": 2.0**-11, "float32": 2.0**-24, "float64": 2.0**-53}

@@ -8,13 +8,13 @@ from typing import Any
 
 import numpy as np
 
+from harness.cases import Case, Inputs, Tolerance
 from harness.comparators.base import (
     Comparator,
     Comparison,
     default_tolerance,
     first_difference_index,
 )
-from harness.spec import Case, Inputs, Tolerance
 
 
 @dataclass(frozen=True)

@@ -7,8 +7,8 @@ from typing import Any
 
 import numpy as np
 
+from harness.cases import Case, Inputs, Tolerance
 from harness.comparators.base import Comparator, Comparison, first_difference_index
-from harness.spec import Case, Inputs, Tolerance
 
 
 @dataclass(frozen=True)

@@ -6,8 +6,8 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
+from harness.cases import Case, Inputs, Tolerance
 from harness.comparators.base import Comparator, Comparison
-from harness.spec import Case, Inputs, Tolerance
 
 
 @dataclass(frozen=True)

@@ -15,9 +15,9 @@ from typing import Any
 
 import numpy as np
 
+from harness.cases import Case, Inputs, Tolerance
 from harness.comparators.base import Comparator, Comparison, default_tolerance
 from harness.comparators.close import Close
-from harness.spec import Case, Inputs, Tolerance
 
 
 @dataclass(frozen=True)

@@ -9,8 +9,8 @@ from typing import Any, ClassVar
 import numpy as np
 import numpy.typing as npt
 
+from harness.cases import Case, Inputs, Tolerance
 from harness.comparators.base import Comparator, Comparison
-from harness.spec import Case, Inputs, Tolerance
 
 F64 = npt.NDArray[np.float64]
 I64 = npt.NDArray[np.int64]

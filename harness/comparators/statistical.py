@@ -15,8 +15,8 @@ from typing import Any, ClassVar
 
 import numpy as np
 
+from harness.cases import Case, Inputs, Tolerance
 from harness.comparators.base import Comparator, Comparison
-from harness.spec import Case, Inputs, Tolerance
 
 #: Significance level of every statistical verdict: a correct implementation fails one cell
 #: in a thousand. Small enough that a suite of a few hundred statistical cells rarely sees a

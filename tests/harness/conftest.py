@@ -15,8 +15,8 @@ import numpy as np
 import pytest
 from hypothesis import strategies as st
 
+import harness.prepare
 import harness.registry
-import harness.verify
 from harness.args import Arg, Args, Scalar
 from harness.comparators import Close
 from harness.options import Options, option
@@ -134,11 +134,11 @@ def make_impl() -> Callable[..., Implementation]:
 @pytest.fixture(autouse=True)
 def _fresh_harness_state() -> Iterator[None]:
     """Each test starts with an empty case cache and leaves no plugin modules behind."""
-    harness.verify._CACHE.items.clear()
+    harness.prepare._CACHE.items.clear()
     registered = set(harness.registry._BY_MODULE)
     modules = set(sys.modules)
     yield
-    harness.verify._CACHE.items.clear()
+    harness.prepare._CACHE.items.clear()
     for name in set(harness.registry._BY_MODULE) - registered:
         del harness.registry._BY_MODULE[name]
     for name in set(sys.modules) - modules:

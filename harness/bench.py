@@ -13,6 +13,7 @@ from harness.backends import device_of
 from harness.measurement import Measurement
 from harness.registry import Implementation
 from harness.spec import Case, Suite
+from harness.verdict import cell_identity
 from harness.verify import Verdict, verify
 
 NOISE_LIMIT = 0.10  # IQR/median above this flags a measurement as noisy (torch.utils.benchmark)
@@ -20,17 +21,9 @@ NOISE_LIMIT = 0.10  # IQR/median above this flags a measurement as noisy (torch.
 
 def _skeleton(suite: Suite, impl: Implementation, case: Case) -> Measurement:
     return Measurement(
-        algorithm=impl.algorithm,
-        backend=impl.backend,
-        variant=impl.variant,
-        kind=impl.kind,
-        case=case.name,
-        case_kind=case.kind,
         standard=case.name == suite.standard,
         device=device_of(impl.arrays),
-        params=dict(case.params),
-        options=dict(case.options),
-        dtype=case.dtype,
+        **cell_identity(impl, case),
         **suite.cost(case).as_dict(),
     )
 

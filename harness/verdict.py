@@ -72,7 +72,8 @@ def repro_command(impl: Implementation, case: Case) -> str:
     return shlex.join(parts)
 
 
-def cell_fields(impl: Implementation, case: Case) -> dict[str, Any]:
+def cell_identity(impl: Implementation, case: Case) -> dict[str, Any]:
+    """The fields that name a cell, shared by its Verdict and its Measurement."""
     return dict(
         algorithm=impl.algorithm,
         backend=impl.backend,
@@ -81,10 +82,13 @@ def cell_fields(impl: Implementation, case: Case) -> dict[str, Any]:
         case=case.name,
         case_kind=case.kind,
         dtype=case.dtype,
-        repro=repro_command(impl, case),
         params=dict(case.params),
         options=dict(case.options),
     )
+
+
+def cell_fields(impl: Implementation, case: Case) -> dict[str, Any]:
+    return {**cell_identity(impl, case), "repro": repro_command(impl, case)}
 
 
 def fuzz_session_verdict(impl: Implementation, status: str, **extra: Any) -> Verdict:

@@ -71,6 +71,13 @@ def batch_dims(shape: Sequence[int], opts: BatchNormOptions) -> tuple[int, int, 
     return n, c, l
 
 
+def check_batch(x: Any, weight: Any, bias: Any, running_mean: Any, running_var: Any,
+    num_batches_tracked: int, opts: BatchNormOptions) -> tuple[int, int, int]:  # fmt: skip
+    """The one-line input check of an array implementation: ARGS, then (N, C, L)."""
+    ARGS.check(x, weight, bias, running_mean, running_var, num_batches_tracked)
+    return batch_dims(x.shape, opts)
+
+
 def batch_weight(opts: BatchNormOptions, num_batches_tracked: int) -> float:
     """The weight f of the batch statistic: new = (1 - f)·old + f·batch."""
     if opts.momentum is None:

@@ -30,6 +30,7 @@ from harness.gate.verdict import (
 from tests.test_cli import ALGO, ROOT, WRONG_PLUGIN, shootout
 
 FIXTURE = ROOT / "tests" / "fixtures" / "results_small.json"
+BUDGET = "[[budget]]\nimplementation = "
 
 
 def rounds(rng: np.random.Generator, center: float, n_rounds: int = 6, per: int = 5) -> list:
@@ -91,42 +92,29 @@ def test_the_project_files_load() -> None:
 
 
 @pytest.mark.parametrize(
-    "text, message",
+    "name, text, message",
     [
-        ("[defaults\n", "is not valid TOML"),
-        ("[defaults]\nslower = 'big'\n", "slower must be a number"),
-        ("[defaults]\nslower = 0.9\n", "must be above 1"),
-        ("[defaults]\nalpha = 2\n", "alpha must be between 0 and 1"),
-        ("[defaults]\nspeed = 1\n", "unknown key"),
-        ("[algorithms.nms_greedy]\nrounds = 1.5\n", "whole number"),
-        ("[other]\n", "unknown section"),
+        ("gate.toml", "[defaults\n", "is not valid TOML"),
+        ("gate.toml", "[defaults]\nslower = 'big'\n", "slower must be a number"),
+        ("gate.toml", "[defaults]\nslower = 0.9\n", "must be above 1"),
+        ("gate.toml", "[defaults]\nalpha = 2\n", "alpha must be between 0 and 1"),
+        ("gate.toml", "[defaults]\nspeed = 1\n", "unknown key"),
+        ("gate.toml", "[algorithms.nms_greedy]\nrounds = 1.5\n", "whole number"),
+        ("gate.toml", "[other]\n", "unknown section"),
+        ("budgets.toml", "", "one or more"),
+        ("budgets.toml", f"{BUDGET}'x'\nwithin = 1\n", "algorithm/backend/variant"),
+        ("budgets.toml", f"{BUDGET}'a/b/c'\nwithin = -1\n", "positive"),
+        ("budgets.toml", f"{BUDGET}'a/b/c'\nwithin = 1\nof = 'x'\n", "unknown key"),
     ],
 )
-def test_a_malformed_thresholds_file_is_one_clear_error(
-    tmp_path: Path, text: str, message: str
+def test_a_malformed_thresholds_or_budgets_file_is_one_clear_error(
+    tmp_path: Path, name: str, text: str, message: str
 ) -> None:
-    path = tmp_path / "gate.toml"
+    path = tmp_path / name
     path.write_text(text)
+    load = load_config if name == "gate.toml" else load_budgets
     with pytest.raises(GateError, match=message):
-        load_config(path)
-
-
-@pytest.mark.parametrize(
-    "text, message",
-    [
-        ("", "one or more"),
-        ("[[budget]]\nimplementation = 'x'\nwithin = 1\n", "algorithm/backend/variant"),
-        ("[[budget]]\nimplementation = 'a/b/c'\nwithin = -1\n", "positive"),
-        ("[[budget]]\nimplementation = 'a/b/c'\nwithin = 1\nof = 'x'\n", "unknown key"),
-    ],
-)
-def test_a_malformed_budgets_file_is_one_clear_error(
-    tmp_path: Path, text: str, message: str
-) -> None:
-    path = tmp_path / "budgets.toml"
-    path.write_text(text)
-    with pytest.raises(GateError, match=message):
-        load_budgets(path)
+        load(path)
 
 
 def _m(key: str, case: str, median: float, kind: str = "handwritten") -> dict:

@@ -10,7 +10,7 @@ import cupy as cp
 import numpy as np
 
 from harness import implementation
-from suites.batchnorm_forward_running_stats import ARGS, BatchNormOptions, batch_dims, batch_weight
+from suites.batchnorm_forward_running_stats import BatchNormOptions, batch_weight, check_batch
 
 # T: x's dtype (float16/32/64), S: the arithmetic dtype (float32 for float16 x).
 _affine = cp.ElementwiseKernel(
@@ -22,8 +22,7 @@ _affine = cp.ElementwiseKernel(
 def batchnorm(x: Any, weight: Any, bias: Any, running_mean: Any, running_var: Any,
     num_batches_tracked: int, opts: BatchNormOptions) -> tuple[Any, Any, Any]:  # fmt: skip
     """Reductions in the promoted dtype, the normalise pass as a single fused kernel."""
-    ARGS.check(x, weight, bias, running_mean, running_var, num_batches_tracked)
-    n, c, l = batch_dims(x.shape, opts)
+    n, c, l = check_batch(x, weight, bias, running_mean, running_var, num_batches_tracked, opts)
     compute = np.promote_types(x.dtype, np.float32)  # float16 x: float32 statistics
     x3 = x.reshape(n, c, l)
     k = n * l

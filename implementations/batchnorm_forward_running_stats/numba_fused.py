@@ -11,7 +11,7 @@ import numba
 import numpy as np
 
 from harness import implementation
-from suites.batchnorm_forward_running_stats import ARGS, BatchNormOptions, batch_dims, batch_weight
+from suites.batchnorm_forward_running_stats import BatchNormOptions, batch_weight, check_batch
 
 
 @numba.njit(parallel=True, cache=False)
@@ -62,8 +62,7 @@ def _kernel(
 def batchnorm(x: Any, weight: Any, bias: Any, running_mean: Any, running_var: Any,
     num_batches_tracked: int, opts: BatchNormOptions) -> tuple[Any, Any, Any]:  # fmt: skip
     """The kernel reads x twice for the statistics and once for y."""
-    ARGS.check(x, weight, bias, running_mean, running_var, num_batches_tracked)
-    n, c, l = batch_dims(x.shape, opts)
+    n, c, l = check_batch(x, weight, bias, running_mean, running_var, num_batches_tracked, opts)
     compute = np.promote_types(x.dtype, np.float32)  # Numba has no float16 arithmetic
     x3 = np.ascontiguousarray(x.reshape(n, c, l), dtype=compute)
     y = np.empty((n, c, l), dtype=compute)

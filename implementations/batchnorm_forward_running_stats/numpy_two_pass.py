@@ -9,15 +9,14 @@ from typing import Any
 import numpy as np
 
 from harness import implementation
-from suites.batchnorm_forward_running_stats import ARGS, BatchNormOptions, batch_dims, batch_weight
+from suites.batchnorm_forward_running_stats import BatchNormOptions, batch_weight, check_batch
 
 
 @implementation("batchnorm_forward_running_stats", "numpy", "two_pass")
 def batchnorm(x: Any, weight: Any, bias: Any, running_mean: Any, running_var: Any,
     num_batches_tracked: int, opts: BatchNormOptions) -> tuple[Any, Any, Any]:  # fmt: skip
     """Mean, then mean of squared deviations (no E[x²] - E[x]² cancellation), in float32+."""
-    ARGS.check(x, weight, bias, running_mean, running_var, num_batches_tracked)
-    n, c, l = batch_dims(x.shape, opts)
+    n, c, l = check_batch(x, weight, bias, running_mean, running_var, num_batches_tracked, opts)
     compute = np.promote_types(x.dtype, np.float32)  # float16 x: float32 statistics
     x3 = x.reshape(n, c, l).astype(compute, copy=False)
     k = n * l

@@ -9,15 +9,14 @@ from typing import Any
 import torch
 
 from harness import implementation
-from suites.batchnorm_forward_running_stats import ARGS, BatchNormOptions, batch_dims, batch_weight
+from suites.batchnorm_forward_running_stats import BatchNormOptions, batch_weight, check_batch
 
 
 @implementation("batchnorm_forward_running_stats", ("torch_cpu", "torch_cuda"), "var_mean")
 def batchnorm(x: Any, weight: Any, bias: Any, running_mean: Any, running_var: Any,
     num_batches_tracked: int, opts: BatchNormOptions) -> tuple[Any, Any, Any]:  # fmt: skip
     """Device-agnostic: float16 x is promoted to float32 for the statistics and for y."""
-    ARGS.check(x, weight, bias, running_mean, running_var, num_batches_tracked)
-    n, c, l = batch_dims(x.shape, opts)
+    n, c, l = check_batch(x, weight, bias, running_mean, running_var, num_batches_tracked, opts)
     compute = torch.promote_types(x.dtype, torch.float32)
     x3 = x.reshape(n, c, l).to(compute)
     k = n * l

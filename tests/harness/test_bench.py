@@ -19,15 +19,8 @@ MakeImpl = Callable[..., Implementation]
 
 
 def record(flops: float = 2e9, bytes_: float = 4e9, items: float = 0.0) -> Measurement:
-    return Measurement(
-        algorithm="a",
-        backend="numpy",
-        variant="v",
-        case="c",
-        flops=flops,
-        bytes=bytes_,
-        items=items,
-    )
+    cell = {"algorithm": "a", "backend": "numpy", "variant": "v", "case": "c"}
+    return Measurement(**cell, flops=flops, bytes=bytes_, items=items)
 
 
 def test_summarize_order_statistics_and_rates() -> None:

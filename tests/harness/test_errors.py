@@ -11,11 +11,12 @@ import pytest
 
 from harness.args import NO_NAN, NOT_INVERTED, Arg, Args, Scalar
 from harness.cases import bench, case, error
-from harness.comparators import Close
 from harness.errors import generate, mutate
+from harness.options import NoOptions
 from harness.registry import Implementation
 from harness.spec import Case, Cost, ErrorCase, Suite
 from harness.verify import verify
+from tests.harness.conftest import build_suite
 
 # ---- a two-array toy suite: weighted box areas above a score threshold -------------------
 
@@ -74,28 +75,29 @@ def checks_only_boxes(boxes: Any, scores: Any, t: float) -> Any:
 
 
 def build(**changes: Any) -> Suite:
-    fields: dict[str, Any] = dict(
-        algorithm="weighted_areas",
-        family="toy",
-        summary="score-weighted box areas",
-        conventions="",
-        args=ARGS,
-        make_inputs=make_inputs,
-        oracle=weighted_areas,
-        compare=Close(),
-        cost=lambda c: Cost(flops=4.0 * c.params["n"], bytes=48.0 * c.params["n"]),
-        cases=[
-            case("small", n=5),
-            case("small_f32", n=6, dtype="float32"),
-            case("two", n=2, seed=4),
-        ],
-        bench={"smoke": [bench("bench_32", n=32)]},
-        standard="bench_32",
-        errors=[error("t_list", TypeError, r"\bt\b", n=5, t_list=True)],
-        defaults={"seed": 3, "dtype": "float64"},
+    return build_suite(
+        **{
+            "algorithm": "weighted_areas",
+            "summary": "score-weighted box areas",
+            "conventions": "",
+            "args": ARGS,
+            "options": NoOptions,
+            "make_inputs": make_inputs,
+            "oracle": weighted_areas,
+            "cost": lambda c: Cost(flops=4.0 * c.params["n"], bytes=48.0 * c.params["n"]),
+            "cases": [
+                case("small", n=5),
+                case("small_f32", n=6, dtype="float32"),
+                case("two", n=2, seed=4),
+            ],
+            "bench": {"smoke": [bench("bench_32", n=32)]},
+            "standard": "bench_32",
+            "errors": [error("t_list", TypeError, r"\bt\b", n=5, t_list=True)],
+            "defaults": {"seed": 3, "dtype": "float64"},
+            "fuzz": None,
+            **changes,
+        }
     )
-    fields.update(changes)
-    return Suite(**fields)
 
 
 SUITE = build()

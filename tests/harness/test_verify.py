@@ -120,28 +120,26 @@ def test_writing_into_the_input_fails(suite: Suite, make_impl: MakeImpl) -> None
     assert "modified its input(s) ['x'] in place" in v.detail
 
 
-def test_wrong_dtype_fails_before_values(suite: Suite, make_impl: MakeImpl) -> None:
-    v = verify(suite, make_impl(always_float64), suite.find_case("small_f32"))
-    assert v.status == "fail"
-    assert v.detail == "output 'out' has dtype float64, expected float32"
-
-
-def test_wrong_shape_fails(suite: Suite, make_impl: MakeImpl) -> None:
-    v = verify(suite, make_impl(flattened_pairs), suite.find_case("small"))
-    assert v.status == "fail"
-    assert v.detail == "output 'out' has shape (4, 2), expected (8,)"
-
-
-def test_a_tuple_for_a_single_output_fails(suite: Suite, make_impl: MakeImpl) -> None:
-    v = verify(suite, make_impl(lambda x, factor, opts: (x * factor,)), suite.find_case("small"))
-    assert v.status == "fail"
-    assert v.detail == "must return one array, got a tuple of 1"
-
-
-def test_raising_is_an_error_naming_the_exception(suite: Suite, make_impl: MakeImpl) -> None:
-    v = verify(suite, make_impl(raises_zero_division), suite.find_case("small"))
-    assert v.status == "error"
-    assert v.detail == "raised ZeroDivisionError: nope"
+@pytest.mark.parametrize(
+    "fn, case, status, detail",
+    [
+        (always_float64, "small_f32", "fail", "output 'out' has dtype float64, expected float32"),
+        (flattened_pairs, "small", "fail", "output 'out' has shape (4, 2), expected (8,)"),
+        (lambda x, f, o: (x * f,), "small", "fail", "must return one array, got a tuple of 1"),
+        (raises_zero_division, "small", "error", "raised ZeroDivisionError: nope"),
+    ],
+    ids=["dtype_before_values", "shape", "tuple_for_one_output", "raising_names_the_exception"],
+)
+def test_structure_and_raising_are_diagnosed(
+    suite: Suite,
+    make_impl: MakeImpl,
+    fn: Callable[..., Any],
+    case: str,
+    status: str,
+    detail: str,
+) -> None:
+    v = verify(suite, make_impl(fn), suite.find_case(case))
+    assert (v.status, v.detail) == (status, detail)
 
 
 def test_nan_where_the_oracle_has_a_number_is_named(suite: Suite, make_impl: MakeImpl) -> None:

@@ -29,6 +29,19 @@ class Backend:
     def unavailable_reason(self) -> str | None:
         return _cached_probe(self.name, self.probe)
 
+    def native(self, value: Any) -> Any:
+        """A NumPy input in this world; a list of arrays (parameter groups) element-wise."""
+        if isinstance(value, list):
+            return [self.native(v) for v in value]
+        return self.from_numpy(value)
+
+    def host(self, value: Any) -> Any:
+        """An output or input back in NumPy; lists of native arrays element-wise (a plain
+        Python list is already an array of the python world)."""
+        if isinstance(value, list) and self.typed:
+            return [self.host(v) for v in value]
+        return self.to_numpy(value)
+
 
 _PROBES: dict[str, str | None] = {}
 
@@ -65,6 +78,8 @@ def _np() -> Any:
 
 def _to_python(value: Any) -> Any:
     np = _np()
+    if isinstance(value, list):
+        return [_to_python(v) for v in value]
     if isinstance(value, np.ndarray):
         return value.tolist()
     if isinstance(value, np.generic):
@@ -76,7 +91,10 @@ def _python_to_numpy(value: Any) -> Any:
     np = _np()
     if isinstance(value, tuple):
         return tuple(_python_to_numpy(v) for v in value)
-    return np.asarray(value)
+    try:
+        return np.asarray(value)
+    except ValueError:  # ragged: a list of parameter arrays of different shapes
+        return [_python_to_numpy(v) for v in value]
 
 
 # ---- numpy ----------------------------------------------------------------------------
@@ -297,9 +315,18 @@ def shares_memory(a: Any, b: Any) -> bool:
     )
     if mem_a is not None and mem_b is not None:
         return bool(mem_a.ptr == mem_b.ptr and mem_a.size and mem_b.size)
-    if isinstance(a, list) and isinstance(b, list):
+    if isinstance(a, list) and isinstance(b, list) and not _holds_arrays(a, b):
         return not _list_ids(a).isdisjoint(_list_ids(b))
+    if isinstance(a, list):
+        return any(shares_memory(x, b) for x in a)
+    if isinstance(b, list):
+        return any(shares_memory(a, y) for y in b)
     return False
+
+
+def _holds_arrays(*lists: list[Any]) -> bool:
+    """Lists of native arrays (parameter groups), as opposed to plain Python nested lists."""
+    return any(x is not None and hasattr(x, "shape") for lst in lists for x in lst)
 
 
 def _list_ids(value: list[Any]) -> set[int]:
@@ -310,3 +337,19 @@ def _list_ids(value: list[Any]) -> set[int]:
         ids.add(id(item))
         stack.extend(x for x in item if isinstance(x, list))
     return ids
+
+
+def seed_all(seed: int) -> None:
+    """Seed every generator an implementation may draw from with its library's own RNG
+    (NumPy's and Python's global ones, and torch's and CuPy's when they are loaded)."""
+    import contextlib
+    import random
+    import sys
+
+    random.seed(seed)
+    _np().random.seed(seed % 2**32)
+    if "torch" in sys.modules:
+        sys.modules["torch"].manual_seed(seed)
+    if "cupy" in sys.modules:
+        with contextlib.suppress(Exception):  # no device: nothing of CuPy's runs anyway
+            sys.modules["cupy"].random.seed(seed)

@@ -11,6 +11,7 @@ import numpy as np
 
 from harness.backends import device_of
 from harness.measurement import Measurement
+from harness.prepare import case_cost
 from harness.registry import Implementation
 from harness.spec import Case, Suite
 from harness.verdict import cell_identity
@@ -24,7 +25,7 @@ def _skeleton(suite: Suite, impl: Implementation, case: Case) -> Measurement:
         standard=case.name == suite.standard,
         device=device_of(impl.arrays),
         **cell_identity(impl, case),
-        **suite.cost(case).as_dict(),
+        **case_cost(suite, case).as_dict(),
     )
 
 

@@ -5,14 +5,14 @@ from __future__ import annotations
 
 from collections import OrderedDict
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
 
 from harness.backends import BACKENDS, shares_memory
 from harness.registry import Implementation
-from harness.spec import Case, Inputs, Suite
+from harness.spec import Case, Cost, Inputs, Suite
 
 
 class _CaseCache:
@@ -78,16 +78,36 @@ def oracle_output(suite: Suite, case: Case) -> Any:
 
 @dataclass
 class PreparedCall:
-    """Inputs converted to the implementation's backend, outside any timed region."""
+    """Inputs converted to the implementation's backend, outside any timed region.
+
+    ``state`` names the inputs the implementation updates in place (optimizer moments,
+    parameters): they are exempt from the no-modification rule, read back as outputs after
+    the call, and ``reset()`` reconverts them from the master copy before every timed round.
+    An implementation registered with ``prepare=True`` returns a closure on its first call
+    (setup outside timing: e.g. the forward pass of a backward-mode cell); the closure is
+    what is called, verified and timed from then on.
+    """
 
     impl: Implementation
     args: list[Any]  # the inputs, then the options record when the suite has one
     snapshots: list[Any]
     names: list[str]
+    state: tuple[str, ...] = ()
+    masters: list[Any] = field(default_factory=list)
+    closure: Callable[[], Any] | None = None
 
     def __call__(self) -> Any:
         assert self.impl.fn is not None
-        return self.impl.fn(*self.args)
+        if not self.impl.prepare:
+            return self.impl.fn(*self.args)
+        if self.closure is None:
+            self.closure = self.impl.fn(*self.args)
+            if not callable(self.closure):
+                raise TypeError(
+                    f"prepare=True: must return the closure to time, got "
+                    f"{type(self.closure).__name__}"
+                )
+        return self.closure()
 
     def synchronized(self) -> Callable[[], Any]:
         """The timing target: call, then wait for the device, so the time is the work's."""
@@ -100,12 +120,39 @@ class PreparedCall:
 
         return target
 
+    def reset(self) -> None:
+        """Fresh copies of the declared state (a timed round starts from the same state)."""
+        backend = BACKENDS[self.impl.arrays]
+        for i, name in enumerate(self.names):
+            if name in self.state:
+                self.args[i] = backend.native(self.masters[i])
+        self.closure = None
+
+    def outputs(self, raw: Any, names: tuple[str, ...]) -> Any:
+        """What the call produced, by output name: returned values, then declared state read
+        back from the (updated) inputs. One name: the bare value; several: a tuple."""
+        returned = [n for n in names if n not in self.state]
+        if len(returned) == 1:
+            got: dict[str, Any] = {returned[0]: raw}
+        elif not returned:
+            got = {}
+        else:
+            if not isinstance(raw, tuple) or len(raw) != len(returned):
+                return raw  # the structure check reports it
+            got = dict(zip(returned, raw, strict=True))
+        for n in names:
+            if n in self.state:
+                got[n] = self.args[self.names.index(n)]
+        values = tuple(got[n] for n in names)
+        return values[0] if len(values) == 1 else values
+
     def aliased_inputs(self, raw: Any, outputs: tuple[str, ...], may_alias: tuple[str, ...]) -> str:
         """'output x shares memory with input y' for each forbidden pair, or ''."""
-        values = raw if len(outputs) > 1 and isinstance(raw, tuple) else (raw,)
+        returned = tuple(n for n in outputs if n not in self.state)
+        values = raw if len(returned) > 1 and isinstance(raw, tuple) else (raw,)
         found = [
             f"output {out!r} shares memory with input {name!r}"
-            for out, value in zip(outputs, values, strict=False)
+            for out, value in zip(returned, values, strict=False)
             if out not in may_alias
             for name, arg in zip(self.names, self.args, strict=False)
             if shares_memory(value, arg)
@@ -113,28 +160,40 @@ class PreparedCall:
         return "; ".join(found)
 
     def modified_inputs(self) -> list[str]:
-        to_numpy = BACKENDS[self.impl.arrays].to_numpy
+        host = BACKENDS[self.impl.arrays].host
         changed = []
         for name, arg, snap in zip(self.names, self.args, self.snapshots, strict=False):
-            if snap is not None and not _bitwise_equal(to_numpy(arg), snap):
+            if name in self.state or snap is None:
+                continue
+            if not _bitwise_equal(host(arg), snap):
                 changed.append(name)
         return changed
 
 
 def _bitwise_equal(a: Any, b: Any) -> bool:
+    if isinstance(b, list):
+        return isinstance(a, list) and len(a) == len(b) and all(map(_bitwise_equal, a, b))
     a, b = np.asarray(a), np.asarray(b)
     return bool(a.shape == b.shape and a.dtype == b.dtype and a.tobytes() == b.tobytes())
+
+
+def _snapshot(converted: Any, original: Any, host: Callable[[Any], Any]) -> Any:
+    """A private copy of an array input (or of each array of a list input), else None."""
+    if isinstance(original, list):
+        return [_snapshot(c, o, host) for c, o in zip(converted, original, strict=True)]
+    if isinstance(original, np.ndarray):
+        return np.array(host(converted), copy=True)
+    return None
 
 
 def prepare(suite: Suite, impl: Implementation, case: Case) -> PreparedCall:
     backend = BACKENDS[impl.arrays]
     inputs = case_inputs(suite, case)
-    args = [backend.from_numpy(v) for v in inputs.values()]
-    snaps = [
-        np.array(backend.to_numpy(a), copy=True) if isinstance(v, np.ndarray) else None
-        for a, v in zip(args, inputs.values(), strict=True)
-    ]
-    return PreparedCall(impl, suite.call_args(args, case), snaps, list(inputs))
+    masters = list(inputs.values())
+    args = [backend.native(v) for v in masters]
+    snaps = [_snapshot(a, v, backend.host) for a, v in zip(args, masters, strict=True)]
+    call_args = suite.call_args(args, case)
+    return PreparedCall(impl, call_args, snaps, list(inputs), suite.state, masters)
 
 
 def unsupported_options(suite: Suite, impl: Implementation, case: Case) -> dict[str, Any]:
@@ -145,10 +204,19 @@ def unsupported_options(suite: Suite, impl: Implementation, case: Case) -> dict[
     }  # fmt: skip
 
 
+def case_cost(suite: Suite, case: Case) -> Cost:
+    """The suite's cost model for the case, given the oracle's output when it asks for it
+    (iteration counts, kept boxes: work that only the answer knows)."""
+    if suite.cost_needs_output:
+        return suite.cost(case, oracle_output(suite, case))
+    cost: Cost = suite.cost(case)
+    return cost
+
+
 def over_cap(suite: Suite, impl: Implementation, case: Case) -> str | None:
     if impl.max_flops is None:
         return None
-    flops = suite.cost(case).flops
+    flops = case_cost(suite, case).flops
     if flops > impl.max_flops:
         return (
             f"size cap: case needs {flops:.3g} flops > {impl.max_flops:.3g} declared by "

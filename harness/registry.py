@@ -38,6 +38,8 @@ class Implementation:
     arrays: str = "numpy"  # the array backend that feeds, reads back and synchronises it
     supports: Mapping[str, tuple[Any, ...]] = field(default_factory=dict)
     max_flops: float | None = None  # size cap: cases costing more are skipped, not run
+    prepare: bool = False  # fn returns the closure to time (its setup runs outside timing)
+    own_rng: bool = False  # draws from its library's own generator: judged statistically
     requires: tuple[str, ...] = ()
     expected_failures: Mapping[str, str] = field(default_factory=dict)
     origin: str = "project"
@@ -85,6 +87,8 @@ def implementation(
     arrays: str | None = None,
     supports: Mapping[str, Iterable[Any]] | None = None,
     max_flops: float | None = None,
+    prepare: bool = False,
+    own_rng: bool = False,
     requires: Iterable[str] = (),
     expected_failures: Mapping[str, str] | None = None,
 ) -> Callable[[Callable[..., Any]], Callable[..., Any]]:
@@ -95,7 +99,9 @@ def implementation(
     consume with ``arrays``. Every value of the suite's options is handled unless
     ``supports`` narrows a flag to the values listed (the defaults must be among them);
     the registered function then refuses the others with ValueError before running, so it
-    does so when called on its own too. ``max_flops`` caps the case size.
+    does so when called on its own too. ``max_flops`` caps the case size. ``prepare``: the
+    function does its setup and returns the closure to time. ``own_rng``: it draws from its
+    library's own generator, so the suite's statistical comparator judges it.
     ``expected_failures`` maps case names to the reason this implementation legitimately
     differs there; an unexpected pass is reported as an error.
     """
@@ -128,6 +134,8 @@ def implementation(
                     arrays=arr,
                     supports=narrowed,
                     max_flops=max_flops,
+                    prepare=prepare,
+                    own_rng=own_rng,
                     requires=tuple(requires),
                     expected_failures=dict(expected_failures or {}),
                     source=inspect.getsourcefile(inspect.unwrap(fn)) or fn.__module__,
@@ -201,12 +209,13 @@ class Registry:
 
         for info in sorted(pkgutil.iter_modules(suites.__path__), key=lambda m: m.name):
             module = importlib.import_module(f"suites.{info.name}")
-            suite = getattr(module, "SUITE", None)
-            if suite is None:
-                raise RegistryError(f"suites/{info.name}.py defines no SUITE")
-            if suite.algorithm in self.suites:
-                raise RegistryError(f"algorithm {suite.algorithm!r} defined twice")
-            self.suites[suite.algorithm] = suite
+            found = getattr(module, "SUITES", None) or [getattr(module, "SUITE", None)]
+            if found == [None]:
+                raise RegistryError(f"suites/{info.name}.py defines no SUITE (or SUITES)")
+            for suite in found:
+                if suite.algorithm in self.suites:
+                    raise RegistryError(f"algorithm {suite.algorithm!r} defined twice")
+                self.suites[suite.algorithm] = suite
         for algo_dir in sorted(Path(implementations.__path__[0]).iterdir()):
             if not algo_dir.is_dir() or algo_dir.name.startswith(("_", ".")):
                 continue
@@ -297,8 +306,10 @@ class Registry:
         variants: Iterable[str] = (),
     ) -> list[Implementation]:
         algos, backs, vars_ = set(algorithms), set(backends), set(variants)
-        for a in algos:
+        modes = {s for s in self.suites if s.split(".")[0] in algos}  # -a X takes X.backward
+        for a in algos - modes:
             self.suite(a)
+        algos |= modes
         for b in backs:
             if b not in BACKEND_TOKENS:
                 raise RegistryError(f"unknown backend {b!r} (known: {', '.join(BACKEND_TOKENS)})")

@@ -42,7 +42,7 @@ class Suite:
     make_inputs: Callable[[Case], Inputs]
     oracle: Callable[..., Any]
     compare: Comparator
-    cost: Callable[[Case], Cost]
+    cost: Callable[..., Cost]  # (case) or (case, oracle output) -> Cost
     cases: Sequence[Case]
     bench: Mapping[str, Sequence[Case]]
     standard: str
@@ -64,6 +64,19 @@ class Suite:
     near_threshold: tuple[str, ...] = ()
     # option combinations the options record must refuse (ValueError on construction)
     invalid_options: Sequence[Mapping[str, Any]] = ()
+    # forward, backward or forward+backward: a suite per mode, the algorithm named
+    # "<base>.<mode>" for modes other than forward (each is verified and timed apart)
+    mode: str = "forward"
+    # inputs an implementation updates in place (optimizer state, running buffers): exempt
+    # from the no-modification rule, compared as outputs, reset before every timed round
+    state: tuple[str, ...] = ()
+    # inputs stacked along their first axis one entry per step (gradients, learning rates):
+    # the harness checks that stopping after half the steps and resuming from the saved
+    # state gives the uninterrupted run's state bit for bit
+    steps: tuple[str, ...] = ()
+    # the comparator for implementations that draw from their library's own generator
+    # (registered with own_rng=True); the suite's comparator judges the others
+    own_rng_compare: Comparator | None = None
 
     def __post_init__(self) -> None:
         fill = functools.partial(with_defaults, defaults=self.defaults)
@@ -78,6 +91,11 @@ class Suite:
         dupes = {n for n in names if names.count(n) > 1}
         if dupes:
             raise ValueError(f"{self.algorithm}: duplicate case names {sorted(dupes)}")
+        for name in (*self.state, *self.steps):
+            if name not in self.args.names:
+                raise ValueError(f"{self.algorithm}: {name!r} is not an argument")
+        if self.mode != "forward" and not self.algorithm.endswith(f".{self.mode}"):
+            raise ValueError(f"{self.algorithm}: a {self.mode} suite is named <base>.{self.mode}")
         bench = {c.name for cases in self.bench.values() for c in cases}
         if self.standard not in bench:
             raise ValueError(
@@ -87,6 +105,19 @@ class Suite:
     @property
     def parameters(self) -> list[str]:
         return self.args.names
+
+    @property
+    def base_algorithm(self) -> str:
+        """The algorithm without its mode suffix (``softmax.backward`` -> ``softmax``)."""
+        return self.algorithm.removesuffix(f".{self.mode}")
+
+    @property
+    def cost_needs_output(self) -> bool:
+        """The cost model reads the oracle's output (iteration counts, kept boxes)."""
+        return len(inspect.signature(self.cost).parameters) >= 2
+
+    def comparator_for(self, own_rng: bool) -> Comparator:
+        return self.own_rng_compare if own_rng and self.own_rng_compare else self.compare
 
     @property
     def takes_options(self) -> bool:

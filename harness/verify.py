@@ -8,8 +8,8 @@ from typing import Any
 
 import numpy as np
 
-from harness.backends import BACKENDS
-from harness.comparators import Comparison
+from harness.backends import BACKENDS, seed_all
+from harness.comparators import Comparator, Comparison
 from harness.prepare import (
     PreparedCall,
     case_inputs,
@@ -19,6 +19,7 @@ from harness.prepare import (
     unsupported_options,
 )
 from harness.registry import Implementation
+from harness.resume import check_resume
 from harness.spec import Case, ErrorCase, Suite
 from harness.verdict import (
     OK_STATUSES,
@@ -141,7 +142,7 @@ def _check_error_case(
 def _check_output(
     suite: Suite, case: Case, call: PreparedCall, verdict: Callable[..., Verdict], on_call: OnCall
 ) -> Verdict:
-    comparator = suite.compare
+    comparator = suite.comparator_for(call.impl.own_rng)
     tol = comparator.tolerance(case)
     tol_fields = dict(rtol=tol.rtol, atol=tol.atol, tolerance_reason=tol.reason)
     try:
@@ -160,6 +161,7 @@ def _check_output(
             "answer; the suite must use larger values",
             **tol_fields,
         )
+    seed_all(case.seed)  # implementations with their library's own generator: reproducible
     try:
         with warnings.catch_warnings():
             # 0/0 and inf/inf warnings are NumPy's way of saying NaN: the values are judged
@@ -185,37 +187,53 @@ def _check_output(
         )
     backend = BACKENDS[call.impl.arrays]
     try:
-        actual = backend.to_numpy(raw)
+        actual = backend.host(call.outputs(raw, suite.outputs))
     except Exception as exc:
         return verdict(
             "error",
             f"returned {type(raw).__name__}, which cannot be read as an array: {_one_line(exc)}",
             **tol_fields,
         )
-    problem = _structure_problem(suite, case, actual, expected, backend.typed)
+    problem = _structure_problem(suite, comparator, case, actual, expected, backend.typed)
     if problem:
         return verdict("fail", problem, **tol_fields)
     inputs = case_inputs(suite, case)
     result: Comparison = comparator(actual, expected, inputs, case, tol)
     status = "pass" if result.passed else "fail"
+    if result.passed and suite.steps:
+        resumed = check_resume(suite, call.impl, case, actual)
+        if resumed:
+            return verdict("fail", resumed, **result.measured(), **tol_fields)
     return verdict(status, result.detail, note=result.note, **result.measured(), **tol_fields)
 
 
 def _structure_problem(
-    suite: Suite, case: Case, actual: Any, expected: Any, typed: bool
+    suite: Suite, comparator: Comparator, case: Case, actual: Any, expected: Any, typed: bool
 ) -> str | None:
     """Dtype, then shape: the checks that come before values (as torch.testing does)."""
     names = suite.outputs
+    dtypes = comparator.dtypes(case, names)
     if len(names) > 1:
         if not isinstance(actual, tuple) or len(actual) != len(names):
             return f"must return a tuple of {len(names)} outputs {names}, got {type(actual)}"
-        dtypes = suite.compare.dtypes(case, names)
         pairs = [(n, a, e, dtypes[n]) for n, a, e in zip(names, actual, expected, strict=True)]
     else:
         if isinstance(actual, tuple):
             return f"must return one array, got a tuple of {len(actual)}"
-        pairs = [(names[0], actual, expected, suite.compare.dtypes(case, names)[names[0]])]
+        pairs = [(names[0], actual, expected, dtypes[names[0]])]
+    flat: list[tuple[str, Any, Any, str | None]] = []
     for name, a, e, dtype in pairs:
+        if isinstance(e, list):  # a list of arrays (parameter groups): element by element
+            if not isinstance(a, list | np.ndarray) or len(a) != len(e):
+                return f"output {name!r} must be a list of {len(e)} arrays"
+            flat += [
+                (f"{name}[{i}]", x, y, dtype) for i, (x, y) in enumerate(zip(a, e, strict=True))
+            ]
+        else:
+            flat.append((name, a, e, dtype))
+    for name, a, e, dtype in flat:
+        if not hasattr(e, "shape") and not isinstance(e, int | float):
+            continue  # a Law or another description: the comparator checks the shape
         a, e = np.asarray(a), np.asarray(e)
         if typed and dtype is not None and str(a.dtype) != dtype:
             return f"output {name!r} has dtype {a.dtype}, expected {dtype}"
@@ -223,7 +241,7 @@ def _structure_problem(
         empty_untyped = not typed and a.size == 0 and e.size == 0
         # Set-valued outputs (kept indices) may legitimately differ in length from the
         # oracle's; such comparators check the shape themselves.
-        own_shape = suite.compare.compares_shape
+        own_shape = comparator.compares_shape
         if a.shape != e.shape and not empty_untyped and not own_shape:
             return f"output {name!r} has shape {a.shape}, expected {e.shape}"
     return None

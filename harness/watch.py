@@ -166,15 +166,15 @@ class Watch:
 
     def over_budget(self, cell: Cell) -> str | None:
         """The skip reason when the cell's predicted time exceeds the budget, else None."""
+        from harness.prepare import case_cost, over_cap
         from harness.spec import ErrorCase
-        from harness.verify import over_cap
 
         case = cell.case
         if self.budget is None or case is None or isinstance(case, ErrorCase):
             return None
         if cell.impl.unavailable_reason() or over_cap(cell.suite, cell.impl, case):
             return None  # skipped anyway, with the reason that does not depend on timing
-        predicted = self.predict(cell.impl.key, cell.suite.cost(case).flops, cell.mode)
+        predicted = self.predict(cell.impl.key, case_cost(cell.suite, case).flops, cell.mode)
         if predicted is None or predicted <= self.budget:
             return None
         return skip_reason(predicted, self.budget)
@@ -188,10 +188,11 @@ class Watch:
 
     def observe(self, cell: Cell, seconds: float | None) -> None:
         """Note one call's seconds (verify: the call; bench: the median) for predictions."""
+        from harness.prepare import case_cost
         from harness.spec import ErrorCase
 
         if seconds and cell.case is not None and not isinstance(cell.case, ErrorCase):
-            flops = cell.suite.cost(cell.case).flops
+            flops = case_cost(cell.suite, cell.case).flops
             self.calls.setdefault(cell.impl.key, []).append((flops, seconds))
 
     def due_for_save(self) -> bool:
@@ -204,6 +205,7 @@ class Watch:
     def resume(self, run: Run, cells: Sequence[Cell], lost: dict[str, str] | None) -> None:
         """Continue a partial run: its recorded cells are done, the lost one is an error,
         and its timings (and timeouts, as lower bounds) feed the predictions again."""
+        from harness.prepare import case_cost
         from harness.spec import ErrorCase
 
         by_id = {c.id: c for c in cells}
@@ -213,7 +215,7 @@ class Watch:
         for v in run.verdicts:
             cell, timed_out = by_id.get(record_id(v)), TIMED_OUT.match(v.get("detail") or "")
             if cell and timed_out and cell.case and not isinstance(cell.case, ErrorCase):
-                flops = cell.suite.cost(cell.case).flops
+                flops = case_cost(cell.suite, cell.case).flops
                 self.floors.setdefault(cell.impl.key, []).append((flops, float(timed_out[1])))
         for m in run.measurements:
             cell = by_id.get(record_id(m))

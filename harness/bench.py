@@ -60,7 +60,7 @@ def measure(
     suite: Suite,
     impl: Implementation,
     case: Case,
-    run_benchmark: Callable[[Callable[[], Any]], Any],
+    run_benchmark: Runner,
 ) -> tuple[Verdict, Measurement]:
     """Verify the first call (timed on its own: JIT compile, CUDA warm-up), then time.
 
@@ -81,7 +81,8 @@ def measure(
     if verdict.status != "pass":
         return verdict, not_timed(suite, impl, case, verdict, first.get("seconds"))
     record = replace(record, verdict=verdict.status, first_call_s=first.get("seconds"))
-    samples, iterations = run_benchmark(first["target"])
+    target = first["target"]
+    samples, iterations = run_benchmark(target, target.setup, first["seconds"])
     return verdict, summarize(record, samples, iterations)
 
 
@@ -102,7 +103,7 @@ def time_only(
     suite: Suite,
     impl: Implementation,
     case: Case,
-    run_benchmark: Callable[[Callable[[], Any]], Any],
+    run_benchmark: Runner,
 ) -> Measurement:
     """Time a cell already verified earlier in the same process (the gate's later rounds).
 
@@ -120,15 +121,33 @@ def time_only(
     start = time.perf_counter()
     target()
     record = replace(record, first_call_s=time.perf_counter() - start, verdict="pass")
-    samples, iterations = run_benchmark(target)
+    samples, iterations = run_benchmark(target, target.setup, record.first_call_s)
     return summarize(record, samples, iterations)
 
 
-def pytest_benchmark_runner(fixture: Any) -> Callable[[Callable[[], Any]], Any]:
-    """Adapt pytest-benchmark's fixture: raw round durations divided by iterations."""
+#: (target, setup before each round or None, first-call seconds) -> (samples, iterations)
+Runner = Callable[[Callable[[], Any], Callable[[], None] | None, float | None], Any]
 
-    def run(target: Callable[[], Any]) -> tuple[list[float], int]:
-        fixture(target)
+#: A stateful cell is timed round by round (a reset before each, outside the timing):
+#: about this many seconds of rounds, at least 5 and at most 50 of them.
+STATEFUL_SECONDS = 0.5
+
+
+def pytest_benchmark_runner(fixture: Any) -> Runner:
+    """Adapt pytest-benchmark's fixture: raw round durations divided by iterations.
+
+    A cell with declared state runs through ``pedantic`` with ``setup`` resetting the state
+    before every round, one call per round, so every timed call starts from the same state.
+    """
+
+    def run(
+        target: Callable[[], Any], setup: Callable[[], None] | None, first: float | None
+    ) -> tuple[list[float], int]:
+        if setup is None:
+            fixture(target)
+        else:
+            rounds = int(min(50, max(5, STATEFUL_SECONDS / max(first or 0.01, 1e-6))))
+            fixture.pedantic(target, setup=setup, rounds=rounds, iterations=1)
         stats = fixture.stats
         iterations = int(stats.iterations)
         return [d / iterations for d in stats.stats.data], iterations

@@ -109,16 +109,9 @@ class PreparedCall:
                 )
         return self.closure()
 
-    def synchronized(self) -> Callable[[], Any]:
+    def synchronized(self) -> Target:
         """The timing target: call, then wait for the device, so the time is the work's."""
-        sync, call = BACKENDS[self.impl.arrays].synchronize, self.__call__
-
-        def target() -> Any:
-            out = call()
-            sync()
-            return out
-
-        return target
+        return Target(self, BACKENDS[self.impl.arrays].synchronize, bool(self.state))
 
     def reset(self) -> None:
         """Fresh copies of the declared state (a timed round starts from the same state)."""
@@ -168,6 +161,25 @@ class PreparedCall:
             if not _bitwise_equal(host(arg), snap):
                 changed.append(name)
         return changed
+
+
+@dataclass
+class Target:
+    """What is timed: the call, then a device synchronisation. ``setup`` is the reset a
+    stateful cell needs before every timed round (None when the suite declares no state)."""
+
+    call: PreparedCall
+    sync: Callable[[], None]
+    stateful: bool
+
+    def __call__(self) -> Any:
+        out = self.call()
+        self.sync()
+        return out
+
+    @property
+    def setup(self) -> Callable[[], None] | None:
+        return self.call.reset if self.stateful else None
 
 
 def _bitwise_equal(a: Any, b: Any) -> bool:

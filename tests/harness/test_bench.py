@@ -60,7 +60,7 @@ def test_measure_times_the_first_call_apart_then_runs_the_benchmark(
     case = suite.find_case("bench_64")
     targets: list[Any] = []
 
-    def runner(target: Callable[[], Any]) -> tuple[list[float], int]:
+    def runner(target: Callable[[], Any], setup: Any, first: Any) -> tuple[list[float], int]:
         targets.append(target)
         np.testing.assert_allclose(target(), suite.run_oracle(suite.make_inputs(case), case))
         return [2e-6, 1e-6, 3e-6], 10
@@ -88,7 +88,7 @@ def test_measure_times_the_first_call_apart_then_runs_the_benchmark(
 
 def test_measure_marks_the_standard_case_and_the_device(suite: Suite, make_impl: MakeImpl) -> None:
     standard = replace(suite, standard="bench_4k")
-    runner = lambda target: ([1e-6], 1)  # noqa: E731
+    runner = lambda target, setup, first: ([1e-6], 1)  # noqa: E731
     _, rec = measure(standard, make_impl(), standard.find_case("bench_4k"), runner)
     assert rec.standard is True
     _, rec = measure(standard, make_impl(), standard.find_case("bench_64"), runner)
@@ -102,7 +102,7 @@ def test_a_standard_case_must_be_a_bench_case(suite: Suite) -> None:
 
 
 def test_measure_does_not_time_a_wrong_implementation(suite: Suite, make_impl: MakeImpl) -> None:
-    def runner(target: Callable[[], Any]) -> tuple[list[float], int]:
+    def runner(target: Callable[[], Any], setup: Any, first: Any) -> tuple[list[float], int]:
         raise AssertionError("a wrong implementation must not be timed")
 
     verdict, rec = measure(
@@ -119,7 +119,7 @@ def test_measure_does_not_time_a_wrong_implementation(suite: Suite, make_impl: M
 
 
 def test_measure_reports_a_skip_with_its_reason(suite: Suite, make_impl: MakeImpl) -> None:
-    def runner(target: Callable[[], Any]) -> tuple[list[float], int]:
+    def runner(target: Callable[[], Any], setup: Any, first: Any) -> tuple[list[float], int]:
         raise AssertionError("a skipped cell must not be timed")
 
     verdict, rec = measure(suite, make_impl(max_flops=10.0), suite.find_case("bench_64"), runner)
@@ -142,7 +142,7 @@ class FakeBenchmark:
 
 def test_pytest_benchmark_runner_divides_rounds_by_iterations() -> None:
     fixture = FakeBenchmark()
-    samples, iterations = pytest_benchmark_runner(fixture)(print)
+    samples, iterations = pytest_benchmark_runner(fixture)(print, None, None)
     assert fixture.targets == [print]
     assert iterations == 4
     assert samples == pytest.approx([1e-3, 2e-3])

@@ -140,7 +140,25 @@ class Scalar:
             raise ValueError(f"{self.name} must be in [{lo:g}, {hi:g}], got {v!r}")
 
 
-Decl = Arg | Scalar
+@dataclass(frozen=True)
+class ArrayList:
+    """A list of arrays of any shapes (parameter groups, one gradient per parameter).
+
+    ``like`` names another ArrayList: this one must hold as many arrays, each of the same
+    shape after ``lead`` extra leading axes (e.g. one entry per step of stacked gradients).
+    """
+
+    name: str
+    dtype: str = "float"
+    like: str | None = None
+    lead: int = 0
+
+    @property
+    def shown(self) -> str:
+        return f"list of {self.dtype} arrays" + (f" like {self.like}" if self.like else "")
+
+
+Decl = Arg | Scalar | ArrayList
 
 
 def _namespace(value: Any) -> tuple[Any, Any]:
@@ -177,6 +195,10 @@ class Args:
     def arrays(self) -> list[Arg]:
         return [d for d in self.decls if isinstance(d, Arg)]
 
+    @property
+    def lists(self) -> list[ArrayList]:
+        return [d for d in self.decls if isinstance(d, ArrayList)]
+
     def shared(self) -> dict[str, list[str]]:
         """Symbols carried by two or more arguments -> those arguments, in order."""
         where: dict[str, list[str]] = {}
@@ -212,9 +234,13 @@ class Args:
         bound: dict[str, tuple[int, str]] = {}
         floats: list[tuple[Any, Any]] = []
         dtypes: dict[str, Any] = {}
+        shapes: dict[str, list[tuple[int, ...]]] = {}
         for decl, value in zip(self.decls, values, strict=True):
             if isinstance(decl, Scalar):
                 decl.check(value)
+                continue
+            if isinstance(decl, ArrayList):
+                shapes[decl.name] = _check_list(decl, value, shapes, floats)
                 continue
             if value is None and decl.optional:
                 continue
@@ -244,6 +270,34 @@ class Args:
             shown = ", ".join(f"{n} {d}" for n, d in dtypes.items())
             raise TypeError(f"{', '.join(dtypes)} must share one dtype, got {shown}")
         return {s: v for s, (v, _) in bound.items()}, _result_dtype(floats)
+
+
+def _check_list(
+    decl: ArrayList,
+    value: Any,
+    shapes: dict[str, list[tuple[int, ...]]],
+    floats: list[tuple[Any, Any]],
+) -> list[tuple[int, ...]]:
+    """Check a list of arrays; return their shapes (without the ``lead`` axes)."""
+    if not isinstance(value, list | tuple):
+        raise TypeError(f"{decl.name} must be a list of arrays, got {type(value).__name__}")
+    out: list[tuple[int, ...]] = []
+    for i, item in enumerate(value):
+        arr, xp = _namespace(item)
+        kinds, _ = KINDS[decl.dtype]
+        if not any(xp.isdtype(arr.dtype, k) for k in kinds):
+            raise TypeError(f"{decl.name}[{i}] must have a {decl.dtype} dtype, got {arr.dtype}")
+        if arr.ndim < decl.lead:
+            raise ValueError(f"{decl.name}[{i}] needs {decl.lead} leading axes, got {arr.shape}")
+        out.append(tuple(arr.shape[decl.lead :]))
+        if decl.dtype in ("float", "real"):
+            floats.append((arr, xp))
+    if decl.like is not None and decl.like in shapes and shapes[decl.like] != out:
+        raise ValueError(
+            f"{decl.name} must match {decl.like} array for array: shapes {out} "
+            f"vs {shapes[decl.like]}"
+        )
+    return out
 
 
 def _check_kind(decl: Arg, arr: Any, xp: Any) -> None:

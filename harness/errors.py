@@ -15,7 +15,7 @@ from typing import Any
 
 import numpy as np
 
-from harness.args import KINDS, Arg, Args, Scalar
+from harness.args import KINDS, Arg, Args, ArrayList, Scalar
 from harness.cases import Case, ErrorCase, Inputs
 
 
@@ -42,8 +42,15 @@ def generate(args: Args, base: Case, inputs: Inputs) -> list[ErrorCase]:
     shared = args.shared()
     sizes = args.sizes(list(inputs.values()))
     out: list[ErrorCase] = []
+    liked = {d.like for d in args.lists if d.like}
     for decl in args.decls:
         if inputs.get(decl.name) is None and isinstance(decl, Arg) and decl.optional:
+            continue
+        if isinstance(decl, ArrayList):
+            out.append(_error(base, decl.name, "not_a_list", TypeError))
+            out.append(_error(base, decl.name, "wrong_dtype", TypeError))
+            if (decl.like or decl.name in liked) and len(inputs[decl.name]) >= 1:
+                out.append(_error(base, decl.name, "one_array_short", ValueError))
             continue
         if isinstance(decl, Scalar):
             if decl.low is not None:
@@ -85,6 +92,8 @@ def mutate(args: Args, inputs: Inputs, spec: Mapping[str, Any]) -> Inputs:
     value = inputs[name]
     if isinstance(decl, Scalar):
         new: Any = _scalar(decl, how)
+    elif isinstance(decl, ArrayList):
+        new = _list(decl, list(value), how)
     else:
         new = _array(decl, np.asarray(value), how, axis)
     return {**inputs, name: new}
@@ -101,6 +110,14 @@ def _scalar(decl: Scalar, how: str) -> Any:
     if how == "nan":
         return float("nan")
     return str(decl.low if decl.low is not None else 0.5)  # "not_a_number"
+
+
+def _list(decl: ArrayList, arrays: list[np.ndarray], how: str) -> Any:
+    if how == "not_a_list":
+        return np.asarray(arrays[0]) if arrays else np.zeros(3)
+    if how == "wrong_dtype":
+        return [np.asarray(a).astype(KINDS[decl.dtype][1]) for a in arrays]
+    return arrays[:-1]  # one_array_short
 
 
 def _array(decl: Arg, x: np.ndarray, how: str, axis: int) -> np.ndarray:

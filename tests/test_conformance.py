@@ -10,7 +10,7 @@ from typing import Any
 import numpy as np
 import pytest
 
-from harness.args import Arg
+from harness.args import Arg, ArrayList
 from harness.options import Options, same_value
 from harness.registry import Implementation, Registry, RegistryError, load_registry
 from harness.spec import Case, Suite
@@ -99,6 +99,8 @@ def test_generic_error_cases_cover_every_argument(suite: Suite) -> None:
                     assert f"{decl.name}:wrong_size@{i}" in names
                 if dim in suite.args.shared():
                     assert f"{decl.name}:mismatch@{i}" in names, f"{decl.name}: {dim} mismatch"
+        elif isinstance(decl, ArrayList):
+            assert {f"{decl.name}:not_a_list", f"{decl.name}:wrong_dtype"} <= names
         else:
             assert f"{decl.name}:not_a_number" in names
     base = _sizes(suite, suite.error_base_case())

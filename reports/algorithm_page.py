@@ -29,7 +29,7 @@ from reports.markup import (
     table,
     tag,
 )
-from reports.table import Frames, latest, standard_rows, timed, with_roofline
+from reports.table import Frames, latest, standard_rows, timed, with_library_error, with_roofline
 
 _CASE_KEY = ["case", "dtype", "params", "options"]
 
@@ -62,7 +62,9 @@ def render_algorithm(
             "p",
             esc(
                 "Measured error against the float64 oracle per case; error_ratio is the "
-                "worst error over the tolerance (1 = at the limit) and margin = 1 − error_ratio. "
+                "worst error over the tolerance (1 = at the limit) and margin = 1 − error_ratio; "
+                "beside them, the library reference's own error on the same case (its "
+                "error_ratio in brackets), so a tolerance shows what the library itself needs. "
                 "Failing cells come first, with the diagnosis and the command that reproduces them."
             ),
             class_="small",
@@ -315,6 +317,7 @@ def _verdict_table(verdicts: pd.DataFrame, *, several_machines: bool) -> Html:
     if verdicts.empty:
         return tag("p", esc("No verdicts recorded."))
     rank = {s: i for i, s in enumerate(SEVERITY)}
+    verdicts = with_library_error(verdicts)
     ordered = verdicts.assign(_rank=verdicts["status"].map(lambda s: rank.get(s, len(rank))))
     ordered = ordered.sort_values(["_rank", "case", "impl", "machine_label"], kind="stable")
     headers = [
@@ -325,6 +328,7 @@ def _verdict_table(verdicts: pd.DataFrame, *, several_machines: bool) -> Html:
         "max_rel",
         "error_ratio",
         "margin",
+        "library's own error",
         "tolerance",
         "detail",
         "repro",
@@ -350,7 +354,7 @@ def _error_cells(verdict: pd.Series) -> list[Html | tuple[Html, str]]:
     (a skip, or a verdict on a raised error), so a default zero never reads as a result."""
     compared = verdict["status"] != "skip" and (verdict["total"] or 0) > 0
     if not compared:
-        return [Html("")] * 5
+        return [Html("")] * 6
     numbers: list[Html | tuple[Html, str]] = [
         (esc(fmt_number(verdict[key])), "num")
         for key in ("max_abs", "max_rel", "error_ratio", "margin")
@@ -358,7 +362,17 @@ def _error_cells(verdict: pd.Series) -> list[Html | tuple[Html, str]]:
     rtol, atol = verdict["rtol"], verdict["atol"]
     exact = rtol == 0 and atol == 0
     text = esc("exact" if exact else f"rtol {fmt_number(rtol)}, atol {fmt_number(atol)}")
-    return [*numbers, join([text, _small(verdict["tolerance_reason"])])]
+    return [*numbers, _library_cell(verdict), join([text, _small(verdict["tolerance_reason"])])]
+
+
+def _library_cell(verdict: pd.Series) -> tuple[Html, str]:
+    """The library reference's own max_abs (error_ratio) on this case, when one compared."""
+    lib = verdict.get("library_max_abs")
+    if lib is None or pd.isna(lib):
+        return (Html(""), "num")
+    ratio = verdict.get("library_error_ratio")
+    shown = fmt_number(lib) + ("" if pd.isna(ratio) else f" ({fmt_number(ratio)})")
+    return (esc(shown), "num")
 
 
 def _small(text: str) -> Html:

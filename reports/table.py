@@ -14,6 +14,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 import pandas as pd
 
 from harness.backends import device_of
@@ -367,6 +368,28 @@ def standard_rows(measurements: pd.DataFrame) -> pd.DataFrame:
     if not frames:
         return measurements.iloc[0:0]
     return pd.concat(frames).sort_index()
+
+
+def with_library_error(verdicts: pd.DataFrame) -> pd.DataFrame:
+    """Each verdict beside the library reference's own error on the same case of the same
+    run: the smallest max_abs (and its error_ratio) among library cells that compared an
+    output. A tolerance is visibly justified when the library itself needs it."""
+    out = verdicts.assign(library_max_abs=np.nan, library_error_ratio=np.nan)
+    compared = verdicts[
+        (verdicts["kind"] == "library")
+        & verdicts["status"].isin(["pass", "fail", "xfail"])
+        & (verdicts["total"].fillna(0) > 0)
+    ]
+    if compared.empty:
+        return out
+    keys = ["run_id", "algorithm", "case"]
+    best = compared.sort_values("max_abs").drop_duplicates(keys)[[*keys, "max_abs", "error_ratio"]]
+    best = best.rename(columns={"max_abs": "_lib_abs", "error_ratio": "_lib_ratio"})
+    merged = out.merge(best, on=keys, how="left")
+    merged["library_max_abs"] = merged.pop("_lib_abs")
+    merged["library_error_ratio"] = merged.pop("_lib_ratio")
+    merged.index = out.index
+    return merged
 
 
 def correct_impls(verdicts: pd.DataFrame) -> set[tuple[str, str, str]]:

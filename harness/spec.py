@@ -74,6 +74,11 @@ class Suite:
     # the harness checks that stopping after half the steps and resuming from the saved
     # state gives the uninterrupted run's state bit for bit
     steps: tuple[str, ...] = ()
+    # the backends the specification lists for this algorithm (its table row): the
+    # conformance test demands an implementation on each, and on no other
+    backends: tuple[str, ...] = (
+        "python", "numpy", "numba", "torch_cpu", "torch_cuda", "cupy", "library",
+    )  # fmt: skip
     # the comparator for implementations that draw from their library's own generator
     # (registered with own_rng=True); the suite's comparator judges the others
     own_rng_compare: Comparator | None = None

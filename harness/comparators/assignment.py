@@ -70,7 +70,7 @@ class Assignment(Comparator):
         allowed = tol.atol + tol.rtol * float(np.abs(cost[er, ec]).sum())
         gap = got - best if not self.maximize(case) else best - got
         ratio = abs(gap) / allowed if allowed > 0 else (0.0 if gap == 0 else float("inf"))
-        same = int(np.sum(r == er[: len(r)])) if len(r) == len(er) else 0
+        same = int(np.sum((r == er) & (c == ec))) if len(r) == len(er) else 0
         note = f"total {got!r} vs optimum {best!r}; {want - same} of {want} pairs differ"
         if gap > allowed:
             return Comparison(

@@ -222,9 +222,10 @@ class Args:
         return dtype
 
     def sizes(self, values: Sequence[Any]) -> dict[str, int]:
-        """The size bound to every named symbol (starred axes are not named)."""
+        """The size bound to every named symbol (starred axes are checked across arguments
+        that share the starred name, but not reported here)."""
         sizes, _ = self._inspect(values)
-        return sizes
+        return {k: v for k, v in sizes.items() if not k.startswith("*")}
 
     def _inspect(self, values: Sequence[Any]) -> tuple[dict[str, int], Any]:
         if len(values) != len(self.decls):
@@ -318,12 +319,16 @@ def _check_shape(decl: Arg, shape: tuple[int, ...], untyped_empty: bool) -> list
         how = "broadcast to" if decl.broadcast else "have"
         raise ValueError(f"{decl.name} must {how} shape {decl.shown}, got {shape}")
     out: list[tuple[str, int]] = []
+    starred = 0
     for dim, _axis, size in decl.symbols(shape):
         if isinstance(dim, int):
             if size != dim:
                 raise ValueError(f"{decl.name} must have shape {decl.shown}, got {shape}")
-        elif not dim.startswith("*"):
-            out.append((dim, size))
+        else:
+            out.append((dim, size))  # starred axes bind "*S0", "*S1": shared by name
+            starred += dim.startswith("*")
+    if decl.starred is not None and not decl.broadcast:
+        out.append((f"{decl.shape[decl.starred]}:ndim", starred))  # and their count
     return out
 
 

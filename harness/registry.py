@@ -231,7 +231,9 @@ class Registry:
             _BY_MODULE.pop(name, None)
             if exc.name and exc.name.split(".")[0] in ("harness", "implementations", "suites"):
                 raise
-            self._add(_placeholder(algorithm, path.stem, f"{exc.name} not installed", str(path)))
+            reason = f"{exc.name} not installed"
+            for suite in [s for s in self.suites.values() if s.base_algorithm == algorithm]:
+                self._add(_placeholder(suite.algorithm, path.stem, reason, str(path)))
             return
         for impl in _registered(name, "project"):
             self._add(impl)

@@ -151,20 +151,25 @@ a new implementation (save as my_impl.py, then `shootout verify --plugin my_impl
 
 
 def _skeleton(suite: Suite) -> str:
+    import importlib
+
+    module = importlib.import_module(f"suites.{suite.base_algorithm}")
+    args = next((k for k, v in vars(module).items() if v is suite.args), "ARGS")
     params = ", ".join(suite.parameters)
     names = params + (", opts" if suite.takes_options else "")
-    imports = "ARGS" + (f", {suite.options.__name__}" if suite.takes_options else "")
+    imports = args + (f", {suite.options.__name__}" if suite.takes_options else "")
     typed = ", ".join(
         [f"{p}: Any" for p in suite.parameters]
         + ([f"opts: {suite.options.__name__}"] if suite.takes_options else [])
     )
+    prepare = ", prepare=True" if suite.mode != "forward" else ""
     return (
         f"  from typing import Any\n"
         f"  from harness import implementation\n"
-        f"  from suites.{suite.algorithm} import {imports}\n\n"
-        f'  @implementation({suite.algorithm!r}, "numpy", "mine")\n'
+        f"  from suites.{suite.base_algorithm} import {imports}\n\n"
+        f'  @implementation({suite.algorithm!r}, "numpy", "mine"{prepare})\n'
         f"  def mine({typed}) -> Any:\n"
-        f"      dtype = ARGS.check({params})  # the result's float dtype\n"
+        f"      dtype = {args}.check({params})  # the result's float dtype\n"
         f"      ...  # uses {names}"
     )
 

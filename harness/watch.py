@@ -29,15 +29,26 @@ SAVE_EVERY_S = 2.0  # verify saves at most this often: a crash makes it re-run a
 BENCH_EXTRA_CALLS = 3
 
 
+#: Extrapolate a call's time from cases at most this many times smaller (in flops).
+SCALE_LIMIT = 100.0
+
+
 def predict_call_seconds(history: Iterable[tuple[float, float]], flops: float) -> float | None:
     """Seconds of one call costing ``flops``, from (flops, seconds) of smaller calls.
 
     Time is taken as proportional to the suite's cost model, at the fastest rate a smaller
-    case showed: call overhead on a tiny case, or a first call that compiled, only slow
-    the rate down, so the prediction errs short and a cell is skipped only when even the
-    most favourable extrapolation is over budget. None when nothing smaller was measured.
+    case showed: call overhead, or a first call that compiled, only slow the rate down, so
+    the prediction errs short and a cell is skipped only when even the most favourable
+    extrapolation is over budget. Cases over ``SCALE_LIMIT`` times smaller are not used: a
+    fixed overhead (a library's setup, a kernel launch) would dominate them and scale up
+    into minutes. None when nothing near enough was measured (the cell then runs, bounded
+    by the cell timeout).
     """
-    rates = [seconds / f for f, seconds in history if 0 < f < flops and seconds > 0]
+    rates = [
+        seconds / f
+        for f, seconds in history
+        if flops / SCALE_LIMIT <= f < flops and f > 0 and seconds > 0
+    ]
     return min(rates) * flops if rates else None
 
 

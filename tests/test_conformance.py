@@ -14,6 +14,7 @@ from harness.args import Arg, ArrayList
 from harness.options import Options, same_value
 from harness.registry import Implementation, Registry, RegistryError, load_registry
 from harness.spec import Case, Suite
+from harness.prepare import case_cost
 from harness.verify import case_inputs, oracle_output
 
 REGISTRY = load_registry()
@@ -223,7 +224,7 @@ def test_inputs_are_seeded_and_reproducible(suite: Suite) -> None:
 def test_cost_model_is_positive_on_benchmark_sizes(suite: Suite) -> None:
     for cases in suite.bench.values():
         for case in cases:
-            cost = suite.cost(case)
+            cost = case_cost(suite, case)
             assert cost.flops > 0 and cost.bytes > 0, case.name
 
 

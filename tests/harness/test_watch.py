@@ -44,9 +44,15 @@ def test_nothing_smaller_measured_means_no_prediction() -> None:
 def test_time_scales_with_flops_at_the_fastest_rate_seen() -> None:
     # 1e3 flops in 1 ms is 1e-6 s/flop; the 1e4-flop call (a compile, say) is slower per
     # flop and must not make the prediction longer.
-    history = [(1e3, 1e-3), (1e4, 5.0), (1e5, 0.2)]
+    history = [(1e4, 1e-2), (1e5, 50.0), (2e5, 4.0)]
     assert predict_call_seconds(history, 1e6) == pytest.approx(1.0)
     assert predict_call_seconds([(1e3, 2e-3)], 4e3) == pytest.approx(8e-3)
+
+
+def test_cases_far_smaller_are_not_extrapolated_from() -> None:
+    # a 10 ms fixed overhead at 1e3 flops would predict 10 s at 1e6: too far to trust
+    assert predict_call_seconds([(1e3, 1e-2)], 1e6) is None
+    assert predict_call_seconds([(1e3, 1e-2), (2e4, 2e-2)], 1e6) == pytest.approx(1.0)
 
 
 def test_cell_seconds_counts_every_call_of_the_cell() -> None:

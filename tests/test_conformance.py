@@ -12,9 +12,9 @@ import pytest
 
 from harness.args import Arg, ArrayList
 from harness.options import Options, same_value
+from harness.prepare import case_cost
 from harness.registry import Implementation, Registry, RegistryError, load_registry
 from harness.spec import Case, Suite
-from harness.prepare import case_cost
 from harness.verify import case_inputs, oracle_output
 
 REGISTRY = load_registry()

@@ -306,7 +306,8 @@ CASES = [
     edge("zero_channels_4d", shape=[5, 0, 3, 4]),
 ]
 
-SHAPE_MSG = "dy must have x's shape"
+# names both (the argument check reports a spatial mismatch as "x has *S1=6 but dy ...")
+SHAPE_MSG = r"\bdy\b.*\bx\b|\bx\b.*\bdy\b"
 ERRORS = [
     error("dy_spatial_mismatch", ValueError, SHAPE_MSG, shape=[4, 3, 5, 6], dy_shape=[4, 3, 5, 7]),
     error("dy_fewer_axes", ValueError, SHAPE_MSG, shape=[4, 3, 5, 6], dy_shape=[4, 3, 30]),

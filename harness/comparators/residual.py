@@ -53,6 +53,8 @@ class Marginals(Comparator):
         a = np.asarray(inputs[self.a], dtype=np.float64)
         b = np.asarray(inputs[self.b], dtype=np.float64)
         total = int(plan.size)
+        if total == 0:
+            return Comparison(True, total=0)  # an empty plan has nothing to transport
         if np.isnan(plan).any():
             return Comparison(False, "the plan contains NaN", total=total, error_ratio=np.inf)
         if (plan < -tol.atol).any():

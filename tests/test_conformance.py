@@ -11,6 +11,7 @@ import numpy as np
 import pytest
 
 from harness.args import Arg, ArrayList
+from harness.comparators import Distribution
 from harness.options import Options, same_value
 from harness.prepare import case_cost
 from harness.registry import Implementation, Registry, RegistryError, load_registry
@@ -186,6 +187,8 @@ def _float32_inputs_fail(suite: Suite, case: Case) -> bool:
 def test_lower_precision_than_the_inputs_is_caught(suite: Suite) -> None:
     """Threshold-adjacent cases (or, without a threshold, some float64 case) must fail an
     implementation that rounds float64 inputs to float32."""
+    if isinstance(suite.compare, Distribution):
+        pytest.skip("statistical suite: the oracle returns a Law, there are no values to round")
     for name in suite.near_threshold:
         case = suite.find_case(name)
         assert isinstance(case, Case) and case in suite.cases, f"{name}: a verify case"

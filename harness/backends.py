@@ -38,6 +38,8 @@ class Backend:
     def host(self, value: Any) -> Any:
         """An output or input back in NumPy; lists of native arrays element-wise (a plain
         Python list is already an array of the python world)."""
+        if isinstance(value, tuple):
+            return tuple(self.host(v) for v in value)
         if isinstance(value, list) and self.typed:
             return [self.host(v) for v in value]
         return self.to_numpy(value)

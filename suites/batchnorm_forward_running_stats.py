@@ -356,3 +356,39 @@ SUITE = Suite(
     fuzz=fuzz_strategy,
     reference="torch.nn.functional.batch_norm / nn.BatchNorm1d/2d (buffers cloned first)",
 )
+
+
+# ---- the nested-list layout of x, shared by the pure-Python implementations --------------
+
+
+def list_shape(value: Any) -> tuple[int, ...]:
+    """The shape of nested lists (as far as the first element reaches)."""
+    shape = []
+    while isinstance(value, list):
+        shape.append(len(value))
+        if not value:
+            break
+        value = value[0]
+    return tuple(shape)
+
+
+def channel_rows(x: list[Any], ndim: int) -> list[list[list[float]]]:
+    """x as [n][c] -> flat list of the L values of that (sample, channel)."""
+    if ndim == 2:
+        return [[[v] for v in sample] for sample in x]
+    if ndim == 3:
+        return x
+    return [[[v for row in plane for v in row] for plane in sample] for sample in x]
+
+
+def restore_rows(rows: list[list[list[float]]], shape: tuple[int, ...]) -> list[Any]:
+    """channel_rows undone: flat rows back into x's nested-list shape."""
+    if len(shape) == 2:
+        return [[values[0] for values in sample] for sample in rows]
+    if len(shape) == 3:
+        return rows
+    w = shape[3]
+    return [
+        [[values[i : i + w] for i in range(0, len(values), w)] for values in sample]
+        for sample in rows
+    ]

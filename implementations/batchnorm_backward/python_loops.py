@@ -9,35 +9,7 @@ from typing import Any
 
 from harness import implementation
 from suites.batchnorm_backward import BatchNormBackwardOptions, check_backward, inverse_std
-
-
-def _dims(value: Any) -> tuple[int, ...]:
-    """The shape of nested lists (as far as the first element reaches)."""
-    shape = []
-    while isinstance(value, list):
-        shape.append(len(value))
-        if not value:
-            break
-        value = value[0]
-    return tuple(shape)
-
-
-def _rows(a: list[Any], ndim: int) -> list[list[list[float]]]:
-    """[n][c](...) -> [n][c] flat rows of the spatial values."""
-    if ndim == 2:
-        return [[[v] for v in sample] for sample in a]
-    if ndim == 3:
-        return a
-    return [[[v for row in plane for v in row] for plane in sample] for sample in a]
-
-
-def _restore(rows: list[list[list[float]]], shape: tuple[int, ...]) -> list[Any]:
-    if len(shape) == 2:
-        return [[values[0] for values in sample] for sample in rows]
-    if len(shape) == 3:
-        return rows
-    w = shape[3]
-    return [[[v[i : i + w] for i in range(0, len(v), w)] for v in sample] for sample in rows]
+from suites.batchnorm_forward_running_stats import channel_rows, list_shape, restore_rows
 
 
 @implementation("batchnorm_backward", "python", "loops", max_flops=10 * 4 * 32 * 28 * 28)
@@ -48,8 +20,8 @@ def batchnorm_backward(dy: Any, x: Any, weight: Any, running_mean: Any, running_
     n, c, l = check_backward(dy, x, weight, running_mean, running_var, saved_mean, saved_stat)
     if not x:  # [] is an empty batch of any shape
         return [], [0.0] * c, [0.0] * c
-    shape = _dims(x)
-    gs, xs = _rows(dy, len(shape)), _rows(x, len(shape))
+    shape = list_shape(x)
+    gs, xs = channel_rows(dy, len(shape)), channel_rows(x, len(shape))
     k = max(n * l, 1)
     out: list[list[list[float]]] = [[[] for _ in range(c)] for _ in range(n)]
     dweight, dbias = [0.0] * c, [0.0] * c
@@ -68,4 +40,4 @@ def batchnorm_backward(dy: Any, x: Any, weight: Any, running_mean: Any, running_
         for i, (g_row, x_row) in enumerate(pairs):
             out[i][ch] = [g * k1 - (v - mean) * k2 - k3 for g, v in zip(g_row, x_row, strict=True)]
         dweight[ch], dbias[ch] = t * r, s
-    return _restore(out, shape), dweight, dbias
+    return restore_rows(out, shape), dweight, dbias

@@ -8,38 +8,15 @@ import math
 from typing import Any
 
 from harness import implementation
-from suites.batchnorm_forward_running_stats import ARGS, BatchNormOptions, batch_dims, batch_weight
-
-
-def _shape(value: Any) -> tuple[int, ...]:
-    shape = []
-    while isinstance(value, list):
-        shape.append(len(value))
-        if not value:
-            break
-        value = value[0]
-    return tuple(shape)
-
-
-def _channel_rows(x: list[Any], ndim: int) -> list[list[list[float]]]:
-    """x as [n][c] -> flat list of the L values of that (sample, channel)."""
-    if ndim == 2:
-        return [[[v] for v in sample] for sample in x]
-    if ndim == 3:
-        return x
-    return [[[v for row in plane for v in row] for plane in sample] for sample in x]
-
-
-def _restore(rows: list[list[list[float]]], shape: tuple[int, ...]) -> list[Any]:
-    if len(shape) == 2:
-        return [[values[0] for values in sample] for sample in rows]
-    if len(shape) == 3:
-        return rows
-    w = shape[3]
-    return [
-        [[values[i : i + w] for i in range(0, len(values), w)] for values in sample]
-        for sample in rows
-    ]
+from suites.batchnorm_forward_running_stats import (
+    ARGS,
+    BatchNormOptions,
+    batch_dims,
+    batch_weight,
+    channel_rows,
+    list_shape,
+    restore_rows,
+)
 
 
 @implementation(
@@ -52,9 +29,9 @@ def batchnorm(x: Any, weight: Any, bias: Any, running_mean: Any, running_var: An
     num_batches_tracked: int, opts: BatchNormOptions) -> tuple[Any, Any, Any]:  # fmt: skip
     """Three loops per channel over plain lists; statistics summed with math.fsum."""
     ARGS.check(x, weight, bias, running_mean, running_var, num_batches_tracked)
-    shape = _shape(x) if x else (0, len(weight))  # [] is an empty batch of any shape
+    shape = list_shape(x) if x else (0, len(weight))  # [] is an empty batch of any shape
     n, c, l = batch_dims(shape, opts)
-    rows = _channel_rows(x, len(shape))
+    rows = channel_rows(x, len(shape))
     f = batch_weight(opts, num_batches_tracked)
     k = n * l
     new_mean, new_var = list(running_mean), list(running_var)
@@ -71,4 +48,4 @@ def batchnorm(x: Any, weight: Any, bias: Any, running_mean: Any, running_var: An
         shift = bias[ch] - mean * scale
         for i in range(n):
             out[i][ch] = [v * scale + shift for v in rows[i][ch]]
-    return _restore(out, shape), new_mean, new_var
+    return restore_rows(out, shape), new_mean, new_var

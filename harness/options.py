@@ -101,6 +101,17 @@ class Options:
             cls.flag(name)
         return cls(**values)
 
+    @classmethod
+    def strategy(cls, omit: tuple[str, ...] = (), optional: bool = False) -> Any:
+        """A hypothesis strategy of option dicts drawing every declared value of each flag
+        (``omit`` leaves flags out; ``optional`` lets each flag keep its default unsaid)."""
+        from hypothesis import strategies as st
+
+        drawn = {f.name: st.sampled_from(f.values) for f in cls.flags() if f.name not in omit}
+        if optional:
+            return st.fixed_dictionaries({}, optional=drawn)
+        return st.fixed_dictionaries(drawn)
+
     def as_dict(self) -> dict[str, Any]:
         return {f.name: getattr(self, f.name) for f in self.flags()}
 

@@ -342,9 +342,7 @@ def fuzz_strategy() -> Any:
     from hypothesis import strategies as st
 
     # C >= 1: F.batch_norm raises on C = 0 (zero_channels_* cover it)
-    options = st.fixed_dictionaries(
-        {f.name: st.sampled_from(f.values) for f in BatchNormBackwardOptions.flags()}
-    )
+    options = BatchNormBackwardOptions.strategy()
     params = st.fixed_dictionaries(
         {
             "seed": st.integers(0, 2**31 - 1),

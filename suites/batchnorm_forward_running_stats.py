@@ -294,9 +294,7 @@ def fuzz_strategy() -> Any:
 
     # N draws 0 now and then (hypothesis favours the ends of a range); C >= 1 because
     # F.batch_norm raises on C = 0 (zero_channels_* cover it, with xfail).
-    options = st.fixed_dictionaries(
-        {f.name: st.sampled_from(f.values) for f in BatchNormOptions.flags()}
-    )
+    options = BatchNormOptions.strategy()
     params = st.fixed_dictionaries(
         {
             "seed": st.integers(0, 2**31 - 1),

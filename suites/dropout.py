@@ -201,9 +201,7 @@ BENCH = {
 def fuzz_strategy() -> Any:
     from hypothesis import strategies as st
 
-    flags = st.fixed_dictionaries(
-        {}, optional={f.name: st.sampled_from(f.values) for f in DropoutOptions.flags()}
-    )
+    flags = DropoutOptions.strategy(optional=True)
     params = st.fixed_dictionaries(
         {
             "n": st.integers(0, 40),

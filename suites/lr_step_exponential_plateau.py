@@ -342,7 +342,7 @@ def fuzz_strategy() -> Any:
     from hypothesis import strategies as st
 
     # gamma and factor stay where 60 epochs cannot underflow; epochs = 0 is drawn now and then
-    flags = st.fixed_dictionaries({f.name: st.sampled_from(f.values) for f in LrOptions.flags()})
+    flags = LrOptions.strategy()
     params = st.fixed_dictionaries(
         {
             "seed": st.integers(0, 2**31 - 1),

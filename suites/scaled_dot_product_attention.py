@@ -231,9 +231,7 @@ def fuzz_strategy() -> Any:
             "pattern": st.sampled_from(["random", "ties"]),
         }
     )
-    flags = st.fixed_dictionaries(
-        {}, optional={f.name: st.sampled_from(f.values) for f in AttentionOptions.flags()}
-    )
+    flags = AttentionOptions.strategy(optional=True)
     return st.builds(lambda p, o: Case("fuzz", p, o, "fuzz"), params, flags)
 
 

@@ -343,7 +343,7 @@ def _fuzz_case(shapes: list[list[int]], options: dict[str, Any], params: dict[st
 def fuzz_strategy() -> Any:
     from hypothesis import strategies as st
 
-    options = st.fixed_dictionaries({f.name: st.sampled_from(f.values) for f in SgdOptions.flags()})
+    options = SgdOptions.strategy()
     params = st.fixed_dictionaries(
         {
             "seed": st.integers(0, 2**31 - 1),

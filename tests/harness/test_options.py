@@ -205,3 +205,28 @@ def test_suite_refuses_a_case_with_an_undeclared_flag_or_value(
         make_suite(cases=[Case("odd", {"n": 2}, {"mode": "triple"})])
     with pytest.raises(ValueError, match=r"^mode must be one of"):
         make_suite(bench={"smoke": [Case("bench_64", {"n": 64}, {"mode": "triple"}, kind="bench")]})
+
+
+def test_the_strategy_draws_every_declared_value() -> None:
+    from dataclasses import dataclass
+
+    from hypothesis import given, settings
+
+    from harness.options import Options, option
+
+    @dataclass(frozen=True)
+    class Two(Options):
+        mode: str = option("a", "b", meaning="m")
+        loud: bool = option(False, True, meaning="l")
+
+    seen: set[tuple[str, bool]] = set()
+
+    @settings(max_examples=60, database=None, derandomize=True)
+    @given(Two.strategy())
+    def draw(values: dict[str, object]) -> None:
+        record = Two.build(values)
+        seen.add((record.mode, record.loud))
+
+    draw()
+    assert seen == {("a", False), ("a", True), ("b", False), ("b", True)}
+    assert Two.strategy(omit=("loud",)).example().keys() <= {"mode"}

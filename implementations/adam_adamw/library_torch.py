@@ -62,30 +62,16 @@ def adam(params: Any, grads: Any, lrs: Any, exp_avg: Any, exp_avg_sq: Any,
 
 
 @implementation(
-    "adam_adamw",
-    "library",
-    "torch_fused",
-    arrays="torch_cpu",
-    requires=("torch",),
+    "adam_adamw", "library", "torch_fused", arrays="torch_cpu", requires=("torch",),
     supports=SUPPORTS,
-)
+)  # fmt: skip
+@implementation(
+    "adam_adamw", "library", "torch_cuda_fused", arrays="torch_cuda", requires=("torch",),
+    supports=SUPPORTS,
+)  # fmt: skip
 def adam_fused(params: Any, grads: Any, lrs: Any, exp_avg: Any, exp_avg_sq: Any,
     max_exp_avg_sq: Any, step: Any, opts: AdamOptions) -> None:  # fmt: skip
-    """torch.optim.Adam / AdamW with fused=True: one vectorised kernel per step."""
-    check(params, grads, lrs, exp_avg, exp_avg_sq, max_exp_avg_sq, step)
-    _run(params, grads, lrs, exp_avg, exp_avg_sq, max_exp_avg_sq, step, opts, fused=True)
-
-
-@implementation(
-    "adam_adamw",
-    "library",
-    "torch_cuda_fused",
-    arrays="torch_cuda",
-    requires=("torch",),
-    supports=SUPPORTS,
-)
-def adam_cuda_fused(params: Any, grads: Any, lrs: Any, exp_avg: Any, exp_avg_sq: Any,
-    max_exp_avg_sq: Any, step: Any, opts: AdamOptions) -> None:  # fmt: skip
-    """torch.optim.Adam / AdamW with fused=True on a CUDA device (multi-tensor kernels)."""
+    """torch.optim.Adam / AdamW with fused=True: one vectorised kernel per step (the CPU
+    kernel, or the multi-tensor CUDA one on a device)."""
     check(params, grads, lrs, exp_avg, exp_avg_sq, max_exp_avg_sq, step)
     _run(params, grads, lrs, exp_avg, exp_avg_sq, max_exp_avg_sq, step, opts, fused=True)

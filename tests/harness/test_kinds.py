@@ -15,7 +15,7 @@ import pytest
 from harness.args import Args, ArrayList, Scalar
 from harness.backends import seed_all
 from harness.cases import Cost, bench, case
-from harness.comparators import Close, Each, KeepRate
+from harness.comparators import Close, Comparison, Each
 from harness.errors import generate, mutate
 from harness.prepare import case_cost, prepare
 from harness.registry import Implementation, Registry
@@ -192,23 +192,19 @@ def test_the_python_backend_gets_lists_of_lists() -> None:
 
 
 def test_own_rng_implementations_are_judged_by_the_statistical_comparator() -> None:
-    def oracle(x: Any, mask: Any, p: float) -> tuple[Any, Any]:
-        x = np.asarray(x, dtype=np.float64)
-        return (np.where(mask, x / (1 - p), 0.0), x)
+    class Statistical(Each):
+        """Stands for a statistical comparator: says that it was the one asked."""
 
-    drop_args = Args()
-    suite = build(
-        algorithm="drop",
-        args=drop_args,
-        oracle=lambda x, mask, p: oracle(x, mask, p)[0],
-        own_rng_compare=KeepRate(),
-        compare=Close(),
-        state=(),
-        steps=(),
-        outputs=("out",),
-    )
+        def __call__(self, *args: Any) -> Comparison:
+            return Comparison(False, "judged by the own-RNG comparator")
+
+    suite = build(own_rng_compare=Statistical())
+    case_ = suite.find_case("four_steps")
+    own = verify(suite, impl(in_place, own_rng=True), case_)
+    assert (own.status, own.detail) == ("fail", "judged by the own-RNG comparator")
+    assert verify(suite, impl(in_place), case_).status == "pass"  # injected draws: Each(Close)
     assert suite.comparator_for(True) is suite.own_rng_compare
-    assert suite.comparator_for(False) is suite.compare
+    assert SUITE.comparator_for(True) is SUITE.compare  # no statistical comparator declared
 
 
 def test_cost_may_read_the_oracle_output() -> None:

@@ -95,6 +95,17 @@ class PreparedCall:
     state: tuple[str, ...] = ()
     masters: list[Any] = field(default_factory=list)
     closure: Callable[[], Any] | None = None
+    # the elements of each state list as passed: an in-place update keeps them
+    state_before: dict[str, list[Any]] = field(default_factory=dict)
+
+    def __post_init__(self) -> None:
+        self._remember_state()
+
+    def _remember_state(self) -> None:
+        self.state_before = {
+            n: list(a) for n, a in zip(self.names, self.args, strict=False)
+            if n in self.state and isinstance(a, list)
+        }  # fmt: skip
 
     def __call__(self) -> Any:
         assert self.impl.fn is not None
@@ -120,6 +131,7 @@ class PreparedCall:
             if name in self.state:
                 self.args[i] = backend.native(self.masters[i])
         self.closure = None
+        self._remember_state()
 
     def outputs(self, raw: Any, names: tuple[str, ...]) -> Any:
         """What the call produced, by output name: returned values, then declared state read
@@ -150,6 +162,39 @@ class PreparedCall:
             for name, arg in zip(self.names, self.args, strict=False)
             if shares_memory(value, arg)
         ]
+        return "; ".join(found)
+
+    def state_problems(self) -> str:
+        """Declared state is updated in place and owns its memory: on a typed backend an
+        array of a state list must still be the one the caller passed (a rebound element
+        leaves the caller's optimizer state stale), and no state may share memory with
+        another input (a view of a gradient is overwritten by the next backward pass).
+        Plain Python lists are exempt from the first rule: a 0-d value there is an
+        immutable float that can only be rebound."""
+        if not self.state:
+            return ""
+        found = []
+        if BACKENDS[self.impl.arrays].typed:
+            for name, before in self.state_before.items():
+                now = self.args[self.names.index(name)]
+                if len(now) != len(before):
+                    found.append(f"state {name!r} changed length {len(before)} -> {len(now)}")
+                    continue
+                found += [
+                    f"state {name!r}[{j}] was rebound to another array instead of "
+                    "being updated in place"
+                    for j, (old, new) in enumerate(zip(before, now, strict=True))
+                    if new is not old
+                ]
+        pairs = list(zip(self.names, self.args, strict=False))
+        for i, (name, value) in enumerate(pairs):
+            if name not in self.state:
+                continue
+            found += [
+                f"state {name!r} shares memory with input {other!r}"
+                for j, (other, arg) in enumerate(pairs)
+                if j != i and (other not in self.state or j > i) and shares_memory(value, arg)
+            ]
         return "; ".join(found)
 
     def modified_inputs(self) -> list[str]:

@@ -177,6 +177,13 @@ def _check_output(
             "must not write to their inputs",
             **tol_fields,
         )
+    state = call.state_problems()
+    if state:
+        return verdict(
+            "fail",
+            f"{state}; declared state must be updated in place in memory of its own",
+            **tol_fields,
+        )
     aliased = call.aliased_inputs(raw, suite.outputs, suite.may_alias)
     if aliased:
         return verdict(

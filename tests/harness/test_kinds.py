@@ -99,6 +99,31 @@ def test_a_write_to_an_input_that_is_not_state_still_fails() -> None:
     assert v.status == "fail" and "modified its input(s) ['grads']" in v.detail
 
 
+def test_state_rebound_instead_of_updated_in_place_fails() -> None:
+    def rebinds(params: Any, grads: Any, lr: float) -> None:
+        """Right values, but the caller's arrays are never touched: a stale optimizer."""
+        for i, g in enumerate(grads):
+            params[i] = params[i] - lr * g.sum(axis=0)
+
+    v = verify(SUITE, impl(rebinds), SUITE.find_case("four_steps"))
+    assert v.status == "fail", v.detail
+    assert "state 'params'[0] was rebound to another array" in v.detail
+
+
+def test_state_sharing_memory_with_another_input_fails() -> None:
+    one = build(cases=[case("one_step", steps=1)])
+
+    def views_the_gradient(params: Any, grads: Any, lr: float) -> None:
+        """Swaps in a view of the gradient: the next backward pass would overwrite the
+        parameters (judged before any value is compared)."""
+        for i, g in enumerate(grads):
+            params[i] = g[0]
+
+    v = verify(one, impl(views_the_gradient), one.find_case("one_step"))
+    assert v.status == "fail", v.detail
+    assert "state 'params' shares memory with input 'grads'" in v.detail
+
+
 def test_a_hidden_step_counter_fails_the_resume_check() -> None:
     calls = {"n": 0}
 

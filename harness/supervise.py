@@ -47,6 +47,7 @@ EXIT_USAGE, EXIT_INTERRUPTED = 2, 130
 DEFAULT_BUDGET_S = 60.0
 DEFAULT_TIMEOUT_S = {"verify": 120.0, "bench": 300.0}
 POLL_S = 0.25  # how often a silent worker is checked for having died
+MEMORY_POLL_S = 0.05  # how often a cell's resident memory is checked under --cell-memory
 GRACE_S = 5.0  # how long an interrupted worker has to save its results and exit
 STACK_WAIT_S = 1.0  # how long a timed-out worker has to dump its stack
 TIMED_OUT = re.compile(r"^timed out after ([0-9.]+) s")
@@ -79,6 +80,15 @@ def crash_detail(code: int) -> str:
 
 def timeout_detail(elapsed: float, limit: float) -> str:
     return f"timed out after {seconds_text(elapsed)} s (--cell-timeout {limit:g} s)"
+
+
+def memory_detail(text: str, used: int, base: int) -> str:
+    from harness.memory import mib
+
+    return (
+        f"exceeded --cell-memory {text}: {mib(used):g} MiB resident above the worker's "
+        f"{mib(base):g} MiB at the cell's start"
+    )
 
 
 def innermost_frame(dump: list[str]) -> str:
@@ -114,6 +124,16 @@ def _seconds(text: str) -> float:
     return value
 
 
+def _size(text: str) -> str:
+    from harness.memory import parse_size
+
+    try:
+        parse_size(text)
+    except ValueError as exc:
+        raise argparse.ArgumentTypeError(str(exc)) from None
+    return text
+
+
 def add_options(parser: argparse.ArgumentParser, mode: str) -> None:
     """The budget options of verify and bench, and the hidden ones a worker is started with."""
     parser.add_argument(
@@ -131,6 +151,14 @@ def add_options(parser: argparse.ArgumentParser, mode: str) -> None:
         metavar="SECONDS",
         help="kill a cell still running after this and record it as an error (default "
         f"{DEFAULT_TIMEOUT_S[mode]:g}, and at least twice --cell-budget)",
+    )
+    parser.add_argument(
+        "--cell-memory",
+        type=_size,
+        default=None,
+        metavar="SIZE",
+        help="stop a cell whose resident memory (its processes' too) grows by more than this "
+        "(e.g. 500M, 2G) and record it as an error (default: no limit)",
     )
     parser.add_argument("--shootout-worker", type=int, default=None, help=argparse.SUPPRESS)
     for name in HIDDEN_OPTIONS[1:]:
@@ -220,14 +248,16 @@ class Worker:
         self.cell: str | None = None
         self.started = 0.0
         self.timeout: float | None = None
+        self.memory: dict[str, Any] | None = None  # the running cell's limit (harness.watch)
 
     def close(self) -> None:
         os.close(self.fd)
 
     def wait(self) -> Ending:
-        """Follow the worker until it exits or its running cell outlives its timeout."""
+        """Follow the worker until it exits, or its running cell outlives its timeout or
+        outgrows its memory limit."""
         while True:
-            wait = POLL_S
+            wait = POLL_S if self.memory is None else MEMORY_POLL_S
             if self.cell is not None and self.timeout is not None:
                 wait = min(wait, max(0.0, self.started + self.timeout - time.monotonic()))
             self._read(wait)
@@ -242,6 +272,22 @@ class Worker:
                 elapsed = time.monotonic() - self.started
                 if elapsed > self.timeout:
                     return self._time_out(self.cell, elapsed, self.timeout)
+            over = self._over_memory()
+            if self.cell is not None and over:
+                self._kill()  # at once: a stack dump would give it time to grow further
+                return Ending(-signal.SIGKILL, self.cell, over)
+
+    def _over_memory(self) -> str:
+        """The detail of a cell grown past its --cell-memory, or ""."""
+        if self.cell is None or self.memory is None:
+            return ""
+        from harness.memory import tree_resident_bytes
+
+        base = int(self.memory["base"])
+        used = tree_resident_bytes(self.proc.pid) - base
+        if used <= int(self.memory["limit"]):
+            return ""
+        return memory_detail(str(self.memory["text"]), used, base)
 
     def interrupt(self) -> bool:
         """Ask the worker to stop (it saves what it has); kill it if it does not in time."""
@@ -303,9 +349,11 @@ class Worker:
             self.cell, self.started, self.timeout = event["start"], time.monotonic(), None
             if isinstance(event.get("timeout"), int | float):
                 self.timeout = float(event["timeout"])
+            memory = event.get("memory")
+            self.memory = memory if isinstance(memory, dict) else None
             self.dump = []
         elif "end" in event:
-            self.cell = None
+            self.cell, self.memory = None, None
         elif "results" in event:
             self.results = str(event["results"])
 

@@ -129,6 +129,7 @@ class Watch:
 
     budget: float | None = None  # --cell-budget; None: never predict
     timeout: float | None = None  # --cell-timeout, sent to the supervisor with each cell
+    memory: str | None = None  # --cell-memory as typed, sent likewise (harness.memory)
     min_rounds: int = 5
     max_time: float = 0.0
     link: Link | None = None
@@ -154,7 +155,7 @@ class Watch:
         """Around one cell: the heartbeats, and a verdict even when the cell's body escapes
         with SystemExit (``sys.exit`` in an implementation) or a harness error."""
         if self.link is not None:
-            self.link.send(start=cell.id, timeout=self.timeout)
+            self.link.send(start=cell.id, timeout=self.timeout, **self._memory_limit())
         before = (len(run.verdicts), len(run.measurements))
         try:
             yield
@@ -167,6 +168,16 @@ class Watch:
             self.done.add(cell.id)
             if self.link is not None:
                 self.link.send(end=cell.id)
+
+    def _memory_limit(self) -> dict[str, Any]:
+        """The limit, and this worker's resident memory now: the cell is held to the limit
+        above it (the supervisor watches; a limit on address space would fail CUDA)."""
+        if self.memory is None:
+            return {}
+        from harness.memory import parse_size, resident_bytes
+
+        limit = {"limit": parse_size(self.memory), "text": self.memory, "base": resident_bytes()}
+        return {"memory": limit}
 
     def record(self, run: Run, cell: Cell, status: str, detail: str) -> None:
         verdict, measurement = unrun_records(cell, status, detail, self.fuzz)

@@ -60,6 +60,7 @@ def _start_worker(state: State, args: argparse.Namespace, mode: str) -> None:
 
     watch = state.watch
     watch.budget, watch.timeout = args.cell_budget, cell_timeout(args, mode)
+    watch.memory = args.cell_memory
     watch.fuzz = (getattr(args, "fuzz", 0), getattr(args, "fuzz_seed", 0))
     if args.shootout_worker is not None:
         watch.link = Link(args.shootout_worker)

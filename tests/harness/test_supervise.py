@@ -15,6 +15,7 @@ from harness.supervise import (
     _worker_env,
     crash_detail,
     innermost_frame,
+    memory_detail,
     seconds_text,
     timeout_detail,
     user_argv,
@@ -81,6 +82,17 @@ elif "{mode}" == "hang":
     link.send(start="a/numpy/v/second", timeout=0.5)
     while True:
         pass
+elif "{mode}" in ("hog", "child_hog"):
+    from harness.memory import resident_bytes
+    limit = {{"limit": 50 * 2**20, "text": "50M", "base": resident_bytes()}}
+    link.send(start="a/numpy/v/second", timeout=30, memory=limit)
+    if "{mode}" == "hog":
+        held = b"x" * (200 * 2**20)  # written, so resident
+    else:  # the memory of a process the cell started counts too
+        import subprocess
+        grow = "import time; held = b'x' * (200 * 2**20); time.sleep(30)"
+        subprocess.Popen([sys.executable, "-c", grow])
+    time.sleep(30)
 elif "{mode}" == "wait":
     try:  # SIGINT may arrive as soon as the supervisor has read this
         link.send(start="a/numpy/v/second", timeout=30)
@@ -120,6 +132,28 @@ def test_a_cell_past_its_timeout_is_killed_and_says_where_it_was() -> None:
     assert ending.detail.startswith("timed out after 0.5")
     where = r"\(--cell-timeout 0.5 s\) in <module> \(<string>, line 1[56]\)"  # either loop line
     assert re.search(where + "$", ending.detail), ending.detail
+
+
+@pytest.mark.parametrize("mode", ["hog", "child_hog"])
+def test_a_cell_past_its_memory_limit_is_stopped_and_says_by_how_much(mode: str) -> None:
+    w = worker(mode)
+    ending = w.wait()
+    w.close()
+    assert ending.cell == "a/numpy/v/second" and w.proc.returncode == -signal.SIGKILL
+    found = re.fullmatch(
+        r"exceeded --cell-memory 50M: ([0-9.]+) MiB resident above the worker's [0-9.]+ MiB "
+        r"at the cell's start",
+        ending.detail,
+    )
+    assert found is not None, ending.detail
+    assert float(found[1]) > 50
+
+
+def test_memory_texts() -> None:
+    assert memory_detail("1G", 1536 * 2**20, 2**29) == (
+        "exceeded --cell-memory 1G: 1536 MiB resident above the worker's 512 MiB at the "
+        "cell's start"
+    )
 
 
 def test_an_interrupted_worker_is_asked_to_stop() -> None:

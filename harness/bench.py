@@ -1,7 +1,9 @@
-"""Timing glue around pytest-benchmark: first call apart, checked output, cost-model rates."""
+"""Timing glue around pytest-benchmark: first call apart, checked output, cost-model rates,
+and the checks that the timed calls did the work (no result cached across calls)."""
 
 from __future__ import annotations
 
+import gc
 import time
 from collections.abc import Callable
 from dataclasses import replace
@@ -9,15 +11,22 @@ from typing import Any
 
 import numpy as np
 
-from harness.backends import device_of
+from harness.backends import device_of, shares_memory
+from harness.hygiene import settle
 from harness.measurement import Measurement
-from harness.prepare import case_cost
+from harness.prepare import PreparedCall, Target, case_cost, prepare
 from harness.registry import Implementation
 from harness.spec import Case, Suite
 from harness.verdict import cell_identity
 from harness.verify import Verdict, verify
 
 NOISE_LIMIT = 0.10  # IQR/median above this flags a measurement as noisy (torch.utils.benchmark)
+# After timing, the implementation is called on fresh copies of its inputs (new objects at
+# new addresses, so nothing keyed on an input's identity can answer): this many calls, one
+# when a call takes over SLOW_CALL_S. The fastest of them more than FRESH_RATIO times the
+# timed median, and FRESH_MIN_EXCESS_S above it, says the timed rounds reused a result.
+FRESH_CALLS, SLOW_CALL_S = 3, 0.1
+FRESH_RATIO, FRESH_MIN_EXCESS_S = 5.0, 1e-4
 
 
 def _skeleton(suite: Suite, impl: Implementation, case: Case) -> Measurement:
@@ -74,7 +83,7 @@ def measure(
         start = time.perf_counter()
         out = target()
         first["seconds"] = time.perf_counter() - start
-        first["target"] = target
+        first["target"], first["out"] = target, out
         return out
 
     verdict = verify(suite, impl, case, on_call=first_call)
@@ -83,7 +92,85 @@ def measure(
     record = replace(record, verdict=verdict.status, first_call_s=first.get("seconds"))
     target = first["target"]
     samples, iterations = run_benchmark(target, target.setup, first["seconds"])
-    return verdict, summarize(record, samples, iterations)
+    settle()
+    record = summarize(record, samples, iterations)
+    return verdict, check_caching(record, suite, case, target, first["out"])
+
+
+def flag(record: Measurement, reason: str) -> Measurement:
+    """The record with one more reason not to trust its timing ("" adds nothing)."""
+    if not reason or reason in record.flagged.split("; "):
+        return record
+    return replace(record, flagged="; ".join(filter(None, [record.flagged, reason])))
+
+
+def check_caching(
+    record: Measurement, suite: Suite, case: Case, target: Target, first_out: Any
+) -> Measurement:
+    """Flag a timing that may have measured a lookup instead of the work.
+
+    Two checks after the timed rounds. The same inputs once more: an output in the memory of
+    the first call's output (still held, so its memory cannot have been reused) is a stored
+    result handed back. Then fresh copies of the inputs: calls much slower on them than the
+    timed median say the rounds were answered from something keyed on the inputs.
+    """
+    again = target()
+    settle()
+    names = tuple(n for n in suite.outputs if n not in target.call.state)
+    pairs = zip(_returned(first_out, len(names)), _returned(again, len(names)), strict=True)
+    if any(shares_memory(a, b) for a, b in pairs):
+        record = flag(
+            record,
+            "returned the memory of its first call's output again: a cached result (or a "
+            "reused output buffer), so the timed calls may not have done the work",
+        )
+    calls = 1 if (record.first_call_s or 0.0) > SLOW_CALL_S else FRESH_CALLS
+    try:
+        fresh = min(fresh_call_seconds(suite, target.call.impl, case, calls))
+    except Exception as exc:
+        return flag(record, f"raised {type(exc).__name__} on fresh copies of its inputs")
+    record = replace(record, fresh_s=fresh)
+    return flag(record, caching_suspected(fresh, record.median_s))
+
+
+def _returned(raw: Any, count: int) -> list[Any]:
+    """The returned outputs of a call, one per returned name."""
+    if count > 1 and isinstance(raw, tuple):
+        return list(raw)
+    return [raw] if count == 1 else []
+
+
+def fresh_call_seconds(suite: Suite, impl: Implementation, case: Case, calls: int) -> list[float]:
+    """Seconds of ``calls`` calls, each on inputs converted anew, with the garbage collector
+    off as in the timed rounds (a prepare step runs before the clock starts)."""
+    seconds = []
+    for _ in range(calls):
+        call: PreparedCall = prepare(suite, impl, case)
+        call.ready()
+        target = call.synchronized()
+        enabled = gc.isenabled()
+        gc.disable()
+        try:
+            start = time.perf_counter()
+            target()
+            seconds.append(time.perf_counter() - start)
+        finally:
+            if enabled:
+                gc.enable()
+            settle()
+    return seconds
+
+
+def caching_suspected(fresh: float, median: float | None) -> str:
+    """The reason to distrust a timed median that calls on fresh inputs far exceed, or ""."""
+    if not median or median <= 0:
+        return ""
+    if fresh > FRESH_RATIO * median and fresh - median > FRESH_MIN_EXCESS_S:
+        return (
+            f"a call on fresh copies of its inputs took {fresh / median:.0f}x the timed median: "
+            "the timed calls may have reused a result cached for the same inputs"
+        )
+    return ""
 
 
 def not_timed(
@@ -111,7 +198,7 @@ def time_only(
     outside the samples. A cell that cannot run here (unavailable, size cap) comes back as
     a skip.
     """
-    from harness.verify import over_cap, prepare
+    from harness.verify import over_cap
 
     record = _skeleton(suite, impl, case)
     reason = impl.unavailable_reason() or over_cap(suite, impl, case)
@@ -119,10 +206,11 @@ def time_only(
         return replace(record, status="skip", reason=reason)
     target = prepare(suite, impl, case).synchronized()
     start = time.perf_counter()
-    target()
+    out = target()
     record = replace(record, first_call_s=time.perf_counter() - start, verdict="pass")
     samples, iterations = run_benchmark(target, target.setup, record.first_call_s)
-    return summarize(record, samples, iterations)
+    settle()
+    return check_caching(summarize(record, samples, iterations), suite, case, target, out)
 
 
 #: (target, setup before each round or None, first-call seconds) -> (samples, iterations)

@@ -18,8 +18,12 @@ the kernel or library that won and the size. The result is keyed by device: ``"c
 ``"cuda"`` only when a CUDA backend (``torch_cuda``, ``cupy``) is being benchmarked. A device
 that could not be measured gets ``{"unavailable": true, "note": reason, "seconds": ...}``
 instead of numbers. ``threads`` (CPU only) is the largest pool size the BLAS and torch
-report. An empty ``ceilings`` in a results file means "not measured": only ``shootout bench``
-measures, plain pytest runs do not.
+report; ``cache_bytes`` the last-level cache (CPU) or L2 (GPU), when known. An empty
+``ceilings`` in a results file means "not measured": only ``shootout bench`` measures, plain
+pytest runs do not.
+
+A timing above these ceilings is impossible, so ``beyond_roof`` names one that exceeds a
+roof by more than ``ROOF_MARGIN``; the measurement keeps it in its ``flagged`` field.
 """
 
 from __future__ import annotations
@@ -139,6 +143,7 @@ def _measure_cpu(effort: str) -> dict[str, Any]:
         pools["torch"] = int(torch.get_num_threads())
     rec["threads"] = max(1, *pools.values())
     llc = _llc_bytes()
+    rec["cache_bytes"] = llc
     caveat = f"; last-level cache is {llc // _MIB} MiB" if llc and llc > mib * _MIB else ""
     rec["note"] = f"threads reported: {pools}{caveat}"
     return rec
@@ -200,6 +205,7 @@ def _measure_cuda(effort: str) -> dict[str, Any]:
         "matmul_method": {},
         "tf32": tf32,
         "note": f"{name}; timed with CUDA events",
+        "cache_bytes": _l2_bytes(xp) if is_torch else None,
     }
     for dtype, k in (("float32", n), ("float16", n), ("float64", n64)):
         if is_torch:
@@ -219,6 +225,49 @@ def _measure_cuda(effort: str) -> dict[str, Any]:
     else:
         xp.get_default_memory_pool().free_all_blocks()
     return rec
+
+
+def _l2_bytes(torch: Any) -> int | None:
+    size = getattr(
+        torch.cuda.get_device_properties(torch.cuda.current_device()), "L2_cache_size", 0
+    )
+    return int(size) or None
+
+
+# A cell is flagged when it beats a measured roof by more than this factor. Not 1: a roof
+# is itself a measurement (best of a few repetitions of one kernel), and a cost model counts
+# the work an algorithm needs, which a clever implementation may legitimately trim a little.
+ROOF_MARGIN = 1.5
+_FLOAT_DTYPES = ("float16", "float32", "float64")
+
+
+def beyond_roof(m: Mapping[str, Any], ceilings: Mapping[str, Any]) -> str:
+    """Why a timed cell (a results-file measurement) is faster than the machine allows, or "".
+
+    Compute: achieved GFLOP/s against the matmul peak of the cell's float dtype (integer
+    and boolean work is not bounded by it). Memory: achieved GB/s against the measured
+    bandwidth, only when the cell's bytes exceed the cache (a working set that fits in cache
+    is legitimately served faster than memory). Nothing is judged without a measured ceiling.
+    """
+    record = ceilings.get(str(m.get("device") or "cpu"))
+    if not isinstance(record, Mapping) or record.get("unavailable"):
+        return ""
+    peaks = record.get("matmul_gflops")
+    peak = peaks.get(m.get("dtype")) if isinstance(peaks, Mapping) else None
+    gflops, gbps = m.get("gflops") or 0.0, m.get("gbps") or 0.0
+    if m.get("dtype") in _FLOAT_DTYPES and peak and gflops > ROOF_MARGIN * peak:
+        return (
+            f"faster than the machine allows: {gflops:.3g} GFLOP/s is {gflops / peak:.1f}x "
+            f"the measured {m['dtype']} matmul peak ({peak:.3g} GFLOP/s)"
+        )
+    bandwidth, cache = record.get("memory_gbps"), record.get("cache_bytes")
+    if bandwidth and cache and (m.get("bytes") or 0) > cache and gbps > ROOF_MARGIN * bandwidth:
+        return (
+            f"faster than the machine allows: {gbps:.3g} GB/s is {gbps / bandwidth:.1f}x the "
+            f"measured memory bandwidth ({bandwidth:.3g} GB/s), on {m['bytes'] / _MIB:.3g} MiB "
+            f"that do not fit in the {cache / _MIB:.3g} MiB cache"
+        )
+    return ""
 
 
 def measure_ceilings(backends: Iterable[str], *, effort: str = "quick") -> dict[str, Any]:

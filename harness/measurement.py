@@ -46,8 +46,17 @@ class Measurement:
     gbps: float | None = None
     items_per_s: float | None = None
     noisy: bool | None = None  # IQR/median above harness.bench.NOISE_LIMIT
+    # Why this timing is not trusted ("" when it is): faster than the machine allows, a
+    # cached result, threads changed or left running (harness.hygiene). A flagged timing
+    # is kept but left out of rankings and budgets.
+    flagged: str = ""
+    warning: str = ""  # what the cell changed or left behind in the worker (harness.hygiene)
+    peak_rss_mb: float | None = None  # resident memory the cell added at its peak
+    device_peak_mb: float | None = None  # GPU memory torch allocated at the cell's peak
+    fresh_s: float | None = None  # fastest call on fresh copies of the inputs (caching check)
     params: Mapping[str, Any] = field(default_factory=dict)
     options: Mapping[str, Any] = field(default_factory=dict)
+    threads: Mapping[str, Any] = field(default_factory=dict)  # pool sizes read back in the cell
     samples: tuple[float, ...] = ()  # seconds per call, one per round
     iterations: int = 0  # calls per round
     stddev_s: float | None = None
@@ -60,7 +69,8 @@ class Measurement:
     def as_dict(self) -> dict[str, Any]:
         """The JSON-ready object a results file holds."""
         out = {f.name: getattr(self, f.name) for f in fields(self)}
-        out.update(params=dict(self.params), options=dict(self.options), samples=list(self.samples))
+        out.update(params=dict(self.params), options=dict(self.options), threads=dict(self.threads))
+        out["samples"] = list(self.samples)
         return out
 
     @classmethod

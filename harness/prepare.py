@@ -111,6 +111,13 @@ class PreparedCall:
         assert self.impl.fn is not None
         if not self.impl.prepare:
             return self.impl.fn(*self.args)
+        return self.ready()()
+
+    def ready(self) -> Callable[[], Any]:
+        """Run a ``prepare=True`` implementation's setup now, if not done yet; its closure."""
+        assert self.impl.fn is not None
+        if not self.impl.prepare:
+            return self
         if self.closure is None:
             self.closure = self.impl.fn(*self.args)
             if not callable(self.closure):
@@ -118,7 +125,7 @@ class PreparedCall:
                     f"prepare=True: must return the closure to time, got "
                     f"{type(self.closure).__name__}"
                 )
-        return self.closure()
+        return self.closure
 
     def synchronized(self) -> Target:
         """The timing target: call, then wait for the device, so the time is the work's."""

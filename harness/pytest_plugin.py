@@ -9,6 +9,7 @@ from typing import Any
 
 import pytest
 
+from harness.hygiene import Hygiene
 from harness.registry import Registry, load_registry
 from harness.results import Run
 from harness.selection import Cell, Selection
@@ -29,6 +30,8 @@ class State:
     fuzz_failures: list[dict[str, Any]] = field(default_factory=list)
     # budgets, heartbeats to the supervisor, cells already recorded (harness.watch)
     watch: Watch = field(default_factory=Watch)
+    # what cells leave behind in this process: restored, flagged (harness.hygiene)
+    hygiene: Hygiene = field(default_factory=Hygiene)
 
     def cells(self) -> list[Cell]:
         sel = self.selection
@@ -137,8 +140,15 @@ def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
 def run_cell(cell: Cell, request: pytest.FixtureRequest) -> None:
     """Body of every generated test: run the cell, record it, turn it into an outcome."""
     state = get_state(request.config)
-    with state.watch.running(cell, state.run):
-        _run_cell(state, cell, request)
+    run = state.run
+    with state.watch.running(cell, run):
+        try:
+            pinned = run.threads.get("requested")
+            with state.hygiene.cell(cell.id, run.verdicts, run.measurements, pinned):
+                _run_cell(state, cell, request)
+        finally:  # saved after the hygiene findings are in the cell's records
+            if cell.mode == "bench" or state.watch.due_for_save():
+                state.save(complete=False)  # so a crash re-runs few cells (harness.supervise)
 
 
 def _run_cell(state: State, cell: Cell, request: pytest.FixtureRequest) -> None:
@@ -151,7 +161,8 @@ def _run_cell(state: State, cell: Cell, request: pytest.FixtureRequest) -> None:
         state.watch.record(state.run, cell, "skip", over_budget)
         pytest.skip(over_budget)
     if cell.mode == "bench":
-        from harness.bench import measure, pytest_benchmark_runner
+        from harness.bench import flag, measure, pytest_benchmark_runner
+        from harness.ceilings import beyond_roof
 
         case = cell.case.as_case() if isinstance(cell.case, ErrorCase) else cell.case
         runner = pytest_benchmark_runner(request.getfixturevalue("benchmark"))
@@ -164,10 +175,11 @@ def _run_cell(state: State, cell: Cell, request: pytest.FixtureRequest) -> None:
                 pytest.skip(record.reason)
             return
         verdict, record = measure(cell.suite, cell.impl, case, runner)
+        if record.status == "ok":
+            record = flag(record, beyond_roof(record.as_dict(), state.run.ceilings))
         state.run.measurements.append(record.as_dict())
         state.run.verdicts.append(verdict.as_dict())
         state.watch.observe(cell, record.median_s or record.first_call_s)
-        state.save(complete=False)
     else:
         from harness.verify import verify
 
@@ -175,8 +187,6 @@ def _run_cell(state: State, cell: Cell, request: pytest.FixtureRequest) -> None:
         verdict = verify(cell.suite, cell.impl, cell.case, on_call=clock)
         state.run.verdicts.append(verdict.as_dict())
         state.watch.observe(cell, clock.seconds)
-        if state.watch.due_for_save():  # so a crash re-runs few cells (harness.supervise)
-            state.save(complete=False)
     _outcome(verdict.status, verdict.detail, verdict.note, verdict.repro)
 
 

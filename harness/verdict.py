@@ -38,6 +38,9 @@ class Verdict:
     tolerance_reason: str = ""
     note: str = ""
     repro: str = ""
+    warning: str = ""  # what the cell changed or left behind in the worker (harness.hygiene)
+    peak_rss_mb: float | None = None  # resident memory the cell added at its peak
+    device_peak_mb: float | None = None  # GPU memory torch allocated at the cell's peak
     params: dict[str, Any] = field(default_factory=dict)
     options: dict[str, Any] = field(default_factory=dict)
 

@@ -10,6 +10,7 @@ import numpy as np
 
 from harness.backends import BACKENDS, seed_all
 from harness.comparators import Comparator, Comparison
+from harness.hygiene import settle
 from harness.prepare import (
     PreparedCall,
     case_inputs,
@@ -169,6 +170,8 @@ def _check_output(
             raw = on_call(call.synchronized())
     except Exception as exc:
         return verdict("error", f"raised {_one_line(exc)}", **tol_fields)
+    finally:
+        settle()  # what the call changed (np.seterr, ...) must not change the comparison
     modified = call.modified_inputs()
     if modified:
         return verdict(

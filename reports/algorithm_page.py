@@ -29,7 +29,15 @@ from reports.markup import (
     table,
     tag,
 )
-from reports.table import Frames, latest, standard_rows, timed, with_library_error, with_roofline
+from reports.table import (
+    Frames,
+    latest,
+    standard_rows,
+    timed,
+    trusted,
+    with_library_error,
+    with_roofline,
+)
 
 _CASE_KEY = ["case", "dtype", "params", "options"]
 
@@ -153,6 +161,13 @@ def _impl_order(frame: pd.DataFrame) -> list[str]:
     return [str(p[2]) for p in ordered]
 
 
+def _flag_mark(flagged: Any) -> Html:
+    """A visible mark for a timing not trusted (harness.hygiene), its reason on hover."""
+    if not isinstance(flagged, str) or not flagged:
+        return Html("")
+    return tag("span", esc(" not trusted"), class_="noisy", title=flagged)
+
+
 def _noise_mark(noisy: Any, iqr: Any = None, median: Any = None) -> Html:
     """A visible flag for a measurement whose IQR exceeds 10 % of its median."""
     if not flag(noisy):
@@ -229,7 +244,7 @@ def _throughput_table(standard: pd.DataFrame, case: str) -> Html:
         fraction = r["roof_fraction"]
         body.append(
             [
-                esc(r["impl"]),
+                join([esc(r["impl"]), _flag_mark(r.get("flagged"))]),
                 (esc(fmt_seconds(r["median_s"])), "num"),
                 (esc(fmt_number(r["gflops"])), "num"),
                 (esc(fmt_number(r["gbps"])), "num"),
@@ -270,6 +285,7 @@ def _timing_details(measurements: pd.DataFrame) -> Html:
                         [
                             esc("–" if pd.isna(spread) else f"{100 * spread:.1f} %"),
                             _noise_mark(r["noisy"], r["iqr_s"], r["median_s"]),
+                            _flag_mark(r.get("flagged")),
                         ]
                     ),
                     "num",
@@ -284,6 +300,9 @@ def _timing_details(measurements: pd.DataFrame) -> Html:
     summary = (
         f"Timing details: {len(rows)} timed cells, {noisy} flagged noisy (IQR > 10 % of median)"
     )
+    untrusted = len(rows) - len(trusted(rows))
+    if untrusted:
+        summary += f", {untrusted} not trusted (left out of every ranking)"
     headers = ["case", "impl", "median", "IQR", "IQR/median", "rounds", "first call"]
     return Html(
         f"<details><summary>{esc(summary)}</summary>"

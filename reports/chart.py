@@ -30,6 +30,9 @@ def _hover(row: pd.Series) -> str:
     fraction = row.get("roof_fraction")
     if fraction is not None and not pd.isna(fraction):
         lines.append(f"{100 * float(fraction):.3g} % of this machine's roof")
+    flagged = row.get("flagged")
+    if isinstance(flagged, str) and flagged:
+        lines.append(f"<i>not trusted, left out of rankings</i>: {esc(flagged)}")
     return "<br>".join(lines)
 
 

@@ -23,6 +23,17 @@ def timed(measurements: pd.DataFrame) -> pd.DataFrame:
     return measurements[(measurements["status"] == "ok") & (median > 0) & median.notna()]
 
 
+def trusted(measurements: pd.DataFrame) -> pd.DataFrame:
+    """The timed measurements whose timing is trusted: rankings and speedups use only these.
+
+    A flagged timing (faster than the machine allows, a cached result, threads changed or
+    left running: harness.hygiene) is still shown, with its reason, but never ranked."""
+    ok = timed(measurements)
+    if "flagged" not in ok.columns:
+        return ok
+    return ok[ok["flagged"].fillna("").astype(str) == ""]
+
+
 SPEEDUP_COLUMNS = [
     "machine",
     "machine_label",
@@ -55,7 +66,7 @@ def speedups(measurements: pd.DataFrame) -> pd.DataFrame:
     the same run on the same machine (never across runs: their conditions differ); above
     1 means faster than the library, NaN means no library was timed on that case.
     """
-    ok = timed(measurements)
+    ok = trusted(measurements)
     case_key = ["machine", "run_id", "algorithm", "case", "dtype", "params", "options"]
     library = ok[ok["kind"] == "library"].sort_values("median_s", kind="stable")
     fastest = library.drop_duplicates(subset=case_key, keep="first")[
@@ -152,9 +163,10 @@ def headline(measurements: pd.DataFrame, verdicts: pd.DataFrame) -> pd.DataFrame
     """Per machine and algorithm, the fastest correct implementation at the standard size.
 
     Inputs are the latest rows; correct means no fail or error on any case of that
-    implementation on that machine, so a fast wrong answer never heads the table.
+    implementation on that machine, so a fast wrong answer never heads the table; nor
+    does a flagged timing (``trusted``).
     """
-    rows = only_correct(timed(standard_rows(measurements)), verdicts)
+    rows = only_correct(trusted(standard_rows(measurements)), verdicts)
     if rows.empty:
         return pd.DataFrame(columns=HEADLINE_COLUMNS)
     best = rows.sort_values("median_s", kind="stable").drop_duplicates(
@@ -225,6 +237,8 @@ _JOIN = [
 # The timing columns a cell gains in the export: the measurement's columns that do not
 # identify the cell, its outcome first and renamed where it clashes with a verdict's.
 _IDENTITY = {*_JOIN, "impl", "kind", "case_kind", "verdict", *(name for name, _ in RUN_CONTEXT)}
+# what the cell left behind: the same in its verdict and its measurement (harness.hygiene)
+_IDENTITY |= {"warning", "peak_rss_mb", "device_peak_mb"}
 _RENAMED = {"status": "timing_status", "reason": "timing_reason"}
 _TIMING = {
     **_RENAMED,

@@ -213,6 +213,7 @@ def verdict_table(
             f"{v['status'].upper()} {v['algorithm']}/{v['backend']}/{v['variant']} "
             f"on {v['case']}: {v['detail']}\n  re-run: {v['repro']}"
         )
+    out += warning_lines(verdicts)
     for f in fuzz or []:
         out.append(
             f"FUZZ {f['impl']}: shrunk failing case {json.dumps(f['case'])}\n  re-run: {f['repro']}"
@@ -220,6 +221,21 @@ def verdict_table(
     totals = Counter(v["status"] for v in verdicts)
     out.append(", ".join(f"{totals.get(s, 0)} {s}" for s in STATUSES) + f" ({len(verdicts)} cells)")
     return "\n\n".join(out)
+
+
+def warning_lines(records: list[dict[str, Any]]) -> list[str]:
+    """One line per implementation and warning (harness.hygiene), with its cell count."""
+    cells: dict[tuple[str, str], list[str]] = defaultdict(list)
+    for r in records:
+        if r.get("warning"):
+            cells[(f"{r['algorithm']}/{r['backend']}/{r['variant']}", r["warning"])].append(
+                r["case"]
+            )
+    return [
+        f"WARN {impl} ({len(cases)} cell{'s' * (len(cases) > 1)}: {', '.join(cases[:3])}"
+        f"{', ...' if len(cases) > 3 else ''}): {warning}"
+        for (impl, warning), cases in cells.items()
+    ]
 
 
 # ---- bench -------------------------------------------------------------------------------
@@ -240,7 +256,11 @@ def measurement_table(records: list[dict[str, Any]]) -> str:
         by_case[(m["algorithm"], m["case"])].append(m)
     blocks = []
     for (algo, case), ms in by_case.items():
-        lib = [m["median_s"] for m in ms if m["kind"] == "library" and m["median_s"]]
+        lib = [
+            m["median_s"]
+            for m in ms
+            if m["kind"] == "library" and m["median_s"] and not m.get("flagged")
+        ]
         ref = min(lib) if lib else None
         rows = []
         for m in sorted(ms, key=lambda m: m["median_s"] or float("inf")):
@@ -263,7 +283,7 @@ def measurement_table(records: list[dict[str, Any]]) -> str:
             rows.append(
                 [
                     f"{m['backend']}/{m['variant']}",
-                    "ok",
+                    "FLAGGED" if m.get("flagged") else "ok",
                     fmt_time(m["median_s"]),
                     f"{iqr:.0f}%" + (" noisy" if m["noisy"] else ""),
                     fmt_time(m["first_call_s"]),
@@ -288,4 +308,11 @@ def measurement_table(records: list[dict[str, Any]]) -> str:
                 ],
             )
         )
+    flagged = [
+        f"FLAGGED {m['algorithm']}/{m['backend']}/{m['variant']} on {m['case']} (left out of "
+        f"rankings and budgets): {m['flagged']}"
+        for m in records
+        if m.get("flagged")
+    ]
+    blocks += [*flagged, *warning_lines(records)]
     return "\n\n".join(blocks) if blocks else "no measurements"

@@ -150,6 +150,23 @@ def test_budgets_are_ratios_to_the_fastest_library_within_one_run() -> None:
     assert narrowed[0]["status"] == "not selected"
 
 
+def test_a_flagged_timing_is_never_checked_against_a_budget() -> None:
+    cached = {**_m("a/numpy/fast", "big", 1e-9), "flagged": "faster than the machine allows"}
+    measurements = [
+        cached,
+        _m("a/library/x", "big", 4.0, "library"),
+        {**_m("a/library/y", "big", 1e-9, "library"), "flagged": "a cached result"},
+    ]
+    budgets = [Budget("a/numpy/fast", within=0.5), Budget("a/library/x", within=2.0)]
+    rows = check_budgets(budgets, measurements, {"a": "big"})
+    assert rows[0]["status"] == "missing"  # fails the gate: a budget that cannot be checked
+    assert rows[0]["why"] == (
+        "a/numpy/fast's timing on 'big' is not trusted: faster than the machine allows"
+    )
+    # the flagged library is no reference either: x is compared with itself, not with y
+    assert rows[1]["status"] == "ok" and rows[1]["ratio"] == pytest.approx(1.0)
+
+
 # ---- end to end ---------------------------------------------------------------------------
 
 

@@ -138,7 +138,9 @@ class SideData:
     def add_round(self, answer: dict[str, Any]) -> None:
         for m in answer["measurements"]:
             key = f"{m['algorithm']}/{m['backend']}/{m['variant']}/{m['case']}"
-            self.meta[key] = m
+            # a timing flagged in any round stays flagged (its budgets are not checked)
+            flagged = (self.meta.get(key) or {}).get("flagged") or m.get("flagged") or ""
+            self.meta[key] = {**m, "flagged": flagged}
             if m["status"] == "ok" and m["samples"]:
                 self.samples[key].append([float(x) for x in m["samples"]])
             else:

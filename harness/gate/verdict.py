@@ -296,10 +296,14 @@ def check_budgets(
     on implementations outside a narrowed selection into "not selected" instead.
     """
     timed: dict[tuple[str, str], dict[str, Any]] = {}
+    untrusted: dict[tuple[str, str], str] = {}  # flagged timings (harness.hygiene): no budget
     for m in measurements:
         if m.get("status") == "ok" and (m.get("median_s") or 0) > 0:
             key = f"{m['algorithm']}/{m['backend']}/{m['variant']}"
-            timed[(key, m["case"])] = m
+            if m.get("flagged"):
+                untrusted[(key, m["case"])] = str(m["flagged"])
+            else:
+                timed[(key, m["case"])] = m
     out = []
     for b in budgets:
         case = standard.get(b.algorithm, "") if b.case == "standard" else b.case
@@ -326,7 +330,10 @@ def check_budgets(
             ref = timed.get((b.reference, case))
         if mine is None or ref is None:
             missing = b.implementation if mine is None else b.reference
-            row.update(status="missing", ratio=math.nan, why=f"{missing} was not timed on {case!r}")
+            why = f"{missing} was not timed on {case!r}"
+            if (missing, case) in untrusted:
+                why = f"{missing}'s timing on {case!r} is not trusted: {untrusted[missing, case]}"
+            row.update(status="missing", ratio=math.nan, why=why)
         else:
             ratio = mine["median_s"] / ref["median_s"]
             ref_name = f"{ref['algorithm']}/{ref['backend']}/{ref['variant']}"

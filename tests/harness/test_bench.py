@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import time
 from collections.abc import Callable
 from dataclasses import replace
 from types import SimpleNamespace
@@ -10,7 +11,15 @@ from typing import Any
 import numpy as np
 import pytest
 
-from harness.bench import NOISE_LIMIT, measure, pytest_benchmark_runner, summarize
+from harness.bench import (
+    FRESH_RATIO,
+    NOISE_LIMIT,
+    caching_suspected,
+    flag,
+    measure,
+    pytest_benchmark_runner,
+    summarize,
+)
 from harness.measurement import Measurement
 from harness.registry import Implementation
 from harness.spec import Suite
@@ -146,3 +155,70 @@ def test_pytest_benchmark_runner_divides_rounds_by_iterations() -> None:
     assert fixture.targets == [print]
     assert iterations == 4
     assert samples == pytest.approx([1e-3, 2e-3])
+
+
+# ---- a timing that did not do the work -------------------------------------------------------
+
+
+def fake_runner(samples: list[float]) -> Callable[..., tuple[list[float], int]]:
+    """Calls the target like pytest-benchmark would, then reports the given samples."""
+
+    def run(target: Callable[[], Any], setup: Any, first: Any) -> tuple[list[float], int]:
+        for _ in range(3):
+            target()
+        return samples, 1
+
+    return run
+
+
+def test_a_result_cached_on_input_identity_is_caught(suite: Suite, make_impl: MakeImpl) -> None:
+    cache: dict[int, np.ndarray] = {}
+
+    def memoised(x: np.ndarray, factor: float, opts: Any) -> np.ndarray:
+        if id(x) not in cache:
+            cache[id(x)] = x * x.dtype.type(factor)
+        return cache[id(x)]
+
+    verdict, rec = measure(
+        suite, make_impl(memoised), suite.find_case("bench_64"), fake_runner([1e-3])
+    )
+    assert verdict.status == "pass" and rec.status == "ok"  # right answers, each time
+    assert rec.flagged.startswith("returned the memory of its first call's output again")
+
+
+def test_a_copied_cached_result_is_caught_on_fresh_inputs(
+    suite: Suite, make_impl: MakeImpl
+) -> None:
+    cache: dict[int, np.ndarray] = {}
+
+    def memoised(x: np.ndarray, factor: float, opts: Any) -> np.ndarray:
+        if id(x) not in cache:
+            time.sleep(0.02)  # the work: at least 20 ms on inputs it has not seen
+            cache[id(x)] = x * x.dtype.type(factor)
+        return cache[id(x)].copy()
+
+    # The timed rounds hit the cache; a fake 10 us median stands for that.
+    _, rec = measure(suite, make_impl(memoised), suite.find_case("bench_64"), fake_runner([1e-5]))
+    assert rec.fresh_s is not None and rec.fresh_s >= 0.02
+    assert rec.flagged.startswith("a call on fresh copies of its inputs took")
+    assert "may have reused a result cached for the same inputs" in rec.flagged
+
+
+def test_an_honest_implementation_is_not_flagged(suite: Suite, make_impl: MakeImpl) -> None:
+    # a median of 1 s: no call on fresh inputs of this tiny case comes near 5 s
+    _, rec = measure(suite, make_impl(), suite.find_case("bench_64"), fake_runner([1.0]))
+    assert rec.flagged == "" and rec.fresh_s is not None and rec.fresh_s < 1.0
+
+
+def test_caching_is_suspected_only_well_above_the_median() -> None:
+    assert caching_suspected(0.1, 1e-3).startswith("a call on fresh copies of its inputs took 100x")
+    assert caching_suspected(4e-3, 1e-3) == ""  # under FRESH_RATIO times the median
+    assert caching_suspected(6e-5, 1e-5) == ""  # over the ratio, but a jitter of 50 us
+    assert caching_suspected(1.0, None) == "" and caching_suspected(1.0, 0.0) == ""
+    assert FRESH_RATIO * 1e-3 < 0.1
+
+
+def test_flag_adds_each_reason_once() -> None:
+    rec = flag(flag(record(), "a"), "b")
+    assert rec.flagged == "a; b"
+    assert flag(rec, "a") is rec and flag(rec, "") is rec

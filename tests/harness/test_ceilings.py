@@ -20,8 +20,10 @@ import pytest
 
 import harness.ceilings
 from harness.ceilings import (
+    ROOF_MARGIN,
     best_kernel,
     best_rate,
+    beyond_roof,
     gemm_flops,
     measure_ceilings,
     summary,
@@ -191,6 +193,8 @@ def _fake_gpu_library() -> Any:
         Event=_Event,
         is_available=lambda: True,
         get_device_name=lambda: "Fake GPU",
+        current_device=lambda: 0,
+        get_device_properties=lambda i: SimpleNamespace(L2_cache_size=50 * 2**20),
         empty_cache=lambda: None,
         get_elapsed_time=lambda start, end: start.elapsed_time(end),
         Device=lambda: SimpleNamespace(id=0),
@@ -225,4 +229,51 @@ def test_cuda_path_on_a_fake_device(monkeypatch: pytest.MonkeyPatch, library: st
     assert cuda["tf32"] is True and "TF32 allowed" in cuda["matmul_method"]["float32"]
     assert cuda["matmul_method"]["float64"].startswith(f"{library}.matmul 32×32")
     assert "Fake GPU" in cuda["note"]
+    assert cuda["cache_bytes"] == (50 * 2**20 if library == "torch" else None)
     json.dumps(cuda, allow_nan=False)
+
+
+# ---- a timing above the ceilings is impossible ----------------------------------------------
+
+CEILINGS = {
+    "cpu": {
+        "memory_gbps": 10.0,
+        "matmul_gflops": {"float32": 100.0, "float64": 50.0},
+        "cache_bytes": 32 * 2**20,
+    }
+}
+
+
+def timed_cell(**fields: Any) -> dict[str, Any]:
+    return {"device": "cpu", "dtype": "float32", "gflops": 1.0, "gbps": 1.0, "bytes": 1e3, **fields}
+
+
+def test_beyond_the_compute_roof_by_the_margin_is_flagged() -> None:
+    assert ROOF_MARGIN == 1.5
+    reason = beyond_roof(timed_cell(gflops=151.0), CEILINGS)
+    assert reason == (
+        "faster than the machine allows: 151 GFLOP/s is 1.5x the measured float32 matmul peak "
+        "(100 GFLOP/s)"
+    )
+    assert beyond_roof(timed_cell(gflops=149.0), CEILINGS) == ""  # within the margin
+    assert beyond_roof(timed_cell(dtype="float64", gflops=80.0), CEILINGS).startswith(
+        "faster than the machine allows: 80 GFLOP/s is 1.6x the measured float64"
+    )
+    assert beyond_roof(timed_cell(dtype="int64", gflops=1e6), CEILINGS) == ""  # not float work
+
+
+def test_the_memory_roof_binds_only_what_does_not_fit_in_cache() -> None:
+    big = 64 * 2**20
+    reason = beyond_roof(timed_cell(gbps=20.0, bytes=big), CEILINGS)
+    assert reason.startswith("faster than the machine allows: 20 GB/s is 2.0x the measured memory")
+    assert "64 MiB that do not fit in the 32 MiB cache" in reason
+    assert beyond_roof(timed_cell(gbps=20.0, bytes=1e6), CEILINGS) == ""  # served from cache
+    no_cache = {"cpu": {**CEILINGS["cpu"], "cache_bytes": None}}
+    assert beyond_roof(timed_cell(gbps=20.0, bytes=big), no_cache) == ""
+
+
+def test_nothing_is_judged_without_a_measured_ceiling() -> None:
+    fast = timed_cell(gflops=1e9, gbps=1e9, bytes=1e12)
+    assert beyond_roof(fast, {}) == ""
+    assert beyond_roof(fast, {"cpu": {"unavailable": True, "note": "x"}}) == ""
+    assert beyond_roof({**fast, "device": "cuda"}, CEILINGS) == ""

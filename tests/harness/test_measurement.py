@@ -15,6 +15,7 @@ SCHEMA_KEYS = {
     "params", "options", "dtype", "status", "reason", "verdict", "first_call_s", "samples",
     "rounds", "iterations", "median_s", "iqr_s", "mean_s", "min_s", "stddev_s", "noisy",
     "gflops", "gbps", "items_per_s", "flops", "bytes", "items", "item_unit",
+    "flagged", "warning", "peak_rss_mb", "device_peak_mb", "fresh_s", "threads",
 }  # fmt: skip
 
 

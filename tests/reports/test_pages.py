@@ -12,7 +12,15 @@ import pandas as pd
 import pytest
 
 from reports.site import build_site
-from reports.table import cells, headline, latest, load_frames, with_roofline
+from reports.table import (
+    cells,
+    headline,
+    latest,
+    load_frames,
+    speedups,
+    trusted,
+    with_roofline,
+)
 from tests.reports.test_site import (
     CPU_BOX,
     EVIL,
@@ -197,3 +205,33 @@ def test_first_call_falls_back_to_the_largest_size_without_a_standard_case(
     page = (tmp_path / "site" / f"{IOU}.html").read_text(encoding="utf-8")
     assert "First call vs steady state, case bench_1000" in page
     assert not math.isnan(load_frames([folder]).measurements["first_call_s"].iloc[1])
+
+
+def test_a_flagged_timing_is_shown_but_never_ranked(tmp_path: Path) -> None:
+    folder = tmp_path / "results"
+    folder.mkdir()
+    flagged = "faster than the machine allows: 9e+03 GFLOP/s is 90.0x the measured peak"
+    verdicts = [
+        verdict(IOU, "numpy", v, "bench_200") for v in ("broadcast", "cached", "threaded")
+    ] + [verdict(IOU, "library", "shapely", "bench_200", kind="library")]
+    measurements = [
+        measurement(IOU, "numpy", "broadcast", "bench_200", 1e-4, standard=True),
+        # faster than all, correct answers, but timings that cannot be trusted
+        measurement(IOU, "numpy", "cached", "bench_200", 1e-7, standard=True, flagged=flagged),
+        measurement(
+            IOU, "numpy", "threaded", "bench_200", 1e-5, standard=True, flagged="ran with 8 threads"
+        ),
+        measurement(IOU, "library", "shapely", "bench_200", 4e-4, kind="library", standard=True),
+    ]
+    write_run(folder / "run.json", CPU_BOX, verdicts, measurements, ceilings=CEILINGS)
+    frames = load_frames([folder])
+    best = headline(frames.measurements, frames.verdicts).iloc[0]
+    assert best["impl"] == "numpy/broadcast" and best["handwritten_impl"] == "numpy/broadcast"
+    assert set(speedups(frames.measurements)["impl"]) == {"numpy/broadcast"}
+    assert set(trusted(frames.measurements)["impl"]) == {"numpy/broadcast", "library/shapely"}
+    build_site([folder], tmp_path / "site")
+    page = (tmp_path / "site" / f"{IOU}.html").read_text(encoding="utf-8")
+    assert "not trusted" in page and "2 not trusted (left out of every ranking)" in page
+    index = (tmp_path / "site" / "index.html").read_text(encoding="utf-8")
+    assert "100 µs · broadcast" in index  # the matrix cell: the fastest trusted variant
+    assert "· cached" not in index and "· threaded" not in index

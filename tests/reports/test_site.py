@@ -204,7 +204,7 @@ def test_frames_have_one_row_per_entry_and_the_documented_columns(results: Path)
     frames = load_frames([results])
     m, v = frames.measurements, frames.verdicts
     assert (len(m), len(v), len(frames.runs)) == (10, 11, 1)
-    assert list(m.columns[:33]) == [
+    assert list(m.columns[:38]) == [
         "algorithm",
         "backend",
         "variant",
@@ -232,6 +232,11 @@ def test_frames_have_one_row_per_entry_and_the_documented_columns(results: Path)
         "gbps",
         "items_per_s",
         "noisy",
+        "flagged",
+        "warning",
+        "peak_rss_mb",
+        "device_peak_mb",
+        "fresh_s",
         "run_id",
         "created",
         "commit",

@@ -21,10 +21,12 @@ from harness.verdict import cell_identity
 from harness.verify import Verdict, verify
 
 NOISE_LIMIT = 0.10  # IQR/median above this flags a measurement as noisy (torch.utils.benchmark)
-# After timing, the implementation is called on fresh copies of its inputs (new objects at
-# new addresses, so nothing keyed on an input's identity can answer): this many calls, one
-# when a call takes over SLOW_CALL_S. The fastest of them more than FRESH_RATIO times the
-# timed median, and FRESH_MIN_EXCESS_S above it, says the timed rounds reused a result.
+# After timing, pairs of calls check that the timed calls did the work: one on the inputs
+# the rounds used, then one on fresh copies of them (new objects at new addresses, so
+# nothing keyed on an input's identity can answer). Both come right after the copies are
+# made, so both are equally cold. FRESH_CALLS pairs, one when a call takes over SLOW_CALL_S.
+# The fastest fresh call over FRESH_RATIO times the fastest on the seen inputs, and
+# FRESH_MIN_EXCESS_S above it, says the seen inputs were answered from a cache.
 FRESH_CALLS, SLOW_CALL_S = 3, 0.1
 FRESH_RATIO, FRESH_MIN_EXCESS_S = 5.0, 1e-4
 
@@ -109,13 +111,16 @@ def check_caching(
 ) -> Measurement:
     """Flag a timing that may have measured a lookup instead of the work.
 
-    Two checks after the timed rounds. The same inputs once more: an output in the memory of
-    the first call's output (still held, so its memory cannot have been reused) is a stored
-    result handed back. Then fresh copies of the inputs: calls much slower on them than the
-    timed median say the rounds were answered from something keyed on the inputs.
+    An output of a later call in the memory of the first call's output (still held, so its
+    memory cannot have been reused) is a stored result handed back. Calls much slower on
+    fresh copies of the inputs than on the inputs already seen say the seen ones were
+    answered from something keyed on them.
     """
-    again = target()
-    settle()
+    calls = 1 if (record.first_call_s or 0.0) > SLOW_CALL_S else FRESH_CALLS
+    try:
+        seen, fresh, again = paired_call_seconds(suite, case, target, calls)
+    except Exception as exc:
+        return flag(record, f"raised {type(exc).__name__} when called again after timing")
     names = tuple(n for n in suite.outputs if n not in target.call.state)
     pairs = zip(_returned(first_out, len(names)), _returned(again, len(names)), strict=True)
     if any(shares_memory(a, b) for a, b in pairs):
@@ -124,13 +129,8 @@ def check_caching(
             "returned the memory of its first call's output again: a cached result (or a "
             "reused output buffer), so the timed calls may not have done the work",
         )
-    calls = 1 if (record.first_call_s or 0.0) > SLOW_CALL_S else FRESH_CALLS
-    try:
-        fresh = min(fresh_call_seconds(suite, target.call.impl, case, calls))
-    except Exception as exc:
-        return flag(record, f"raised {type(exc).__name__} on fresh copies of its inputs")
-    record = replace(record, fresh_s=fresh)
-    return flag(record, caching_suspected(fresh, record.median_s))
+    record = replace(record, fresh_s=min(fresh))
+    return flag(record, caching_suspected(min(fresh), min(seen)))
 
 
 def _returned(raw: Any, count: int) -> list[Any]:
@@ -140,37 +140,45 @@ def _returned(raw: Any, count: int) -> list[Any]:
     return [raw] if count == 1 else []
 
 
-def fresh_call_seconds(suite: Suite, impl: Implementation, case: Case, calls: int) -> list[float]:
-    """Seconds of ``calls`` calls, each on inputs converted anew, with the garbage collector
-    off as in the timed rounds (a prepare step runs before the clock starts)."""
-    seconds = []
+def paired_call_seconds(
+    suite: Suite, case: Case, target: Target, calls: int
+) -> tuple[list[float], list[float], Any]:
+    """Seconds of ``calls`` pairs: ``target`` on the inputs it was timed on, then the same
+    implementation on inputs converted anew (a prepare step runs before the clock starts);
+    the garbage collector off as in the timed rounds. Also the output of the last call on
+    the seen inputs."""
+    seen: list[float] = []
+    fresh: list[float] = []
+    out: Any = None
     for _ in range(calls):
-        call: PreparedCall = prepare(suite, impl, case)
+        call: PreparedCall = prepare(suite, target.call.impl, case)
         call.ready()
-        target = call.synchronized()
+        new = call.synchronized()
         enabled = gc.isenabled()
         gc.disable()
         try:
             start = time.perf_counter()
-            target()
-            seconds.append(time.perf_counter() - start)
+            out = target()
+            seen.append(time.perf_counter() - start)
+            start = time.perf_counter()
+            new()
+            fresh.append(time.perf_counter() - start)
         finally:
             if enabled:
                 gc.enable()
             settle()
-    return seconds
+    return seen, fresh, out
 
 
-def caching_suspected(fresh: float, median: float | None) -> str:
-    """The reason to distrust a timed median that calls on fresh inputs far exceed, or ""."""
-    if not median or median <= 0:
+def caching_suspected(fresh: float, seen: float) -> str:
+    """The reason to distrust a timing whose fresh-input calls far exceed the calls on the
+    inputs it had seen, or ""."""
+    if seen <= 0 or not (fresh > FRESH_RATIO * seen and fresh - seen > FRESH_MIN_EXCESS_S):
         return ""
-    if fresh > FRESH_RATIO * median and fresh - median > FRESH_MIN_EXCESS_S:
-        return (
-            f"a call on fresh copies of its inputs took {fresh / median:.0f}x the timed median: "
-            "the timed calls may have reused a result cached for the same inputs"
-        )
-    return ""
+    return (
+        f"a call on fresh copies of its inputs took {fresh / seen:.0f}x one on the inputs it "
+        "had seen: the timed calls may have reused a result cached for the same inputs"
+    )
 
 
 def not_timed(

@@ -241,13 +241,14 @@ ROOF_MARGIN = 1.5
 _FLOAT_DTYPES = ("float16", "float32", "float64")
 
 
-def beyond_roof(m: Mapping[str, Any], ceilings: Mapping[str, Any]) -> str:
+def beyond_roof(m: Mapping[str, Any], ceilings: Mapping[str, Any], footprint: float = 0.0) -> str:
     """Why a timed cell (a results-file measurement) is faster than the machine allows, or "".
 
     Compute: achieved GFLOP/s against the matmul peak of the cell's float dtype (integer
     and boolean work is not bounded by it). Memory: achieved GB/s against the measured
-    bandwidth, only when the cell's bytes exceed the cache (a working set that fits in cache
-    is legitimately served faster than memory). Nothing is judged without a measured ceiling.
+    bandwidth, only when the cell's inputs (``footprint`` bytes) exceed the cache: data that
+    fits in cache is legitimately read faster than memory, and an iterative algorithm's
+    cost model counts every pass over it. Nothing is judged without a measured ceiling.
     """
     record = ceilings.get(str(m.get("device") or "cpu"))
     if not isinstance(record, Mapping) or record.get("unavailable"):
@@ -261,11 +262,11 @@ def beyond_roof(m: Mapping[str, Any], ceilings: Mapping[str, Any]) -> str:
             f"the measured {m['dtype']} matmul peak ({peak:.3g} GFLOP/s)"
         )
     bandwidth, cache = record.get("memory_gbps"), record.get("cache_bytes")
-    if bandwidth and cache and (m.get("bytes") or 0) > cache and gbps > ROOF_MARGIN * bandwidth:
+    if bandwidth and cache and footprint > cache and gbps > ROOF_MARGIN * bandwidth:
         return (
             f"faster than the machine allows: {gbps:.3g} GB/s is {gbps / bandwidth:.1f}x the "
-            f"measured memory bandwidth ({bandwidth:.3g} GB/s), on {m['bytes'] / _MIB:.3g} MiB "
-            f"that do not fit in the {cache / _MIB:.3g} MiB cache"
+            f"measured memory bandwidth ({bandwidth:.3g} GB/s), on {footprint / _MIB:.3g} MiB "
+            f"of inputs that do not fit in the {cache / _MIB:.3g} MiB cache"
         )
     return ""
 

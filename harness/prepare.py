@@ -279,6 +279,17 @@ def case_cost(suite: Suite, case: Case) -> Cost:
     return cost
 
 
+def input_bytes(suite: Suite, case: Case) -> int:
+    """Bytes of the case's array inputs (lists of arrays included): what a call must read."""
+
+    def size(value: Any) -> int:
+        if isinstance(value, list):
+            return sum(size(v) for v in value)
+        return int(value.nbytes) if isinstance(value, np.ndarray) else 0
+
+    return sum(size(v) for v in case_inputs(suite, case).values())
+
+
 def over_cap(suite: Suite, impl: Implementation, case: Case) -> str | None:
     if impl.max_flops is None:
         return None

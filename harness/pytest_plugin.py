@@ -163,6 +163,7 @@ def _run_cell(state: State, cell: Cell, request: pytest.FixtureRequest) -> None:
     if cell.mode == "bench":
         from harness.bench import flag, measure, pytest_benchmark_runner
         from harness.ceilings import beyond_roof
+        from harness.prepare import input_bytes
 
         case = cell.case.as_case() if isinstance(cell.case, ErrorCase) else cell.case
         runner = pytest_benchmark_runner(request.getfixturevalue("benchmark"))
@@ -176,7 +177,8 @@ def _run_cell(state: State, cell: Cell, request: pytest.FixtureRequest) -> None:
             return
         verdict, record = measure(cell.suite, cell.impl, case, runner)
         if record.status == "ok":
-            record = flag(record, beyond_roof(record.as_dict(), state.run.ceilings))
+            footprint = input_bytes(cell.suite, case)
+            record = flag(record, beyond_roof(record.as_dict(), state.run.ceilings, footprint))
         state.run.measurements.append(record.as_dict())
         state.run.verdicts.append(verdict.as_dict())
         state.watch.observe(cell, record.median_s or record.first_call_s)

@@ -25,8 +25,10 @@ if TYPE_CHECKING:
 
 SAVE_EVERY_S = 2.0  # verify saves at most this often: a crash makes it re-run at most that
 # pytest-benchmark calls a slow target once to calibrate, once to warm that up and once as
-# the warm-up round before its rounds (shootout/verify_bench.py: warmup on, 1 warm-up iteration).
-BENCH_EXTRA_CALLS = 3
+# the warm-up round before its rounds (shootout/verify_bench.py: warmup on, 1 warm-up
+# iteration); after the rounds, harness.bench checks for cached results with one pair of
+# calls (three pairs when calls are short, which costs next to nothing).
+BENCH_EXTRA_CALLS = 5
 
 
 #: Extrapolate a call's time from cases at most this many times smaller (in flops).

@@ -150,8 +150,10 @@ def paired_call_seconds(
     seen: list[float] = []
     fresh: list[float] = []
     out: Any = None
+    held: list[PreparedCall] = []  # alive to the end: a freed copy's id could come back
     for _ in range(calls):
-        call: PreparedCall = prepare(suite, target.call.impl, case)
+        call = prepare(suite, target.call.impl, case)
+        held.append(call)
         call.ready()
         new = call.synchronized()
         enabled = gc.isenabled()

@@ -343,7 +343,8 @@ def _list_ids(value: list[Any]) -> set[int]:
 
 def seed_all(seed: int) -> None:
     """Seed every generator an implementation may draw from with its library's own RNG
-    (NumPy's and Python's global ones, and torch's and CuPy's when they are loaded)."""
+    (NumPy's and Python's global ones, and torch's, CuPy's and Numba's when they are
+    loaded: compiled Numba code draws from a generator of its own)."""
     import contextlib
     import random
     import sys
@@ -355,3 +356,19 @@ def seed_all(seed: int) -> None:
     if "cupy" in sys.modules:
         with contextlib.suppress(Exception):  # no device: nothing of CuPy's runs anyway
             sys.modules["cupy"].random.seed(seed)
+    if "numba" in sys.modules:
+        _numba_seeder()(seed % 2**32)
+
+
+@functools.cache
+def _numba_seeder() -> Callable[[int], None]:
+    """np.random.seed compiled once: the only way to reach Numba's own generator."""
+    import numba
+
+    np = _np()
+
+    @numba.njit(cache=False)
+    def seed(value: int) -> None:
+        np.random.seed(value)
+
+    return seed  # type: ignore[no-any-return]

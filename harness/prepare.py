@@ -58,6 +58,8 @@ def case_inputs(suite: Suite, case: Case) -> Inputs:
 
 
 def _as_float64(value: Any) -> Any:
+    if isinstance(value, list):  # parameter groups: each array upcast like a top-level one
+        return [_as_float64(v) for v in value]
     if isinstance(value, np.ndarray) and value.dtype.kind == "f":
         return value.astype(np.float64)
     return value

@@ -208,7 +208,12 @@ def _check_output(
     result: Comparison = comparator(actual, expected, inputs, case, tol)
     status = "pass" if result.passed else "fail"
     if result.passed and suite.steps:
-        resumed = check_resume(suite, call.impl, case, actual)
+        try:
+            with warnings.catch_warnings():
+                warnings.simplefilter("ignore", RuntimeWarning)
+                resumed = check_resume(suite, call.impl, case, actual)
+        except Exception as exc:
+            resumed = f"raised {_one_line(exc)} when resumed from a saved state"
         if resumed:
             return verdict("fail", resumed, **result.measured(), **tol_fields)
     return verdict(status, result.detail, note=result.note, **result.measured(), **tol_fields)

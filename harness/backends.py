@@ -371,4 +371,4 @@ def _numba_seeder() -> Callable[[int], None]:
     def seed(value: int) -> None:
         np.random.seed(value)
 
-    return seed  # type: ignore[no-any-return]
+    return seed

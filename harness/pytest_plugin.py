@@ -201,10 +201,10 @@ def _run_fuzz(state: State, cell: Cell) -> None:
     if outcome.verdict is None:
         from harness.verify import fuzz_session_verdict
 
-        note = (
-            f"{outcome.examples} random cases agreed with the oracle "
-            f"(seed {state.selection.fuzz_seed})"
-        )
+        agreed = outcome.examples - outcome.known
+        note = f"{agreed} random cases agreed with the oracle (seed {state.selection.fuzz_seed})"
+        if outcome.known:
+            note += f"; {outcome.known} differed only where a known divergence is documented"
         state.run.verdicts.append(fuzz_session_verdict(cell.impl, "pass", note=note).as_dict())
         return
     verdict, case = outcome.verdict, outcome.case

@@ -296,3 +296,17 @@ def test_ids_are_unique_and_duplicates_are_refused(tmp_path: Path) -> None:
     fresh = Registry().load_project()
     with pytest.raises(RegistryError, match="registered twice"):
         fresh.load_plugin(str(plugin))
+
+
+@pytest.mark.parametrize("suite", [s for s in SUITES if s.divergent_inputs], ids=_suite_id)
+def test_divergent_inputs_recognise_their_case_and_not_every_case(suite: Suite) -> None:
+    """A test that recognised every input would excuse every fuzz failure of the
+    implementations that document the divergence: it must hold on its own case and fail
+    on most verify cases."""
+    regular = [c for c in suite.cases if c.kind == "regular"]
+    for name, recognise in suite.divergent_inputs.items():
+        named = suite.find_case(name)
+        assert isinstance(named, Case)
+        assert recognise(case_inputs(suite, named)), f"{name}: not recognised on its own case"
+        hits = sum(bool(recognise(case_inputs(suite, c))) for c in regular)
+        assert hits <= len(regular) // 2, f"{name}: recognised on {hits}/{len(regular)} cases"

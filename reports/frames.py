@@ -19,6 +19,7 @@ import pandas as pd
 from harness.backends import device_of
 from harness.measurement import Measurement
 from harness.results import ResultsError, find_results, load_results
+from reports.stats import median_ci
 
 TEXT, FLOAT, INT, BOOL = "text", "float", "int", "bool"
 _DTYPES = {TEXT: "str", FLOAT: "float64", INT: "Int64", BOOL: "boolean"}
@@ -59,6 +60,9 @@ MEASUREMENT_COLUMNS = (
     *_MEASURED[:_VARIANT],
     ("impl", TEXT),
     *_MEASURED[_VARIANT:],
+    # the median's distribution-free 95 % interval, from the stored samples
+    ("ci_low_s", FLOAT),
+    ("ci_high_s", FLOAT),
     *RUN_CONTEXT,
     *((name, TEXT) for name in _MAPPINGS),
 )
@@ -151,7 +155,7 @@ def load_frames(paths: list[Path]) -> Frames:
         context = {name: run[name] for name, _ in RUN_CONTEXT}
         ceilings.extend(_ceiling_rows(document.get("ceilings"), context))
         for entry in _entries(document, "measurements", path):
-            measurements.append({**_cell_fields(entry), **context})
+            measurements.append({**_cell_fields(entry), **_interval(entry), **context})
         for entry in _entries(document, "verdicts", path):
             row = {**_cell_fields(entry), **context}
             row["worst_index"] = _worst_index(entry.get("worst_index"))
@@ -240,6 +244,13 @@ def _entries(document: dict[str, Any], key: str, path: Path) -> list[dict[str, A
                 f"{', '.join(map(repr, missing))}"
             )
     return entries
+
+
+def _interval(entry: dict[str, Any]) -> dict[str, float]:
+    samples = entry.get("samples")
+    ok = isinstance(samples, list) and all(isinstance(v, int | float) for v in samples)
+    low, high = median_ci(samples if ok else [])
+    return {"ci_low_s": low, "ci_high_s": high}
 
 
 def _cell_fields(entry: dict[str, Any]) -> dict[str, Any]:

@@ -14,6 +14,7 @@ from pathlib import Path
 import plotly.offline
 
 from reports.algorithm_page import render_algorithm
+from reports.colours import Palette, colour_map
 from reports.history_page import HISTORY_FILE, has_history, render_history
 from reports.index_page import render_index
 from reports.markup import PLOTLY_FILE
@@ -57,15 +58,19 @@ def render_site(frames: Frames) -> dict[str, str]:
     pages = {algorithm: page_name(algorithm) for algorithm in algorithms}
     ratios = speedups(frames.measurements)
     history = HISTORY_FILE if has_history(frames) else None
+    # one colour per implementation on every chart and page of the site
+    colours = Palette(colour_map(str(i) for i in frames.measurements["impl"]))
     files = {
-        INDEX_FILE: render_index(frames, pages, ratios, history=history, data=DATA_FILE),
+        INDEX_FILE: render_index(
+            frames, pages, ratios, history=history, data=DATA_FILE, colours=colours
+        ),
         PLOTLY_FILE: plotly.offline.get_plotlyjs(),
         DATA_FILE: cells(frames).to_csv(index=False),
     }
     if history:
-        files[HISTORY_FILE] = render_history(frames, pages)
+        files[HISTORY_FILE] = render_history(frames, pages, colours)
     for algorithm, name in pages.items():
-        files[name] = render_algorithm(frames, ratios, algorithm, history=history)
+        files[name] = render_algorithm(frames, ratios, algorithm, history=history, colours=colours)
     return files
 
 

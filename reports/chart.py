@@ -43,6 +43,20 @@ def _trace(kind: str, **props: Any) -> dict[str, Any]:
     return {"type": kind, **props}
 
 
+def _parity_line(value_axis: str) -> dict[str, Any]:
+    """A dotted line at 1 on ``value_axis`` ("x" or "y") across the whole plot."""
+    across = "y" if value_axis == "x" else "x"
+    return {
+        "type": "line",
+        f"{across}ref": "paper",
+        f"{across}0": 0,
+        f"{across}1": 1,
+        f"{value_axis}0": 1.0,
+        f"{value_axis}1": 1.0,
+        "line": {"color": "#555", "dash": "dot"},
+    }
+
+
 def figure_html(traces: list[dict[str, Any]], div_id: str, title: str, **layout: Any) -> Html:
     """A chart's div and script; plotly.js itself is loaded once per page, not per chart."""
     for axis in ("xaxis", "yaxis"):
@@ -149,15 +163,7 @@ def speedup_chart(
                 hovertemplate="%{hovertext}<extra></extra>",
             )
         )
-    parity = {
-        "type": "line",
-        "xref": "paper",
-        "x0": 0,
-        "x1": 1,
-        "y0": 1.0,
-        "y1": 1.0,
-        "line": {"color": "#555", "dash": "dot"},
-    }
+    parity = _parity_line("y")
     return figure_html(
         traces,
         div_id,
@@ -339,15 +345,7 @@ def headline_chart(best: pd.DataFrame, div_id: str, colours: Palette = _DEFAULT)
                 hovertemplate="%{hovertext}<extra>" + esc(label) + "</extra>",
             )
         )
-    parity = {
-        "type": "line",
-        "yref": "paper",
-        "y0": 0,
-        "y1": 1,
-        "x0": 1.0,
-        "x1": 1.0,
-        "line": {"color": "#555", "dash": "dot"},
-    }
+    parity = _parity_line("x")
     return figure_html(
         traces,
         div_id,

@@ -5,6 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from harness.registry import Implementation
+from harness.shard import Shard
 from harness.spec import Case, ErrorCase, Suite
 
 
@@ -25,6 +26,8 @@ class Selection:
     # The gate: only each suite's standard bench case, and no re-verification after round 0.
     standard_only: bool = False
     verify_first: bool = True
+    # --shard K/N: only this part of the cells (harness.shard)
+    shard: Shard | None = None
 
 
 @dataclass(frozen=True)

@@ -9,6 +9,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import NoReturn
 
+from harness.shard import shard_option
 from harness.supervise import add_options as add_robust_options
 from harness.supervise import supervise
 from shootout.usage import COMMAND, EXIT_INTERRUPTED, EXIT_USAGE, UsageError
@@ -47,6 +48,16 @@ def _parser() -> argparse.ArgumentParser:
             p.add_argument("--backend", "-b", action="append", default=[])
             p.add_argument("--variant", action="append", default=[])
 
+    def shard(p: argparse.ArgumentParser) -> None:
+        p.add_argument(
+            "--shard",
+            type=shard_option,
+            default=None,
+            metavar="K/N",
+            help="run only part K of N of the selected cells (whole algorithms, balanced "
+            "by predicted cost, the same split on every machine)",
+        )
+
     common(sub.add_parser("list", help="algorithms, implementations, availability here"))
     d = sub.add_parser("describe", help="the contract an implementation must follow")
     d.add_argument("algorithm")
@@ -66,6 +77,7 @@ def _parser() -> argparse.ArgumentParser:
     v.add_argument("--results", type=Path, help="also write the verdicts to this JSON file")
     v.add_argument("--verbose", "-v", action="store_true", help="one line per cell")
     add_robust_options(v, "verify")
+    shard(v)
     b = sub.add_parser("bench", help="verify and time every available implementation")
     common(b)
     b.add_argument("--profile", default="quick", help="smoke | quick | full")
@@ -77,6 +89,7 @@ def _parser() -> argparse.ArgumentParser:
         help="seconds of timing per cell (default: 0.5 quick, 2 full)",
     )
     add_robust_options(b, "bench")
+    shard(b)
     g = sub.add_parser(
         "gate",
         help="compare this tree with a git ref cell by cell (exit 1: slower, wrong or over budget)",

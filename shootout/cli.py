@@ -97,6 +97,11 @@ def _parser() -> argparse.ArgumentParser:
     common(g)
     g.add_argument("--base", metavar="REF", help="git ref to compare the current tree with")
     g.add_argument(
+        "--all",
+        action="store_true",
+        help="with --base: time every cell (nightly), not only those the change can affect",
+    )
+    g.add_argument(
         "--self-test",
         action="store_true",
         help="A/A (same code both sides) must pass and an injected slowdown must be caught",

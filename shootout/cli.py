@@ -127,6 +127,17 @@ def _parser() -> argparse.ArgumentParser:
     g.add_argument("--inject", default=None, help="self-test: implementation key to slow down")
     g.add_argument("--inject-factor", type=float, default=1.5)
     g.add_argument("--repeat", type=int, default=1, help="self-test: run it N times, report rates")
+    c = sub.add_parser(
+        "compare",
+        help="two results files cell by cell with the gate's statistics (exit 1: B slower)",
+    )
+    c.add_argument("a", type=Path, metavar="A.json", help="the base run")
+    c.add_argument("b", type=Path, metavar="B.json", help="the run compared with it")
+    c.add_argument("--json", action="store_true", help="print machine-readable JSON")
+    c.add_argument("--thresholds", type=Path, default=None, help="TOML (default: gate.toml)")
+    c.add_argument(
+        "--force", action="store_true", help="compare even files from two different machines"
+    )
     r = sub.add_parser("report", help="build the HTML report from results files")
     r.add_argument("paths", nargs="*", type=Path, default=[Path("results")])
     r.add_argument("--out", type=Path, default=Path("site"))
@@ -189,6 +200,10 @@ def _handler(command: str) -> Callable[[argparse.Namespace], int]:
         from shootout import verify_bench
 
         return verify_bench.cmd_verify if command == "verify" else verify_bench.cmd_bench
+    if command == "compare":
+        from shootout.compare import cmd_compare
+
+        return cmd_compare
     if command == "report":
         from shootout.report import cmd_report
 

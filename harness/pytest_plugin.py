@@ -43,7 +43,7 @@ class State:
             if sel.mode == "verify" and sel.fuzz > 0:
                 cells += [Cell("fuzz", suite, i, None) for i in mine]
         if sel.shard is not None:
-            from harness.shard import shard_cells
+            from harness.partition import shard_cells
 
             cells = shard_cells(cells, sel.shard, sel.fuzz)
         return cells

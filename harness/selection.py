@@ -1,4 +1,5 @@
-"""What a run covers (Selection) and its unit of work, one implementation on one case (Cell)."""
+"""What a run covers (Selection, and which Shard of it) and its unit of work, one
+implementation on one case (Cell)."""
 
 from __future__ import annotations
 
@@ -26,7 +27,7 @@ class Selection:
     # The gate: only each suite's standard bench case, and no re-verification after round 0.
     standard_only: bool = False
     verify_first: bool = True
-    # --shard K/N: only this part of the cells (harness.shard)
+    # --shard K/N: only this part of the cells (harness.partition)
     shard: Shard | None = None
 
 

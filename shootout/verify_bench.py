@@ -61,8 +61,8 @@ def _state(args: argparse.Namespace, mode: str, profile: str) -> State | None:
 def _empty_shard(state: State, args: argparse.Namespace) -> bool:
     """Print what this ``--shard`` runs (not again in a resumed worker); True when it has
     no cells although the whole selection has some."""
+    from harness.partition import describe
     from harness.pytest_plugin import State
-    from harness.shard import describe
 
     shard = state.selection.shard
     assert shard is not None

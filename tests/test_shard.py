@@ -10,21 +10,12 @@ from pathlib import Path
 
 import pytest
 
+from harness.partition import cell_cost, loads, partition, shard_cells, unit_costs, unit_of
 from harness.pytest_plugin import State
 from harness.registry import Registry, load_registry
 from harness.results import Run
 from harness.selection import Cell, Selection
-from harness.shard import (
-    Shard,
-    ShardError,
-    cell_cost,
-    loads,
-    parse_shard,
-    partition,
-    shard_cells,
-    unit_costs,
-    unit_of,
-)
+from harness.shard import Shard, ShardError, parse_shard
 from reports.history_page import HISTORY_FILE
 from reports.site import render_site
 from reports.table import CELL_KEY, cells, load_frames
@@ -162,6 +153,7 @@ def test_the_cost_model_ranks_cells_by_their_work(registry: Registry) -> None:
         ("a/b", "expected K/N"),
         ("-1/3", "expected K/N"),
         ("1/2/3", "expected K/N"),
+        ("\u00b9/3", "expected K/N"),
     ],
 )
 def test_a_bad_shard_is_refused(text: str, message: str) -> None:

@@ -12,6 +12,7 @@ import pytest
 from harness.registry import Registry, load_registry
 from harness.results import Run
 from harness.selection import Cell, Selection
+from harness.shard import shard_option
 from harness.spec import PROFILES, Case, ErrorCase, Suite
 from harness.watch import CallClock, Watch
 
@@ -41,6 +42,10 @@ class State:
                 cells += [Cell(sel.mode, suite, i, case) for i in mine]
             if sel.mode == "verify" and sel.fuzz > 0:
                 cells += [Cell("fuzz", suite, i, None) for i in mine]
+        if sel.shard is not None:
+            from harness.partition import shard_cells
+
+            cells = shard_cells(cells, sel.shard, sel.fuzz)
         return cells
 
     def _cases(self, suite: Suite) -> list[Case | ErrorCase]:
@@ -82,6 +87,12 @@ def pytest_addoption(parser: pytest.Parser) -> None:
     group.addoption("--shootout-fuzz-seed", type=int, default=0)
     group.addoption("--shootout-plugin", action="append", default=[])
     group.addoption(
+        "--shootout-shard",
+        type=shard_option,
+        default=None,
+        help="K/N: run only part K of N (deterministic, balanced by predicted cost)",
+    )
+    group.addoption(
         "--shootout-results",
         default=None,
         help="write the run's results JSON here (atomically, as it goes)",
@@ -107,6 +118,7 @@ def get_state(config: pytest.Config) -> State:
             fuzz=opt("shootout_fuzz"),
             fuzz_seed=opt("shootout_fuzz_seed"),
             plugins=tuple(opt("shootout_plugin")),
+            shard=opt("shootout_shard"),
         )
         results = opt("shootout_results")
         run = Run(command="pytest", profile=selection.profile, threads={})

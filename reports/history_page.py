@@ -19,9 +19,11 @@ HISTORY_FILE = "history.html"
 
 
 def has_history(frames: Frames) -> bool:
-    """True when some machine has timings from at least two runs."""
+    """True when some machine timed the same case of an algorithm in at least two runs
+    (the shards of one run, ``--shard K/N``, time disjoint algorithms: no history)."""
     ok = timed(frames.measurements)
-    return bool((ok.groupby("machine")["run_id"].nunique() >= 2).any())
+    runs = ok.groupby(["machine", "algorithm", "case"])["run_id"].nunique()
+    return bool((runs >= 2).any())
 
 
 def followed_case(rows: pd.DataFrame) -> str | None:

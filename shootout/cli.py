@@ -9,6 +9,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import NoReturn
 
+from harness.shard import shard_option
 from harness.supervise import add_options as add_robust_options
 from harness.supervise import supervise
 from shootout.usage import COMMAND, EXIT_INTERRUPTED, EXIT_USAGE, UsageError
@@ -47,6 +48,16 @@ def _parser() -> argparse.ArgumentParser:
             p.add_argument("--backend", "-b", action="append", default=[])
             p.add_argument("--variant", action="append", default=[])
 
+    def shard(p: argparse.ArgumentParser) -> None:
+        p.add_argument(
+            "--shard",
+            type=shard_option,
+            default=None,
+            metavar="K/N",
+            help="run only part K of N of the selected cells (whole algorithms, balanced "
+            "by predicted cost, the same split on every machine)",
+        )
+
     common(sub.add_parser("list", help="algorithms, implementations, availability here"))
     d = sub.add_parser("describe", help="the contract an implementation must follow")
     d.add_argument("algorithm")
@@ -66,6 +77,7 @@ def _parser() -> argparse.ArgumentParser:
     v.add_argument("--results", type=Path, help="also write the verdicts to this JSON file")
     v.add_argument("--verbose", "-v", action="store_true", help="one line per cell")
     add_robust_options(v, "verify")
+    shard(v)
     b = sub.add_parser("bench", help="verify and time every available implementation")
     common(b)
     b.add_argument("--profile", default="quick", help="smoke | quick | full")
@@ -77,12 +89,18 @@ def _parser() -> argparse.ArgumentParser:
         help="seconds of timing per cell (default: 0.5 quick, 2 full)",
     )
     add_robust_options(b, "bench")
+    shard(b)
     g = sub.add_parser(
         "gate",
         help="compare this tree with a git ref cell by cell (exit 1: slower, wrong or over budget)",
     )
     common(g)
     g.add_argument("--base", metavar="REF", help="git ref to compare the current tree with")
+    g.add_argument(
+        "--all",
+        action="store_true",
+        help="with --base: time every cell (nightly), not only those the change can affect",
+    )
     g.add_argument(
         "--self-test",
         action="store_true",
@@ -109,6 +127,17 @@ def _parser() -> argparse.ArgumentParser:
     g.add_argument("--inject", default=None, help="self-test: implementation key to slow down")
     g.add_argument("--inject-factor", type=float, default=1.5)
     g.add_argument("--repeat", type=int, default=1, help="self-test: run it N times, report rates")
+    c = sub.add_parser(
+        "compare",
+        help="two results files cell by cell with the gate's statistics (exit 1: B slower)",
+    )
+    c.add_argument("a", type=Path, metavar="A.json", help="the base run")
+    c.add_argument("b", type=Path, metavar="B.json", help="the run compared with it")
+    c.add_argument("--json", action="store_true", help="print machine-readable JSON")
+    c.add_argument("--thresholds", type=Path, default=None, help="TOML (default: gate.toml)")
+    c.add_argument(
+        "--force", action="store_true", help="compare even files from two different machines"
+    )
     r = sub.add_parser("report", help="build the HTML report from results files")
     r.add_argument("paths", nargs="*", type=Path, default=[Path("results")])
     r.add_argument("--out", type=Path, default=Path("site"))
@@ -171,6 +200,10 @@ def _handler(command: str) -> Callable[[argparse.Namespace], int]:
         from shootout import verify_bench
 
         return verify_bench.cmd_verify if command == "verify" else verify_bench.cmd_bench
+    if command == "compare":
+        from shootout.compare import cmd_compare
+
+        return cmd_compare
     if command == "report":
         from shootout.report import cmd_report
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import functools
 import json
 import math
 import os
@@ -44,6 +45,8 @@ def cmd_gate(args: argparse.Namespace) -> int:
     chosen = [bool(args.base), args.self_test, args.results is not None]
     if sum(chosen) != 1:
         raise GateError("give exactly one of --base REF, --self-test, or --results FILE")
+    if args.all and not args.base:
+        raise GateError("--all goes with --base REF (it times every cell, not only the changed)")
     config = load_config(
         args.thresholds or (THRESHOLDS_FILE if THRESHOLDS_FILE.is_file() else None)
     )
@@ -66,6 +69,22 @@ def cmd_gate(args: argparse.Namespace) -> int:
     if args.self_test:
         return _self_test(args, config, worker, rounds)
     commit = resolve_ref(args.base)
+    selection = _select(args, commit, worker)
+    for line in selection["why"]:
+        _progress(f"selection: {line}")
+    if not selection["timed"]:
+        result = {
+            "passed": True,
+            "reasons": [],
+            "counts": {},
+            "cells": [],
+            "wrong": [],
+            "budgets": [],
+            "selection": selection,
+            "base": {"ref": args.base, "commit": commit},
+        }
+        _emit(args, result, title=f"opshootout gate: working tree vs {args.base} ({commit[:12]})")
+        return 0
     with tempfile.TemporaryDirectory(prefix="opshootout-gate-") as tmp:
         _progress(f"exporting {args.base} ({commit[:12]})")
         base = export_tree(commit, Path(tmp) / "base", carry=MEASURING_PACKAGES)
@@ -79,6 +98,7 @@ def cmd_gate(args: argparse.Namespace) -> int:
         )
     cells = compare_sides(run, "base", "candidate", config)
     result = outcome(run, cells, "base", "candidate", budgets)
+    result["selection"] = selection
     result["base"] = {"ref": args.base, "commit": commit}
     from harness.results import git_info
 
@@ -87,9 +107,41 @@ def cmd_gate(args: argparse.Namespace) -> int:
     return 0 if result["passed"] else 1
 
 
+@functools.cache
+def _registry(plugins: tuple[str, ...]) -> Any:
+    """The working tree's registry, loaded once per command (it imports every module)."""
+    from harness.registry import load_registry
+
+    return load_registry(plugins)
+
+
+def _select(args: argparse.Namespace, commit: str, worker: dict[str, Any]) -> dict[str, Any]:
+    """Narrow ``worker`` to the cells the change since ``commit`` can affect (unless
+    ``--all`` or ``-a`` chose); returns what was selected and why (harness.gate.changes)."""
+    if args.all or args.algorithm:
+        why = "--all: every cell" if args.all else "named with -a: " + ", ".join(args.algorithm)
+        return {"mode": "all" if args.all else "named", "why": [why], "timed": True}
+    from harness.gate.changes import base_algorithms, changed_paths, select_changes
+
+    registry = _registry(tuple(worker["plugins"]))
+    candidate = {name.split(".")[0] for name in registry.suites}
+    changes = select_changes(changed_paths(commit, ROOT), candidate, base_algorithms(commit, ROOT))
+    selection = changes.as_dict()
+    algorithms, exclude = changes.worker_selection(registry.implementations)
+    chosen = [
+        i.key
+        for i in registry.select(algorithms, worker["backends"], worker["variants"])
+        if i.key not in exclude
+    ]
+    selection["timed"] = bool(chosen) and not changes.empty
+    if not changes.empty and not chosen:
+        selection["why"].append("nothing to time: -b/--variant leave none of these cells")
+    worker.update(algorithms=algorithms, exclude=exclude)
+    return selection
+
+
 def _worker_config(args: argparse.Namespace, config: GateConfig) -> dict[str, Any]:
     """The workers' selection, checked here first so a typo is a one-line usage error."""
-    from harness.registry import load_registry
     from harness.spec import PROFILES
 
     if args.profile != "standard" and args.profile not in PROFILES:
@@ -99,7 +151,7 @@ def _worker_config(args: argparse.Namespace, config: GateConfig) -> dict[str, An
     if args.max_time <= 0:
         raise GateError("--max-time must be positive")
     plugins = [str(Path(p).resolve()) if Path(p).exists() else p for p in args.plugin]
-    registry = load_registry(plugins)
+    registry = _registry(tuple(plugins))
     if not registry.select(args.algorithm, args.backend, args.variant):
         raise GateError("the selection matches no implementation (see `shootout list`)")
     return {
@@ -234,6 +286,9 @@ _HEADERS = ["cell", "base", "candidate", "ratio", "95% CI", "q (BH)", "verdict"]
 def markdown(result: dict[str, Any], title: str) -> str:
     status = "PASS" if result["passed"] else "FAIL: " + "; ".join(result["reasons"])
     lines = [f"## {title}", "", f"**{status}**", ""]
+    why = (result.get("selection") or {}).get("why") or []
+    if why:
+        lines += ["Selected:", "", *(f"- {line}" for line in why), ""]
     counts = result.get("counts") or {}
     if counts or result["cells"]:
         lines.append(

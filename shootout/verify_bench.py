@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import json
 import sys
+from dataclasses import replace
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -23,7 +24,8 @@ if TYPE_CHECKING:
 MIN_ROUNDS = 5  # pytest-benchmark's minimum rounds per bench cell
 
 
-def _state(args: argparse.Namespace, mode: str, profile: str) -> State:
+def _state(args: argparse.Namespace, mode: str, profile: str) -> State | None:
+    """The run's state, its worker set up; None for a ``--shard`` that has no cells."""
     from harness.pytest_plugin import State
     from harness.results import Run
     from harness.selection import Selection
@@ -40,6 +42,7 @@ def _state(args: argparse.Namespace, mode: str, profile: str) -> State:
         fuzz=getattr(args, "fuzz", 0),
         fuzz_seed=getattr(args, "fuzz_seed", 0),
         plugins=tuple(args.plugin),
+        shard=args.shard,
     )
     command = "shootout " + " ".join(user_argv(sys.argv[1:])) if sys.argv else "shootout"
     run = Run(
@@ -47,10 +50,26 @@ def _state(args: argparse.Namespace, mode: str, profile: str) -> State:
     )
     state = State(selection, registry, run)
     cells = state.cells()  # validates --case / --case-json before anything runs
+    if selection.shard is not None and _empty_shard(state, args):
+        return None  # more shards than algorithms: nothing to do here, and that is fine
     if not cells:
         raise UsageError("the selection matches no implementation (see `shootout list`)")
     _start_worker(state, args, mode)
     return state
+
+
+def _empty_shard(state: State, args: argparse.Namespace) -> bool:
+    """Print what this ``--shard`` runs (not again in a resumed worker); True when it has
+    no cells although the whole selection has some."""
+    from harness.partition import describe
+    from harness.pytest_plugin import State
+
+    shard = state.selection.shard
+    assert shard is not None
+    whole = State(replace(state.selection, shard=None), state.registry, state.run).cells()
+    if not args.shootout_resume:
+        print(describe(whole, shard, state.selection.fuzz), file=sys.stderr)
+    return bool(whole) and not state.cells()
 
 
 def _start_worker(state: State, args: argparse.Namespace, mode: str) -> None:
@@ -76,6 +95,8 @@ def cmd_verify(args: argparse.Namespace) -> int:
     from shootout.present import verdict_table
 
     state = _state(args, "verify", "quick")
+    if state is None:
+        return EXIT_OK
     if state.results_path is None and (args.results or args.shootout_results):
         state.results_path = Path(args.results or args.shootout_results)
     state.save(complete=False)
@@ -103,6 +124,8 @@ def cmd_bench(args: argparse.Namespace) -> int:
     if args.profile not in PROFILES:
         raise UsageError(f"unknown profile {args.profile!r} (known: {', '.join(PROFILES)})")
     state = _state(args, "bench", args.profile)
+    if state is None:
+        return EXIT_OK
     state.results_path = state.results_path or state.run.default_path(args.results_dir)
     max_time = args.max_time or (2.0 if args.profile == "full" else 0.5)
     state.watch.min_rounds, state.watch.max_time = MIN_ROUNDS, max_time

@@ -180,7 +180,14 @@ def verify_tree(
             tail = " | ".join((proc.stderr or proc.stdout).strip().splitlines()[-3:])
             raise GateError(f"verifying the {name} side failed (exit {proc.returncode}): {tail}")
         verdicts: list[dict[str, Any]] = json.loads(out.read_text())["verdicts"]
-        return verdicts
+        # implementations the selection leaves out (-a takes a whole algorithm)
+        excluded = set(config.get("exclude", ()))
+        return [v for v in verdicts if record_key(v) not in excluded]
+
+
+def record_key(record: dict[str, Any]) -> str:
+    """The implementation key (algorithm/backend/variant) of a verdict or measurement."""
+    return f"{record['algorithm']}/{record['backend']}/{record['variant']}"
 
 
 def failing_keys(verdicts: list[dict[str, Any]]) -> set[str]:
@@ -213,7 +220,8 @@ def run_rounds(
     for name in verify:
         progress(f"verifying every case on the {name} side")
         sides[name].verdicts += verify_tree(name, trees[name], config, verifier)
-    exclude = sorted(set().union(*(failing_keys(sides[n].verdicts) for n in verify)))
+    failing = set().union(*(failing_keys(sides[n].verdicts) for n in verify))
+    exclude = sorted(failing | set(config.get("exclude", ())))
     names = list(trees)
     info: dict[str, Any] | None = None
     for r in range(rounds):

@@ -185,12 +185,16 @@ def wants_flush(mode: str, device: str, flops: float, nbytes: float, ridge: floa
 class RoundPlan:
     """How many rounds to take: warm-up calls (untimed, after the verified first call),
     at least ``min_rounds``, then more until ``max_time`` seconds of samples or
-    ``max_rounds``; and never past ``deadline`` (``time.monotonic()``) except for one round."""
+    ``max_rounds``. Whatever the minimum, no call starts once the cell has spent
+    ``cell_budget`` seconds (warm-up and rounds, setup and flushes included) or past
+    ``deadline`` (``time.monotonic()``), except the first round: a slow CPU reference then
+    gets one sample instead of the minimum, and the record says it was cut short."""
 
     warmup: int = 2
     min_rounds: int = 5
     max_rounds: int = 200
     max_time: float = 0.5
+    cell_budget: float = 10.0
     deadline: float = math.inf
     now: Callable[[], float] = time.monotonic
 
@@ -214,8 +218,10 @@ def time_rounds(
 ) -> Rounds:
     """Warm up, then time rounds of one call each: ``setup`` (a stateful cell's reset) and
     ``flush`` run before every round, outside the clock."""
+    begin = plan.now()
+    stop = min(plan.deadline, begin + plan.cell_budget)
     for _ in range(plan.warmup):
-        if plan.now() >= plan.deadline:
+        if plan.now() >= stop:
             break
         if setup is not None:
             setup()
@@ -223,7 +229,7 @@ def time_rounds(
     out = Rounds(flushed=flush is not None, clock=clock.name)
     while len(out.samples) < plan.max_rounds:
         enough = len(out.samples) >= plan.min_rounds and sum(out.samples) >= plan.max_time
-        if enough or (out.samples and plan.now() >= plan.deadline):
+        if enough or (out.samples and plan.now() >= stop):
             break
         if setup is not None:
             setup()

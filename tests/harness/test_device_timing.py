@@ -131,13 +131,23 @@ def test_rounds_keep_warm_up_setup_and_flush_outside_the_clock() -> None:
 def test_rounds_stop_at_max_rounds_and_at_the_deadline() -> None:
     many = time_rounds(lambda: None, FakeClock([1e-6] * 100, []), RoundPlan(max_rounds=7))
     assert len(many.samples) == 7
-    ticks = iter([0.0, 5.0, 11.0])  # warm-up, before round 2, before round 3
+    ticks = iter([0.0, 0.0, 5.0, 11.0])  # start, warm-up, before round 2, before round 3
     late = RoundPlan(warmup=1, min_rounds=5, deadline=10.0, now=lambda: next(ticks))
     cut = time_rounds(lambda: None, FakeClock([0.5] * 5, []), late)
     # the deadline passes after two rounds: cut short of the minimum, and said so
     assert cut.samples == [0.5, 0.5] and cut.cut_short and not cut.flushed
     spent = RoundPlan(warmup=3, deadline=0.0, now=lambda: 1.0)
     assert len(time_rounds(lambda: None, FakeClock([0.5], []), spent).samples) == 1
+
+
+def test_a_slow_cell_stops_at_its_own_budget() -> None:
+    calls: list[int] = []
+    ticks = iter([100.0, 100.0, 104.0, 108.0, 112.0])  # each call takes 4 s of wall time
+    plan = RoundPlan(warmup=2, min_rounds=5, cell_budget=10.0, now=lambda: next(ticks))
+    rounds = time_rounds(lambda: calls.append(1), FakeClock([4.0] * 5, []), plan)
+    # warm-ups start at 100 and 104, the first round always runs, the second starts at 108;
+    # at 112 the cell's 10 s are spent: 2 samples of the 5 wanted
+    assert len(calls) == 4 and rounds.samples == [4.0, 4.0] and rounds.cut_short
 
 
 def test_flush_decisions() -> None:

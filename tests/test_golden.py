@@ -194,6 +194,29 @@ def test_batched_nms_is_checked_class_by_class(
     assert {o.against for o in outcomes if o.status == "fail"} >= {"oracle"}
 
 
+def test_a_torchmetrics_distance_fixture_is_checked_as_pairwise_l2_distance(
+    registry: Registry, tmp_path: Path
+) -> None:
+    from suites.pairwise_l2_distance import L2Options, pairwise_l2_distance
+
+    def distance(x: Any, y: Any) -> Any:
+        d = pairwise_l2_distance(x.numpy(), y.numpy(), L2Options())
+        return torch.from_numpy(d.astype(x.numpy().dtype))
+
+    tm = SimpleNamespace(functional=SimpleNamespace(pairwise_euclidean_distance=distance))
+    (source,) = [s for s in SOURCES if s.op.endswith("pairwise_euclidean_distance")]
+    rec = record_fixtures(
+        tmp_path / "ok", torch=torch, libraries={"torchmetrics": tm}, sources=[source]
+    )
+    assert len(rec.entries) == 2 and not rec.failed
+    for fixture in load_folder(tmp_path / "ok"):
+        outcomes = check_fixture(fixture, registry, QUICK)
+        assert not _failures(outcomes) and len(outcomes) > 2, outcomes
+    fixture = load_folder(tmp_path / "ok")[0]
+    squared = _corrupt(tmp_path / "bad", fixture, distance=fixture.outputs["distance"] ** 2)
+    assert _checked(squared, registry)["oracle"].status == "fail"  # squared: a convention slip
+
+
 def test_an_operation_without_a_suite_gives_no_check() -> None:
     fixture = Fixture("x", "torchvision.ops.roi_align", "torchvision", {}, "cpu", 0, {}, {}, {})
     assert checks_for(fixture) == []

@@ -150,6 +150,16 @@ def test_no_cuda_device_is_said_with_each_library_s_reason() -> None:
     assert "cupy not importable" in record["reason"]
 
 
+def test_either_torch_or_cupy_seeing_a_device_makes_cuda_available(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setattr(probe, "_cupy_cuda", lambda: {"available": True, "device": "Fake"})
+    monkeypatch.setattr(probe, "_torch_cuda", lambda: {"available": False, "reason": "no"})
+    record = probe.cuda_record({"torch": {"ok": True}, "cupy": {"ok": True}})
+    assert record["available"] is True and record["reason"] == ""
+    assert record["cupy"]["device"] == "Fake"
+
+
 def test_a_gpu_changes_the_machine_fingerprint(monkeypatch: pytest.MonkeyPatch) -> None:
     fake = SimpleNamespace(
         cuda=SimpleNamespace(is_available=lambda: True, get_device_name=lambda i: "Fake H200")

@@ -101,7 +101,8 @@ def _numba_cuda() -> dict[str, Any]:
     cuda: Any = importlib.import_module("numba.cuda")
     if not cuda.is_available():
         return {"available": False, "reason": "numba.cuda: not available"}
-    return {"available": True, "device": str(cuda.get_current_device().name)}
+    name = cuda.get_current_device().name
+    return {"available": True, "device": name.decode() if isinstance(name, bytes) else str(name)}
 
 
 def cuda_record(modules: dict[str, dict[str, Any]]) -> dict[str, Any]:

@@ -30,7 +30,8 @@ from harness.golden import (
     save_fixture,
     write_manifest,
 )
-from harness.golden_sources import SOURCES, Sample, Source, from_case, record_fixtures
+from harness.golden_record import record_fixtures
+from harness.golden_sources import SOURCES, Sample, Source, from_case
 from harness.registry import Registry, load_registry
 from suites.box_iou_axis_aligned import IouOptions, box_iou_axis_aligned
 from suites.nms_greedy import NmsOptions, nms_greedy

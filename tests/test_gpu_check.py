@@ -16,13 +16,13 @@ from typing import Any
 import pytest
 
 from harness.results import Run, load_results, machine_info
-from shootout.gpu_check import check, phases, probe, summary
+from shootout.gpu_check import check, cli, phases, probe, summary
 
 ROOT = Path(__file__).resolve().parent.parent
 
 
 def _args(*argv: str) -> Any:
-    return check.parser().parse_args(list(argv))
+    return cli.parser().parse_args(list(argv))
 
 
 # ---- usage -----------------------------------------------------------------------------------
@@ -41,7 +41,7 @@ def _args(*argv: str) -> Any:
 def test_bad_usage_is_one_line_and_exit_2(
     argv: list[str], message: str, capsys: pytest.CaptureFixture[str], tmp_path: Path
 ) -> None:
-    assert check.main(["--out", str(tmp_path / "out"), *argv]) == 2
+    assert cli.main(["--out", str(tmp_path / "out"), *argv]) == 2
     err = capsys.readouterr().err
     assert message in err and len(err.strip().splitlines()) == 1
 
@@ -50,7 +50,7 @@ def test_an_output_folder_in_use_is_refused(
     tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
     (tmp_path / "old.txt").write_text("earlier run")
-    assert check.main(["--out", str(tmp_path)]) == 2
+    assert cli.main(["--out", str(tmp_path)]) == 2
     assert "is not an empty folder" in capsys.readouterr().err
 
 

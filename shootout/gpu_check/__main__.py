@@ -4,6 +4,6 @@ from __future__ import annotations
 
 import sys
 
-from shootout.gpu_check.check import main
+from shootout.gpu_check.cli import main
 
 sys.exit(main())

@@ -1,4 +1,4 @@
-"""The GPU check's command line and its run: phases in order, each in its own process and
+"""The GPU check's run: phases in order, each in its own process and
 inside its share of one time budget, then the merged results file, the summary and
 (optionally) one archive of the whole output folder.
 
@@ -15,140 +15,23 @@ from __future__ import annotations
 import argparse
 import datetime as dt
 import json
-import math
 import os
-import pkgutil
 import sys
 import tarfile
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, NoReturn
+from typing import Any
 
 from shootout.gpu_check import phases
 from shootout.gpu_check.phases import PhaseResult
-from shootout.usage import COMMAND, EXIT_USAGE, UsageError
+from shootout.usage import COMMAND
 
 ROOT = Path(__file__).resolve().parents[2]
 DEFAULT_BUDGET_S = 480.0
 RESERVE_S = 15.0  # kept back for the merge, the summary and the archive
 MAX_RESTARTS = 5  # timing workers started again after a crash or a hung cell
 WORKER = (sys.executable, "-m", "shootout.gpu_check")
-
-
-class _Parser(argparse.ArgumentParser):
-    def error(self, message: str) -> NoReturn:
-        raise UsageError(message)
-
-
-def _positive(text: str) -> float:
-    try:
-        value = float(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"{text!r} is not a number") from None
-    if not (value > 0 and math.isfinite(value)):
-        raise argparse.ArgumentTypeError(f"must be a positive number, got {text}")
-    return value
-
-
-def parser() -> argparse.ArgumentParser:
-    p = _Parser(
-        prog="python -m shootout.gpu_check",
-        description="On a CUDA machine: verify and time the GPU cells, measure the device's "
-        "ceilings and record golden fixtures, inside a time budget; everything goes to one "
-        "folder. Without a CUDA device the GPU parts are reported as skipped (exit 0).",
-    )
-    p.add_argument("--out", type=Path, default=None, help="a new or empty folder for the output")
-    p.add_argument(
-        "--budget",
-        type=_positive,
-        default=DEFAULT_BUDGET_S,
-        metavar="SECONDS",
-        help=f"wall time of the whole check (default {DEFAULT_BUDGET_S:g})",
-    )
-    p.add_argument(
-        "--smoke",
-        action="store_true",
-        help="a quick run to see that the check works here: smallest bench case, few rounds, "
-        "no ceilings (its times are not for the report)",
-    )
-    p.add_argument("--algorithm", "-a", action="append", default=[], help="only this algorithm")
-    p.add_argument(
-        "--l2-flush",
-        choices=("auto", "on", "off"),
-        default="auto",
-        help="flush the L2 cache before each timed round: memory-bound cells only (auto), "
-        "every GPU cell (on) or none (off)",
-    )
-    p.add_argument("--threads", type=int, default=1, help="CPU threads for every pool")
-    p.add_argument(
-        "--cell-timeout",
-        type=_positive,
-        default=60.0,
-        metavar="SECONDS",
-        help="a cell running longer is killed and recorded as an error (default 60)",
-    )
-    p.add_argument(
-        "--wheels",
-        type=Path,
-        default=ROOT / "wheels",
-        help="wheels for modules the check needs and the machine lacks (pip --no-index)",
-    )
-    p.add_argument("--tar", type=Path, default=None, help="also pack the folder into this .tar.gz")
-    # a phase's own process (internal)
-    p.add_argument("--phase", choices=("probe", "fixtures", "timing"), help=argparse.SUPPRESS)
-    p.add_argument("--deadline", type=float, default=math.inf, help=argparse.SUPPRESS)
-    p.add_argument("--results", default=None, help=argparse.SUPPRESS)
-    p.add_argument("--lost", default=None, help=argparse.SUPPRESS)
-    p.add_argument("--lost-detail", default=None, help=argparse.SUPPRESS)
-    return p
-
-
-def _check_usage(args: argparse.Namespace) -> None:
-    if args.threads < 1:
-        raise UsageError("--threads must be at least 1")
-    known = {m.name for m in pkgutil.iter_modules([str(ROOT / "suites")])}
-    for name in args.algorithm:
-        if name.split(".")[0] not in known:
-            raise UsageError(f"unknown algorithm {name!r} (known: {', '.join(sorted(known))})")
-    if args.out is None:
-        stamp = dt.datetime.now(dt.UTC).strftime("%Y%m%dT%H%M%SZ")
-        args.out = Path(f"gpu-check-{stamp}")
-    if args.out.exists() and (not args.out.is_dir() or any(args.out.iterdir())):
-        raise UsageError(f"--out {args.out} is not an empty folder: name a new one")
-
-
-def main(argv: list[str] | None = None) -> int:
-    try:
-        args = parser().parse_args(argv)
-        args.argv = list(sys.argv[1:] if argv is None else argv)
-        if args.phase:
-            return _phase(args)
-        _check_usage(args)
-    except UsageError as exc:
-        print(f"gpu_check: error: {exc}", file=sys.stderr)
-        return EXIT_USAGE
-    return Check(args).run()
-
-
-def _phase(args: argparse.Namespace) -> int:
-    """A phase's own process: thread pools pinned before NumPy or torch is imported."""
-    from harness.threads import pin_environment
-
-    pin_environment(args.threads)
-    if args.phase == "probe":
-        from shootout.gpu_check import probe
-
-        return probe.main(args)
-    if args.phase == "timing":
-        from shootout.gpu_check import timing
-
-        return timing.main(args)
-    from harness.golden_sources import record_fixtures
-
-    deadline = time.monotonic() + (args.deadline - time.time())
-    record_fixtures(Path(args.out) / "fixtures", deadline=deadline)
-    return 0
 
 
 def _read_json(path: Path) -> dict[str, Any]:
@@ -195,8 +78,7 @@ class Check:
         cmd = [*WORKER, "--phase", phase, "--out", str(self.out), "--threads"]
         cmd += [str(self.args.threads), "--l2-flush", self.args.l2_flush]
         cmd += ["--deadline", repr(deadline if deadline is not None else self.deadline)]
-        cmd += [arg for a in self.args.algorithm for arg in ("-a", a)]
-        return cmd + (["--smoke"] if self.args.smoke else []) + list(extra)
+        return [*cmd, *self._algorithms(), *(["--smoke"] if self.args.smoke else []), *extra]
 
     def phase(self, name: str, command: list[str], share: float, cap: float) -> PhaseResult:
         """Run one phase with ``share`` of the time left (at most ``cap`` seconds)."""
@@ -236,8 +118,10 @@ class Check:
             return
         wheels: Path = self.args.wheels
         if not wheels.is_dir():
-            reason = f"missing {', '.join(missing)}; no wheels folder {wheels} (nothing is "
-            self.done.append(PhaseResult("install", "skipped", detail=reason + "fetched)"))
+            reason = f"missing {', '.join(missing)}; no wheels folder {wheels} to install from"
+            self.done.append(
+                PhaseResult("install", "skipped", detail=reason + " (nothing is fetched)")
+            )
             return
         dists = [MODULES[m][0] for m in missing]
         pip = [sys.executable, "-m", "pip", "install", "--no-index", "--find-links", str(wheels)]

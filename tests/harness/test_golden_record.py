@@ -1,6 +1,6 @@
-"""Tests of harness.golden_sources: the samples, and the recording loop on stand-in
-libraries (the real torchvision, torchmetrics and torch-geometric calls run on the GPU
-machine; tests/test_golden.py proves the fixtures' checks)."""
+"""Tests of harness.golden_sources and harness.golden_record: the samples, and the
+recording loop on stand-in libraries (the real torchvision, torchmetrics and torch-geometric
+calls run on the GPU machine; tests/test_golden.py proves the fixtures' checks)."""
 
 from __future__ import annotations
 
@@ -13,7 +13,8 @@ import numpy as np
 import pytest
 
 from harness.golden import MANIFEST, load_folder
-from harness.golden_sources import SOURCES, Sample, Source, record_fixtures
+from harness.golden_record import record_fixtures
+from harness.golden_sources import SOURCES, Sample, Source
 
 
 def test_every_source_has_small_seeded_samples_with_unique_names() -> None:
@@ -134,9 +135,9 @@ def test_past_the_deadline_or_the_size_cap_the_rest_is_skipped(tmp_path: Path, l
 def test_without_torch_nothing_is_attempted(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    import harness.golden_sources as sources
+    import harness.golden_record as recording
 
-    monkeypatch.setattr(sources, "_import", lambda name: f"{name} not installed")
+    monkeypatch.setattr(recording, "_import", lambda name: f"{name} not installed")
     rec = record_fixtures(tmp_path)
     assert rec.entries == [] and rec.skipped == [{"op": "*", "reason": "torch not installed"}]
     assert load_folder(tmp_path) == []

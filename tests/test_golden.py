@@ -218,6 +218,23 @@ def test_a_torchmetrics_distance_fixture_is_checked_as_pairwise_l2_distance(
     assert _checked(squared, registry)["oracle"].status == "fail"  # squared: a convention slip
 
 
+def test_a_documented_divergence_on_the_source_case_is_an_xfail_here_too(
+    registry: Registry, tmp_path: Path
+) -> None:
+    (source,) = [s for s in SOURCES if s.op == "torchvision.ops.box_iou"]
+    nonfinite = [s for s in source.samples() if s.variant == "nonfinite"]
+    only = replace(source, samples=lambda: nonfinite)
+    libraries = {"torchvision": FAKE_TORCHVISION}
+    record_fixtures(tmp_path, torch=torch, libraries=libraries, sources=[only])
+    (fixture,) = load_folder(tmp_path)
+    quick = _checked(fixture, registry)  # the oracle, numpy and torch_cpu agree
+    assert all(o.status == "pass" for o in quick.values()), quick
+    (outcome,) = check_fixture(fixture, registry, ["library"])[1:]
+    # shapely's infinite-side boxes: documented on the suite's "nonfinite" case
+    assert outcome.against == "box_iou_axis_aligned/library/shapely"
+    assert outcome.status == "xfail" and "known divergence: GEOS" in outcome.detail
+
+
 def test_an_operation_without_a_suite_gives_no_check() -> None:
     fixture = Fixture("x", "torchvision.ops.roi_align", "torchvision", {}, "cpu", 0, {}, {}, {})
     assert checks_for(fixture) == []

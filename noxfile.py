@@ -69,11 +69,8 @@ def lint(session: nox.Session) -> None:
     session.run("mypy")
 
 
-@nox.session
+@nox.session(venv_backend="none")
 def gpu(session: nox.Session) -> None:
-    """On a CUDA machine: verify the torch_cuda and CuPy cells, then time them."""
-    _install(session, "all,cupy")
-    session.run("shootout", "verify", "-b", "torch_cuda", "-b", "cupy")
-    session.run(
-        "shootout", "bench", "-b", "torch_cuda", "-b", "cupy", "-b", "library", *session.posargs
-    )
+    """On a CUDA machine: the GPU check (README: Running the GPU check), in the machine's own
+    environment (its CUDA torch), installing nothing: `nox -s gpu -- --out DIR`."""
+    session.run("python", "-m", "shootout.gpu_check", *session.posargs)

@@ -61,8 +61,10 @@ class Leftovers:
 
     def end(self) -> list[str]:
         """After a cell: kill and reap what it left running; their names, as 'sleep (pid)'."""
-        import psutil
-
+        try:
+            import psutil
+        except ImportError:
+            return []
         current = _descendants()
         known = self.known or set()
         new = [p for p in current if _key(p) not in known]

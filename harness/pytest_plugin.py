@@ -63,6 +63,10 @@ class State:
 
     def save(self, complete: bool) -> None:
         if self.results_path is not None:
+            if not self.run.implementations:  # once per run: a resumed one keeps its record
+                from harness.provenance import provenance
+
+                self.run.implementations = provenance(c.impl for c in self.cells())
             self.run.save(self.results_path, complete)
 
 

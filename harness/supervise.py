@@ -4,16 +4,19 @@ costs its own verdict and nothing else.
 The worker is the same command line started again with ``--shootout-worker FD``. On that
 pipe it writes one JSON object per line:
 
-    {"results": PATH}                     the results file, saved before any cell runs
+    {"results": PATH, "run": ID}          the results file, saved before any cell runs
     {"start": CELL, "timeout": SECONDS}   a cell begins: the supervisor's clock starts
     {"end": CELL}                         the cell is recorded
 
 and Python's faulthandler writes its stack dumps there too: on a fatal signal, and on
 SIGUSR1, which the supervisor sends to a cell that outlives its timeout before it kills the
 worker's process group. After a worker dies during a cell, or is killed, a new worker
-continues the same results file (``--shootout-resume``): it first records the lost cell as
-an error (``--shootout-lost``), then runs only the cells not recorded yet. A worker that
-ends between cells has finished (or failed to start): its exit status is the run's.
+continues the same results file (``--shootout-resume``) if it still holds the same run
+(``--shootout-run``): it first records the lost cell as an error (``--shootout-lost``), then
+runs only the cells not recorded yet. A worker that ends between cells has finished (or
+failed to start): its exit status is the run's. Whatever a worker leaves running in its
+process group is killed when it ends, and SIGHUP (the terminal closed) stops the run like
+SIGTERM, so no process of the run outlives the command.
 """
 
 from __future__ import annotations
@@ -42,6 +45,7 @@ HIDDEN_OPTIONS = (
     "--shootout-resume",
     "--shootout-lost",
     "--shootout-results",
+    "--shootout-run",
 )
 EXIT_USAGE, EXIT_INTERRUPTED = 2, 130
 DEFAULT_BUDGET_S = 60.0
@@ -169,7 +173,10 @@ class Link:
         """Make this process a worker: faulthandler writes here, SIGINT interrupts."""
         import faulthandler
 
+        from harness.reap import adopt_orphans
+
         os.set_inheritable(self.fd, False)  # programs an implementation starts must not hold it
+        adopt_orphans()  # a process that detaches itself is still found at its cell's end
         faulthandler.enable(file=self.fd, all_threads=True)
         faulthandler.register(signal.SIGUSR1, file=self.fd, all_threads=True)
         # A worker started from a shell that ignores SIGINT would inherit that; the
@@ -217,12 +224,19 @@ class Worker:
         self.closed = False
         self.dump: list[str] = []
         self.results: str | None = None
+        self.run_id: str | None = None
         self.cell: str | None = None
         self.started = 0.0
         self.timeout: float | None = None
 
     def close(self) -> None:
+        """Stop following the worker; once it has ended, kill what it left in its group."""
         os.close(self.fd)
+        if self.proc.poll() is not None:
+            # Its group outlives it while a member does (the id is not reused meanwhile):
+            # what an implementation started and did not stop must not outlive the run.
+            with contextlib.suppress(ProcessLookupError, PermissionError):
+                os.killpg(self.proc.pid, signal.SIGKILL)
 
     def wait(self) -> Ending:
         """Follow the worker until it exits or its running cell outlives its timeout."""
@@ -308,6 +322,7 @@ class Worker:
             self.cell = None
         elif "results" in event:
             self.results = str(event["results"])
+            self.run_id = str(event["run"]) if event.get("run") else None
 
 
 def _worker_env() -> dict[str, str]:
@@ -328,22 +343,25 @@ def supervise(argv: list[str], keeps_results: bool, command: list[str]) -> int:
     ``keeps_results``: the user named or will get a results file; otherwise the worker
     writes one to a scratch folder (it is what a resumed worker continues) that goes away.
     """
-    previous = None
+    previous = {}
     if threading.current_thread() is threading.main_thread():
-        previous = signal.signal(signal.SIGTERM, _interrupt)
+        for stop in (signal.SIGTERM, signal.SIGHUP):  # SIGHUP: the terminal was closed
+            if signal.getsignal(stop) is not signal.SIG_IGN:  # under nohup it stays ignored
+                previous[stop] = signal.signal(stop, _interrupt)
     try:
         with tempfile.TemporaryDirectory(prefix="shootout-") as scratch:
             extra = [] if keeps_results else ["--shootout-results", str(Path(scratch) / "run.json")]
             return _supervise([*command, *argv, *extra], keeps_results)
     finally:
-        if previous is not None:
-            signal.signal(signal.SIGTERM, previous)
+        for stop, handler in previous.items():
+            signal.signal(stop, handler)
 
 
 def _supervise(command: list[str], keeps_results: bool) -> int:
     env = _worker_env()
     resume: list[str] = []
     results: str | None = None
+    run_id: str | None = None
     while True:
         worker = Worker([*command, *resume], env)
         try:
@@ -360,6 +378,7 @@ def _supervise(command: list[str], keeps_results: bool) -> int:
         finally:
             worker.close()
         results = worker.results or results
+        run_id = worker.run_id or run_id
         if ending.cell is None:
             if ending.code >= 0:
                 return ending.code
@@ -375,3 +394,4 @@ def _supervise(command: list[str], keeps_results: bool) -> int:
         )
         lost = json.dumps({"cell": ending.cell, "detail": ending.detail})
         resume = ["--shootout-resume", results, "--shootout-lost", lost]
+        resume += ["--shootout-run", run_id] if run_id else []

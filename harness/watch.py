@@ -9,6 +9,7 @@ prediction as its reason, instead of running until ``--cell-timeout`` kills it.
 from __future__ import annotations
 
 import shlex
+import sys
 import time
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from contextlib import contextmanager
@@ -16,6 +17,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from harness.reap import Leftovers
 from harness.supervise import TIMED_OUT, Link, seconds_text
 
 if TYPE_CHECKING:
@@ -137,6 +139,7 @@ class Watch:
     calls: dict[str, list[tuple[float, float]]] = field(default_factory=dict)
     floors: dict[str, list[tuple[float, float]]] = field(default_factory=dict)
     saved_at: float = field(default_factory=time.monotonic)
+    leftovers: Leftovers = field(default_factory=Leftovers)  # processes a cell leaves behind
 
     def pending(self, cells: Sequence[Cell]) -> list[Cell]:
         return [c for c in cells if c.id not in self.done]
@@ -145,9 +148,10 @@ class Watch:
         # The worker's faulthandler writes to the supervisor's pipe; pytest's would take over.
         return ["-p", "no:faulthandler"] if self.link is not None else []
 
-    def announce(self, results: Path | None) -> None:
+    def announce(self, results: Path | None, run_id: str = "") -> None:
+        """Tell the supervisor which file, holding which run, a new worker continues."""
         if self.link is not None and results is not None:
-            self.link.send(results=str(results))
+            self.link.send(results=str(results), run=run_id)
 
     @contextmanager
     def running(self, cell: Cell, run: Run) -> Iterator[None]:
@@ -155,6 +159,7 @@ class Watch:
         with SystemExit (``sys.exit`` in an implementation) or a harness error."""
         if self.link is not None:
             self.link.send(start=cell.id, timeout=self.timeout)
+        self.leftovers.begin()
         before = (len(run.verdicts), len(run.measurements))
         try:
             yield
@@ -164,6 +169,13 @@ class Watch:
                 self.record(run, cell, "error", f"raised {type(exc).__name__}: {first}")
             raise
         finally:
+            killed = self.leftovers.end()
+            if killed and self.link is not None:
+                print(
+                    f"shootout: {cell.id} left {len(killed)} process(es) running, killed: "
+                    + ", ".join(killed),
+                    file=sys.stderr,
+                )
             self.done.add(cell.id)
             if self.link is not None:
                 self.link.send(end=cell.id)

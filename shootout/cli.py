@@ -167,7 +167,10 @@ def main(argv: list[str] | None = None) -> int:
         supervised = args.command in ("verify", "bench") and os.name == "posix"
         if supervised and args.shootout_worker is None:
             keeps = args.command == "bench" or args.results is not None
-            return supervise(sys.argv[1:] if argv is None else list(argv), keeps, list(COMMAND))
+            from harness.ownership import own_results
+
+            with own_results(getattr(args, "results", None)):  # one run per results file
+                return supervise(sys.argv[1:] if argv is None else list(argv), keeps, list(COMMAND))
         return _handler(args.command)(args)
     except UsageError as exc:
         print(f"shootout: error: {exc}", file=sys.stderr)

@@ -75,7 +75,7 @@ def _empty_shard(state: State, args: argparse.Namespace) -> bool:
 def _start_worker(state: State, args: argparse.Namespace, mode: str) -> None:
     """Set the worker up from its command line: budgets, the supervisor's pipe, and the
     results file to continue (recording first the cell the previous worker lost)."""
-    from harness.results import Run, load_results
+    from harness.results import ResultsError, Run, load_results
 
     watch = state.watch
     watch.budget, watch.timeout = args.cell_budget, cell_timeout(args, mode)
@@ -86,6 +86,12 @@ def _start_worker(state: State, args: argparse.Namespace, mode: str) -> None:
     if args.shootout_resume:
         state.results_path = Path(args.shootout_resume)
         state.run = Run.from_document(load_results(state.results_path))
+        if args.shootout_run and state.run.run_id != args.shootout_run:
+            raise ResultsError(
+                f"results file {str(state.results_path)!r} now holds another run "
+                f"({state.run.run_id}, not {args.shootout_run}): something else wrote to it "
+                "during this run, which stops rather than mix the two"
+            )
         lost = json.loads(args.shootout_lost) if args.shootout_lost else None
         watch.resume(state.run, state.cells(), lost)
 
@@ -100,7 +106,7 @@ def cmd_verify(args: argparse.Namespace) -> int:
     if state.results_path is None and (args.results or args.shootout_results):
         state.results_path = Path(args.results or args.shootout_results)
     state.save(complete=False)
-    state.watch.announce(state.results_path)
+    state.watch.announce(state.results_path, state.run.run_id)
     if state.watch.pending(state.cells()):
         run_pytest(state, ["--benchmark-disable", *state.watch.pytest_options()])
     else:  # a resumed worker whose predecessor was lost in the last cell
@@ -137,7 +143,7 @@ def cmd_bench(args: argparse.Namespace) -> int:
         state.run.ceilings = measure_ceilings(backends, effort=effort)
         print(ceilings_summary(state.run.ceilings), file=sys.stderr)
     state.save(complete=False)
-    state.watch.announce(state.results_path)
+    state.watch.announce(state.results_path, state.run.run_id)
     timing = [
         "--benchmark-enable",
         f"--benchmark-max-time={max_time}",

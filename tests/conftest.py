@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import json
 import os
+from collections.abc import Callable
+from typing import Any
 
 import pytest
 
@@ -18,3 +21,21 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
     for item in items:
         if "power" in item.keywords:
             item.add_marker(skip)
+
+
+@pytest.fixture(scope="session")
+def conforms() -> Callable[[Any], None]:
+    """Check a results document against harness/schema/results.schema.json with the
+    reference validator (jsonschema), independently of the harness's own compiled check."""
+    import jsonschema
+
+    from harness.results import SCHEMA_FILE
+
+    schema = json.loads(SCHEMA_FILE.read_text(encoding="utf-8"))
+    validator = jsonschema.Draft7Validator(schema)
+
+    def check(document: Any) -> None:
+        errors = sorted(validator.iter_errors(document), key=lambda e: list(e.absolute_path))
+        assert not errors, [f"{list(e.absolute_path)}: {e.message[:200]}" for e in errors[:5]]
+
+    return check

@@ -8,7 +8,9 @@ import signal
 import subprocess
 import sys
 import time
+from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -106,11 +108,14 @@ def test_fuzz_shrinks_a_failure_to_a_small_case(wrong_plugin: Path) -> None:
     assert case["params"]["n"] <= 2  # one overlapping pair is enough to show the bug
 
 
-def test_correct_selection_passes_and_writes_verdicts(tmp_path: Path) -> None:
+def test_correct_selection_passes_and_writes_verdicts(
+    tmp_path: Path, conforms: Callable[[Any], None]
+) -> None:
     out = tmp_path / "verdicts.json"
     proc = shootout("verify", "-a", ALGO, "-b", "numpy", "--results", str(out))
     assert proc.returncode == 0, proc.stdout
     data = json.loads(out.read_text())
+    conforms(data)
     assert data["complete"] and data["verdicts"]
     assert all(v["status"] == "pass" for v in data["verdicts"])
 
@@ -152,7 +157,9 @@ def test_bad_plugin_is_one_line_and_exit_2(tmp_path: Path, source: str, message:
     assert "Traceback" not in proc.stderr
 
 
-def test_bench_writes_a_complete_results_file_and_a_report(tmp_path: Path) -> None:
+def test_bench_writes_a_complete_results_file_and_a_report(
+    tmp_path: Path, conforms: Callable[[Any], None]
+) -> None:
     proc = shootout(
         "bench",
         "--profile",
@@ -168,6 +175,7 @@ def test_bench_writes_a_complete_results_file_and_a_report(tmp_path: Path) -> No
     assert proc.returncode == 0, proc.stdout + proc.stderr
     (path,) = (tmp_path / "results").glob("*.json")
     data = json.loads(path.read_text())
+    conforms(data)
     assert data["schema_version"] == 1 and data["complete"] is True
     assert {"cpu", "cores", "memory_gb", "fingerprint"} <= set(data["machine"])
     assert data["threads"]["requested"] == 1 and data["versions"]["numpy"]

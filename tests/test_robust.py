@@ -13,6 +13,7 @@ import signal
 import subprocess
 import sys
 import time
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -149,7 +150,7 @@ def by_variant(records: list[dict[str, Any]]) -> dict[str, dict[str, Any]]:
 
 @pytest.mark.slow
 def test_every_failure_stays_in_its_cell_and_the_run_completes(
-    tmp_path: Path, plugin: Path
+    tmp_path: Path, plugin: Path, conforms: Callable[[Any], None]
 ) -> None:
     results = tmp_path / "verdicts.json"
     broken = ["raises", "wrong_shape", "wrong_dtype", "nan", "segfault", "exits", "sys_exit"]
@@ -164,6 +165,7 @@ def test_every_failure_stays_in_its_cell_and_the_run_completes(
     # the hang and the 60 s sleep were cut short: their cells say so below (no wall-clock
     # bound here: a busy machine must not fail this test)
     data = json.loads(results.read_text())
+    conforms(data)  # crashes, timeouts and escaped exceptions are recorded in the schema
     assert data["complete"] is True and "--shootout" not in data["command"]
     cells = by_variant(data["verdicts"])
     assert set(cells) == {"xp", *broken}
@@ -202,7 +204,7 @@ def test_every_failure_stays_in_its_cell_and_the_run_completes(
 
 @pytest.mark.slow
 def test_bench_skips_what_it_predicts_over_budget_and_records_a_crash(
-    tmp_path: Path, plugin: Path
+    tmp_path: Path, plugin: Path, conforms: Callable[[Any], None]
 ) -> None:
     calls = tmp_path / "calls.txt"
     proc, _ = shootout(
@@ -217,6 +219,7 @@ def test_bench_skips_what_it_predicts_over_budget_and_records_a_crash(
     assert set(calls.read_text().split()) == {"200"}
     (path,) = (tmp_path / "results").glob("*.json")
     data = json.loads(path.read_text())
+    conforms(data)  # skips on a prediction and crashes in a bench are in the schema too
     assert data["complete"] is True
     for case in ("bench_200", "bench_1000", "bench_2000"):
         assert set(by_variant([m for m in data["measurements"] if m["case"] == case])) == {

@@ -179,7 +179,12 @@ def verify_tree(
         if proc.returncode not in (0, 1) or not out.is_file():
             tail = " | ".join((proc.stderr or proc.stdout).strip().splitlines()[-3:])
             raise GateError(f"verifying the {name} side failed (exit {proc.returncode}): {tail}")
-        verdicts: list[dict[str, Any]] = json.loads(out.read_text())["verdicts"]
+        from harness.results import ResultsError, load_results
+
+        try:  # checked against the results schema like any results file read
+            verdicts: list[dict[str, Any]] = load_results(out)["verdicts"]
+        except ResultsError as exc:
+            raise GateError(f"verifying the {name} side: {exc}") from None
         # implementations the selection leaves out (-a takes a whole algorithm)
         excluded = set(config.get("exclude", ()))
         return [v for v in verdicts if record_key(v) not in excluded]

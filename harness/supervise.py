@@ -361,6 +361,12 @@ def _supervise(command: list[str], keeps_results: bool) -> int:
             worker.close()
         results = worker.results or results
         if ending.cell is None:
+            if ending.code == 0 and results is None:  # e.g. a plugin's exit in native code
+                print(
+                    "shootout: error: the worker exited (status 0) before it could run any cell",
+                    file=sys.stderr,
+                )
+                return EXIT_USAGE
             if ending.code >= 0:
                 return ending.code
             what = crash_detail(ending.code).removeprefix("crashed: ")

@@ -27,6 +27,7 @@ def _state(args: argparse.Namespace, mode: str, profile: str) -> State:
     from harness.pytest_plugin import State
     from harness.results import Run
     from harness.selection import Selection
+    from harness.threads import apply
 
     registry = load_registry(args)
     selection = Selection(
@@ -47,6 +48,8 @@ def _state(args: argparse.Namespace, mode: str, profile: str) -> State:
     )
     state = State(selection, registry, run)
     cells = state.cells()  # validates --case / --case-json before anything runs
+    # the cells' modules are imported now: pin and record the pools of what they loaded
+    run.threads = args.thread_record = apply(args.threads)
     if not cells:
         raise UsageError("the selection matches no implementation (see `shootout list`)")
     _start_worker(state, args, mode)

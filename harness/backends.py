@@ -6,8 +6,11 @@ import functools
 import importlib
 import importlib.util
 import os
+import re
+import sys
 from collections.abc import Callable
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 
@@ -25,8 +28,14 @@ class Backend:
     device: str = "cpu"  # where its arrays live: "cpu" or "cuda" (whose ceilings bound it)
     library: str | None = None  # the module that provides the arrays (None: plain Python)
     interpreted: bool = False  # pure-Python loops: orders of magnitude slower than the rest
+    # the probe that imports nothing, where ``probe`` would (None: ``probe`` imports nothing)
+    quick_probe: Callable[[], str | None] | None = None
 
-    def unavailable_reason(self) -> str | None:
+    def unavailable_reason(self, quick: bool = False) -> str | None:
+        """Why the backend cannot be used here, or None. ``quick``: decide without importing
+        its library (a listing); where that cannot rule it out, it is predicted usable."""
+        if quick and self.quick_probe is not None and self.name not in _PROBES:
+            return _cached_probe(f"{self.name} (quick)", self.quick_probe)
         return _cached_probe(self.name, self.probe)
 
     def native(self, value: Any) -> Any:
@@ -117,11 +126,42 @@ def _numpy_out(value: Any) -> Any:
 # ---- torch ----------------------------------------------------------------------------
 
 
-def _torch_probe(device: str) -> Callable[[], str | None]:
+def _cuda_ruled_out() -> str | None:
+    """Why no CUDA device can be here, where that is certain without importing anything:
+    macOS, or Linux with no NVIDIA (or WSL GPU) device node. None: there may be one."""
+    if sys.platform == "darwin":
+        return "no CUDA device"
+    nodes = ("/dev/nvidiactl", "/dev/nvidia0", "/dev/dxg")
+    if sys.platform.startswith("linux") and not any(os.path.exists(p) for p in nodes):
+        return "no CUDA device"
+    return None
+
+
+def _torch_without_cuda() -> bool:
+    """Whether the installed torch is a CPU-only build, read from its version file."""
+    spec = importlib.util.find_spec("torch")
+    for folder in (spec.submodule_search_locations or []) if spec else []:
+        try:
+            text = Path(folder, "version.py").read_text(encoding="utf-8")
+        except OSError:
+            continue
+        found = re.search(r"^cuda\b[^=\n]*=\s*(\S+)", text, re.MULTILINE)
+        return found is not None and found.group(1) == "None"
+    return False
+
+
+def _torch_probe(device: str, quick: bool = False) -> Callable[[], str | None]:
     def probe() -> str | None:
         if importlib.util.find_spec("torch") is None:
             return "torch not installed"
         if device == "cuda":
+            reason = _cuda_ruled_out()
+            if reason:
+                return reason
+            if _torch_without_cuda():
+                return "no CUDA device (this torch is a CPU-only build)"
+            if quick:
+                return None
             torch = importlib.import_module("torch")
             if not torch.cuda.is_available():
                 return "no CUDA device"
@@ -157,20 +197,22 @@ def _torch_cuda_sync() -> None:
 # ---- cupy -----------------------------------------------------------------------------
 
 
-def _no_cuda_driver() -> bool:
-    return not any(os.path.exists(p) for p in ("/dev/nvidiactl", "/dev/nvidia0"))
-
-
-def _cupy_probe() -> str | None:
-    if importlib.util.find_spec("cupy") is None:
-        return "no CUDA device" if _no_cuda_driver() else "cupy not installed"
-    cupy = importlib.import_module("cupy")
-    try:
-        if cupy.cuda.runtime.getDeviceCount() < 1:
+def _cupy_probe(quick: bool = False) -> Callable[[], str | None]:
+    def probe() -> str | None:
+        cuda = _cuda_ruled_out()
+        if importlib.util.find_spec("cupy") is None:
+            return cuda or "cupy not installed"
+        if cuda or quick:
+            return cuda
+        cupy = importlib.import_module("cupy")
+        try:
+            if cupy.cuda.runtime.getDeviceCount() < 1:
+                return "no CUDA device"
+        except Exception:
             return "no CUDA device"
-    except Exception:
-        return "no CUDA device"
-    return None
+        return None
+
+    return probe
 
 
 def _cupy_from_numpy(value: Any) -> Any:
@@ -240,16 +282,18 @@ BACKENDS: dict[str, Backend] = {
             _torch_cuda_sync,
             device="cuda",
             library="torch",
+            quick_probe=_torch_probe("cuda", quick=True),
         ),
         Backend(
             "cupy",
             "CuPy arrays on a CUDA device",
-            _cupy_probe,
+            _cupy_probe(),
             _cupy_from_numpy,
             _cupy_to_numpy,
             _cupy_sync,
             device="cuda",
             library="cupy",
+            quick_probe=_cupy_probe(quick=True),
         ),
     )
 }

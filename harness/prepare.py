@@ -97,6 +97,7 @@ class PreparedCall:
     state: tuple[str, ...] = ()
     masters: list[Any] = field(default_factory=list)
     closure: Callable[[], Any] | None = None
+    fn: Callable[..., Any] | None = None  # impl.fn, looked up once (it may import the module)
     # the elements of each state list as passed: an in-place update keeps them
     state_before: dict[str, list[Any]] = field(default_factory=dict)
 
@@ -110,11 +111,13 @@ class PreparedCall:
         }  # fmt: skip
 
     def __call__(self) -> Any:
-        assert self.impl.fn is not None
+        if self.fn is None:
+            self.fn = self.impl.fn
+            assert self.fn is not None
         if not self.impl.prepare:
-            return self.impl.fn(*self.args)
+            return self.fn(*self.args)
         if self.closure is None:
-            self.closure = self.impl.fn(*self.args)
+            self.closure = self.fn(*self.args)
             if not callable(self.closure):
                 raise TypeError(
                     f"prepare=True: must return the closure to time, got "

@@ -33,7 +33,11 @@ class State:
 
     def cells(self) -> list[Cell]:
         sel = self.selection
-        impls = self.registry.select(sel.algorithms, sel.backends, sel.variants)
+        # only the selected implementations' modules are imported, and only here
+        impls = [
+            self.registry.loaded(i)
+            for i in self.registry.select(sel.algorithms, sel.backends, sel.variants)
+        ]
         cells: list[Cell] = []
         for algorithm in sorted({i.algorithm for i in impls}):
             suite = self.registry.suite(algorithm)

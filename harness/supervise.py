@@ -380,6 +380,12 @@ def _supervise(command: list[str], keeps_results: bool) -> int:
         results = worker.results or results
         run_id = worker.run_id or run_id
         if ending.cell is None:
+            if ending.code == 0 and results is None:  # e.g. a plugin's exit in native code
+                print(
+                    "shootout: error: the worker exited (status 0) before it could run any cell",
+                    file=sys.stderr,
+                )
+                return EXIT_USAGE
             if ending.code >= 0:
                 return ending.code
             what = crash_detail(ending.code).removeprefix("crashed: ")

@@ -13,6 +13,8 @@ def cmd_list(args: argparse.Namespace) -> int:
 
     registry = load_registry(args)
     impls = registry.select(args.algorithm, args.backend, args.variant)
+    if not (args.algorithm or args.backend or args.variant):
+        impls += registry.unloadable  # entry points that failed to load, with the reason
     records = list_records(registry, impls)
     print(json.dumps(records, indent=1) if args.json else list_table(records))
     return EXIT_OK

@@ -36,6 +36,12 @@ def _parser() -> argparse.ArgumentParser:
             metavar="FILE_OR_MODULE",
             help="also load implementations from this file or module",
         )
+        p.add_argument(
+            "--no-entry-points",
+            action="store_true",
+            help="ignore implementations installed packages register (also: "
+            "OPSHOOTOUT_NO_ENTRY_POINTS=1)",
+        )
         p.add_argument("--json", action="store_true", help="print machine-readable JSON")
         p.add_argument(
             "--threads",
@@ -160,6 +166,8 @@ def main(argv: list[str] | None = None) -> int:
         args = _parser().parse_args(argv)
         if getattr(args, "threads", 1) < 1:
             raise UsageError("--threads must be at least 1")
+        if getattr(args, "no_entry_points", False):  # workers and the gate's rounds inherit it
+            os.environ["OPSHOOTOUT_NO_ENTRY_POINTS"] = "1"
         from harness.threads import pin_environment
 
         pin_environment(getattr(args, "threads", 1))

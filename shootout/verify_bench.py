@@ -29,6 +29,7 @@ def _state(args: argparse.Namespace, mode: str, profile: str) -> State | None:
     from harness.pytest_plugin import State
     from harness.results import Run
     from harness.selection import Selection
+    from harness.threads import apply
 
     registry = load_registry(args)
     selection = Selection(
@@ -50,6 +51,8 @@ def _state(args: argparse.Namespace, mode: str, profile: str) -> State | None:
     )
     state = State(selection, registry, run)
     cells = state.cells()  # validates --case / --case-json before anything runs
+    # the cells' modules are imported now: pin and record the pools of what they loaded
+    run.threads = args.thread_record = apply(args.threads)
     if selection.shard is not None and _empty_shard(state, args):
         return None  # more shards than algorithms: nothing to do here, and that is fine
     if not cells:

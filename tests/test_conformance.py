@@ -3,15 +3,21 @@
 from __future__ import annotations
 
 import ast
+import importlib
 import inspect
+import sys
 from pathlib import Path
 from typing import Any
+from unittest import mock
 
 import numpy as np
 import pytest
 
+import harness.registry as registry_module
 from harness.args import Arg, ArrayList
+from harness.backends import module_reason
 from harness.comparators import Distribution
+from harness.declared import NotStatic, read_all
 from harness.options import Options, same_value
 from harness.prepare import case_cost
 from harness.registry import Implementation, Registry, RegistryError, load_registry
@@ -310,3 +316,57 @@ def test_divergent_inputs_recognise_their_case_and_not_every_case(suite: Suite) 
         assert recognise(case_inputs(suite, named)), f"{name}: not recognised on its own case"
         hits = sum(bool(recognise(case_inputs(suite, c))) for c in regular)
         assert hits <= len(regular) // 2, f"{name}: recognised on {hits}/{len(regular)} cases"
+
+
+# ---- the registry reads every implementation from its source ----------------------------------
+
+
+def _project_files() -> list[Path]:
+    import implementations
+
+    return sorted(Path(implementations.__path__[0]).glob("*/[!_]*.py"))
+
+
+def test_every_implementation_file_is_listed_without_importing_it() -> None:
+    unread = {
+        str(path): str(reading)
+        for path, reading in read_all(_project_files(), None).items()
+        if isinstance(reading, NotStatic)
+    }
+    assert not unread, (
+        "listing would import these files: write @implementation(...)'s arguments as literals, "
+        "arithmetic, constants of the file or of a suite (see harness.declared)"
+    )
+
+
+def test_reading_the_sources_equals_importing_them(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Every record read from the source equals what the imported decorator registers; files
+    that cannot be imported here (CuPy without a GPU) are imported with stand-ins for the
+    packages they miss, and only their records carry the reason."""
+    listed = Registry().load_project()
+    imported = Registry().load_project(eager=True)
+    real = {k: i for k, i in imported.implementations.items() if i.function is not None}
+    stood_in: dict[str, Implementation] = {}
+    for path, reading in read_all(_project_files(), None).items():
+        assert not isinstance(reading, NotStatic)
+        missing = [m for m in reading.imports if module_reason(m)]
+        if not missing:
+            continue
+        module = f"implementations.{path.parent.name}.{path.stem}"
+        for name in missing:
+            monkeypatch.setitem(sys.modules, name, mock.MagicMock())
+        try:
+            importlib.import_module(module)
+            stood_in.update({i.key: i for i in registry_module._BY_MODULE[module]})
+        finally:
+            sys.modules.pop(module, None)
+            registry_module._BY_MODULE.pop(module, None)
+    assert set(listed.implementations) == set(real) | set(stood_in)
+    assert {k for k, i in listed.implementations.items() if i.load_error} == set(stood_in)
+
+    def fields(impl: Implementation) -> dict[str, Any]:
+        return {**impl.__dict__, "function": None, "load_error": None}
+
+    for key, impl in listed.implementations.items():
+        assert impl.function is None
+        assert fields(impl) == fields(real.get(key) or stood_in[key]), key

@@ -44,7 +44,7 @@ def _inject(registry: Any, slowdown: dict[str, float]) -> None:
         impl = registry.implementations.get(key)
         if impl is None or impl.fn is None:
             raise ValueError(f"cannot slow down {key}: no such implementation runs here")
-        registry.implementations[key] = replace(impl, fn=_slowed(impl.fn, factor))
+        registry.implementations[key] = replace(impl, function=_slowed(impl.fn, factor))
 
 
 def main(stdin: TextIO = sys.stdin) -> int:

@@ -221,6 +221,7 @@ class Worker:
         finally:
             os.close(write_fd)
         self.buffer = b""
+        self.empty = False
         self.closed = False
         self.dump: list[str] = []
         self.results: str | None = None
@@ -320,6 +321,8 @@ class Worker:
             self.dump = []
         elif "end" in event:
             self.cell = None
+        elif "empty" in event:
+            self.empty = True  # an empty --shard: nothing selected, and that is fine
         elif "results" in event:
             self.results = str(event["results"])
             self.run_id = str(event["run"]) if event.get("run") else None
@@ -380,7 +383,8 @@ def _supervise(command: list[str], keeps_results: bool) -> int:
         results = worker.results or results
         run_id = worker.run_id or run_id
         if ending.cell is None:
-            if ending.code == 0 and results is None:  # e.g. a plugin's exit in native code
+            if ending.code == 0 and results is None and not worker.empty:
+                # e.g. a plugin's exit in native code
                 print(
                     "shootout: error: the worker exited (status 0) before it could run any cell",
                     file=sys.stderr,

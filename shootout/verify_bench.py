@@ -54,6 +54,8 @@ def _state(args: argparse.Namespace, mode: str, profile: str) -> State | None:
     # the cells' modules are imported now: pin and record the pools of what they loaded
     run.threads = args.thread_record = apply(args.threads)
     if selection.shard is not None and _empty_shard(state, args):
+        if args.shootout_worker is not None:  # the supervisor must not take this for a loss
+            Link(args.shootout_worker).send(empty=True)
         return None  # more shards than algorithms: nothing to do here, and that is fine
     if not cells:
         raise UsageError("the selection matches no implementation (see `shootout list`)")

@@ -25,6 +25,7 @@ class Backend:
     device: str = "cpu"  # where its arrays live: "cpu" or "cuda" (whose ceilings bound it)
     library: str | None = None  # the module that provides the arrays (None: plain Python)
     interpreted: bool = False  # pure-Python loops: orders of magnitude slower than the rest
+    jit: bool = False  # compiles each new argument signature on its first call (Numba)
 
     def unavailable_reason(self) -> str | None:
         return _cached_probe(self.name, self.probe)
@@ -221,6 +222,7 @@ BACKENDS: dict[str, Backend] = {
             _numpy_out,
             _nothing,
             library="numba",
+            jit=True,
         ),
         Backend(
             "torch_cpu",

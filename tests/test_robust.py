@@ -184,15 +184,17 @@ def test_every_failure_stays_in_its_cell_and_the_run_completes(
     hang_lines = f"(?:{line_of('while True:')}|{line_of('while True:') + 1})"
     for variant, line in (("hangs", hang_lines), ("slow", line_of("time.sleep(60)"))):
         assert status[variant][0] == "error"
-        assert re.fullmatch(
-            rf"timed out after 3\.\d\d s \(--cell-timeout 3 s\) in {variant} "
+        found = re.fullmatch(
+            rf"timed out after ([0-9.]+) s \(--cell-timeout 3 s\) in {variant} "
             rf"\(broken_iou.py, line {line}\)",
             status[variant][1],
         )
+        # killed once past the timeout, never before (how long after depends on the load)
+        assert found is not None and float(found[1]) >= 3, status[variant][1]
     out = proc.stdout
     assert "1 pass, 0 xfail, 0 skip, 3 fail, 6 error (10 cells)" in out
     assert f"ERROR {ALGO}/numpy/segfault on random_f32: crashed: killed by SIGSEGV" in out
-    assert f"{ALGO}/numpy/hangs/random_f32: timed out after 3." in proc.stderr
+    assert f"{ALGO}/numpy/hangs/random_f32: timed out after " in proc.stderr
     # the repro of a crash re-runs exactly that cell, and it crashes in its cell again
     repro = next(line for line in out.splitlines() if "re-run:" in line and "segfault" in line)
     again, _ = shootout(*repro.split("re-run: shootout ", 1)[1].split())
@@ -273,18 +275,19 @@ def test_sigterm_stops_the_worker_and_keeps_what_was_recorded(tmp_path: Path, pl
         stderr=subprocess.PIPE,
         text=True,
     )  # fmt: skip
-    deadline = time.monotonic() + 120
+    deadline = time.monotonic() + 300  # a guard against a hang, not a bound on the run
     while time.monotonic() < deadline:  # until fine is recorded and hangs has begun
         files = list(results.glob("*.json"))
         if files and json.loads(files[0].read_text())["measurements"]:
             break
         time.sleep(0.1)
     time.sleep(0.5)
-    start = time.monotonic()
     proc.send_signal(signal.SIGTERM)
-    _, err = proc.communicate(timeout=60)
+    _, err = proc.communicate(timeout=600)
+    # stopped by the signal (status 130, "interrupted"), not by the 300 s cell timeout,
+    # which would have recorded the hang and let the run complete (no wall-clock bound: a
+    # busy machine must not fail this test)
     assert proc.returncode == 130, err
-    assert time.monotonic() - start < 60  # stopped by the signal, not the 300 s cell timeout
     assert "interrupted; partial results kept in" in err
     (path,) = results.glob("*.json")
     data = json.loads(path.read_text())

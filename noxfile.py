@@ -26,7 +26,8 @@ def _install(session: nox.Session, extras: str) -> None:
 def tests(session: nox.Session) -> None:
     """Verify every implementation and test the harness (verification runs in parallel)."""
     _install(session, "dev")
-    session.run("pytest", "-n", "2", *session.posargs, env=THREAD_ENV)
+    # --dist loadgroup: the cells of a Numba implementation stay on one worker (one compile)
+    session.run("pytest", "-n", "2", "--dist", "loadgroup", *session.posargs, env=THREAD_ENV)
 
 
 @nox.session

@@ -30,6 +30,7 @@ class Backend:
     interpreted: bool = False  # pure-Python loops: orders of magnitude slower than the rest
     # the probe that imports nothing, where ``probe`` would (None: ``probe`` imports nothing)
     quick_probe: Callable[[], str | None] | None = None
+    jit: bool = False  # compiles each new argument signature on its first call (Numba)
 
     def unavailable_reason(self, quick: bool = False) -> str | None:
         """Why the backend cannot be used here, or None. ``quick``: decide without importing
@@ -263,6 +264,7 @@ BACKENDS: dict[str, Backend] = {
             _numpy_out,
             _nothing,
             library="numba",
+            jit=True,
         ),
         Backend(
             "torch_cpu",

@@ -174,7 +174,7 @@ def _run_cell(state: State, cell: Cell, request: pytest.FixtureRequest) -> None:
         from harness.bench import measure, pytest_benchmark_runner
 
         case = cell.case.as_case() if isinstance(cell.case, ErrorCase) else cell.case
-        runner = pytest_benchmark_runner(request.getfixturevalue("benchmark"))
+        runner = pytest_benchmark_runner(request.getfixturevalue("benchmark"), state.watch.timing)
         if not state.selection.verify_first:
             from harness.bench import time_only
 

@@ -174,8 +174,17 @@ class Suite:
         return mutate(self.args, self.make_inputs(base), mutation)
 
     def cases_for_profile(self, profile: str) -> list[Case]:
+        """The bench cases a profile times. ``smoke``: the smoke cases. ``quick``: the first
+        smoke case (small enough for every implementation, size-capped pure-Python loops
+        included) and the standard case, so the profile fits its time budget
+        (harness.budget). ``full``: every declared case."""
         if profile not in PROFILES:
             raise ValueError(f"unknown profile {profile!r} (known: {', '.join(PROFILES)})")
+        if profile == "quick":
+            standard = self.find_case(self.standard)
+            assert isinstance(standard, Case)
+            small = list(self.bench.get("smoke", ()))[:1]
+            return [c for c in small if c.name != self.standard] + [standard]
         out: list[Case] = []
         for p in PROFILES[: PROFILES.index(profile) + 1]:
             out.extend(self.bench.get(p, ()))

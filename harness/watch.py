@@ -17,6 +17,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from harness.budget import Timing
 from harness.reap import Leftovers
 from harness.supervise import TIMED_OUT, Link, seconds_text
 
@@ -26,9 +27,6 @@ if TYPE_CHECKING:
     from harness.selection import Cell
 
 SAVE_EVERY_S = 2.0  # verify saves at most this often: a crash makes it re-run at most that
-# pytest-benchmark calls a slow target once to calibrate, once to warm that up and once as
-# the warm-up round before its rounds (shootout/verify_bench.py: warmup on, 1 warm-up iteration).
-BENCH_EXTRA_CALLS = 3
 
 
 #: Extrapolate a call's time from cases at most this many times smaller (in flops).
@@ -54,13 +52,21 @@ def predict_call_seconds(history: Iterable[tuple[float, float]], flops: float) -
     return min(rates) * flops if rates else None
 
 
-def cell_seconds(per_call: float, mode: str, min_rounds: int, max_time: float) -> float:
+def cell_seconds(
+    per_call: float,
+    mode: str,
+    min_rounds: int,
+    max_time: float,
+    round_budget: float | None = None,
+) -> float:
     """Wall time of a cell whose calls take ``per_call``: verify makes one call; bench makes
-    the first call, pytest-benchmark's extra calls, then at least ``min_rounds`` rounds and
-    about ``max_time`` seconds of them when calls are short."""
+    the first call, then (harness.budget.Timing) pytest-benchmark's extra calls and at least
+    ``min_rounds`` rounds, about ``max_time`` seconds of them when calls are short, or, for
+    a call too slow for ``round_budget``, one warm call and the rounds the budget holds."""
     if mode != "bench":
         return per_call
-    return (1 + BENCH_EXTRA_CALLS) * per_call + max(max_time, min_rounds * per_call)
+    timing = Timing(max_time, min_rounds, round_budget)
+    return per_call + timing.after_first_call(per_call, per_call, stateful=False)
 
 
 def floor_seconds(floors: Iterable[tuple[float, float]], flops: float) -> float | None:
@@ -133,6 +139,7 @@ class Watch:
     timeout: float | None = None  # --cell-timeout, sent to the supervisor with each cell
     min_rounds: int = 5
     max_time: float = 0.0
+    round_budget: float | None = None  # seconds of rounds a slow bench call may take
     link: Link | None = None
     fuzz: tuple[int, int] = (0, 0)  # --fuzz, --fuzz-seed: for the repro of a lost session
     done: set[str] = field(default_factory=set)
@@ -140,6 +147,13 @@ class Watch:
     floors: dict[str, list[tuple[float, float]]] = field(default_factory=dict)
     saved_at: float = field(default_factory=time.monotonic)
     leftovers: Leftovers = field(default_factory=Leftovers)  # processes a cell leaves behind
+
+    @property
+    def timing(self) -> Timing | None:
+        """The bench timing rule with a round budget, or None (pytest-benchmark's own)."""
+        if self.round_budget is None:
+            return None
+        return Timing(self.max_time, self.min_rounds, self.round_budget)
 
     def pending(self, cells: Sequence[Cell]) -> list[Cell]:
         return [c for c in cells if c.id not in self.done]
@@ -206,7 +220,9 @@ class Watch:
         call = predict_call_seconds(self.calls.get(key, ()), flops)
         estimates = [floor_seconds(self.floors.get(key, ()), flops)]
         if call is not None:
-            estimates.append(cell_seconds(call, mode, self.min_rounds, self.max_time))
+            estimates.append(
+                cell_seconds(call, mode, self.min_rounds, self.max_time, self.round_budget)
+            )
         return max((e for e in estimates if e is not None), default=None)
 
     def observe(self, cell: Cell, seconds: float | None) -> None:

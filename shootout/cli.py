@@ -92,7 +92,7 @@ def _parser() -> argparse.ArgumentParser:
         "--max-time",
         type=float,
         default=None,
-        help="seconds of timing per cell (default: 0.5 quick, 2 full)",
+        help="seconds of timing per fast cell (default: 0.1 quick, 2 full)",
     )
     add_robust_options(b, "bench")
     shard(b)

@@ -126,10 +126,12 @@ def cmd_verify(args: argparse.Namespace) -> int:
 
 
 def cmd_bench(args: argparse.Namespace) -> int:
+    from harness.budget import TIMINGS
     from harness.ceilings import measure_ceilings
     from harness.ceilings import summary as ceilings_summary
     from harness.session import run_pytest
     from harness.spec import PROFILES
+    from shootout.predict import predict_run
     from shootout.present import measurement_table
 
     if args.profile not in PROFILES:
@@ -138,15 +140,19 @@ def cmd_bench(args: argparse.Namespace) -> int:
     if state is None:
         return EXIT_OK
     state.results_path = state.results_path or state.run.default_path(args.results_dir)
-    max_time = args.max_time or (2.0 if args.profile == "full" else 0.5)
-    state.watch.min_rounds, state.watch.max_time = MIN_ROUNDS, max_time
-    if not state.run.ceilings:  # a resumed worker continues a run that has them
+    rule = TIMINGS[args.profile].with_max_time(args.max_time)
+    max_time = rule.max_time
+    watch = state.watch
+    watch.min_rounds, watch.max_time, watch.round_budget = MIN_ROUNDS, max_time, rule.round_budget
+    fresh = not state.run.ceilings  # a resumed worker continues a run that has them
+    if fresh:
         # The machine's limits for the roofline, under the thread settings _state applied.
         impls = [cell.impl for cell in state.cells()]
         backends = {i.backend for i in impls} | {i.arrays for i in impls}
         effort = "smoke" if args.profile == "smoke" else "quick"
         state.run.ceilings = measure_ceilings(backends, effort=effort)
         print(ceilings_summary(state.run.ceilings), file=sys.stderr)
+    predicted = predict_run(state, args.profile, rule, announce=fresh)
     state.save(complete=False)
     state.watch.announce(state.results_path, state.run.run_id)
     timing = [
@@ -172,7 +178,7 @@ def cmd_bench(args: argparse.Namespace) -> int:
     state.save(complete=True)
     records = state.run.measurements
     if args.json:
-        print(json.dumps(records, indent=1, default=str))
+        print(json.dumps({"predicted": predicted, "measurements": records}, indent=1, default=str))
     else:
         print(measurement_table(records))
         print(f"\nresults: {state.results_path}")

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import signal
 import subprocess
 import sys
@@ -279,12 +280,20 @@ def test_bench_writes_a_complete_results_file_and_a_report(
         "0.05",
         "--results-dir",
         str(tmp_path / "results"),
+        "--json",
         cwd=tmp_path,
     )
     assert proc.returncode == 0, proc.stdout + proc.stderr
     (path,) = (tmp_path / "results").glob("*.json")
     data = json.loads(path.read_text())
     conforms(data)
+    # the predicted time, printed before the cells start and kept in the JSON output
+    out = json.loads(proc.stdout)
+    predicted = out["predicted"]
+    assert predicted["profile"] == "smoke" and predicted["cells"] > 0
+    assert predicted["by_algorithm"][ALGO] == predicted["seconds"] > 0
+    assert re.search(r"predicted: [0-9.]+ s for \d+ cells of 1 algorithm \(smoke", proc.stderr)
+    assert out["measurements"] == data["measurements"]
     assert data["schema_version"] == 1 and data["complete"] is True
     assert {"cpu", "cores", "memory_gb", "fingerprint"} <= set(data["machine"])
     assert data["threads"]["requested"] == 1 and data["versions"]["numpy"]

@@ -106,9 +106,9 @@ def sleepy({SIGNATURE}):
     return iou(boxes_a, boxes_b)
 
 
-@broken("crash_at_1000")
-def crash_at_1000({SIGNATURE}):
-    if len(boxes_a) == 1000:
+@broken("crash_at_200")
+def crash_at_200({SIGNATURE}):
+    if len(boxes_a) == 200:
         os.kill(os.getpid(), 11)
     return iou(boxes_a, boxes_b)
 '''
@@ -186,15 +186,17 @@ def test_every_failure_stays_in_its_cell_and_the_run_completes(
     hang_lines = f"(?:{line_of('while True:')}|{line_of('while True:') + 1})"
     for variant, line in (("hangs", hang_lines), ("slow", line_of("time.sleep(60)"))):
         assert status[variant][0] == "error"
-        assert re.fullmatch(
-            rf"timed out after 3\.\d\d s \(--cell-timeout 3 s\) in {variant} "
+        found = re.fullmatch(
+            rf"timed out after ([0-9.]+) s \(--cell-timeout 3 s\) in {variant} "
             rf"\(broken_iou.py, line {line}\)",
             status[variant][1],
         )
+        # killed once past the timeout, never before (how long after depends on the load)
+        assert found is not None and float(found[1]) >= 3, status[variant][1]
     out = proc.stdout
     assert "1 pass, 0 xfail, 0 skip, 3 fail, 6 error (10 cells)" in out
     assert f"ERROR {ALGO}/numpy/segfault on random_f32: crashed: killed by SIGSEGV" in out
-    assert f"{ALGO}/numpy/hangs/random_f32: timed out after 3." in proc.stderr
+    assert f"{ALGO}/numpy/hangs/random_f32: timed out after " in proc.stderr
     # the repro of a crash re-runs exactly that cell, and it crashes in its cell again
     repro = next(line for line in out.splitlines() if "re-run:" in line and "segfault" in line)
     again, _ = shootout(*repro.split("re-run: shootout ", 1)[1].split())
@@ -209,40 +211,42 @@ def test_bench_skips_what_it_predicts_over_budget_and_records_a_crash(
     calls = tmp_path / "calls.txt"
     proc, _ = shootout(
         "bench", "--plugin", str(plugin), "-a", ALGO, "-b", "numpy",
-        "--variant", "sleepy", "--variant", "crash_at_1000", "--profile", "quick",
+        "--variant", "sleepy", "--variant", "crash_at_200", "--profile", "quick",
         "--max-time", "0.05", "--cell-budget", "3", "--results-dir", str(tmp_path / "results"),
         cwd=tmp_path, env={"SHOOTOUT_TEST_CALLS": str(calls)},
     )  # fmt: skip
     assert proc.returncode == 1, proc.stdout + proc.stderr
-    # bench_1000 alone would take ~10 s and bench_2000 ~40 s: predicted over budget, they
-    # must never be called (behaviour, not a wall-clock bound)
+    # quick times bench_200 and the standard bench_2000; sleepy's bench_2000 would take ~4 s
+    # a call: predicted over budget, it must never be called (behaviour, not a wall-clock
+    # bound)
     assert set(calls.read_text().split()) == {"200"}
     (path,) = (tmp_path / "results").glob("*.json")
     data = json.loads(path.read_text())
     conforms(data)  # skips on a prediction and crashes in a bench are in the schema too
     assert data["complete"] is True
-    for case in ("bench_200", "bench_1000", "bench_2000"):
+    for case in ("bench_200", "bench_2000"):
         assert set(by_variant([m for m in data["measurements"] if m["case"] == case])) == {
             "sleepy",
-            "crash_at_1000",
+            "crash_at_200",
         }
         by_variant([v for v in data["verdicts"] if v["case"] == case])
+    assert {m["case"] for m in data["measurements"]} == {"bench_200", "bench_2000"}
     m = {(r["variant"], r["case"]): r for r in data["measurements"]}
     v = {(r["variant"], r["case"]): r for r in data["verdicts"]}
     per_call = m["sleepy", "bench_200"]["median_s"]
     assert m["sleepy", "bench_200"]["status"] == "ok"
-    for case, scale in (("bench_1000", 25), ("bench_2000", 100)):
-        skipped = m["sleepy", case]
-        assert skipped["status"] == "skip" and v["sleepy", case]["detail"] == skipped["reason"]
-        found = re.fullmatch(r"skipped: predicted ([0-9.]+) s > budget 3 s", skipped["reason"])
-        assert found is not None, skipped["reason"]
-        expected = 4 * scale * per_call + max(0.05, 5 * scale * per_call)
-        assert float(found[1]) == pytest.approx(expected, rel=0.01)
-    crashed = m["crash_at_1000", "bench_1000"]
+    skipped = m["sleepy", "bench_2000"]
+    assert skipped["status"] == "skip" and v["sleepy", "bench_2000"]["detail"] == skipped["reason"]
+    found = re.fullmatch(r"skipped: predicted ([0-9.]+) s > budget 3 s", skipped["reason"])
+    assert found is not None, skipped["reason"]
+    # 100 times the flops: the first call, one warm call, then three rounds (the quick
+    # profile's 0.5 s round budget holds fewer calls of that length)
+    assert float(found[1]) == pytest.approx((1 + 1 + 3) * 100 * per_call, rel=0.01)
+    crashed = m["crash_at_200", "bench_200"]
     assert crashed["status"] == "error" and crashed["samples"] == []
-    assert crashed["reason"].startswith("crashed: killed by SIGSEGV (signal 11) in crash_at_1000")
-    assert v["crash_at_1000", "bench_1000"]["status"] == "error"
-    assert m["crash_at_1000", "bench_2000"]["status"] == "ok"  # the run went on
+    assert crashed["reason"].startswith("crashed: killed by SIGSEGV (signal 11) in crash_at_200")
+    assert v["crash_at_200", "bench_200"]["status"] == "error"
+    assert m["crash_at_200", "bench_2000"]["status"] == "ok"  # the run went on
     assert "skipped: predicted" in proc.stdout and "crashed: killed by SIGSEGV" in proc.stdout
 
 
@@ -274,18 +278,19 @@ def test_sigterm_stops_the_worker_and_keeps_what_was_recorded(tmp_path: Path, pl
         stderr=subprocess.PIPE,
         text=True,
     )  # fmt: skip
-    deadline = time.monotonic() + 120
+    deadline = time.monotonic() + 300  # a guard against a hang, not a bound on the run
     while time.monotonic() < deadline:  # until fine is recorded and hangs has begun
         files = list(results.glob("*.json"))
         if files and json.loads(files[0].read_text())["measurements"]:
             break
         time.sleep(0.1)
     time.sleep(0.5)
-    start = time.monotonic()
     proc.send_signal(signal.SIGTERM)
-    _, err = proc.communicate(timeout=60)
+    _, err = proc.communicate(timeout=600)
+    # stopped by the signal (status 130, "interrupted"), not by the 300 s cell timeout,
+    # which would have recorded the hang and let the run complete (no wall-clock bound: a
+    # busy machine must not fail this test)
     assert proc.returncode == 130, err
-    assert time.monotonic() - start < 60  # stopped by the signal, not the 300 s cell timeout
     assert "interrupted; partial results kept in" in err
     (path,) = results.glob("*.json")
     data = json.loads(path.read_text())

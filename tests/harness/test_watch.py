@@ -8,13 +8,13 @@ from collections.abc import Callable
 
 import pytest
 
+from harness.budget import BENCH_EXTRA_CALLS
 from harness.registry import Implementation
 from harness.results import Run
 from harness.selection import Cell
 from harness.spec import Case, Suite
 from harness.supervise import Link, timeout_detail
 from harness.watch import (
-    BENCH_EXTRA_CALLS,
     CallClock,
     Watch,
     cell_seconds,
@@ -61,6 +61,13 @@ def test_cell_seconds_counts_every_call_of_the_cell() -> None:
     assert cell_seconds(2.0, "bench", 5, 0.5) == pytest.approx((1 + BENCH_EXTRA_CALLS) * 2 + 10)
     # fast calls: rounds fill max_time
     assert cell_seconds(1e-3, "bench", 5, 0.5) == pytest.approx(0.5 + 4e-3)
+    # with a round budget a slow call gets the first call, one warm call, then as many
+    # rounds as the budget holds, at least 3 (2 s calls: 3 rounds)
+    assert cell_seconds(2.0, "bench", 5, 0.5, round_budget=1.0) == pytest.approx(2 + 2 + 3 * 2)
+    # a call the budget holds 4 rounds of (0.12 s: pytest-benchmark would take 0.96 s)
+    assert cell_seconds(0.12, "bench", 5, 0.1, round_budget=0.5) == pytest.approx(0.12 * 6)
+    # a call fast enough for pytest-benchmark's own loop within the budget: unchanged
+    assert cell_seconds(1e-3, "bench", 5, 0.1, round_budget=0.5) == pytest.approx(0.1 + 4e-3)
 
 
 def test_a_timeout_is_a_lower_bound_for_cases_at_least_as_big() -> None:

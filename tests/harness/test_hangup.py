@@ -15,8 +15,11 @@ import pytest
 from harness.supervise import EXIT_INTERRUPTED, supervise
 
 # A stand-in worker: it hangs up on its supervisor (as a closing terminal would), then
-# would finish cleanly a moment later if nothing stopped it.
-HANG_UP = "import os, signal, time; os.kill(os.getppid(), signal.SIGHUP); time.sleep(1)"
+# would finish cleanly a moment later if nothing stopped it, saying it had nothing to run.
+HANG_UP = (
+    "import os, signal, sys, time; os.kill(os.getppid(), signal.SIGHUP); time.sleep(1); "
+    "os.write(int(sys.argv[-1]), b'{\"empty\": true}\\n')"
+)
 
 pytestmark = pytest.mark.skipif(
     threading.current_thread() is not threading.main_thread() or sys.platform == "win32",

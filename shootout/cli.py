@@ -9,8 +9,11 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import NoReturn
 
+from harness.deps import missing_dependency
+from harness.progress import add_quiet_option, command_clock
 from harness.supervise import add_options as add_robust_options
 from harness.supervise import supervise
+from shootout.output import add_markdown_option, closed_pipe, flushed, stdout_closed
 from shootout.usage import COMMAND, EXIT_INTERRUPTED, EXIT_USAGE, UsageError
 
 
@@ -66,6 +69,8 @@ def _parser() -> argparse.ArgumentParser:
     v.add_argument("--results", type=Path, help="also write the verdicts to this JSON file")
     v.add_argument("--verbose", "-v", action="store_true", help="one line per cell")
     add_robust_options(v, "verify")
+    add_quiet_option(v)
+    add_markdown_option(v)
     b = sub.add_parser("bench", help="verify and time every available implementation")
     common(b)
     b.add_argument("--profile", default="quick", help="smoke | quick | full")
@@ -77,6 +82,8 @@ def _parser() -> argparse.ArgumentParser:
         help="seconds of timing per cell (default: 0.5 quick, 2 full)",
     )
     add_robust_options(b, "bench")
+    add_quiet_option(b)
+    add_markdown_option(b)
     g = sub.add_parser(
         "gate",
         help="compare this tree with a git ref cell by cell (exit 1: slower, wrong or over budget)",
@@ -109,6 +116,7 @@ def _parser() -> argparse.ArgumentParser:
     g.add_argument("--inject", default=None, help="self-test: implementation key to slow down")
     g.add_argument("--inject-factor", type=float, default=1.5)
     g.add_argument("--repeat", type=int, default=1, help="self-test: run it N times, report rates")
+    add_quiet_option(g)
     r = sub.add_parser("report", help="build the HTML report from results files")
     r.add_argument("paths", nargs="*", type=Path, default=[Path("results")])
     r.add_argument("--out", type=Path, default=Path("site"))
@@ -123,6 +131,7 @@ def _parser() -> argparse.ArgumentParser:
     r.add_argument(
         "--no-site", action="store_true", help="only export the table; leave --out untouched"
     )
+    r.add_argument("--json", action="store_true", help="print machine-readable JSON")
     return top
 
 
@@ -138,14 +147,26 @@ def main(argv: list[str] | None = None) -> int:
         supervised = args.command in ("verify", "bench") and os.name == "posix"
         if supervised and args.shootout_worker is None:
             keeps = args.command == "bench" or args.results is not None
-            return supervise(sys.argv[1:] if argv is None else list(argv), keeps, list(COMMAND))
-        return _handler(args.command)(args)
+            with command_clock():  # a restarted worker's elapsed time goes on
+                return supervise(sys.argv[1:] if argv is None else list(argv), keeps, list(COMMAND))
+        return flushed(_handler(args.command)(args))
+    except BrokenPipeError as exc:
+        if stdout_closed():  # `shootout list | head -1`: the reader has what it wanted
+            return closed_pipe()
+        print(f"shootout: error: {exc}", file=sys.stderr)
+        return EXIT_USAGE
     except UsageError as exc:
         print(f"shootout: error: {exc}", file=sys.stderr)
         return EXIT_USAGE
     except KeyboardInterrupt:
         print("shootout: interrupted", file=sys.stderr)
         return EXIT_INTERRUPTED
+    except ImportError as exc:
+        message = missing_dependency(exc)
+        if message is None:
+            raise
+        print(f"shootout: error: {message}", file=sys.stderr)
+        return EXIT_USAGE
     except Exception as exc:
         from harness.gate import GateError
         from harness.registry import RegistryError

@@ -79,7 +79,8 @@ def _typed_params(suite: Suite) -> list[str]:
     return params
 
 
-def describe(suite: Suite, registry: Registry, as_json: bool = False) -> str:
+def describe_record(suite: Suite, registry: Registry) -> dict[str, Any]:
+    """The contract as data (``describe --json``)."""
     doc = inspect.getdoc(suite.oracle) or ""
     errors = [
         {
@@ -91,7 +92,7 @@ def describe(suite: Suite, registry: Registry, as_json: bool = False) -> str:
     ]
     bench = {p: [dict(c.params) for c in cases] for p, cases in suite.bench.items()}
     impls = [i.key for i in registry.select([suite.algorithm])]
-    info = {
+    return {
         "algorithm": suite.algorithm,
         "family": suite.family,
         "summary": suite.summary,
@@ -109,8 +110,11 @@ def describe(suite: Suite, registry: Registry, as_json: bool = False) -> str:
         "bench": bench,
         "implementations": impls,
     }
-    if as_json:
-        return json.dumps(info, indent=1, default=str)
+
+
+def describe(suite: Suite, registry: Registry) -> str:
+    info = describe_record(suite, registry)
+    errors, impls = info["error_cases"], info["implementations"]
     opts = (
         "\n".join(
             f"  {f.name}: {', '.join(map(repr, f.values))}  (default {f.default!r}): {f.meaning}"

@@ -59,7 +59,9 @@ def wrong_plugin(tmp_path: Path) -> Path:
 def test_list_json_has_one_record_per_implementation() -> None:
     proc = shootout("list", "--json")
     assert proc.returncode == 0, proc.stderr
-    records = json.loads(proc.stdout)
+    document = json.loads(proc.stdout)
+    assert document["schema_version"] == 1 and document["command"] == "list"
+    records = document["implementations"]
     keys = {"algorithm", "backend", "variant", "kind", "available", "reason"}
     assert records and all(keys <= set(r) for r in records)
     cupy = [r for r in records if r["backend"] == "cupy"]

@@ -2,13 +2,16 @@
 
 from __future__ import annotations
 
+import tomllib
+from pathlib import Path
+
 import nox
 
 nox.options.sessions = ["tests"]
 nox.options.default_venv_backend = "venv"
 
-# torch is pinned exactly: the pin resolves to the CPU wheel; a range pulls CUDA builds.
-# numba and CuPy need numpy below 2.6.
+# torch is pinned exactly; from PyPI on Linux that is the CUDA build, unless pip is pointed at
+# the CPU index (README, "Installing"). numba and CuPy need numpy below 2.6.
 PINS = ("torch==2.13.0", "numpy<2.6")
 THREAD_ENV = {
     "OMP_NUM_THREADS": "1",
@@ -20,6 +23,13 @@ THREAD_ENV = {
 
 def _install(session: nox.Session, extras: str) -> None:
     session.install("-e", f".[{extras}]", *PINS)
+
+
+def _extra(name: str) -> list[str]:
+    """The requirements of one optional-dependency group of pyproject.toml."""
+    project = tomllib.loads(Path(__file__).with_name("pyproject.toml").read_text())["project"]
+    requirements: list[str] = project["optional-dependencies"][name]
+    return requirements
 
 
 @nox.session
@@ -49,8 +59,10 @@ def bench(session: nox.Session) -> None:
 
 @nox.session
 def report(session: nox.Session) -> None:
-    """Rebuild the HTML report from the results files, without re-running anything."""
-    _install(session, "all")
+    """Rebuild the HTML report from the results files, without re-running anything; installs
+    only what rendering needs (the `report` extra: no torch, numba or OpenCV)."""
+    session.install("--no-deps", "-e", ".")
+    session.install(*_extra("report"))
     session.run("shootout", "report", *(session.posargs or ["results"]), "--out", "site")
 
 

@@ -192,6 +192,10 @@ def _check_output(
             "change the input)",
             **tol_fields,
         )
+    returned = [n for n in suite.outputs if n not in call.state]
+    if raw is None and returned:  # the same words on every case: failures group by them
+        what = f"the output {returned[0]!r}" if len(returned) == 1 else f"outputs {returned}"
+        return verdict("fail", f"returned None instead of {what}", **tol_fields)
     backend = BACKENDS[call.impl.arrays]
     try:
         actual = backend.host(call.outputs(raw, suite.outputs))

@@ -22,6 +22,7 @@ from harness.reap import Leftovers
 from harness.supervise import TIMED_OUT, Link, seconds_text
 
 if TYPE_CHECKING:
+    from harness.progress import Estimate, Progress
     from harness.registry import Implementation
     from harness.results import Run
     from harness.selection import Cell
@@ -155,6 +156,10 @@ class Watch:
             return None
         return Timing(self.max_time, self.min_rounds, self.round_budget)
 
+    progress: Progress | None = None  # cells done of the run's, on stderr (harness.progress)
+    plan: tuple[Cell, ...] = ()
+    flops: dict[str, float] = field(default_factory=dict)  # per cell id, for the estimate
+
     def pending(self, cells: Sequence[Cell]) -> list[Cell]:
         return [c for c in cells if c.id not in self.done]
 
@@ -174,6 +179,8 @@ class Watch:
         if self.link is not None:
             self.link.send(start=cell.id, timeout=self.timeout)
         self.leftovers.begin()
+        if self.progress is not None:
+            self.progress.begin(cell.id, self.remaining, kind=cell.mode)
         before = (len(run.verdicts), len(run.measurements))
         try:
             yield
@@ -193,6 +200,44 @@ class Watch:
             self.done.add(cell.id)
             if self.link is not None:
                 self.link.send(end=cell.id)
+            if self.progress is not None:
+                bad = {"fail", "error"} & {v["status"] for v in run.verdicts[before[0] :]}
+                self.progress.end(ok=not bad)
+
+    def follow(self, progress: Progress, cells: Sequence[Cell]) -> None:
+        """Show ``progress`` over ``cells``, counting those already recorded as done."""
+        self.progress, self.plan = progress, tuple(cells)
+        progress.total = len(self.plan)
+        progress.done = sum(1 for c in self.plan if c.id in self.done)
+        progress.planned = True
+
+    def finished(self) -> None:
+        if self.progress is not None:
+            self.progress.finish()
+
+    def remaining(self) -> Estimate:
+        """Predicted seconds of the cells not done yet that have a prediction (one over
+        the budget will be skipped: none), and how many have none. Never runs an oracle
+        ahead of its cell: a suite whose cost needs the answer is left to the average."""
+        from harness.prepare import case_cost
+        from harness.spec import Case
+
+        seconds, unknown = 0.0, 0
+        for cell in self.plan:
+            if cell.id in self.done:
+                continue
+            case, key = cell.case, cell.impl.key
+            predicted = None
+            history = self.calls.get(key) or self.floors.get(key)
+            if history and isinstance(case, Case) and not cell.suite.cost_needs_output:
+                if cell.id not in self.flops:
+                    self.flops[cell.id] = case_cost(cell.suite, case).flops
+                predicted = self.predict(key, self.flops[cell.id], cell.mode)
+            if predicted is None:
+                unknown += 1
+            elif self.budget is None or predicted <= self.budget:
+                seconds += predicted
+        return seconds, unknown
 
     def record(self, run: Run, cell: Cell, status: str, detail: str) -> None:
         verdict, measurement = unrun_records(cell, status, detail, self.fuzz)

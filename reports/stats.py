@@ -23,18 +23,21 @@ def median_ci(samples: Sequence[float] | Any, level: float = LEVEL) -> tuple[flo
     too few samples exist for the level (n < 6 at 95 %: even min..max covers only
     1 - 2 x 0.5**n).
     """
-    from scipy import stats
-
     values = [float(s) for s in (samples if samples is not None else ()) if s is not None]
     x = np.sort(np.asarray([v for v in values if math.isfinite(v)], dtype=float))
     n = len(x)
     if n == 0:
         return math.nan, math.nan
-    ranks = np.arange(1, n // 2 + 1)
-    valid = ranks[2.0 * stats.binom.cdf(ranks - 1, n, 0.5) <= 1.0 - level]
-    if not len(valid):
+    # P(B <= r - 1) for B ~ Binomial(n, 1/2), exactly (integers: the report needs no scipy)
+    total, below, term, r = 2**n, 0, 1, 0  # term: C(n, rank - 1), updated in place
+    for rank in range(1, n // 2 + 1):
+        below += term
+        term = term * (n - rank + 1) // rank
+        if 2 * below * 10**6 > round((1.0 - level) * 10**6) * total:  # exact, no floats
+            break
+        r = rank
+    if r == 0:
         return math.nan, math.nan
-    r = int(valid.max())
     return float(x[r - 1]), float(x[n - r])
 
 

@@ -9,9 +9,12 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import NoReturn
 
+from harness.deps import missing_dependency
+from harness.progress import add_quiet_option, command_clock
 from harness.shard import shard_option
 from harness.supervise import add_options as add_robust_options
 from harness.supervise import supervise
+from shootout.output import add_markdown_option, closed_pipe, flushed, stdout_closed
 from shootout.usage import COMMAND, EXIT_INTERRUPTED, EXIT_USAGE, UsageError
 
 
@@ -84,6 +87,8 @@ def _parser() -> argparse.ArgumentParser:
     v.add_argument("--verbose", "-v", action="store_true", help="one line per cell")
     add_robust_options(v, "verify")
     shard(v)
+    add_quiet_option(v)
+    add_markdown_option(v)
     b = sub.add_parser("bench", help="verify and time every available implementation")
     common(b)
     b.add_argument("--profile", default="quick", help="smoke | quick | full")
@@ -96,6 +101,8 @@ def _parser() -> argparse.ArgumentParser:
     )
     add_robust_options(b, "bench")
     shard(b)
+    add_quiet_option(b)
+    add_markdown_option(b)
     g = sub.add_parser(
         "gate",
         help="compare this tree with a git ref cell by cell (exit 1: slower, wrong or over budget)",
@@ -133,6 +140,7 @@ def _parser() -> argparse.ArgumentParser:
     g.add_argument("--inject", default=None, help="self-test: implementation key to slow down")
     g.add_argument("--inject-factor", type=float, default=1.5)
     g.add_argument("--repeat", type=int, default=1, help="self-test: run it N times, report rates")
+    add_quiet_option(g)
     c = sub.add_parser(
         "compare",
         help="two results files cell by cell with the gate's statistics (exit 1: B slower)",
@@ -158,6 +166,7 @@ def _parser() -> argparse.ArgumentParser:
     r.add_argument(
         "--no-site", action="store_true", help="only export the table; leave --out untouched"
     )
+    r.add_argument("--json", action="store_true", help="print machine-readable JSON")
     return top
 
 
@@ -177,15 +186,27 @@ def main(argv: list[str] | None = None) -> int:
             keeps = args.command == "bench" or args.results is not None
             from harness.ownership import own_results
 
-            with own_results(getattr(args, "results", None)):  # one run per results file
+            # one run per results file; a restarted worker's elapsed time goes on
+            with own_results(getattr(args, "results", None)), command_clock():
                 return supervise(sys.argv[1:] if argv is None else list(argv), keeps, list(COMMAND))
-        return _handler(args.command)(args)
+        return flushed(_handler(args.command)(args))
+    except BrokenPipeError as exc:
+        if stdout_closed():  # `shootout list | head -1`: the reader has what it wanted
+            return closed_pipe()
+        print(f"shootout: error: {exc}", file=sys.stderr)
+        return EXIT_USAGE
     except UsageError as exc:
         print(f"shootout: error: {exc}", file=sys.stderr)
         return EXIT_USAGE
     except KeyboardInterrupt:
         print("shootout: interrupted", file=sys.stderr)
         return EXIT_INTERRUPTED
+    except ImportError as exc:
+        message = missing_dependency(exc)
+        if message is None:
+            raise
+        print(f"shootout: error: {message}", file=sys.stderr)
+        return EXIT_USAGE
     except Exception as exc:
         from harness.gate import GateError
         from harness.registry import RegistryError

@@ -7,9 +7,9 @@ evidence; as the gate). 2: bad input, or files from two machines without ``--for
 from __future__ import annotations
 
 import argparse
-import json
 from typing import Any
 
+from shootout.output import json_document
 from shootout.usage import EXIT_DISAGREE, EXIT_OK
 
 HEADERS = ["cell", "A", "B", "B/A", "95% CI", "q (BH)", "verdict"]
@@ -28,7 +28,7 @@ def cmd_compare(args: argparse.Namespace) -> int:
         args.thresholds or (THRESHOLDS_FILE if THRESHOLDS_FILE.is_file() else None)
     )
     result = compare_results(a, b, config, names=(str(args.a), str(args.b)), force=args.force)
-    print(json.dumps(result, indent=1, default=str) if args.json else text(result))
+    print(json_document("compare", **result) if args.json else text(result))
     return EXIT_OK if result["passed"] else EXIT_DISAGREE
 
 

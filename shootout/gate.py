@@ -4,10 +4,7 @@ from __future__ import annotations
 
 import argparse
 import functools
-import json
 import math
-import os
-import sys
 import tempfile
 from pathlib import Path
 from typing import Any
@@ -15,6 +12,7 @@ from typing import Any
 from harness.gate import GateError
 from harness.gate.run import (
     ROOT,
+    SELF_TEST_SIDES,
     compare_sides,
     export_tree,
     outcome,
@@ -29,16 +27,14 @@ from harness.gate.verdict import (
     load_budgets,
     load_config,
 )
+from harness.progress import Progress
+from shootout.output import job_summary, json_document
 from shootout.present import fmt_time
 from shootout.usage import COMMAND
 
 THRESHOLDS_FILE, BUDGETS_FILE = ROOT / "gate.toml", ROOT / "budgets.toml"
 # The candidate's code that measures, carried over the exported base: timing and verifying.
 MEASURING_PACKAGES = ("harness", "shootout")
-
-
-def _progress(message: str) -> None:
-    print(f"gate: {message}", file=sys.stderr, flush=True)
 
 
 def cmd_gate(args: argparse.Namespace) -> int:
@@ -69,9 +65,10 @@ def cmd_gate(args: argparse.Namespace) -> int:
     if args.self_test:
         return _self_test(args, config, worker, rounds)
     commit = resolve_ref(args.base)
+    progress = Progress.to_stderr("gate", quiet=args.quiet)
     selection = _select(args, commit, worker)
     for line in selection["why"]:
-        _progress(f"selection: {line}")
+        progress.note(f"selection: {line}")
     if not selection["timed"]:
         result = {
             "passed": True,
@@ -86,7 +83,7 @@ def cmd_gate(args: argparse.Namespace) -> int:
         _emit(args, result, title=f"opshootout gate: working tree vs {args.base} ({commit[:12]})")
         return 0
     with tempfile.TemporaryDirectory(prefix="opshootout-gate-") as tmp:
-        _progress(f"exporting {args.base} ({commit[:12]})")
+        progress.note(f"exporting {args.base} ({commit[:12]})")
         base = export_tree(commit, Path(tmp) / "base", carry=MEASURING_PACKAGES)
         run = run_rounds(
             {"base": base, "candidate": ROOT},
@@ -94,8 +91,9 @@ def cmd_gate(args: argparse.Namespace) -> int:
             rounds,
             verify=("base", "candidate"),
             verifier=COMMAND,
-            progress=_progress,
+            progress=progress,
         )
+    progress.finish()
     cells = compare_sides(run, "base", "candidate", config)
     result = outcome(run, cells, "base", "candidate", budgets)
     result["selection"] = selection
@@ -182,10 +180,13 @@ def _self_test(
     if args.repeat < 1:
         raise GateError("--repeat must be at least 1")
     runs = []
+    steps = args.repeat * rounds * len(SELF_TEST_SIDES)
+    progress = Progress.to_stderr("gate", total=steps, quiet=args.quiet)
     for number in range(args.repeat):
         if args.repeat > 1:
-            _progress(f"self-test {number + 1}/{args.repeat}")
-        runs.append(self_test_once(config, worker, rounds, target, args.inject_factor, _progress))
+            progress.note(f"self-test {number + 1}/{args.repeat}")
+        runs.append(self_test_once(config, worker, rounds, target, args.inject_factor, progress))
+    progress.finish()
     null_cells = sum(r["null_comparisons"] for r in runs)
     alarms = sum(len(r["false_alarms"]) for r in runs)
     result = {**runs[-1]}
@@ -320,16 +321,10 @@ def markdown(result: dict[str, Any], title: str) -> str:
 
 def _emit(args: argparse.Namespace, result: dict[str, Any], title: str) -> None:
     text = markdown(result, title)
-    if args.markdown is not None:
-        from harness.results import write_atomic
-
-        write_atomic(args.markdown, text)
-    summary = os.environ.get("GITHUB_STEP_SUMMARY")
-    if summary:
-        with open(summary, "a", encoding="utf-8") as handle:
-            handle.write(text)
+    job_summary(args.markdown, text)
+    document = json_document("gate", **result)
     if args.json_out is not None:
         from harness.results import write_atomic
 
-        write_atomic(args.json_out, json.dumps(result, indent=1, default=str))
-    print(json.dumps(result, indent=1, default=str) if args.json else text)
+        write_atomic(args.json_out, document)
+    print(document if args.json else text)

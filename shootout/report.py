@@ -9,7 +9,9 @@ from __future__ import annotations
 import argparse
 import io
 from pathlib import Path
+from typing import Any
 
+from shootout.output import json_document
 from shootout.usage import EXIT_OK, UsageError
 
 
@@ -66,24 +68,40 @@ def cmd_report(args: argparse.Namespace) -> int:
         except FileExistsError as exc:
             raise UsageError(str(exc)) from None
     frames = load_frames(paths)  # every file is checked before anything is written
-    outputs: list[tuple[Path, bytes, int]] = []
+    outputs: list[tuple[Path, bytes, int, str]] = []
     if exports:
         table = cells(frames)
         if args.csv is not None:
-            outputs.append((args.csv, table.to_csv(index=False).encode(), len(table)))
+            outputs.append((args.csv, table.to_csv(index=False).encode(), len(table), "csv"))
         if args.parquet is not None:
             buffer = io.BytesIO()
             table.to_parquet(buffer, index=False)
-            outputs.append((args.parquet, buffer.getvalue(), len(table)))
+            outputs.append((args.parquet, buffer.getvalue(), len(table), "parquet"))
     files = render_site(frames) if site is not None else None
     # Nothing was written up to here: now the writes, each atomic.
-    for target, content, rows in outputs:
+    tables: list[dict[str, Any]] = []
+    for target, content, rows, kind in outputs:
         write_atomic(target, content)
-        print(f"table: {target} ({rows} rows)")
+        tables.append({"format": kind, "path": target, "rows": rows})
+    index = None
     if site is not None and files is not None:
         try:
             publish(files, site)
         except FileExistsError as exc:  # made unreplaceable since the check: nothing swapped
             raise UsageError(str(exc)) from None
-        print(f"report: {site / INDEX_FILE}")
+        index = site / INDEX_FILE
+    return _said(args, paths, tables, index)
+
+
+def _said(
+    args: argparse.Namespace, paths: list[Path], tables: list[dict[str, Any]], site: Path | None
+) -> int:
+    """What was written: a line per file, or one JSON document (--json)."""
+    if args.json:
+        print(json_document("report", results=paths, tables=tables, site=site))
+        return EXIT_OK
+    for t in tables:
+        print(f"table: {t['path']} ({t['rows']} rows)")
+    if site is not None:
+        print(f"report: {site}")
     return EXIT_OK

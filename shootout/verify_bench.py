@@ -9,7 +9,9 @@ from dataclasses import replace
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from harness.progress import Progress
 from harness.supervise import Link, cell_timeout, user_argv
+from shootout.output import job_summary, json_document
 from shootout.usage import (
     EXIT_DISAGREE,
     EXIT_INTERRUPTED,
@@ -99,11 +101,13 @@ def _start_worker(state: State, args: argparse.Namespace, mode: str) -> None:
             )
         lost = json.loads(args.shootout_lost) if args.shootout_lost else None
         watch.resume(state.run, state.cells(), lost)
+    watch.follow(Progress.to_stderr(mode, quiet=args.quiet), state.cells())
 
 
 def cmd_verify(args: argparse.Namespace) -> int:
     from harness.session import run_pytest
     from shootout.present import verdict_table
+    from shootout.summary import verify_markdown
 
     state = _state(args, "verify", "quick")
     if state is None:
@@ -116,12 +120,14 @@ def cmd_verify(args: argparse.Namespace) -> int:
         run_pytest(state, ["--benchmark-disable", *state.watch.pytest_options()])
     else:  # a resumed worker whose predecessor was lost in the last cell
         state.save(complete=True)
+    state.watch.finished()
     verdicts = state.run.verdicts
+    bad = any(v["status"] in ("fail", "error") for v in verdicts)
+    job_summary(args.markdown, verify_markdown(verdicts, state.fuzz_failures))
     if args.json:
-        print(json.dumps(verdicts, indent=1, default=str))
+        print(json_document("verify", passed=not bad, verdicts=verdicts, fuzz=state.fuzz_failures))
     else:
         print(verdict_table(verdicts, verbose=args.verbose, fuzz=state.fuzz_failures))
-    bad = any(v["status"] in ("fail", "error") for v in verdicts)
     return EXIT_DISAGREE if bad else EXIT_OK
 
 
@@ -133,6 +139,7 @@ def cmd_bench(args: argparse.Namespace) -> int:
     from harness.spec import PROFILES
     from shootout.predict import predict_run
     from shootout.present import measurement_table
+    from shootout.summary import bench_markdown
 
     if args.profile not in PROFILES:
         raise UsageError(f"unknown profile {args.profile!r} (known: {', '.join(PROFILES)})")
@@ -150,6 +157,8 @@ def cmd_bench(args: argparse.Namespace) -> int:
         impls = [cell.impl for cell in state.cells()]
         backends = {i.backend for i in impls} | {i.arrays for i in impls}
         effort = "smoke" if args.profile == "smoke" else "quick"
+        if state.watch.progress is not None:
+            state.watch.progress.note("measuring this machine's bandwidth and matmul peak")
         state.run.ceilings = measure_ceilings(backends, effort=effort)
         print(ceilings_summary(state.run.ceilings), file=sys.stderr)
     predicted = predict_run(state, args.profile, rule, announce=fresh)
@@ -176,11 +185,21 @@ def cmd_bench(args: argparse.Namespace) -> int:
         )
         return EXIT_INTERRUPTED
     state.save(complete=True)
+    state.watch.finished()
     records = state.run.measurements
+    bad = any(m["status"] in ("fail", "error") for m in records)
+    job_summary(args.markdown, bench_markdown(records, state.results_path))
     if args.json:
-        print(json.dumps({"predicted": predicted, "measurements": records}, indent=1, default=str))
+        print(
+            json_document(
+                "bench",
+                passed=not bad,
+                results=state.results_path,
+                predicted=predicted,
+                measurements=records,
+            )
+        )
     else:
         print(measurement_table(records))
         print(f"\nresults: {state.results_path}")
-    bad = any(m["status"] in ("fail", "error") for m in records)
     return EXIT_DISAGREE if bad else EXIT_OK

@@ -64,7 +64,9 @@ def wrong_plugin(tmp_path: Path) -> Path:
 def test_list_json_has_one_record_per_implementation() -> None:
     proc = shootout("list", "--json")
     assert proc.returncode == 0, proc.stderr
-    records = json.loads(proc.stdout)
+    document = json.loads(proc.stdout)
+    assert document["schema_version"] == 1 and document["command"] == "list"
+    records = document["implementations"]
     keys = {"algorithm", "backend", "variant", "kind", "available", "reason"}
     assert records and all(keys <= set(r) for r in records)
     cupy = [r for r in records if r["backend"] == "cupy"]
@@ -193,7 +195,7 @@ from shootout.cli import main
 out = io.StringIO()
 with contextlib.redirect_stdout(out):
     code = main(sys.argv[1:])
-records = json.loads(out.getvalue())
+records = json.loads(out.getvalue())["implementations"]
 print(json.dumps({"code": code, "records": records, "modules": sorted(sys.modules)}))
 """
 
@@ -237,7 +239,8 @@ def test_a_broken_entry_point_is_a_row_and_can_be_switched_off(tmp_path: Path) -
     env = {"PYTHONPATH": f"{tmp_path}{os.pathsep}{ROOT}"}
     listed = shootout("list", "--json", env=env)
     assert listed.returncode == 0, listed.stderr  # was 2: every command failed
-    [row] = [r for r in json.loads(listed.stdout) if r["origin"] == "entry-point:broken"]
+    rows = json.loads(listed.stdout)["implementations"]
+    [row] = [r for r in rows if r["origin"] == "entry-point:broken"]
     assert not row["available"] and row["reason"].startswith("not loadable: entry point 'broken'")
     verified = shootout("verify", "-a", ALGO, "-b", "numpy", "--case", "random_f32", env=env)
     assert verified.returncode == 0 and "warning: not loadable" in verified.stderr

@@ -22,7 +22,7 @@ import tarfile
 import tempfile
 import time
 from collections import Counter, defaultdict
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
@@ -36,8 +36,13 @@ from harness.gate.verdict import (
     compare_cell,
     judge,
 )
+from harness.progress import QUIET_ENV, Progress
 
 ROOT = Path(__file__).resolve().parent.parent.parent
+# Environment variables the gate's own subprocesses must not see.
+INNER_ONLY = ("PYTEST_XDIST", "GITHUB_STEP_SUMMARY")
+#: The three sides of a self-test: A, A again (nothing changed), A with one slowdown.
+SELF_TEST_SIDES = ("A", "A again", "A slowed")
 
 
 def resolve_ref(ref: str, repo: Path = ROOT) -> str:
@@ -173,8 +178,9 @@ def verify_tree(
                 argv += [flag, value]
         for plugin in config.get("plugins", ()):
             argv += ["--plugin", plugin]
-        env = {**os.environ, "PYTHONPATH": str(tree)}
-        env = {k: v for k, v in env.items() if not k.startswith("PYTEST_XDIST")}
+        # Its progress and job summary are the gate's to give, not this inner command's.
+        env = {**os.environ, "PYTHONPATH": str(tree), QUIET_ENV: "1"}
+        env = {k: v for k, v in env.items() if not k.startswith(INNER_ONLY)}
         proc = subprocess.run(argv, cwd=tree, env=env, capture_output=True, text=True, check=False)
         if proc.returncode not in (0, 1) or not out.is_file():
             tail = " | ".join((proc.stderr or proc.stdout).strip().splitlines()[-3:])
@@ -211,7 +217,7 @@ def run_rounds(
     slowdown: dict[str, dict[str, float]] | None = None,
     verify: tuple[str, ...] = (),
     verifier: Sequence[str] = (),
-    progress: Callable[[str], None] = lambda _: None,
+    progress: Progress | None = None,
 ) -> GateRun:
     """Verify the ``verify`` sides (by ``verify_tree`` with ``verifier`` as its command),
     then interleave rounds over the named trees.
@@ -221,18 +227,21 @@ def run_rounds(
     whatever its speed, and a crashing one would take its worker down.
     """
     start = time.perf_counter()
+    steps = progress or Progress("gate")  # the default writes nothing
+    steps.expect(len(verify) + rounds * len(trees))
     sides = {name: SideData() for name in trees}
     for name in verify:
-        progress(f"verifying every case on the {name} side")
+        steps.begin(f"verifying every case on the {name} side", kind="verify")
         sides[name].verdicts += verify_tree(name, trees[name], config, verifier)
+        steps.end(ok=not failing_keys(sides[name].verdicts))
     failing = set().union(*(failing_keys(sides[n].verdicts) for n in verify))
     exclude = sorted(failing | set(config.get("exclude", ())))
     names = list(trees)
     info: dict[str, Any] | None = None
     for r in range(rounds):
         order = names if r % 2 == 0 else names[::-1]
-        progress(f"round {r + 1}/{rounds}: " + " then ".join(order))
         for name in order:
+            steps.begin(f"round {r + 1}/{rounds}: {name}", kind="round")
             # A fresh process per round: the process itself is part of what varies.
             extra = {"slowdown": (slowdown or {}).get(name, {}), "exclude": exclude}
             worker = Worker(name, trees[name], {**config, **extra})
@@ -242,6 +251,7 @@ def run_rounds(
                 sides[name].add_round(worker.request({"op": "round"}))
             finally:
                 worker.close()
+            steps.end()
     standard = info["standard"] if info is not None else {}
     return GateRun(sides, standard, rounds, time.perf_counter() - start)
 
@@ -323,12 +333,12 @@ def self_test_once(
     rounds: int,
     target: str,
     factor: float,
-    progress: Callable[[str], None] = lambda _: None,
+    progress: Progress | None = None,
 ) -> dict[str, Any]:
     """One self-test on this tree: A against A again, and A against A with ``target``
     slowed by ``factor``; a slower or faster verdict where nothing changed is a false alarm."""
     run = run_rounds(
-        {"A": ROOT, "A again": ROOT, "A slowed": ROOT},
+        dict.fromkeys(SELF_TEST_SIDES, ROOT),
         worker,
         rounds,
         slowdown={"A slowed": {target: factor}},

@@ -211,10 +211,14 @@ def main(argv: list[str] | None = None) -> int:
         from harness.gate import GateError
         from harness.registry import RegistryError
         from harness.results import ResultsError
-        from harness.session import SessionError
 
         # OSError: a results path that cannot be written, a file that cannot be read
-        errors = RegistryError | ResultsError | GateError | SessionError | ValueError | OSError
+        errors: tuple[type[BaseException], ...] = (
+            RegistryError, ResultsError, GateError, ValueError, OSError,
+        )  # fmt: skip
+        session = sys.modules.get("harness.session")  # (it imports pytest: only if loaded)
+        if session is not None:
+            errors += (session.SessionError,)
         if isinstance(exc, errors):
             print(f"shootout: error: {exc}", file=sys.stderr)
             return EXIT_USAGE

@@ -356,13 +356,16 @@ def test_the_gate_keeps_its_inner_verify_quiet_and_out_of_the_job_summary(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     from harness.gate import run as gate_run
+    from harness.results import Run
 
     seen: dict[str, str] = {}
+    # a valid results file with no verdicts (made before subprocess.run is replaced)
+    document = Run(command="shootout verify", profile=None, threads={}).document(complete=True)
 
     def fake_run(argv: list[str], **kwargs: Any) -> subprocess.CompletedProcess[str]:
         seen.update(kwargs["env"])
         out = Path(argv[argv.index("--results") + 1])
-        out.write_text(json.dumps({"verdicts": []}))
+        out.write_text(json.dumps(document, default=str))
         return subprocess.CompletedProcess(argv, 0, "", "")
 
     monkeypatch.setenv("GITHUB_STEP_SUMMARY", str(tmp_path / "summary.md"))

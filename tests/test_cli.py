@@ -356,7 +356,7 @@ def test_interrupted_bench_keeps_earlier_results_and_marks_itself(tmp_path: Path
             "-a",
             ALGO,
             "--profile",
-            "quick",
+            "full",  # every size, 2 s each: still running when the signal comes
             "--max-time",
             "2",
             "--results-dir",

@@ -36,6 +36,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from harness.numbers import positive_seconds
+
 ROOT = Path(__file__).resolve().parent.parent
 HIDDEN_OPTIONS = (
     "--shootout-worker",
@@ -104,21 +106,11 @@ def innermost_frame(dump: list[str]) -> str:
     return f" in {frame['func']} ({Path(frame['path']).name}, line {frame['line']})"
 
 
-def _seconds(text: str) -> float:
-    try:
-        value = float(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"{text!r} is not a number of seconds") from None
-    if not (value > 0 and math.isfinite(value)):
-        raise argparse.ArgumentTypeError(f"must be a positive number of seconds, got {text}")
-    return value
-
-
 def add_options(parser: argparse.ArgumentParser, mode: str) -> None:
     """The budget options of verify and bench, and the hidden ones a worker is started with."""
     parser.add_argument(
         "--cell-budget",
-        type=_seconds,
+        type=positive_seconds,
         default=DEFAULT_BUDGET_S,
         metavar="SECONDS",
         help="skip a cell whose time, predicted from the same implementation's smaller "
@@ -126,7 +118,7 @@ def add_options(parser: argparse.ArgumentParser, mode: str) -> None:
     )
     parser.add_argument(
         "--cell-timeout",
-        type=_seconds,
+        type=positive_seconds,
         default=None,
         metavar="SECONDS",
         help="kill a cell still running after this and record it as an error (default "

@@ -9,6 +9,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import NoReturn
 
+from harness.numbers import positive_seconds, slowdown_factor, whole_count
 from harness.supervise import add_options as add_robust_options
 from harness.supervise import supervise
 from shootout.usage import COMMAND, EXIT_INTERRUPTED, EXIT_USAGE, UsageError
@@ -57,7 +58,7 @@ def _parser() -> argparse.ArgumentParser:
     v.add_argument("--case-json", help="run one ad-hoc case given as JSON (from a repro)")
     v.add_argument(
         "--fuzz",
-        type=int,
+        type=whole_count,
         default=0,
         metavar="N",
         help="also draw N random cases per implementation (shrunk on failure)",
@@ -72,7 +73,7 @@ def _parser() -> argparse.ArgumentParser:
     b.add_argument("--results-dir", type=Path, default=Path("results"))
     b.add_argument(
         "--max-time",
-        type=float,
+        type=positive_seconds,
         default=None,
         help="seconds of timing per cell (default: 0.5 quick, 2 full)",
     )
@@ -103,11 +104,13 @@ def _parser() -> argparse.ArgumentParser:
         default="standard",
         help="standard (each suite's standard case, the default) | smoke | quick | full",
     )
-    g.add_argument("--max-time", type=float, default=0.05, help="seconds per cell per round")
+    g.add_argument(
+        "--max-time", type=positive_seconds, default=0.05, help="seconds per cell per round"
+    )
     g.add_argument("--markdown", type=Path, default=None, help="write a Markdown summary here")
     g.add_argument("--json-out", type=Path, default=None, help="write the JSON result here")
     g.add_argument("--inject", default=None, help="self-test: implementation key to slow down")
-    g.add_argument("--inject-factor", type=float, default=1.5)
+    g.add_argument("--inject-factor", type=slowdown_factor, default=1.5)
     g.add_argument("--repeat", type=int, default=1, help="self-test: run it N times, report rates")
     r = sub.add_parser("report", help="build the HTML report from results files")
     r.add_argument("paths", nargs="*", type=Path, default=[Path("results")])

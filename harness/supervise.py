@@ -7,13 +7,17 @@ pipe it writes one JSON object per line:
     {"results": PATH}                     the results file, saved before any cell runs
     {"start": CELL, "timeout": SECONDS}   a cell begins: the supervisor's clock starts
     {"end": CELL}                         the cell is recorded
+    {"exit": STATUS}                      the command is over: STATUS is the run's
 
 and Python's faulthandler writes its stack dumps there too: on a fatal signal, and on
 SIGUSR1, which the supervisor sends to a cell that outlives its timeout before it kills the
 worker's process group. After a worker dies during a cell, or is killed, a new worker
 continues the same results file (``--shootout-resume``): it first records the lost cell as
 an error (``--shootout-lost``), then runs only the cells not recorded yet. A worker that
-ends between cells has finished (or failed to start): its exit status is the run's.
+ends between cells without saying ``exit`` (``os._exit`` or ``sys.exit`` from an
+implementation's thread, or after its cell) did not finish: a new worker continues with the
+cells not recorded yet, and the run fails whatever their verdicts. When such a worker had
+recorded nothing new since the last one, the cells left are recorded as errors instead.
 """
 
 from __future__ import annotations
@@ -154,6 +158,8 @@ def user_argv(argv: list[str]) -> list[str]:
 class Link:
     """The worker's end of the pipe: heartbeats for the supervisor, stacks from faulthandler."""
 
+    current: Link | None = None  # this process's link, once it is a worker
+
     def __init__(self, fd: int) -> None:
         self.fd = fd
 
@@ -161,18 +167,33 @@ class Link:
         """Make this process a worker: faulthandler writes here, SIGINT interrupts."""
         import faulthandler
 
+        from harness import escapes
+
         os.set_inheritable(self.fd, False)  # programs an implementation starts must not hold it
         faulthandler.enable(file=self.fd, all_threads=True)
         faulthandler.register(signal.SIGUSR1, file=self.fd, all_threads=True)
         # A worker started from a shell that ignores SIGINT would inherit that; the
-        # supervisor interrupts with SIGINT, and the worker must then save and stop.
-        signal.signal(signal.SIGINT, signal.default_int_handler)
+        # supervisor interrupts with SIGINT, and the worker must then save and stop. The
+        # handler marks its KeyboardInterrupt: one an implementation raises is its error.
+        escapes.install()
+        Link.current = self
 
     def send(self, **event: Any) -> None:
         try:
             os.write(self.fd, (json.dumps(event) + "\n").encode())
         except OSError:  # the supervisor is gone: stop as if interrupted (results are saved)
-            raise KeyboardInterrupt from None
+            from harness.escapes import stop_run
+
+            stop_run()
+
+
+def report_exit(code: int) -> int:
+    """Tell the supervisor, when this process is a worker, that the command ended with
+    ``code``; a worker that ends without saying so did not finish its run."""
+    if Link.current is not None:
+        with contextlib.suppress(KeyboardInterrupt):
+            Link.current.send(exit=code)
+    return code
 
 
 # ---- the supervisor's end -----------------------------------------------------------------
@@ -212,6 +233,8 @@ class Worker:
         self.cell: str | None = None
         self.started = 0.0
         self.timeout: float | None = None
+        self.last_cell: str | None = None  # the last cell recorded
+        self.exit_code: int | None = None  # what the worker said its command ended with
 
     def close(self) -> None:
         os.close(self.fd)
@@ -297,9 +320,11 @@ class Worker:
                 self.timeout = float(event["timeout"])
             self.dump = []
         elif "end" in event:
-            self.cell = None
+            self.cell, self.last_cell = None, str(event["end"])
         elif "results" in event:
             self.results = str(event["results"])
+        elif isinstance(event.get("exit"), int):
+            self.exit_code = event["exit"]
 
 
 def _worker_env() -> dict[str, str]:
@@ -332,11 +357,58 @@ def supervise(argv: list[str], keeps_results: bool, command: list[str]) -> int:
             signal.signal(signal.SIGTERM, previous)
 
 
+def _recorded(results: str) -> int:
+    """How many records the results file holds (0 when it cannot be read)."""
+    try:
+        data = json.loads(Path(results).read_text())
+        return len(data["verdicts"]) + len(data["measurements"])
+    except (OSError, ValueError, KeyError, TypeError):
+        return 0
+
+
+@dataclass
+class _Losses:
+    """Workers that ended between cells before the run was over, and what to do next."""
+
+    count: int = 0
+    recorded: int | None = None  # records in the results file at the last loss
+    recording_rest: bool = False  # the worker now running records the cells left as errors
+
+    def next_worker(self, ending: Ending, worker: Worker, results: str) -> list[str] | None:
+        """The resume options of the next worker; None when there is no point in one."""
+        count = _recorded(results)
+        progress = self.recorded is None or count > self.recorded
+        if not progress and self.recording_rest:  # even recording the rest did not get through
+            print(
+                "shootout: error: the workers keep ending between cells; partial results "
+                f"kept in {results} (marked incomplete)",
+                file=sys.stderr,
+            )
+            return None
+        self.count, self.recorded, self.recording_rest = self.count + 1, count, not progress
+        what = f"exited with status {ending.code}"
+        if ending.code < 0:
+            what = "was " + crash_detail(ending.code).removeprefix("crashed: ")
+        after = f"after {worker.last_cell}" if worker.last_cell else "before its first cell"
+        lost = f"the worker {what} between cells ({after}) before every cell was recorded"
+        if progress:
+            print(f"shootout: {lost}; going on with the cells not recorded yet", file=sys.stderr)
+            return ["--shootout-resume", results]
+        print(
+            f"shootout: {lost}, again without recording a cell; the cells not recorded yet "
+            "are errors",
+            file=sys.stderr,
+        )
+        rest = json.dumps({"rest": f"not run: {lost}, twice without recording a cell"})
+        return ["--shootout-resume", results, "--shootout-lost", rest]
+
+
 def _supervise(command: list[str], keeps_results: bool) -> int:
     env = _worker_env()
-    resume: list[str] = []
+    resume: list[str] | None = []
     results: str | None = None
-    while True:
+    losses = _Losses()
+    while resume is not None:
         worker = Worker([*command, *resume], env)
         try:
             ending = worker.wait()
@@ -352,12 +424,25 @@ def _supervise(command: list[str], keeps_results: bool) -> int:
         finally:
             worker.close()
         results = worker.results or results
-        if ending.cell is None:
+        if ending.cell is None and worker.exit_code is not None:  # the command is over
+            if worker.exit_code == 0 and losses.count:
+                print(
+                    f"shootout: error: exit status 1: a worker ended between cells "
+                    f"{losses.count} time(s) before the run was over (see above)",
+                    file=sys.stderr,
+                )
+                return 1
+            return worker.exit_code
+        if ending.cell is None and results is None:  # it never started the run
             if ending.code >= 0:
                 return ending.code
             what = crash_detail(ending.code).removeprefix("crashed: ")
             print(f"shootout: error: the worker was {what} outside any cell", file=sys.stderr)
             return EXIT_USAGE
+        if ending.cell is None:
+            assert results is not None
+            resume = losses.next_worker(ending, worker, results)
+            continue
         if results is None:  # a cell never starts before the results file is announced
             print("shootout: error: the worker announced no results file", file=sys.stderr)
             return EXIT_USAGE
@@ -367,3 +452,5 @@ def _supervise(command: list[str], keeps_results: bool) -> int:
         )
         lost = json.dumps({"cell": ending.cell, "detail": ending.detail})
         resume = ["--shootout-resume", results, "--shootout-lost", lost]
+        losses.recording_rest = False
+    return 1

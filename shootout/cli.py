@@ -11,7 +11,7 @@ from typing import NoReturn
 
 from harness.numbers import positive_seconds, slowdown_factor, whole_count
 from harness.supervise import add_options as add_robust_options
-from harness.supervise import supervise
+from harness.supervise import report_exit, supervise
 from shootout.usage import COMMAND, EXIT_INTERRUPTED, EXIT_USAGE, UsageError
 
 
@@ -130,6 +130,15 @@ def _parser() -> argparse.ArgumentParser:
 
 
 def main(argv: list[str] | None = None) -> int:
+    try:
+        code = _main(argv)
+    except Exception:
+        report_exit(1)
+        raise
+    return report_exit(code)  # a supervised worker says it finished (harness.supervise)
+
+
+def _main(argv: list[str] | None) -> int:
     try:
         args = _parser().parse_args(argv)
         if getattr(args, "threads", 1) < 1:

@@ -277,6 +277,10 @@ def markdown(result: dict[str, Any], title: str) -> str:
             f"- wrong result: `{w['algorithm']}/{w['backend']}/{w['variant']}` on `{w['case']}`: "
             f"{w['detail']} — re-run: `{w['repro']}`"
         )
+    for key, reason in (result.get("timing_errors") or {}).items():
+        lines.append(f"- raised while timed: `{key}`: {reason}")
+    for cell in result.get("missing") or []:
+        lines.append(f"- not recorded: `{cell}`")
     for b in result["budgets"]:
         if b["status"] == "not selected":
             continue

@@ -82,15 +82,15 @@ def cmd_verify(args: argparse.Namespace) -> int:
     state.watch.announce(state.results_path)
     if state.watch.pending(state.cells()):
         run_pytest(state, ["--benchmark-disable", *state.watch.pytest_options()])
-    else:  # a resumed worker whose predecessor was lost in the last cell
-        state.save(complete=True)
+    incomplete = _close(state, "verify")
+    state.save(complete=True)
     verdicts = state.run.verdicts
     if args.json:
         print(json.dumps(verdicts, indent=1, default=str))
     else:
         print(verdict_table(verdicts, verbose=args.verbose, fuzz=state.fuzz_failures))
     bad = any(v["status"] in ("fail", "error") for v in verdicts)
-    return EXIT_DISAGREE if bad else EXIT_OK
+    return EXIT_DISAGREE if bad or incomplete else EXIT_OK
 
 
 def cmd_bench(args: argparse.Namespace) -> int:
@@ -135,6 +135,7 @@ def cmd_bench(args: argparse.Namespace) -> int:
             file=sys.stderr,
         )
         return EXIT_INTERRUPTED
+    incomplete = _close(state, "bench")
     state.save(complete=True)
     records = state.run.measurements
     if args.json:
@@ -143,4 +144,14 @@ def cmd_bench(args: argparse.Namespace) -> int:
         print(measurement_table(records))
         print(f"\nresults: {state.results_path}")
     bad = any(m["status"] in ("fail", "error") for m in records)
-    return EXIT_DISAGREE if bad else EXIT_OK
+    return EXIT_DISAGREE if bad or incomplete else EXIT_OK
+
+
+def _close(state: State, mode: str) -> bool:
+    """The completeness check that ends every run (harness.complete); True when it failed."""
+    from harness.complete import close
+
+    lines = close(state.run, state.cells(), mode, state.watch.fuzz)
+    for line in lines:
+        print(f"shootout: error: {line}" if not line.startswith(" ") else line, file=sys.stderr)
+    return bool(lines)

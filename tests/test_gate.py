@@ -125,6 +125,16 @@ def test_a_malformed_thresholds_or_budgets_file_is_one_clear_error(
         load(path)
 
 
+def test_the_project_files_name_only_what_is_registered() -> None:
+    from harness.registry import load_registry
+
+    registry = load_registry()
+    config, budgets = load_config(ROOT / "gate.toml"), load_budgets(ROOT / "budgets.toml")
+    check_names(
+        config, budgets, algorithms=registry.suites, implementations=registry.implementations
+    )
+
+
 def test_names_in_the_files_must_be_known() -> None:
     algorithms = {"box_iou_axis_aligned", "nms_greedy"}
     impls = {"box_iou_axis_aligned/numpy/xp", "nms_greedy/numba/sweep"}

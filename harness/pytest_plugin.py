@@ -211,12 +211,14 @@ def _outcome(status: str, detail: str, note: str, repro: str) -> None:
 
 def _run_fuzz(state: State, cell: Cell) -> None:
     from harness.fuzz import fuzz
+    from harness.verify import fuzz_session_verdict
 
     reason = cell.impl.unavailable_reason()
-    if reason:
+    if reason is None and cell.suite.fuzz is None:
+        reason = f"{cell.suite.algorithm} has no fuzz strategy"
+    if reason:  # recorded: a selected cell never goes missing from the results
+        state.run.verdicts.append(fuzz_session_verdict(cell.impl, "skip", detail=reason).as_dict())
         pytest.skip(reason)
-    if cell.suite.fuzz is None:
-        pytest.skip(f"{cell.suite.algorithm} has no fuzz strategy")
     outcome = fuzz(cell.suite, cell.impl, state.selection.fuzz, state.selection.fuzz_seed)
     if outcome.verdict is None:
         from harness.verify import fuzz_session_verdict

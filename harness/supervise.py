@@ -7,14 +7,18 @@ pipe it writes one JSON object per line:
     {"results": PATH, "run": ID}          the results file, saved before any cell runs
     {"start": CELL, "timeout": SECONDS}   a cell begins: the supervisor's clock starts
     {"end": CELL}                         the cell is recorded
+    {"exit": STATUS}                      the command is over: STATUS is the run's
 
 and Python's faulthandler writes its stack dumps there too: on a fatal signal, and on
 SIGUSR1, which the supervisor sends to a cell that outlives its timeout before it kills the
 worker's process group. After a worker dies during a cell, or is killed, a new worker
 continues the same results file (``--shootout-resume``) if it still holds the same run
 (``--shootout-run``): it first records the lost cell as an error (``--shootout-lost``), then
-runs only the cells not recorded yet. A worker that ends between cells has finished (or
-failed to start): its exit status is the run's. Whatever a worker leaves running in its
+runs only the cells not recorded yet. A worker that ends between cells without saying
+``exit`` (``os._exit`` or ``sys.exit`` from an implementation's thread, or after its cell)
+did not finish: a new worker continues with the cells not recorded yet, and the run fails
+whatever their verdicts. When such a worker had recorded nothing new since the last one,
+the cells left are recorded as errors instead. Whatever a worker leaves running in its
 process group is killed when it ends, and SIGHUP (the terminal closed) stops the run like
 SIGTERM, so no process of the run outlives the command.
 """
@@ -38,6 +42,8 @@ import time
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
+
+from harness.numbers import positive_seconds
 
 ROOT = Path(__file__).resolve().parent.parent
 HIDDEN_OPTIONS = (
@@ -108,21 +114,11 @@ def innermost_frame(dump: list[str]) -> str:
     return f" in {frame['func']} ({Path(frame['path']).name}, line {frame['line']})"
 
 
-def _seconds(text: str) -> float:
-    try:
-        value = float(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"{text!r} is not a number of seconds") from None
-    if not (value > 0 and math.isfinite(value)):
-        raise argparse.ArgumentTypeError(f"must be a positive number of seconds, got {text}")
-    return value
-
-
 def add_options(parser: argparse.ArgumentParser, mode: str) -> None:
     """The budget options of verify and bench, and the hidden ones a worker is started with."""
     parser.add_argument(
         "--cell-budget",
-        type=_seconds,
+        type=positive_seconds,
         default=DEFAULT_BUDGET_S,
         metavar="SECONDS",
         help="skip a cell whose time, predicted from the same implementation's smaller "
@@ -130,7 +126,7 @@ def add_options(parser: argparse.ArgumentParser, mode: str) -> None:
     )
     parser.add_argument(
         "--cell-timeout",
-        type=_seconds,
+        type=positive_seconds,
         default=None,
         metavar="SECONDS",
         help="kill a cell still running after this and record it as an error (default "
@@ -166,6 +162,8 @@ def user_argv(argv: list[str]) -> list[str]:
 class Link:
     """The worker's end of the pipe: heartbeats for the supervisor, stacks from faulthandler."""
 
+    current: Link | None = None  # this process's link, once it is a worker
+
     def __init__(self, fd: int) -> None:
         self.fd = fd
 
@@ -173,6 +171,7 @@ class Link:
         """Make this process a worker: faulthandler writes here, SIGINT interrupts."""
         import faulthandler
 
+        from harness import escapes
         from harness.reap import adopt_orphans
 
         os.set_inheritable(self.fd, False)  # programs an implementation starts must not hold it
@@ -180,14 +179,27 @@ class Link:
         faulthandler.enable(file=self.fd, all_threads=True)
         faulthandler.register(signal.SIGUSR1, file=self.fd, all_threads=True)
         # A worker started from a shell that ignores SIGINT would inherit that; the
-        # supervisor interrupts with SIGINT, and the worker must then save and stop.
-        signal.signal(signal.SIGINT, signal.default_int_handler)
+        # supervisor interrupts with SIGINT, and the worker must then save and stop. The
+        # handler marks its KeyboardInterrupt: one an implementation raises is its error.
+        escapes.install()
+        Link.current = self
 
     def send(self, **event: Any) -> None:
         try:
             os.write(self.fd, (json.dumps(event) + "\n").encode())
         except OSError:  # the supervisor is gone: stop as if interrupted (results are saved)
-            raise KeyboardInterrupt from None
+            from harness.escapes import stop_run
+
+            stop_run()
+
+
+def report_exit(code: int) -> int:
+    """Tell the supervisor, when this process is a worker, that the command ended with
+    ``code``; a worker that ends without saying so did not finish its run."""
+    if Link.current is not None:
+        with contextlib.suppress(KeyboardInterrupt):
+            Link.current.send(exit=code)
+    return code
 
 
 # ---- the supervisor's end -----------------------------------------------------------------
@@ -229,6 +241,8 @@ class Worker:
         self.cell: str | None = None
         self.started = 0.0
         self.timeout: float | None = None
+        self.last_cell: str | None = None  # the last cell recorded
+        self.exit_code: int | None = None  # what the worker said its command ended with
 
     def close(self) -> None:
         """Stop following the worker; once it has ended, kill what it left in its group."""
@@ -320,12 +334,14 @@ class Worker:
                 self.timeout = float(event["timeout"])
             self.dump = []
         elif "end" in event:
-            self.cell = None
+            self.cell, self.last_cell = None, str(event["end"])
         elif "empty" in event:
             self.empty = True  # an empty --shard: nothing selected, and that is fine
         elif "results" in event:
             self.results = str(event["results"])
             self.run_id = str(event["run"]) if event.get("run") else None
+        elif isinstance(event.get("exit"), int):
+            self.exit_code = event["exit"]
 
 
 def _worker_env() -> dict[str, str]:
@@ -360,12 +376,59 @@ def supervise(argv: list[str], keeps_results: bool, command: list[str]) -> int:
             signal.signal(stop, handler)
 
 
+def _recorded(results: str) -> int:
+    """How many records the results file holds (0 when it cannot be read)."""
+    try:
+        data = json.loads(Path(results).read_text())
+        return len(data["verdicts"]) + len(data["measurements"])
+    except (OSError, ValueError, KeyError, TypeError):
+        return 0
+
+
+@dataclass
+class _Losses:
+    """Workers that ended between cells before the run was over, and what to do next."""
+
+    count: int = 0
+    recorded: int | None = None  # records in the results file at the last loss
+    recording_rest: bool = False  # the worker now running records the cells left as errors
+
+    def next_worker(self, ending: Ending, worker: Worker, results: str) -> list[str] | None:
+        """The resume options of the next worker; None when there is no point in one."""
+        count = _recorded(results)
+        progress = self.recorded is None or count > self.recorded
+        if not progress and self.recording_rest:  # even recording the rest did not get through
+            print(
+                "shootout: error: the workers keep ending between cells; partial results "
+                f"kept in {results} (marked incomplete)",
+                file=sys.stderr,
+            )
+            return None
+        self.count, self.recorded, self.recording_rest = self.count + 1, count, not progress
+        what = f"exited with status {ending.code}"
+        if ending.code < 0:
+            what = "was " + crash_detail(ending.code).removeprefix("crashed: ")
+        after = f"after {worker.last_cell}" if worker.last_cell else "before its first cell"
+        lost = f"the worker {what} between cells ({after}) before every cell was recorded"
+        if progress:
+            print(f"shootout: {lost}; going on with the cells not recorded yet", file=sys.stderr)
+            return ["--shootout-resume", results]
+        print(
+            f"shootout: {lost}, again without recording a cell; the cells not recorded yet "
+            "are errors",
+            file=sys.stderr,
+        )
+        rest = json.dumps({"rest": f"not run: {lost}, twice without recording a cell"})
+        return ["--shootout-resume", results, "--shootout-lost", rest]
+
+
 def _supervise(command: list[str], keeps_results: bool) -> int:
     env = _worker_env()
-    resume: list[str] = []
+    resume: list[str] | None = []
     results: str | None = None
     run_id: str | None = None
-    while True:
+    losses = _Losses()
+    while resume is not None:
         worker = Worker([*command, *resume], env)
         try:
             ending = worker.wait()
@@ -382,9 +445,17 @@ def _supervise(command: list[str], keeps_results: bool) -> int:
             worker.close()
         results = worker.results or results
         run_id = worker.run_id or run_id
-        if ending.cell is None:
-            if ending.code == 0 and results is None and not worker.empty:
-                # e.g. a plugin's exit in native code
+        if ending.cell is None and worker.exit_code is not None:  # the command is over
+            if worker.exit_code == 0 and losses.count:
+                print(
+                    f"shootout: error: exit status 1: a worker ended between cells "
+                    f"{losses.count} time(s) before the run was over (see above)",
+                    file=sys.stderr,
+                )
+                return 1
+            return worker.exit_code
+        if ending.cell is None and results is None:  # it never started the run
+            if ending.code == 0 and not worker.empty:  # e.g. a plugin's exit in native code
                 print(
                     "shootout: error: the worker exited (status 0) before it could run any cell",
                     file=sys.stderr,
@@ -395,6 +466,12 @@ def _supervise(command: list[str], keeps_results: bool) -> int:
             what = crash_detail(ending.code).removeprefix("crashed: ")
             print(f"shootout: error: the worker was {what} outside any cell", file=sys.stderr)
             return EXIT_USAGE
+        if ending.cell is None:
+            assert results is not None
+            resume = losses.next_worker(ending, worker, results)
+            if resume is not None and run_id:
+                resume += ["--shootout-run", run_id]
+            continue
         if results is None:  # a cell never starts before the results file is announced
             print("shootout: error: the worker announced no results file", file=sys.stderr)
             return EXIT_USAGE
@@ -405,3 +482,5 @@ def _supervise(command: list[str], keeps_results: bool) -> int:
         lost = json.dumps({"cell": ending.cell, "detail": ending.detail})
         resume = ["--shootout-resume", results, "--shootout-lost", lost]
         resume += ["--shootout-run", run_id] if run_id else []
+        losses.recording_rest = False
+    return 1

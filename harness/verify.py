@@ -10,6 +10,8 @@ import numpy as np
 
 from harness.backends import BACKENDS, seed_all
 from harness.comparators import Comparator, Comparison
+from harness.escapes import one_line as _one_line
+from harness.escapes import stops_the_run
 from harness.prepare import (
     PreparedCall,
     case_inputs,
@@ -45,11 +47,6 @@ __all__ = [
     "unrun_verdict",
     "verify",
 ]
-
-
-def _one_line(exc: BaseException) -> str:
-    text = str(exc).strip().splitlines()
-    return f"{type(exc).__name__}: {text[0] if text else ''}".rstrip(": ")
 
 
 OnCall = Callable[[Callable[[], Any]], Any]
@@ -104,7 +101,9 @@ def _check_refusal(
                 "detail": f"unsupported convention {flags} (refused as required: {_one_line(exc)})",
             }
         )
-    except Exception as exc:
+    except BaseException as exc:  # any but an interrupt of the run is this cell's (escapes)
+        if stops_the_run(exc):
+            raise
         return verdict(
             "error",
             f"unsupported convention {flags} must raise ValueError, raised {_one_line(exc)}",
@@ -132,7 +131,9 @@ def _check_error_case(
             f"raised {type(exc).__name__} but the message {str(exc)!r} "
             f"does not match {err.match!r}",
         )
-    except Exception as exc:
+    except BaseException as exc:
+        if stops_the_run(exc):
+            raise
         return verdict(
             "fail", f"must raise {expected} matching {err.match!r}, raised {_one_line(exc)}"
         )
@@ -167,7 +168,9 @@ def _check_output(
             # 0/0 and inf/inf warnings are NumPy's way of saying NaN: the values are judged
             warnings.simplefilter("ignore", RuntimeWarning)
             raw = on_call(call.synchronized())
-    except Exception as exc:
+    except BaseException as exc:
+        if stops_the_run(exc):
+            raise
         return verdict("error", f"raised {_one_line(exc)}", **tol_fields)
     modified = call.modified_inputs()
     if modified:
@@ -199,7 +202,9 @@ def _check_output(
     backend = BACKENDS[call.impl.arrays]
     try:
         actual = backend.host(call.outputs(raw, suite.outputs))
-    except Exception as exc:
+    except BaseException as exc:
+        if stops_the_run(exc):
+            raise
         return verdict(
             "error",
             f"returned {type(raw).__name__}, which cannot be read as an array: {_one_line(exc)}",

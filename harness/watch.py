@@ -18,6 +18,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from harness.budget import Timing
+from harness.escapes import one_line, stops_the_run
 from harness.reap import Leftovers
 from harness.supervise import TIMED_OUT, Link, seconds_text
 
@@ -32,6 +33,18 @@ SAVE_EVERY_S = 2.0  # verify saves at most this often: a crash makes it re-run a
 
 #: Extrapolate a call's time from cases at most this many times smaller (in flops).
 SCALE_LIMIT = 100.0
+
+
+class CellError(RuntimeError):
+    """A cell's body escaped with an exception pytest would not take as the test's failure
+    (a KeyboardInterrupt would stop the session): it is recorded, and this replaces it."""
+
+
+def _pytest_exit() -> type[BaseException]:
+    """The exception of ``pytest.exit``, which pytest lets through to stop the session."""
+    import pytest
+
+    return pytest.exit.Exception
 
 
 def predict_call_seconds(history: Iterable[tuple[float, float]], flops: float) -> float | None:
@@ -175,7 +188,10 @@ class Watch:
     @contextmanager
     def running(self, cell: Cell, run: Run) -> Iterator[None]:
         """Around one cell: the heartbeats, and a verdict even when the cell's body escapes
-        with SystemExit (``sys.exit`` in an implementation) or a harness error."""
+        with any exception but an interrupt of the run (harness.escapes): SystemExit,
+        asyncio.CancelledError, a KeyboardInterrupt the implementation raised, a harness
+        error. One that would stop pytest's session (a KeyboardInterrupt, ``pytest.exit``)
+        comes out as CellError, which pytest counts as the test's failure."""
         if self.link is not None:
             self.link.send(start=cell.id, timeout=self.timeout)
         self.leftovers.begin()
@@ -184,10 +200,15 @@ class Watch:
         before = (len(run.verdicts), len(run.measurements))
         try:
             yield
-        except (Exception, SystemExit) as exc:
-            if (len(run.verdicts), len(run.measurements)) == before:
-                first = (str(exc).strip().splitlines() or [""])[0]
-                self.record(run, cell, "error", f"raised {type(exc).__name__}: {first}")
+        except BaseException as exc:
+            if stops_the_run(exc):
+                raise
+            recorded = (len(run.verdicts), len(run.measurements)) != before
+            detail = f"raised {one_line(exc)}"
+            if not recorded:
+                self.record(run, cell, "error", detail)
+            if isinstance(exc, KeyboardInterrupt | _pytest_exit()):
+                raise CellError(f"{cell.id}: {detail}") from exc
             raise
         finally:
             killed = self.leftovers.end()
@@ -294,7 +315,10 @@ class Watch:
 
         by_id = {c.id: c for c in cells}
         self.done = {record_id(v) for v in run.verdicts}
-        if lost and lost["cell"] in by_id and lost["cell"] not in self.done:
+        if lost and "rest" in lost:  # the workers keep ending between cells: stop trying
+            for left in self.pending(cells):
+                self.record(run, left, "error", lost["rest"])
+        elif lost and lost["cell"] in by_id and lost["cell"] not in self.done:
             self.record(run, by_id[lost["cell"]], "error", lost["detail"])
         for v in run.verdicts:
             cell, timed_out = by_id.get(record_id(v)), TIMED_OUT.match(v.get("detail") or "")

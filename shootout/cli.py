@@ -10,10 +10,11 @@ from pathlib import Path
 from typing import NoReturn
 
 from harness.deps import missing_dependency
+from harness.numbers import positive_seconds, slowdown_factor, whole_count
 from harness.progress import add_quiet_option, command_clock
 from harness.shard import shard_option
 from harness.supervise import add_options as add_robust_options
-from harness.supervise import supervise
+from harness.supervise import report_exit, supervise
 from shootout.output import add_markdown_option, closed_pipe, flushed, stdout_closed
 from shootout.usage import COMMAND, EXIT_INTERRUPTED, EXIT_USAGE, UsageError
 
@@ -77,7 +78,7 @@ def _parser() -> argparse.ArgumentParser:
     v.add_argument("--case-json", help="run one ad-hoc case given as JSON (from a repro)")
     v.add_argument(
         "--fuzz",
-        type=int,
+        type=whole_count,
         default=0,
         metavar="N",
         help="also draw N random cases per implementation (shrunk on failure)",
@@ -95,7 +96,7 @@ def _parser() -> argparse.ArgumentParser:
     b.add_argument("--results-dir", type=Path, default=Path("results"))
     b.add_argument(
         "--max-time",
-        type=float,
+        type=positive_seconds,
         default=None,
         help="seconds of timing per fast cell (default: 0.1 quick, 2 full)",
     )
@@ -134,11 +135,13 @@ def _parser() -> argparse.ArgumentParser:
         default="standard",
         help="standard (each suite's standard case, the default) | smoke | quick | full",
     )
-    g.add_argument("--max-time", type=float, default=0.05, help="seconds per cell per round")
+    g.add_argument(
+        "--max-time", type=positive_seconds, default=0.05, help="seconds per cell per round"
+    )
     g.add_argument("--markdown", type=Path, default=None, help="write a Markdown summary here")
     g.add_argument("--json-out", type=Path, default=None, help="write the JSON result here")
     g.add_argument("--inject", default=None, help="self-test: implementation key to slow down")
-    g.add_argument("--inject-factor", type=float, default=1.5)
+    g.add_argument("--inject-factor", type=slowdown_factor, default=1.5)
     g.add_argument("--repeat", type=int, default=1, help="self-test: run it N times, report rates")
     add_quiet_option(g)
     c = sub.add_parser(
@@ -171,6 +174,15 @@ def _parser() -> argparse.ArgumentParser:
 
 
 def main(argv: list[str] | None = None) -> int:
+    try:
+        code = _main(argv)
+    except Exception:
+        report_exit(1)
+        raise
+    return report_exit(code)  # a supervised worker says it finished (harness.supervise)
+
+
+def _main(argv: list[str] | None) -> int:
     try:
         args = _parser().parse_args(argv)
         if getattr(args, "threads", 1) < 1:

@@ -6,6 +6,7 @@ import argparse
 import functools
 import math
 import tempfile
+from collections.abc import Collection
 from pathlib import Path
 from typing import Any
 
@@ -24,6 +25,7 @@ from harness.gate.verdict import (
     Budget,
     GateConfig,
     check_budgets,
+    check_names,
     load_budgets,
     load_config,
 )
@@ -43,15 +45,18 @@ def cmd_gate(args: argparse.Namespace) -> int:
         raise GateError("give exactly one of --base REF, --self-test, or --results FILE")
     if args.all and not args.base:
         raise GateError("--all goes with --base REF (it times every cell, not only the changed)")
-    config = load_config(
-        args.thresholds or (THRESHOLDS_FILE if THRESHOLDS_FILE.is_file() else None)
-    )
+    thresholds = args.thresholds or (THRESHOLDS_FILE if THRESHOLDS_FILE.is_file() else None)
+    config = load_config(thresholds)
     budgets: list[Budget] = []
+    path = None
     if not args.no_budgets:
         path = args.budgets or (BUDGETS_FILE if BUDGETS_FILE.is_file() else None)
         budgets = load_budgets(path) if path is not None else []
+    names = {"thresholds_file": f"thresholds file {str(thresholds)!r}"}
+    names["budgets_file"] = f"budgets file {str(path)!r}"
     if args.results is not None:
-        return _budgets_only(args, budgets)
+        return _budgets_only(args, config, budgets, names)
+    _check_names(args, config, budgets, names)
     worker = _worker_config(args, config)
     rounds = args.rounds if args.rounds is not None else config.defaults.rounds
     if rounds < 2:
@@ -136,6 +141,22 @@ def _select(args: argparse.Namespace, commit: str, worker: dict[str, Any]) -> di
         selection["why"].append("nothing to time: -b/--variant leave none of these cells")
     worker.update(algorithms=algorithms, exclude=exclude)
     return selection
+
+
+def _check_names(
+    args: argparse.Namespace,
+    config: GateConfig,
+    budgets: list[Budget],
+    files: dict[str, str],
+    recorded: Collection[str] = (),
+) -> None:
+    """The thresholds' algorithms and the budgets' implementations must exist here (or,
+    checking a results file, in it): a misspelt name would silently check nothing."""
+    from harness.registry import load_registry
+
+    registry = load_registry(args.plugin)
+    known = {*registry.implementations, *recorded}
+    check_names(config, budgets, algorithms=registry.suites, implementations=known, **files)
 
 
 def _worker_config(args: argparse.Namespace, config: GateConfig) -> dict[str, Any]:
@@ -231,7 +252,9 @@ def _default_target(args: argparse.Namespace) -> str:
     return str(preferred[0].key)
 
 
-def _budgets_only(args: argparse.Namespace, budgets: list[Budget]) -> int:
+def _budgets_only(
+    args: argparse.Namespace, config: GateConfig, budgets: list[Budget], files: dict[str, str]
+) -> int:
     """Budgets against one existing results file: nothing is run."""
     from harness.results import load_results
 
@@ -241,6 +264,7 @@ def _budgets_only(args: argparse.Namespace, budgets: list[Budget]) -> int:
     measurements = document["measurements"]
     standard = {m["algorithm"]: m["case"] for m in measurements if m.get("standard")}
     attempted = {f"{m['algorithm']}/{m['backend']}/{m['variant']}" for m in measurements}
+    _check_names(args, config, budgets, files, recorded=attempted)
     rows = check_budgets(budgets, measurements, standard, attempted)
     broken = [r for r in rows if r["status"] in ("exceeded", "missing")]
     reasons = [f"{len(broken)} budget(s) exceeded or not measured"] if broken else []
@@ -309,6 +333,10 @@ def markdown(result: dict[str, Any], title: str) -> str:
             f"- wrong result: `{w['algorithm']}/{w['backend']}/{w['variant']}` on `{w['case']}`: "
             f"{w['detail']} — re-run: `{w['repro']}`"
         )
+    for key, reason in (result.get("timing_errors") or {}).items():
+        lines.append(f"- raised while timed: `{key}`: {reason}")
+    for cell in result.get("missing") or []:
+        lines.append(f"- not recorded: `{cell}`")
     for b in result["budgets"]:
         if b["status"] == "not selected":
             continue

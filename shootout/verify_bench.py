@@ -118,8 +118,8 @@ def cmd_verify(args: argparse.Namespace) -> int:
     state.watch.announce(state.results_path, state.run.run_id)
     if state.watch.pending(state.cells()):
         run_pytest(state, ["--benchmark-disable", *state.watch.pytest_options()])
-    else:  # a resumed worker whose predecessor was lost in the last cell
-        state.save(complete=True)
+    incomplete = _close(state, "verify")
+    state.save(complete=True)
     state.watch.finished()
     verdicts = state.run.verdicts
     bad = any(v["status"] in ("fail", "error") for v in verdicts)
@@ -128,7 +128,7 @@ def cmd_verify(args: argparse.Namespace) -> int:
         print(json_document("verify", passed=not bad, verdicts=verdicts, fuzz=state.fuzz_failures))
     else:
         print(verdict_table(verdicts, verbose=args.verbose, fuzz=state.fuzz_failures))
-    return EXIT_DISAGREE if bad else EXIT_OK
+    return EXIT_DISAGREE if bad or incomplete else EXIT_OK
 
 
 def cmd_bench(args: argparse.Namespace) -> int:
@@ -184,6 +184,7 @@ def cmd_bench(args: argparse.Namespace) -> int:
             file=sys.stderr,
         )
         return EXIT_INTERRUPTED
+    incomplete = _close(state, "bench")
     state.save(complete=True)
     state.watch.finished()
     records = state.run.measurements
@@ -202,4 +203,14 @@ def cmd_bench(args: argparse.Namespace) -> int:
     else:
         print(measurement_table(records))
         print(f"\nresults: {state.results_path}")
-    return EXIT_DISAGREE if bad else EXIT_OK
+    return EXIT_DISAGREE if bad or incomplete else EXIT_OK
+
+
+def _close(state: State, mode: str) -> bool:
+    """The completeness check that ends every run (harness.complete); True when it failed."""
+    from harness.complete import close
+
+    lines = close(state.run, state.cells(), mode, state.watch.fuzz)
+    for line in lines:
+        print(f"shootout: error: {line}" if not line.startswith(" ") else line, file=sys.stderr)
+    return bool(lines)

@@ -133,21 +133,34 @@ class Worker:
 
 @dataclass
 class SideData:
-    """Per cell: the raw samples of each round, and the verdicts of this side."""
+    """Per cell: the raw samples of each round, and the verdicts of this side.
+
+    ``errors``: cells that raised while timed; ``missing``: cells a round selected but did
+    not record, with the number of such rounds. Either fails the gate (``outcome``).
+    """
 
     samples: dict[str, list[list[float]]] = field(default_factory=lambda: defaultdict(list))
     meta: dict[str, dict[str, Any]] = field(default_factory=dict)
     verdicts: list[dict[str, Any]] = field(default_factory=list)
     skipped: dict[str, str] = field(default_factory=dict)
+    errors: dict[str, str] = field(default_factory=dict)
+    missing: dict[str, int] = field(default_factory=dict)
 
     def add_round(self, answer: dict[str, Any]) -> None:
+        recorded = set()
         for m in answer["measurements"]:
             key = f"{m['algorithm']}/{m['backend']}/{m['variant']}/{m['case']}"
+            recorded.add(key)
             self.meta[key] = m
             if m["status"] == "ok" and m["samples"]:
                 self.samples[key].append([float(x) for x in m["samples"]])
             else:
                 self.skipped[key] = f"{m['status']}: {m['reason']}"
+                if m["status"] == "error":
+                    self.errors[key] = m["reason"]
+        for key in answer.get("selected", ()):  # the round's completeness check
+            if key not in recorded:
+                self.missing[key] = self.missing.get(key, 0) + 1
 
 
 @dataclass
@@ -306,6 +319,7 @@ def outcome(
     broken = [b for b in budget_rows if b["status"] in ("exceeded", "missing")]
     if broken:
         reasons.append(f"{len(broken)} budget(s) exceeded or not measured")
+    reasons += incomplete_reasons(run, (base, candidate))
     return {
         "passed": not reasons,
         "reasons": reasons,
@@ -322,9 +336,33 @@ def outcome(
         "only_base": only_base,
         "only_candidate": only_candidate,
         "not_timed": dict(sorted(cand.skipped.items())),
+        "timing_errors": dict(sorted(cand.errors.items())),
+        "missing": missing_cells(run, (base, candidate)),
         "rounds": run.rounds,
         "seconds": round(run.seconds, 1),
     }
+
+
+def missing_cells(run: GateRun, sides: Sequence[str]) -> list[str]:
+    """``side: cell (in N rounds)`` for every cell a round selected but did not record."""
+    return [
+        f"{name}: {key} (in {rounds} round(s))"
+        for name in dict.fromkeys(sides)
+        for key, rounds in sorted(run.sides[name].missing.items())
+    ]
+
+
+def incomplete_reasons(run: GateRun, sides: Sequence[str]) -> list[str]:
+    """Why the gate fails when a round lost a cell or a candidate cell raised while timed
+    (the last side named is the candidate)."""
+    reasons = []
+    missing = missing_cells(run, sides)
+    if missing:
+        reasons.append(f"{len(missing)} selected cell(s) not recorded in every round")
+    errors = run.sides[sides[-1]].errors
+    if errors:
+        reasons.append(f"{len(errors)} cell(s) raised while timed in the candidate")
+    return reasons
 
 
 def self_test_once(
@@ -350,7 +388,8 @@ def self_test_once(
     untouched = [c for c in slowed["cells"] if c not in injected]
     false_alarms = [c for c in [*same["cells"], *untouched] if c["verdict"] in ("slower", "faster")]
     caught = bool(injected) and all(c["verdict"] == "slower" for c in injected)
-    reasons = []
+    incomplete = incomplete_reasons(run, ("A", "A again")) + incomplete_reasons(run, ("A slowed",))
+    reasons = list(dict.fromkeys(incomplete))
     if false_alarms:
         reasons.append(f"{len(false_alarms)} false alarm(s) where nothing changed")
     if not caught:
@@ -372,4 +411,6 @@ def self_test_once(
         "cells": same["cells"] + injected,
         "wrong": [],
         "budgets": [],
+        "missing": missing_cells(run, ("A", "A again", "A slowed")),
+        "timing_errors": {**same["timing_errors"], **slowed["timing_errors"]},
     }

@@ -94,7 +94,7 @@ def test_verify_makes_a_base_exception_the_cells_error(
     registry: Registry, handler: None, exc: BaseException, detail: str
 ) -> None:
     c = cell(registry)
-    verdict = verify(c.suite, replace(c.impl, fn=raising(exc)), c.case)  # type: ignore[arg-type]
+    verdict = verify(c.suite, replace(c.impl, function=raising(exc)), c.case)  # type: ignore[arg-type]
     assert (verdict.status, verdict.detail) == ("error", detail)
 
 

@@ -41,25 +41,15 @@ def _run_line(label: str, run: dict[str, Any]) -> str:
 
 
 def text(result: dict[str, Any]) -> str:
-    from shootout.present import _table, fmt_time
+    from shootout.present import _table
 
     status = "PASS" if result["passed"] else "FAIL: " + "; ".join(result["reasons"])
     lines = [_run_line("A", result["a"]), _run_line("B", result["b"]), ""]
     cells = sorted(result["cells"], key=lambda c: (ORDER.get(c["verdict"], 9), c["key"]))
     if cells:
-        rows = [
-            [
-                c["key"],
-                fmt_time(c["base_median"]),
-                fmt_time(c["candidate_median"]),
-                f"{c['ratio']:.3f}×",
-                f"[{c['ci_low']:.3f}, {c['ci_high']:.3f}]",
-                f"{c['q']:.2g}",
-                c["verdict"],
-            ]
-            for c in cells
-        ]
-        lines += [_table(rows, HEADERS), ""]
+        from shootout.gate import cell_row
+
+        lines += [_table([cell_row(c) for c in cells], HEADERS), ""]
         counts = ", ".join(f"{n} {v}" for v, n in sorted(result["counts"].items()))
         lines.append(f"{len(cells)} cells in both files: {counts}")
     else:

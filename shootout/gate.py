@@ -286,23 +286,21 @@ def _budgets_only(
 # ---- output -------------------------------------------------------------------------------
 
 
+def cell_row(c: dict[str, Any]) -> list[str]:
+    """A compared cell as a table row: key, medians, ratio, its interval, q, verdict."""
+    return [
+        c["key"],
+        fmt_time(c["base_median"]),
+        fmt_time(c["candidate_median"]),
+        f"{c['ratio']:.3f}×",
+        f"[{c['ci_low']:.3f}, {c['ci_high']:.3f}]",
+        f"{c['q']:.2g}",
+        c["verdict"],
+    ]
+
+
 def _changed_rows(result: dict[str, Any]) -> list[list[str]]:
-    rows = []
-    for c in result["cells"]:
-        if c["verdict"] == "same":
-            continue
-        rows.append(
-            [
-                c["key"],
-                fmt_time(c["base_median"]),
-                fmt_time(c["candidate_median"]),
-                f"{c['ratio']:.3f}×",
-                f"[{c['ci_low']:.3f}, {c['ci_high']:.3f}]",
-                f"{c['q']:.2g}",
-                c["verdict"],
-            ]
-        )
-    return rows
+    return [cell_row(c) for c in result["cells"] if c["verdict"] != "same"]
 
 
 _HEADERS = ["cell", "base", "candidate", "ratio", "95% CI", "q (BH)", "verdict"]

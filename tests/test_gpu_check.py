@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import os
+import signal
 import subprocess
 import sys
 import tarfile
@@ -61,8 +62,8 @@ def test_a_phase_past_its_time_is_stopped_and_its_output_kept(tmp_path: Path) ->
     log = tmp_path / "slow.log"
     code = "import time; print('started', flush=True); time.sleep(60)"
     ended = phases.run([sys.executable, "-c", code], log=log, timeout=1.0, grace=5.0)
-    assert ended.stopped == "deadline" and ended.returncode is not None
-    assert ended.seconds < 30
+    # stopped by its signal, not by finishing its 60 s sleep (behaviour, not a wall-clock bound)
+    assert ended.stopped == "deadline" and ended.returncode == -signal.SIGTERM
     assert "started" in log.read_text() and phases.tail(log).endswith("started")
 
 
@@ -71,7 +72,7 @@ def test_a_phase_is_stopped_at_once_when_poll_says_so(tmp_path: Path) -> None:
     ended = phases.run(
         [sys.executable, "-c", code], log=tmp_path / "l", timeout=60, poll=lambda: "hung"
     )
-    assert ended.stopped == "hung" and ended.seconds < 30
+    assert ended.stopped == "hung" and ended.returncode == -signal.SIGKILL
     done = phases.run([sys.executable, "-c", "raise SystemExit(3)"], log=tmp_path / "l", timeout=60)
     assert (done.returncode, done.stopped) == (3, "")
 

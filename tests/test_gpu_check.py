@@ -405,13 +405,11 @@ def test_the_dry_run_without_a_cuda_device_reports_it_and_exits_0(tmp_path: Path
     out, archive = tmp_path / "check", tmp_path / "check.tar.gz"
     env = {**os.environ, "PYTHONPATH": str(ROOT)}
     argv = ["--out", str(out), "--budget", "900", "--smoke", "-a", "box_iou_axis_aligned"]
-    start = time.monotonic()
     proc = subprocess.run(
         [sys.executable, "-m", "shootout.gpu_check", *argv, "--tar", str(archive)],
         cwd=ROOT, env=env, capture_output=True, text=True, timeout=900, check=False,
     )  # fmt: skip
     assert proc.returncode == 0, proc.stderr[-3000:]
-    assert time.monotonic() - start < 900
     record = json.loads((out / "summary.json").read_text())
     assert record["cuda"]["available"] is False
     assert record["cuda"]["reason"].startswith("no CUDA device")

@@ -2,13 +2,16 @@
 
 from __future__ import annotations
 
+import tomllib
+from pathlib import Path
+
 import nox
 
 nox.options.sessions = ["tests"]
 nox.options.default_venv_backend = "venv"
 
-# torch is pinned exactly: the pin resolves to the CPU wheel; a range pulls CUDA builds.
-# numba and CuPy need numpy below 2.6.
+# torch is pinned exactly; from PyPI on Linux that is the CUDA build, unless pip is pointed at
+# the CPU index (README, "Installing"). numba and CuPy need numpy below 2.6.
 PINS = ("torch==2.13.0", "numpy<2.6")
 THREAD_ENV = {
     "OMP_NUM_THREADS": "1",
@@ -22,11 +25,19 @@ def _install(session: nox.Session, extras: str) -> None:
     session.install("-e", f".[{extras}]", *PINS)
 
 
+def _extra(name: str) -> list[str]:
+    """The requirements of one optional-dependency group of pyproject.toml."""
+    project = tomllib.loads(Path(__file__).with_name("pyproject.toml").read_text())["project"]
+    requirements: list[str] = project["optional-dependencies"][name]
+    return requirements
+
+
 @nox.session
 def tests(session: nox.Session) -> None:
     """Verify every implementation and test the harness (verification runs in parallel)."""
     _install(session, "dev")
-    session.run("pytest", "-n", "2", *session.posargs, env=THREAD_ENV)
+    # --dist loadgroup: the cells of a Numba implementation stay on one worker (one compile)
+    session.run("pytest", "-n", "2", "--dist", "loadgroup", *session.posargs, env=THREAD_ENV)
 
 
 @nox.session
@@ -48,8 +59,10 @@ def bench(session: nox.Session) -> None:
 
 @nox.session
 def report(session: nox.Session) -> None:
-    """Rebuild the HTML report from the results files, without re-running anything."""
-    _install(session, "all")
+    """Rebuild the HTML report from the results files, without re-running anything; installs
+    only what rendering needs (the `report` extra: no torch, numba or OpenCV)."""
+    session.install("--no-deps", "-e", ".")
+    session.install(*_extra("report"))
     session.run("shootout", "report", *(session.posargs or ["results"]), "--out", "site")
 
 
@@ -69,11 +82,8 @@ def lint(session: nox.Session) -> None:
     session.run("mypy")
 
 
-@nox.session
+@nox.session(venv_backend="none")
 def gpu(session: nox.Session) -> None:
-    """On a CUDA machine: verify the torch_cuda and CuPy cells, then time them."""
-    _install(session, "all,cupy")
-    session.run("shootout", "verify", "-b", "torch_cuda", "-b", "cupy")
-    session.run(
-        "shootout", "bench", "-b", "torch_cuda", "-b", "cupy", "-b", "library", *session.posargs
-    )
+    """On a CUDA machine: the GPU check (README: Running the GPU check), in the machine's own
+    environment (its CUDA torch), installing nothing: `nox -s gpu -- --out DIR`."""
+    session.run("python", "-m", "shootout.gpu_check", *session.posargs)

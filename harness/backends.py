@@ -6,8 +6,11 @@ import functools
 import importlib
 import importlib.util
 import os
+import re
+import sys
 from collections.abc import Callable
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 
@@ -25,8 +28,15 @@ class Backend:
     device: str = "cpu"  # where its arrays live: "cpu" or "cuda" (whose ceilings bound it)
     library: str | None = None  # the module that provides the arrays (None: plain Python)
     interpreted: bool = False  # pure-Python loops: orders of magnitude slower than the rest
+    # the probe that imports nothing, where ``probe`` would (None: ``probe`` imports nothing)
+    quick_probe: Callable[[], str | None] | None = None
+    jit: bool = False  # compiles each new argument signature on its first call (Numba)
 
-    def unavailable_reason(self) -> str | None:
+    def unavailable_reason(self, quick: bool = False) -> str | None:
+        """Why the backend cannot be used here, or None. ``quick``: decide without importing
+        its library (a listing); where that cannot rule it out, it is predicted usable."""
+        if quick and self.quick_probe is not None and self.name not in _PROBES:
+            return _cached_probe(f"{self.name} (quick)", self.quick_probe)
         return _cached_probe(self.name, self.probe)
 
     def native(self, value: Any) -> Any:
@@ -117,11 +127,42 @@ def _numpy_out(value: Any) -> Any:
 # ---- torch ----------------------------------------------------------------------------
 
 
-def _torch_probe(device: str) -> Callable[[], str | None]:
+def _cuda_ruled_out() -> str | None:
+    """Why no CUDA device can be here, where that is certain without importing anything:
+    macOS, or Linux with no NVIDIA (or WSL GPU) device node. None: there may be one."""
+    if sys.platform == "darwin":
+        return "no CUDA device"
+    nodes = ("/dev/nvidiactl", "/dev/nvidia0", "/dev/dxg")
+    if sys.platform.startswith("linux") and not any(os.path.exists(p) for p in nodes):
+        return "no CUDA device"
+    return None
+
+
+def _torch_without_cuda() -> bool:
+    """Whether the installed torch is a CPU-only build, read from its version file."""
+    spec = importlib.util.find_spec("torch")
+    for folder in (spec.submodule_search_locations or []) if spec else []:
+        try:
+            text = Path(folder, "version.py").read_text(encoding="utf-8")
+        except OSError:
+            continue
+        found = re.search(r"^cuda\b[^=\n]*=\s*(\S+)", text, re.MULTILINE)
+        return found is not None and found.group(1) == "None"
+    return False
+
+
+def _torch_probe(device: str, quick: bool = False) -> Callable[[], str | None]:
     def probe() -> str | None:
         if importlib.util.find_spec("torch") is None:
             return "torch not installed"
         if device == "cuda":
+            reason = _cuda_ruled_out()
+            if reason:
+                return reason
+            if _torch_without_cuda():
+                return "no CUDA device (this torch is a CPU-only build)"
+            if quick:
+                return None
             torch = importlib.import_module("torch")
             if not torch.cuda.is_available():
                 return "no CUDA device"
@@ -157,20 +198,22 @@ def _torch_cuda_sync() -> None:
 # ---- cupy -----------------------------------------------------------------------------
 
 
-def _no_cuda_driver() -> bool:
-    return not any(os.path.exists(p) for p in ("/dev/nvidiactl", "/dev/nvidia0"))
-
-
-def _cupy_probe() -> str | None:
-    if importlib.util.find_spec("cupy") is None:
-        return "no CUDA device" if _no_cuda_driver() else "cupy not installed"
-    cupy = importlib.import_module("cupy")
-    try:
-        if cupy.cuda.runtime.getDeviceCount() < 1:
+def _cupy_probe(quick: bool = False) -> Callable[[], str | None]:
+    def probe() -> str | None:
+        cuda = _cuda_ruled_out()
+        if importlib.util.find_spec("cupy") is None:
+            return cuda or "cupy not installed"
+        if cuda or quick:
+            return cuda
+        cupy = importlib.import_module("cupy")
+        try:
+            if cupy.cuda.runtime.getDeviceCount() < 1:
+                return "no CUDA device"
+        except Exception:
             return "no CUDA device"
-    except Exception:
-        return "no CUDA device"
-    return None
+        return None
+
+    return probe
 
 
 def _cupy_from_numpy(value: Any) -> Any:
@@ -221,6 +264,7 @@ BACKENDS: dict[str, Backend] = {
             _numpy_out,
             _nothing,
             library="numba",
+            jit=True,
         ),
         Backend(
             "torch_cpu",
@@ -240,16 +284,18 @@ BACKENDS: dict[str, Backend] = {
             _torch_cuda_sync,
             device="cuda",
             library="torch",
+            quick_probe=_torch_probe("cuda", quick=True),
         ),
         Backend(
             "cupy",
             "CuPy arrays on a CUDA device",
-            _cupy_probe,
+            _cupy_probe(),
             _cupy_from_numpy,
             _cupy_to_numpy,
             _cupy_sync,
             device="cuda",
             library="cupy",
+            quick_probe=_cupy_probe(quick=True),
         ),
     )
 }
@@ -343,7 +389,8 @@ def _list_ids(value: list[Any]) -> set[int]:
 
 def seed_all(seed: int) -> None:
     """Seed every generator an implementation may draw from with its library's own RNG
-    (NumPy's and Python's global ones, and torch's and CuPy's when they are loaded)."""
+    (NumPy's and Python's global ones, and torch's, CuPy's and Numba's when they are
+    loaded: compiled Numba code draws from a generator of its own)."""
     import contextlib
     import random
     import sys
@@ -355,3 +402,19 @@ def seed_all(seed: int) -> None:
     if "cupy" in sys.modules:
         with contextlib.suppress(Exception):  # no device: nothing of CuPy's runs anyway
             sys.modules["cupy"].random.seed(seed)
+    if "numba" in sys.modules:
+        _numba_seeder()(seed % 2**32)
+
+
+@functools.cache
+def _numba_seeder() -> Callable[[int], None]:
+    """np.random.seed compiled once: the only way to reach Numba's own generator."""
+    import numba
+
+    np = _np()
+
+    @numba.njit(cache=False)
+    def seed(value: int) -> None:
+        np.random.seed(value)
+
+    return seed

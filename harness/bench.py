@@ -12,6 +12,7 @@ from typing import Any
 import numpy as np
 
 from harness.backends import device_of, shares_memory
+from harness.budget import Timing
 from harness.hygiene import settle
 from harness.measurement import Measurement
 from harness.prepare import PreparedCall, Target, case_cost, prepare
@@ -226,25 +227,34 @@ def time_only(
 #: (target, setup before each round or None, first-call seconds) -> (samples, iterations)
 Runner = Callable[[Callable[[], Any], Callable[[], None] | None, float | None], Any]
 
-#: A stateful cell is timed round by round (a reset before each, outside the timing):
-#: about this many seconds of rounds, at least 5 and at most 50 of them.
-STATEFUL_SECONDS = 0.5
 
-
-def pytest_benchmark_runner(fixture: Any) -> Runner:
+def pytest_benchmark_runner(fixture: Any, timing: Timing | None = None) -> Runner:
     """Adapt pytest-benchmark's fixture: raw round durations divided by iterations.
 
-    A cell with declared state runs through ``pedantic`` with ``setup`` resetting the state
-    before every round, one call per round, so every timed call starts from the same state.
+    ``timing`` is the profile's rule (harness.budget.Timing; None: no round budget, as the
+    full profile and the gate). A fast stateless call is timed by pytest-benchmark's own
+    loop. A call too slow for the round budget gets one warm call (a first call that only
+    compiled is told apart from a slow one), then ``pedantic`` rounds of one call, as many
+    as the budget holds. A cell with declared state always runs through ``pedantic``, with
+    ``setup`` resetting the state before every round, so every timed call starts from the
+    same state.
     """
+    rule = timing or Timing(max_time=0.0)
 
     def run(
         target: Callable[[], Any], setup: Callable[[], None] | None, first: float | None
     ) -> tuple[list[float], int]:
-        if setup is None:
+        per_call = first or 0.0
+        if rule.is_slow(per_call):
+            if setup is not None:
+                setup()
+            start = time.perf_counter()
+            target()
+            per_call = time.perf_counter() - start
+        if setup is None and not rule.is_slow(per_call):
             fixture(target)
         else:
-            rounds = int(min(50, max(5, STATEFUL_SECONDS / max(first or 0.01, 1e-6))))
+            rounds = rule.rounds(per_call or 0.01, stateful=setup is not None)
             fixture.pedantic(target, setup=setup, rounds=rounds, iterations=1)
         stats = fixture.stats
         iterations = int(stats.iterations)

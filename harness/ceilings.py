@@ -9,8 +9,11 @@ never changes them):
   256 MiB each (32 MiB at effort "smoke", which then measures cache rather than DRAM). CUDA:
   ``dst.copy_(src)`` (torch) or ``cupy.copyto`` on 1 GiB (64 MiB at "smoke").
 * ``matmul_gflops`` per dtype: square GEMM, 2·n³ flops per product. CPU: float32 and float64
-  through NumPy's BLAS and, when installed, torch. CUDA: float32 (TF32 as currently allowed,
-  recorded), float16 and float64 through torch, or CuPy when torch sees no CUDA device.
+  through NumPy's BLAS and, when installed, torch. CUDA through torch: float32 with TF32 off
+  (IEEE), ``tf32`` (float32 operands with TF32 allowed), float16, bfloat16 and float64; the
+  TF32 switch is restored afterwards and ``tf32`` records the state the cells run under.
+  Through CuPy, when torch sees no CUDA device: float32 (TF32 as ``CUPY_TF32`` says),
+  float16 and float64.
 
 Each figure is the best (largest) rate over a few repetitions after one warm-up call, timed
 with ``time.perf_counter`` on the CPU and CUDA events on the GPU; the ``*_method`` texts name
@@ -207,7 +210,16 @@ def _measure_cuda(effort: str) -> dict[str, Any]:
         "note": f"{name}; timed with CUDA events",
         "cache_bytes": _l2_bytes(xp) if is_torch else None,
     }
-    for dtype, k in (("float32", n), ("float16", n), ("float64", n64)):
+    # (key, dtype, TF32 allowed during the product: None leaves the switch alone)
+    plan: list[tuple[str, str, bool | None]] = [
+        ("float32", "float32", None),
+        ("float16", "float16", None),
+    ]
+    if is_torch:
+        plan = [("float32", "float32", False), ("tf32", "float32", True), *plan[1:]]
+        plan.append(("bfloat16", "bfloat16", None))
+    for key, dtype, allow in [*plan, ("float64", "float64", None)]:
+        k = n64 if dtype == "float64" else n
         if is_torch:
             a, b = (xp.randn(k, k, dtype=getattr(xp, dtype), device="cuda") for _ in range(2))
         else:
@@ -215,11 +227,18 @@ def _measure_cuda(effort: str) -> dict[str, Any]:
                 xp.random.standard_normal((k, k), dtype="float32").astype(dtype) for _ in range(2)
             )
         kernel = {"": (gemm_flops(k), partial(xp.matmul, a, b))}
-        rate, _, reps = best_kernel(kernel, _MATMUL_REPS, _MATMUL_BUDGET_S, elapsed)
+        if allow is not None:
+            xp.backends.cuda.matmul.allow_tf32 = allow
+        try:
+            rate, _, reps = best_kernel(kernel, _MATMUL_REPS, _MATMUL_BUDGET_S, elapsed)
+        finally:
+            if allow is not None:
+                xp.backends.cuda.matmul.allow_tf32 = tf32
         del a, b, kernel
-        mode = (" (TF32 allowed)" if tf32 else " (TF32 off)") if dtype == "float32" else ""
-        rec["matmul_gflops"][dtype] = rate
-        rec["matmul_method"][dtype] = f"{library}.matmul {k}×{k}{mode}, best of {reps}"
+        on = tf32 if allow is None else allow
+        mode = (" (TF32 allowed)" if on else " (TF32 off)") if dtype == "float32" else ""
+        rec["matmul_gflops"][key] = rate
+        rec["matmul_method"][key] = f"{library}.matmul {k}×{k} {dtype}{mode}, best of {reps}"
     if is_torch:
         xp.cuda.empty_cache()
     else:

@@ -38,6 +38,7 @@ from pathlib import Path
 from typing import Any
 
 from harness.memory import DevicePeak, Peak, descendants
+from harness.reap import reap_killed
 
 ABSENT = "(not loaded)"
 # Left-over threads that used more CPU than this during a later cell flag its timing (the
@@ -356,7 +357,7 @@ class Guard:
         for pid in left:
             with contextlib.suppress(OSError):
                 os.kill(pid, signal.SIGKILL)
-        _reap(left)
+        reap_killed(left)
         self.findings.warnings.append(
             f"left {len(left)} child process(es) running, killed: {', '.join(names)}"
         )
@@ -368,22 +369,6 @@ def _command(pid: int) -> str:
         return Path(f"/proc/{pid}/comm").read_text().strip()
     except OSError:
         return ""
-
-
-def _reap(pids: list[int]) -> None:
-    """Collect the exit status of killed direct children (no zombies left behind)."""
-    deadline = time.monotonic() + 1.0
-    waiting = set(pids)
-    while waiting and time.monotonic() < deadline:
-        for pid in list(waiting):
-            try:
-                done, _ = os.waitpid(pid, os.WNOHANG)
-            except ChildProcessError:  # not ours to reap (a grandchild), or already reaped
-                done = pid
-            if done:
-                waiting.discard(pid)
-        if waiting:
-            time.sleep(0.01)
 
 
 _ACTIVE: list[Guard] = []

@@ -14,6 +14,7 @@ value outside the declaration never reaches an implementation.
 from __future__ import annotations
 
 import dataclasses
+import inspect
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any, Self, TypeVar
@@ -59,6 +60,16 @@ def option(default: T, *others: T, meaning: str, accepts: Callable[[Any], bool] 
 @dataclass(frozen=True)
 class Options:
     """Base of every suite's options record. Subclasses are frozen dataclasses of option()s."""
+
+    def __init_subclass__(cls, **kwargs: Any) -> None:
+        super().__init_subclass__(**kwargs)
+        reserved = {n for n in dir(Options) if not n.startswith("__")}
+        clash = sorted(reserved & set(inspect.get_annotations(cls)))
+        if clash:
+            raise TypeError(
+                f"{cls.__name__}: option name(s) {clash} would hide the record's own "
+                f"methods ({', '.join(sorted(reserved))}); choose another name"
+            )
 
     def __post_init__(self) -> None:
         for flag in self.flags():

@@ -58,6 +58,8 @@ def case_inputs(suite: Suite, case: Case) -> Inputs:
 
 
 def _as_float64(value: Any) -> Any:
+    if isinstance(value, list):  # parameter groups: each array upcast like a top-level one
+        return [_as_float64(v) for v in value]
     if isinstance(value, np.ndarray) and value.dtype.kind == "f":
         return value.astype(np.float64)
     return value
@@ -95,6 +97,7 @@ class PreparedCall:
     state: tuple[str, ...] = ()
     masters: list[Any] = field(default_factory=list)
     closure: Callable[[], Any] | None = None
+    fn: Callable[..., Any] | None = None  # impl.fn, looked up once (it may import the module)
     # the elements of each state list as passed: an in-place update keeps them
     state_before: dict[str, list[Any]] = field(default_factory=dict)
 
@@ -107,19 +110,24 @@ class PreparedCall:
             if n in self.state and isinstance(a, list)
         }  # fmt: skip
 
+    def _function(self) -> Callable[..., Any]:
+        """The implementation's function, imported on first use."""
+        if self.fn is None:
+            self.fn = self.impl.fn
+            assert self.fn is not None
+        return self.fn
+
     def __call__(self) -> Any:
-        assert self.impl.fn is not None
         if not self.impl.prepare:
-            return self.impl.fn(*self.args)
+            return self._function()(*self.args)
         return self.ready()()
 
     def ready(self) -> Callable[[], Any]:
         """Run a ``prepare=True`` implementation's setup now, if not done yet; its closure."""
-        assert self.impl.fn is not None
         if not self.impl.prepare:
             return self
         if self.closure is None:
-            self.closure = self.impl.fn(*self.args)
+            self.closure = self._function()(*self.args)
             if not callable(self.closure):
                 raise TypeError(
                     f"prepare=True: must return the closure to time, got "

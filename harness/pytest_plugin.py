@@ -13,6 +13,7 @@ from harness.hygiene import Hygiene
 from harness.registry import Registry, load_registry
 from harness.results import Run
 from harness.selection import Cell, Selection
+from harness.shard import shard_option
 from harness.spec import PROFILES, Case, ErrorCase, Suite
 from harness.watch import CallClock, Watch
 
@@ -35,7 +36,11 @@ class State:
 
     def cells(self) -> list[Cell]:
         sel = self.selection
-        impls = self.registry.select(sel.algorithms, sel.backends, sel.variants)
+        # only the selected implementations' modules are imported, and only here
+        impls = [
+            self.registry.loaded(i)
+            for i in self.registry.select(sel.algorithms, sel.backends, sel.variants)
+        ]
         cells: list[Cell] = []
         for algorithm in sorted({i.algorithm for i in impls}):
             suite = self.registry.suite(algorithm)
@@ -44,6 +49,10 @@ class State:
                 cells += [Cell(sel.mode, suite, i, case) for i in mine]
             if sel.mode == "verify" and sel.fuzz > 0:
                 cells += [Cell("fuzz", suite, i, None) for i in mine]
+        if sel.shard is not None:
+            from harness.partition import shard_cells
+
+            cells = shard_cells(cells, sel.shard, sel.fuzz)
         return cells
 
     def _cases(self, suite: Suite) -> list[Case | ErrorCase]:
@@ -61,6 +70,10 @@ class State:
 
     def save(self, complete: bool) -> None:
         if self.results_path is not None:
+            if not self.run.implementations:  # once per run: a resumed one keeps its record
+                from harness.provenance import provenance
+
+                self.run.implementations = provenance(c.impl for c in self.cells())
             self.run.save(self.results_path, complete)
 
 
@@ -84,6 +97,12 @@ def pytest_addoption(parser: pytest.Parser) -> None:
     )
     group.addoption("--shootout-fuzz-seed", type=int, default=0)
     group.addoption("--shootout-plugin", action="append", default=[])
+    group.addoption(
+        "--shootout-shard",
+        type=shard_option,
+        default=None,
+        help="K/N: run only part K of N (deterministic, balanced by predicted cost)",
+    )
     group.addoption(
         "--shootout-results",
         default=None,
@@ -110,6 +129,7 @@ def get_state(config: pytest.Config) -> State:
             fuzz=opt("shootout_fuzz"),
             fuzz_seed=opt("shootout_fuzz_seed"),
             plugins=tuple(opt("shootout_plugin")),
+            shard=opt("shootout_shard"),
         )
         results = opt("shootout_results")
         run = Run(command="pytest", profile=selection.profile, threads={})
@@ -166,7 +186,7 @@ def _run_cell(state: State, cell: Cell, request: pytest.FixtureRequest) -> None:
         from harness.prepare import input_bytes
 
         case = cell.case.as_case() if isinstance(cell.case, ErrorCase) else cell.case
-        runner = pytest_benchmark_runner(request.getfixturevalue("benchmark"))
+        runner = pytest_benchmark_runner(request.getfixturevalue("benchmark"), state.watch.timing)
         if not state.selection.verify_first:
             from harness.bench import time_only
 
@@ -203,20 +223,22 @@ def _outcome(status: str, detail: str, note: str, repro: str) -> None:
 
 def _run_fuzz(state: State, cell: Cell) -> None:
     from harness.fuzz import fuzz
+    from harness.verify import fuzz_session_verdict
 
     reason = cell.impl.unavailable_reason()
-    if reason:
+    if reason is None and cell.suite.fuzz is None:
+        reason = f"{cell.suite.algorithm} has no fuzz strategy"
+    if reason:  # recorded: a selected cell never goes missing from the results
+        state.run.verdicts.append(fuzz_session_verdict(cell.impl, "skip", detail=reason).as_dict())
         pytest.skip(reason)
-    if cell.suite.fuzz is None:
-        pytest.skip(f"{cell.suite.algorithm} has no fuzz strategy")
     outcome = fuzz(cell.suite, cell.impl, state.selection.fuzz, state.selection.fuzz_seed)
     if outcome.verdict is None:
         from harness.verify import fuzz_session_verdict
 
-        note = (
-            f"{outcome.examples} random cases agreed with the oracle "
-            f"(seed {state.selection.fuzz_seed})"
-        )
+        agreed = outcome.examples - outcome.known
+        note = f"{agreed} random cases agreed with the oracle (seed {state.selection.fuzz_seed})"
+        if outcome.known:
+            note += f"; {outcome.known} differed only where a known divergence is documented"
         state.run.verdicts.append(fuzz_session_verdict(cell.impl, "pass", note=note).as_dict())
         return
     verdict, case = outcome.verdict, outcome.case

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import functools
-import hashlib
 import importlib
 import importlib.metadata
 import importlib.util
@@ -11,14 +10,30 @@ import inspect
 import pkgutil
 import sys
 from collections.abc import Callable, Iterable, Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
 from harness.backends import BACKEND_TOKENS, BACKENDS, module_reason
+from harness.declared import NotStatic, Reading, read_all
 from harness.options import Options, same_value
+from harness.plugins import (
+    ENTRY_POINT_GROUP,
+    PLUGIN_PREFIX,
+    ImportFailed,
+    entry_points_enabled,
+    guarded_import,
+    import_plugin,
+    one_line,
+    signature_problem,
+)
 
-ENTRY_POINT_GROUP = "opshootout.implementations"
+#: File prefixes that are not one backend: ``torch_*`` serves both torch devices, ``xp_*``
+#: every array-API backend (what a placeholder is registered for when the file is unread).
+MULTI_BACKEND_PREFIXES = {
+    "torch": ("torch_cpu", "torch_cuda"),
+    "xp": ("numpy", "torch_cpu", "torch_cuda", "cupy"),
+}
 KINDS = ("handwritten", "library")
 
 
@@ -33,7 +48,7 @@ class Implementation:
     algorithm: str
     backend: str
     variant: str
-    fn: Callable[..., Any] | None
+    function: Callable[..., Any] | None  # None: not imported yet (see ``module``) or not loadable
     kind: str = "handwritten"
     arrays: str = "numpy"  # the array backend that feeds, reads back and synchronises it
     supports: Mapping[str, tuple[Any, ...]] = field(default_factory=dict)
@@ -45,20 +60,34 @@ class Implementation:
     origin: str = "project"
     source: str = ""
     load_error: str | None = None
+    module: str | None = None  # the module that registers it, imported when it first runs
+    doc: str | None = None  # the function's docstring (read from the source when listed)
 
     @property
     def key(self) -> str:
         return f"{self.algorithm}/{self.backend}/{self.variant}"
 
     @property
+    def fn(self) -> Callable[..., Any] | None:
+        """The function; a listed implementation's module is imported here, on first use
+        (RegistryError when that import fails). None: not loadable here (load_error)."""
+        if self.function is not None or self.module is None or self.load_error is not None:
+            return self.function
+        return _imported(self.module, self.key).function
+
+    @property
     def description(self) -> str:
-        doc = inspect.getdoc(self.fn) if self.fn is not None else None
+        doc = self.doc
+        if doc is None and self.function is not None:
+            doc = inspect.getdoc(self.function)
         return doc.strip().splitlines()[0] if doc else ""
 
-    def unavailable_reason(self) -> str | None:
+    def unavailable_reason(self, quick: bool = False) -> str | None:
+        """Why it cannot run here, or None. ``quick``: import nothing to decide (a listing);
+        a CUDA device is then predicted from the driver and the library's build."""
         if self.load_error:
             return self.load_error
-        reason = BACKENDS[self.arrays].unavailable_reason()
+        reason = BACKENDS[self.arrays].unavailable_reason(quick)
         if reason:
             return f"{self.backend}: {reason}"
         for module in self.requires:
@@ -91,7 +120,7 @@ def implementation(
     own_rng: bool = False,
     requires: Iterable[str] = (),
     expected_failures: Mapping[str, str] | None = None,
-) -> Callable[[Callable[..., Any]], Callable[..., Any]]:
+) -> Registration:
     """Register the decorated function as an implementation of ``algorithm``.
 
     ``backend`` is a token of the fixed vocabulary (or a tuple of them for a generic
@@ -105,45 +134,87 @@ def implementation(
     ``expected_failures`` maps case names to the reason this implementation legitimately
     differs there; an unexpected pass is reported as an error.
     """
-    backends = (backend,) if isinstance(backend, str) else tuple(backend)
+    return Registration(
+        algorithm,
+        (backend,) if isinstance(backend, str) else tuple(backend),
+        variant,
+        arrays=arrays,
+        supports={k: tuple(v) for k, v in (supports or {}).items()},
+        max_flops=max_flops,
+        prepare=prepare,
+        own_rng=own_rng,
+        requires=tuple(requires),
+        expected_failures=dict(expected_failures or {}),
+    )
 
-    narrowed = {k: tuple(v) for k, v in (supports or {}).items()}
 
-    def register(fn: Callable[..., Any]) -> Callable[..., Any]:
-        if narrowed:
-            fn = _refusing(fn, narrowed, f"{algorithm}/{'|'.join(backends)}/{variant}")
-        for b in backends:
-            if b not in BACKEND_TOKENS:
-                raise RegistryError(
-                    f"{fn.__module__}.{fn.__name__}: unknown backend {b!r} "
-                    f"(known: {', '.join(BACKEND_TOKENS)})"
-                )
-            arr = arrays or ("numpy" if b == "library" else b)
-            if arr not in BACKENDS:
-                raise RegistryError(
-                    f"{fn.__module__}.{fn.__name__}: arrays={arr!r} is not an "
-                    f"array backend (known: {', '.join(BACKENDS)})"
-                )
-            _BY_MODULE.setdefault(fn.__module__, []).append(
-                Implementation(
-                    algorithm=algorithm,
-                    backend=b,
-                    variant=variant,
-                    fn=fn,
-                    kind="library" if b == "library" else "handwritten",
-                    arrays=arr,
-                    supports=narrowed,
-                    max_flops=max_flops,
-                    prepare=prepare,
-                    own_rng=own_rng,
-                    requires=tuple(requires),
-                    expected_failures=dict(expected_failures or {}),
-                    source=inspect.getsourcefile(inspect.unwrap(fn)) or fn.__module__,
-                )
-            )
+@dataclass(frozen=True)
+class Registration:
+    """One decorator's arguments: registers the function it decorates, or (read from the
+    source, see harness.declared) the records it would register, with no function yet."""
+
+    algorithm: str
+    backends: tuple[str, ...]
+    variant: str
+    arrays: str | None
+    supports: Mapping[str, tuple[Any, ...]]
+    max_flops: float | None
+    prepare: bool
+    own_rng: bool
+    requires: tuple[str, ...]
+    expected_failures: Mapping[str, str]
+
+    def __call__(self, fn: Callable[..., Any]) -> Callable[..., Any]:
+        doc = inspect.getdoc(fn)
+        source = inspect.getsourcefile(inspect.unwrap(fn)) or fn.__module__
+        if self.supports:
+            key = f"{self.algorithm}/{'|'.join(self.backends)}/{self.variant}"
+            fn = _refusing(fn, self.supports, key)
+        where = f"{fn.__module__}.{fn.__name__}"
+        records = self.records(where, fn, fn.__module__, source, doc)
+        _BY_MODULE.setdefault(fn.__module__, []).extend(records)
         return fn
 
-    return register
+    def records(
+        self,
+        where: str,
+        function: Callable[..., Any] | None,
+        module: str,
+        source: str,
+        doc: str | None,
+    ) -> list[Implementation]:
+        out = []
+        for b in self.backends:
+            if b not in BACKEND_TOKENS:
+                raise RegistryError(
+                    f"{where}: unknown backend {b!r} (known: {', '.join(BACKEND_TOKENS)})"
+                )
+            arr = self.arrays or ("numpy" if b == "library" else b)
+            if arr not in BACKENDS:
+                raise RegistryError(
+                    f"{where}: arrays={arr!r} is not an array backend "
+                    f"(known: {', '.join(BACKENDS)})"
+                )
+            out.append(
+                Implementation(
+                    algorithm=self.algorithm,
+                    backend=b,
+                    variant=self.variant,
+                    function=function,
+                    kind="library" if b == "library" else "handwritten",
+                    arrays=arr,
+                    supports=self.supports,
+                    max_flops=self.max_flops,
+                    prepare=self.prepare,
+                    own_rng=self.own_rng,
+                    requires=self.requires,
+                    expected_failures=self.expected_failures,
+                    source=source,
+                    module=module,
+                    doc=doc,
+                )
+            )
+        return out
 
 
 def _refusing(
@@ -172,38 +243,95 @@ def _registered(module: str, origin: str) -> list[Implementation]:
     ]
 
 
-def _placeholder(algorithm: str, stem: str, reason: str, source: str) -> Implementation:
-    """A module that needs a missing optional package still shows up, with the reason."""
+#: Modules whose import failed in this process, and how (not retried for every cell).
+_FAILED: dict[str, Exception] = {}
+
+
+def _imported(module: str, key: str) -> Implementation:
+    """The registration of ``key`` by ``module``, importing the module first if need be;
+    RegistryError (caused by the import's exception) when that fails."""
+    if module not in _BY_MODULE and module not in _FAILED:
+        try:
+            importlib.import_module(module)
+        except Exception as exc:
+            _BY_MODULE.pop(module, None)
+            _FAILED[module] = exc
+    if module in _FAILED:
+        failure = _FAILED[module]
+        raise RegistryError(f"{module} failed to import: {one_line(failure)}") from failure
+    for impl in _BY_MODULE.get(module, []):
+        if impl.key == key:
+            return impl
+    raise RegistryError(f"{module} does not register {key} (its source says it does)")
+
+
+def _placeholders(algorithm: str, stem: str, reason: str, source: str) -> list[Implementation]:
+    """A module that needs a missing optional package and that could not be read from its
+    source still shows up, named after its file: ``torch_*`` and ``xp_*`` files are
+    registered for several backends by convention."""
     tokens = sorted(BACKEND_TOKENS, key=len, reverse=True)
-    backend = next((t for t in tokens if stem == t or stem.startswith(t + "_")), "library")
-    if stem.startswith(backend + "_"):
+    backend = next((t for t in tokens if stem == t or stem.startswith(t + "_")), None)
+    prefix = stem.split("_")[0]
+    backends = (backend,) if backend else MULTI_BACKEND_PREFIXES.get(prefix, ("library",))
+    if backend and stem.startswith(backend + "_"):
         variant = stem[len(backend) + 1 :]
+    elif backend is None and prefix in MULTI_BACKEND_PREFIXES:
+        variant = stem[len(prefix) + 1 :] or ("xp" if prefix == "xp" else "default")
     else:
         variant = "default" if stem == backend else stem
-    probe = BACKENDS[backend].unavailable_reason() if backend in BACKENDS else None
-    reason = probe or reason
-    return Implementation(
-        algorithm,
-        backend,
-        variant or "default",
-        None,
-        kind="library" if backend == "library" else "handwritten",
-        arrays="numpy",
-        source=source,
-        load_error=f"{backend}: {reason}",
-    )
+    out = []
+    for b in backends:
+        probe = BACKENDS[b].unavailable_reason(quick=True) if b in BACKENDS else None
+        out.append(
+            Implementation(
+                algorithm,
+                b,
+                variant or "default",
+                None,
+                kind="library" if b == "library" else "handwritten",
+                arrays="numpy" if b == "library" else b,
+                source=source,
+                load_error=f"{b}: {probe or reason}",
+            )
+        )
+    return out
+
+
+def _declared(reading: Reading, path: Path, module: str) -> list[Implementation]:
+    """The records a project file registers, read from its source (NotStatic: import it).
+    A file whose imports are not all installed gives each record the reason."""
+    missing = reading.missing()
+    out = []
+    for d in reading.declarations:
+        try:
+            registration = implementation(*d.args, **d.kwargs)
+        except TypeError as exc:  # importing it raises the same error, with its traceback
+            raise NotStatic(f"line {d.line}: {exc}") from None
+        for impl in registration.records(f"{module}.{d.function}", None, module, str(path), d.doc):
+            if missing:
+                probe = BACKENDS[impl.arrays].unavailable_reason(quick=True)
+                impl = replace(impl, load_error=f"{impl.backend}: {probe or missing}")
+            out.append(impl)
+    return out
 
 
 class Registry:
-    """Suites by algorithm id plus every registered implementation, validated on insert."""
+    """Suites by algorithm id plus every registered implementation, validated on insert.
+
+    Project implementations are read from their source (harness.declared) and imported
+    only when a cell runs them (``loaded``); ``eager=True`` imports every module instead.
+    Entry points and plugins are imported: importing them is what registers them. An entry
+    point that cannot be loaded becomes a row of ``unloadable`` with the reason.
+    """
 
     def __init__(self) -> None:
         self.suites: dict[str, Any] = {}
         self.implementations: dict[str, Implementation] = {}
+        self.unloadable: list[Implementation] = []
 
     # ---- loading ------------------------------------------------------------------------
 
-    def load_project(self) -> Registry:
+    def load_project(self, eager: bool = False) -> Registry:
         import implementations
         import suites
 
@@ -216,54 +344,125 @@ class Registry:
                 if suite.algorithm in self.suites:
                     raise RegistryError(f"algorithm {suite.algorithm!r} defined twice")
                 self.suites[suite.algorithm] = suite
-        for algo_dir in sorted(Path(implementations.__path__[0]).iterdir()):
-            if not algo_dir.is_dir() or algo_dir.name.startswith(("_", ".")):
-                continue
-            for path in sorted(algo_dir.glob("[!_]*.py")):
-                self._load_project_module(algo_dir.name, path)
+        return self.load_implementations(
+            Path(implementations.__path__[0]), "implementations", eager
+        )
+
+    def load_implementations(self, root: Path, package: str, eager: bool = False) -> Registry:
+        """``<root>/<algorithm>/<backend>_<variant>.py``, importable as ``package.<...>``."""
+        files = [
+            path
+            for algo_dir in sorted(root.iterdir())
+            if algo_dir.is_dir() and not algo_dir.name.startswith(("_", "."))
+            for path in sorted(algo_dir.glob("[!_]*.py"))
+        ]
+        readings = {} if eager else read_all(files, root / "__pycache__" / "declared.marshal")
+        for path in files:
+            name = f"{package}.{path.parent.name}.{path.stem}"
+            try:
+                reading = readings.get(path, NotStatic("eager"))
+                if isinstance(reading, NotStatic):
+                    raise reading
+                records = _declared(reading, path, name)
+            except NotStatic:
+                self._load_project_module(name, path)
+            else:
+                for impl in records:
+                    self._add(impl)
         return self
 
-    def _load_project_module(self, algorithm: str, path: Path) -> None:
-        name = f"implementations.{algorithm}.{path.stem}"
+    def _load_project_module(self, name: str, path: Path) -> None:
+        algorithm = path.parent.name
         try:
             importlib.import_module(name)
         except ModuleNotFoundError as exc:
             _BY_MODULE.pop(name, None)
-            if exc.name and exc.name.split(".")[0] in ("harness", "implementations", "suites"):
+            if exc.name and exc.name.split(".")[0] in ("harness", "suites", name.split(".")[0]):
                 raise
             reason = f"{exc.name} not installed"
             for suite in [s for s in self.suites.values() if s.base_algorithm == algorithm]:
-                self._add(_placeholder(suite.algorithm, path.stem, reason, str(path)))
+                for impl in _placeholders(suite.algorithm, path.stem, reason, str(path)):
+                    self._add(impl)
             return
         for impl in _registered(name, "project"):
             self._add(impl)
 
+    def loaded(self, impl: Implementation) -> Implementation:
+        """``impl`` with its function imported (the registry keeps it so). A module that
+        needs a package not installed here gives the reason instead; one that fails
+        otherwise is left as it is, and running it reports the error in its cells."""
+        if impl.function is not None or impl.module is None or impl.load_error is not None:
+            return impl
+        try:
+            real = _imported(impl.module, impl.key)
+        except RegistryError as exc:
+            missing = exc.__cause__
+            if not isinstance(missing, ModuleNotFoundError):
+                return impl
+            top = (missing.name or "").split(".")[0]
+            if not top or top in ("harness", "suites", impl.module.split(".")[0]):
+                return impl
+            probe = BACKENDS[impl.arrays].unavailable_reason()
+            done = replace(impl, load_error=f"{impl.backend}: {probe or f'{top} not installed'}")
+        else:
+            done = replace(real, origin=impl.origin)
+        if self.implementations.get(impl.key) is impl:
+            self.implementations[impl.key] = done
+        return done
+
     def load_entry_points(self) -> Registry:
+        """Installed packages' implementations; one that fails to load is a row of
+        ``unloadable`` with the reason, and every command goes on without it."""
         for ep in importlib.metadata.entry_points(group=ENTRY_POINT_GROUP):
+            origin, what = f"entry-point:{ep.name}", f"entry point {ep.name!r} ({ep.value})"
             try:
-                loaded = ep.load()
-            except Exception as exc:
-                raise RegistryError(
-                    f"entry point {ep.name!r} ({ep.value}) failed to load: "
-                    f"{type(exc).__name__}: {exc}"
-                ) from None
+                loaded = guarded_import(what, ep.load)
+            except ImportFailed as exc:
+                self.unloadable.append(_unloadable("?", "?", ep.name, origin, str(exc)))
+                continue
             module = getattr(loaded, "__name__", ep.module)
-            for impl in _registered(module, f"entry-point:{ep.name}"):
-                self._add(impl)
+            for impl in _registered(module, origin):
+                try:
+                    self._check_signature(impl)
+                    self._add(impl)
+                except RegistryError as exc:
+                    self.unloadable.append(
+                        _unloadable(impl.algorithm, impl.backend, impl.variant, origin, str(exc))
+                    )
         return self
 
     def load_plugin(self, target: str) -> list[Implementation]:
         """Import a user's file or module; every implementation it registers is added."""
-        module = _import_plugin(target)
+        try:
+            module = import_plugin(target)
+        except ImportFailed as exc:
+            raise RegistryError(str(exc)) from None
         added = _registered(module, f"plugin:{target}")
         if not added:
+            if module.startswith(PLUGIN_PREFIX):
+                sys.modules.pop(module, None)
             raise RegistryError(
                 f"plugin {target!r} registers no implementation (decorate a "
                 "function with @implementation(...) from harness)"
             )
         for impl in added:
+            self._check_signature(impl)
+        for impl in added:
             self._add(impl)
         return added
+
+    def _check_signature(self, impl: Implementation) -> None:
+        """A function that cannot take the suite's arguments is refused once, here."""
+        suite = self.suites.get(impl.algorithm)
+        if suite is None or impl.function is None:
+            return
+        names = [*suite.parameters, *(["opts"] if suite.takes_options else [])]
+        signature = signature_problem(impl.function, len(names))
+        if signature:
+            raise RegistryError(
+                f"{impl.key} ({impl.source}): {signature} cannot take the "
+                f"{len(names)} positional arguments {impl.algorithm} passes ({', '.join(names)})"
+            )
 
     # ---- validation ---------------------------------------------------------------------
 
@@ -327,48 +526,26 @@ class Registry:
         )
 
 
-def _import_plugin(target: str) -> str:
-    """Import a plugin file (by path) or module (by name) once; return its module name."""
-    path = Path(target)
-    is_file = target.endswith(".py") or path.exists()
-    name = (
-        f"_shootout_plugin_{hashlib.sha1(str(path.resolve()).encode()).hexdigest()[:10]}"
-        if is_file
-        else target
+def _unloadable(
+    algorithm: str, backend: str, variant: str, origin: str, why: str
+) -> Implementation:
+    return Implementation(
+        algorithm,
+        backend,
+        variant,
+        None,
+        kind="?",
+        origin=origin,
+        load_error=f"not loadable: {why}",
     )
-    if name in sys.modules:
-        return name
-    try:
-        if is_file:
-            if not path.is_file():
-                raise RegistryError(f"plugin {target!r}: no such file")
-            spec = importlib.util.spec_from_file_location(name, path)
-            if spec is None or spec.loader is None:
-                raise RegistryError(f"plugin {target!r}: not a Python file")
-            module = importlib.util.module_from_spec(spec)
-            sys.modules[name] = module
-            spec.loader.exec_module(module)
-        else:
-            importlib.import_module(target)
-    except RegistryError:
-        raise
-    except SyntaxError as exc:
-        raise RegistryError(
-            f"plugin {target!r}: syntax error at line {exc.lineno}: {exc.msg}"
-        ) from None
-    except Exception as exc:
-        raise RegistryError(
-            f"plugin {target!r} failed to import: {type(exc).__name__}: {exc}"
-        ) from None
-    finally:
-        if name in sys.modules and name not in _BY_MODULE and is_file:
-            sys.modules.pop(name, None)
-    return name
 
 
-def load_registry(plugins: Iterable[str] = ()) -> Registry:
-    """The project's suites and implementations, installed entry points, then plugins."""
-    registry = Registry().load_project().load_entry_points()
+def load_registry(plugins: Iterable[str] = (), eager: bool = False) -> Registry:
+    """The project's suites and implementations, installed entry points (unless switched
+    off, see ``entry_points_enabled``), then plugins."""
+    registry = Registry().load_project(eager=eager)
+    if entry_points_enabled():
+        registry.load_entry_points()
     for plugin in plugins:
         registry.load_plugin(plugin)
     return registry

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import functools
 import hashlib
 import importlib.metadata
 import json
@@ -12,6 +13,7 @@ import socket
 import subprocess
 import tempfile
 import uuid
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -19,6 +21,8 @@ from typing import Any
 from harness.backends import libraries
 
 SCHEMA_VERSION = 1
+#: The JSON Schema every results file is checked against when it is read (load_results).
+SCHEMA_FILE = Path(__file__).with_name("schema") / "results.schema.json"
 # Distributions whose versions a run records: the array backends' libraries among them.
 LIBRARIES = tuple(
     dict.fromkeys(
@@ -132,6 +136,8 @@ class Run:
     verdicts: list[dict[str, Any]] = field(default_factory=list)
     measurements: list[dict[str, Any]] = field(default_factory=list)  # Measurement.as_dict()s
     ceilings: dict[str, Any] = field(default_factory=dict)
+    # where each implementation came from (harness.provenance), by key; filled on first save
+    implementations: dict[str, Any] = field(default_factory=dict)
     # machine, git and versions: asked once per process, as the run is saved after each cell
     _context: dict[str, Any] = field(default_factory=dict, repr=False, compare=False)
 
@@ -147,6 +153,7 @@ class Run:
             verdicts=list(data["verdicts"]),
             measurements=list(data["measurements"]),
             ceilings=data.get("ceilings", {}),
+            implementations=data.get("implementations", {}),
         )
 
     def document(self, complete: bool) -> dict[str, Any]:
@@ -156,6 +163,9 @@ class Run:
                 "git": git_info(),
                 "versions": library_versions(),
             }
+        git = dict(self._context["git"])
+        if any(record.get("dirty") for record in self.implementations.values()):
+            git["dirty"] = True  # an uncommitted implementation: the commit is not what ran
         return {
             "schema_version": SCHEMA_VERSION,
             "run_id": self.run_id,
@@ -164,8 +174,10 @@ class Run:
             "command": self.command,
             "profile": self.profile,
             **self._context,
+            "git": git,
             "threads": self.threads,
             "ceilings": self.ceilings,
+            "implementations": self.implementations,
             "verdicts": self.verdicts,
             "measurements": self.measurements,
         }
@@ -179,13 +191,33 @@ class Run:
         return path
 
 
-def write_atomic(path: Path, text: str) -> None:
-    """Write to a temporary file in the same folder, fsync, then rename over the target."""
+def current_umask() -> int:
+    """The process's umask, read without changing it where Linux tells it."""
+    try:
+        for line in Path("/proc/self/status").read_text().splitlines():
+            if line.startswith("Umask:"):
+                return int(line.split()[1], 8)
+    except (OSError, ValueError, IndexError):
+        pass
+    mask = os.umask(0o022)  # elsewhere: set and restore (the only portable way to read it)
+    os.umask(mask)
+    return mask
+
+
+def write_atomic(path: Path, content: str | bytes) -> None:
+    """Write to a temporary file in the same folder, fsync, then rename over the target.
+
+    The file gets the permissions of any file the user creates (0666 less the umask), not
+    the private 0600 of a temporary file.
+    """
+    path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
     try:
-        with os.fdopen(fd, "w") as handle:
-            handle.write(text)
+        os.fchmod(fd, 0o666 & ~current_umask())
+        data = content.encode() if isinstance(content, str) else content
+        with os.fdopen(fd, "wb") as handle:
+            handle.write(data)
             handle.flush()
             os.fsync(handle.fileno())
         os.replace(tmp, path)
@@ -214,7 +246,59 @@ def load_results(path: Path) -> dict[str, Any]:
     for key in ("machine", "verdicts", "measurements"):
         if key not in data:
             raise ResultsError(f"results file {str(path)!r} lacks {key!r}")
+    problem = schema_problem(data)
+    if problem:
+        raise ResultsError(f"results file {str(path)!r}: {problem}")
     return data
+
+
+@functools.cache
+def _validator() -> Callable[[Any], Any]:
+    """The schema compiled to Python (fastjsonschema): a full bench file is checked in a
+    fraction of a second, where an interpreting validator takes many seconds."""
+    try:
+        import fastjsonschema
+    except ImportError:
+        raise ResultsError(
+            "checking results files needs the fastjsonschema package (pip install fastjsonschema)"
+        ) from None
+    check: Callable[[Any], Any] = fastjsonschema.compile(
+        json.loads(SCHEMA_FILE.read_text(encoding="utf-8"))
+    )
+    return check
+
+
+def _short(value: Any, limit: int = 60) -> str:
+    text = json.dumps(value, default=str)
+    return text if len(text) <= limit else text[: limit - 1] + "…"
+
+
+def schema_problem(document: Any) -> str:
+    """'' when ``document`` follows the results schema, else its first problem, in one
+    line: where it is, what was found there and what belongs there."""
+    check = _validator()  # first: it says what to install when the validator is missing
+    import fastjsonschema
+
+    try:
+        check(document)
+    except fastjsonschema.JsonSchemaValueException as error:
+        where = (error.name or "data").removeprefix("data").removeprefix(".") or "the document"
+        rule, definition = error.rule, error.definition or {}
+        if rule == "required":
+            missing = [k for k in definition.get("required", []) if k not in (error.value or {})]
+            return f"{where} lacks {', '.join(map(repr, missing))}"
+        if rule == "type":
+            wanted = definition.get("type")
+            wanted = " or ".join(wanted) if isinstance(wanted, list) else wanted
+            return f"{where} is {_short(error.value)}; expected {wanted}"
+        if rule in ("enum", "const"):
+            allowed = definition.get(rule)
+            allowed = allowed if isinstance(allowed, list) else [allowed]
+            return f"{where} is {_short(error.value)}; expected one of " + ", ".join(
+                _short(a) for a in allowed
+            )
+        return " ".join(error.message.removeprefix("data.").split())[:200]  # pattern, ...
+    return ""
 
 
 def find_results(paths: list[Path]) -> list[Path]:

@@ -1,10 +1,12 @@
-"""What a run covers (Selection) and its unit of work, one implementation on one case (Cell)."""
+"""What a run covers (Selection, and which Shard of it) and its unit of work, one
+implementation on one case (Cell)."""
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 
 from harness.registry import Implementation
+from harness.shard import Shard
 from harness.spec import Case, ErrorCase, Suite
 
 
@@ -25,6 +27,8 @@ class Selection:
     # The gate: only each suite's standard bench case, and no re-verification after round 0.
     standard_only: bool = False
     verify_first: bool = True
+    # --shard K/N: only this part of the cells (harness.partition)
+    shard: Shard | None = None
 
 
 @dataclass(frozen=True)

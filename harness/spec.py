@@ -82,6 +82,10 @@ class Suite:
     # the comparator for implementations that draw from their library's own generator
     # (registered with own_rng=True); the suite's comparator judges the others
     own_rng_compare: Comparator | None = None
+    # case name -> a test on any case's inputs that recognises what makes that case
+    # diverge for some library (zero-area boxes for OpenCV): an implementation's expected
+    # failure on the named case then also covers fuzz cases whose inputs pass the test
+    divergent_inputs: Mapping[str, Callable[[Inputs], bool]] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
         fill = functools.partial(with_defaults, defaults=self.defaults)
@@ -96,6 +100,9 @@ class Suite:
         dupes = {n for n in names if names.count(n) > 1}
         if dupes:
             raise ValueError(f"{self.algorithm}: duplicate case names {sorted(dupes)}")
+        unknown = set(self.divergent_inputs) - set(names)
+        if unknown:
+            raise ValueError(f"{self.algorithm}: divergent_inputs names no case: {sorted(unknown)}")
         for name in (*self.state, *self.steps):
             if name not in self.args.names:
                 raise ValueError(f"{self.algorithm}: {name!r} is not an argument")
@@ -167,8 +174,17 @@ class Suite:
         return mutate(self.args, self.make_inputs(base), mutation)
 
     def cases_for_profile(self, profile: str) -> list[Case]:
+        """The bench cases a profile times. ``smoke``: the smoke cases. ``quick``: the first
+        smoke case (small enough for every implementation, size-capped pure-Python loops
+        included) and the standard case, so the profile fits its time budget
+        (harness.budget). ``full``: every declared case."""
         if profile not in PROFILES:
             raise ValueError(f"unknown profile {profile!r} (known: {', '.join(PROFILES)})")
+        if profile == "quick":
+            standard = self.find_case(self.standard)
+            assert isinstance(standard, Case)
+            small = list(self.bench.get("smoke", ()))[:1]
+            return [c for c in small if c.name != self.standard] + [standard]
         out: list[Case] = []
         for p in PROFILES[: PROFILES.index(profile) + 1]:
             out.extend(self.bench.get(p, ()))

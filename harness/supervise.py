@@ -4,16 +4,23 @@ costs its own verdict and nothing else.
 The worker is the same command line started again with ``--shootout-worker FD``. On that
 pipe it writes one JSON object per line:
 
-    {"results": PATH}                     the results file, saved before any cell runs
+    {"results": PATH, "run": ID}          the results file, saved before any cell runs
     {"start": CELL, "timeout": SECONDS}   a cell begins: the supervisor's clock starts
     {"end": CELL}                         the cell is recorded
+    {"exit": STATUS}                      the command is over: STATUS is the run's
 
 and Python's faulthandler writes its stack dumps there too: on a fatal signal, and on
 SIGUSR1, which the supervisor sends to a cell that outlives its timeout before it kills the
 worker's process group. After a worker dies during a cell, or is killed, a new worker
-continues the same results file (``--shootout-resume``): it first records the lost cell as
-an error (``--shootout-lost``), then runs only the cells not recorded yet. A worker that
-ends between cells has finished (or failed to start): its exit status is the run's.
+continues the same results file (``--shootout-resume``) if it still holds the same run
+(``--shootout-run``): it first records the lost cell as an error (``--shootout-lost``), then
+runs only the cells not recorded yet. A worker that ends between cells without saying
+``exit`` (``os._exit`` or ``sys.exit`` from an implementation's thread, or after its cell)
+did not finish: a new worker continues with the cells not recorded yet, and the run fails
+whatever their verdicts. When such a worker had recorded nothing new since the last one,
+the cells left are recorded as errors instead. Whatever a worker leaves running in its
+process group is killed when it ends, and SIGHUP (the terminal closed) stops the run like
+SIGTERM, so no process of the run outlives the command.
 """
 
 from __future__ import annotations
@@ -36,12 +43,15 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from harness.numbers import positive_seconds
+
 ROOT = Path(__file__).resolve().parent.parent
 HIDDEN_OPTIONS = (
     "--shootout-worker",
     "--shootout-resume",
     "--shootout-lost",
     "--shootout-results",
+    "--shootout-run",
 )
 EXIT_USAGE, EXIT_INTERRUPTED = 2, 130
 DEFAULT_BUDGET_S = 60.0
@@ -114,16 +124,6 @@ def innermost_frame(dump: list[str]) -> str:
     return f" in {frame['func']} ({Path(frame['path']).name}, line {frame['line']})"
 
 
-def _seconds(text: str) -> float:
-    try:
-        value = float(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"{text!r} is not a number of seconds") from None
-    if not (value > 0 and math.isfinite(value)):
-        raise argparse.ArgumentTypeError(f"must be a positive number of seconds, got {text}")
-    return value
-
-
 def _size(text: str) -> str:
     from harness.memory import parse_size
 
@@ -138,7 +138,7 @@ def add_options(parser: argparse.ArgumentParser, mode: str) -> None:
     """The budget options of verify and bench, and the hidden ones a worker is started with."""
     parser.add_argument(
         "--cell-budget",
-        type=_seconds,
+        type=positive_seconds,
         default=DEFAULT_BUDGET_S,
         metavar="SECONDS",
         help="skip a cell whose time, predicted from the same implementation's smaller "
@@ -146,7 +146,7 @@ def add_options(parser: argparse.ArgumentParser, mode: str) -> None:
     )
     parser.add_argument(
         "--cell-timeout",
-        type=_seconds,
+        type=positive_seconds,
         default=None,
         metavar="SECONDS",
         help="kill a cell still running after this and record it as an error (default "
@@ -190,6 +190,8 @@ def user_argv(argv: list[str]) -> list[str]:
 class Link:
     """The worker's end of the pipe: heartbeats for the supervisor, stacks from faulthandler."""
 
+    current: Link | None = None  # this process's link, once it is a worker
+
     def __init__(self, fd: int) -> None:
         self.fd = fd
 
@@ -197,18 +199,35 @@ class Link:
         """Make this process a worker: faulthandler writes here, SIGINT interrupts."""
         import faulthandler
 
+        from harness import escapes
+        from harness.reap import adopt_orphans
+
         os.set_inheritable(self.fd, False)  # programs an implementation starts must not hold it
+        adopt_orphans()  # a process that detaches itself is still found at its cell's end
         faulthandler.enable(file=self.fd, all_threads=True)
         faulthandler.register(signal.SIGUSR1, file=self.fd, all_threads=True)
         # A worker started from a shell that ignores SIGINT would inherit that; the
-        # supervisor interrupts with SIGINT, and the worker must then save and stop.
-        signal.signal(signal.SIGINT, signal.default_int_handler)
+        # supervisor interrupts with SIGINT, and the worker must then save and stop. The
+        # handler marks its KeyboardInterrupt: one an implementation raises is its error.
+        escapes.install()
+        Link.current = self
 
     def send(self, **event: Any) -> None:
         try:
             os.write(self.fd, (json.dumps(event) + "\n").encode())
         except OSError:  # the supervisor is gone: stop as if interrupted (results are saved)
-            raise KeyboardInterrupt from None
+            from harness.escapes import stop_run
+
+            stop_run()
+
+
+def report_exit(code: int) -> int:
+    """Tell the supervisor, when this process is a worker, that the command ended with
+    ``code``; a worker that ends without saying so did not finish its run."""
+    if Link.current is not None:
+        with contextlib.suppress(KeyboardInterrupt):
+            Link.current.send(exit=code)
+    return code
 
 
 # ---- the supervisor's end -----------------------------------------------------------------
@@ -242,16 +261,26 @@ class Worker:
         finally:
             os.close(write_fd)
         self.buffer = b""
+        self.empty = False
         self.closed = False
         self.dump: list[str] = []
         self.results: str | None = None
+        self.run_id: str | None = None
         self.cell: str | None = None
         self.started = 0.0
         self.timeout: float | None = None
         self.memory: dict[str, Any] | None = None  # the running cell's limit (harness.watch)
+        self.last_cell: str | None = None  # the last cell recorded
+        self.exit_code: int | None = None  # what the worker said its command ended with
 
     def close(self) -> None:
+        """Stop following the worker; once it has ended, kill what it left in its group."""
         os.close(self.fd)
+        if self.proc.poll() is not None:
+            # Its group outlives it while a member does (the id is not reused meanwhile):
+            # what an implementation started and did not stop must not outlive the run.
+            with contextlib.suppress(ProcessLookupError, PermissionError):
+                os.killpg(self.proc.pid, signal.SIGKILL)
 
     def wait(self) -> Ending:
         """Follow the worker until it exits, or its running cell outlives its timeout or
@@ -353,9 +382,14 @@ class Worker:
             self.memory = memory if isinstance(memory, dict) else None
             self.dump = []
         elif "end" in event:
-            self.cell, self.memory = None, None
+            self.cell, self.memory, self.last_cell = None, None, str(event["end"])
+        elif "empty" in event:
+            self.empty = True  # an empty --shard: nothing selected, and that is fine
         elif "results" in event:
             self.results = str(event["results"])
+            self.run_id = str(event["run"]) if event.get("run") else None
+        elif isinstance(event.get("exit"), int):
+            self.exit_code = event["exit"]
 
 
 def _worker_env() -> dict[str, str]:
@@ -376,23 +410,73 @@ def supervise(argv: list[str], keeps_results: bool, command: list[str]) -> int:
     ``keeps_results``: the user named or will get a results file; otherwise the worker
     writes one to a scratch folder (it is what a resumed worker continues) that goes away.
     """
-    previous = None
+    previous = {}
     if threading.current_thread() is threading.main_thread():
-        previous = signal.signal(signal.SIGTERM, _interrupt)
+        for stop in (signal.SIGTERM, signal.SIGHUP):  # SIGHUP: the terminal was closed
+            if signal.getsignal(stop) is not signal.SIG_IGN:  # under nohup it stays ignored
+                previous[stop] = signal.signal(stop, _interrupt)
     try:
         with tempfile.TemporaryDirectory(prefix="shootout-") as scratch:
             extra = [] if keeps_results else ["--shootout-results", str(Path(scratch) / "run.json")]
             return _supervise([*command, *argv, *extra], keeps_results)
     finally:
-        if previous is not None:
-            signal.signal(signal.SIGTERM, previous)
+        for stop, handler in previous.items():
+            signal.signal(stop, handler)
+
+
+def _recorded(results: str) -> int:
+    """How many records the results file holds (0 when it cannot be read)."""
+    try:
+        data = json.loads(Path(results).read_text())
+        return len(data["verdicts"]) + len(data["measurements"])
+    except (OSError, ValueError, KeyError, TypeError):
+        return 0
+
+
+@dataclass
+class _Losses:
+    """Workers that ended between cells before the run was over, and what to do next."""
+
+    count: int = 0
+    recorded: int | None = None  # records in the results file at the last loss
+    recording_rest: bool = False  # the worker now running records the cells left as errors
+
+    def next_worker(self, ending: Ending, worker: Worker, results: str) -> list[str] | None:
+        """The resume options of the next worker; None when there is no point in one."""
+        count = _recorded(results)
+        progress = self.recorded is None or count > self.recorded
+        if not progress and self.recording_rest:  # even recording the rest did not get through
+            print(
+                "shootout: error: the workers keep ending between cells; partial results "
+                f"kept in {results} (marked incomplete)",
+                file=sys.stderr,
+            )
+            return None
+        self.count, self.recorded, self.recording_rest = self.count + 1, count, not progress
+        what = f"exited with status {ending.code}"
+        if ending.code < 0:
+            what = "was " + crash_detail(ending.code).removeprefix("crashed: ")
+        after = f"after {worker.last_cell}" if worker.last_cell else "before its first cell"
+        lost = f"the worker {what} between cells ({after}) before every cell was recorded"
+        if progress:
+            print(f"shootout: {lost}; going on with the cells not recorded yet", file=sys.stderr)
+            return ["--shootout-resume", results]
+        print(
+            f"shootout: {lost}, again without recording a cell; the cells not recorded yet "
+            "are errors",
+            file=sys.stderr,
+        )
+        rest = json.dumps({"rest": f"not run: {lost}, twice without recording a cell"})
+        return ["--shootout-resume", results, "--shootout-lost", rest]
 
 
 def _supervise(command: list[str], keeps_results: bool) -> int:
     env = _worker_env()
-    resume: list[str] = []
+    resume: list[str] | None = []
     results: str | None = None
-    while True:
+    run_id: str | None = None
+    losses = _Losses()
+    while resume is not None:
         worker = Worker([*command, *resume], env)
         try:
             ending = worker.wait()
@@ -408,12 +492,34 @@ def _supervise(command: list[str], keeps_results: bool) -> int:
         finally:
             worker.close()
         results = worker.results or results
-        if ending.cell is None:
+        run_id = worker.run_id or run_id
+        if ending.cell is None and worker.exit_code is not None:  # the command is over
+            if worker.exit_code == 0 and losses.count:
+                print(
+                    f"shootout: error: exit status 1: a worker ended between cells "
+                    f"{losses.count} time(s) before the run was over (see above)",
+                    file=sys.stderr,
+                )
+                return 1
+            return worker.exit_code
+        if ending.cell is None and results is None:  # it never started the run
+            if ending.code == 0 and not worker.empty:  # e.g. a plugin's exit in native code
+                print(
+                    "shootout: error: the worker exited (status 0) before it could run any cell",
+                    file=sys.stderr,
+                )
+                return EXIT_USAGE
             if ending.code >= 0:
                 return ending.code
             what = crash_detail(ending.code).removeprefix("crashed: ")
             print(f"shootout: error: the worker was {what} outside any cell", file=sys.stderr)
             return EXIT_USAGE
+        if ending.cell is None:
+            assert results is not None
+            resume = losses.next_worker(ending, worker, results)
+            if resume is not None and run_id:
+                resume += ["--shootout-run", run_id]
+            continue
         if results is None:  # a cell never starts before the results file is announced
             print("shootout: error: the worker announced no results file", file=sys.stderr)
             return EXIT_USAGE
@@ -423,3 +529,6 @@ def _supervise(command: list[str], keeps_results: bool) -> int:
         )
         lost = json.dumps({"cell": ending.cell, "detail": ending.detail})
         resume = ["--shootout-resume", results, "--shootout-lost", lost]
+        resume += ["--shootout-run", run_id] if run_id else []
+        losses.recording_rest = False
+    return 1

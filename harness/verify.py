@@ -10,6 +10,8 @@ import numpy as np
 
 from harness.backends import BACKENDS, seed_all
 from harness.comparators import Comparator, Comparison
+from harness.escapes import one_line as _one_line
+from harness.escapes import stops_the_run
 from harness.hygiene import settle
 from harness.prepare import (
     PreparedCall,
@@ -46,11 +48,6 @@ __all__ = [
     "unrun_verdict",
     "verify",
 ]
-
-
-def _one_line(exc: BaseException) -> str:
-    text = str(exc).strip().splitlines()
-    return f"{type(exc).__name__}: {text[0] if text else ''}".rstrip(": ")
 
 
 OnCall = Callable[[Callable[[], Any]], Any]
@@ -105,7 +102,9 @@ def _check_refusal(
                 "detail": f"unsupported convention {flags} (refused as required: {_one_line(exc)})",
             }
         )
-    except Exception as exc:
+    except BaseException as exc:  # any but an interrupt of the run is this cell's (escapes)
+        if stops_the_run(exc):
+            raise
         return verdict(
             "error",
             f"unsupported convention {flags} must raise ValueError, raised {_one_line(exc)}",
@@ -133,7 +132,9 @@ def _check_error_case(
             f"raised {type(exc).__name__} but the message {str(exc)!r} "
             f"does not match {err.match!r}",
         )
-    except Exception as exc:
+    except BaseException as exc:
+        if stops_the_run(exc):
+            raise
         return verdict(
             "fail", f"must raise {expected} matching {err.match!r}, raised {_one_line(exc)}"
         )
@@ -168,7 +169,9 @@ def _check_output(
             # 0/0 and inf/inf warnings are NumPy's way of saying NaN: the values are judged
             warnings.simplefilter("ignore", RuntimeWarning)
             raw = on_call(call.synchronized())
-    except Exception as exc:
+    except BaseException as exc:
+        if stops_the_run(exc):
+            raise
         return verdict("error", f"raised {_one_line(exc)}", **tol_fields)
     finally:
         settle()  # what the call changed (np.seterr, ...) must not change the comparison
@@ -195,10 +198,16 @@ def _check_output(
             "change the input)",
             **tol_fields,
         )
+    returned = [n for n in suite.outputs if n not in call.state]
+    if raw is None and returned:  # the same words on every case: failures group by them
+        what = f"the output {returned[0]!r}" if len(returned) == 1 else f"outputs {returned}"
+        return verdict("fail", f"returned None instead of {what}", **tol_fields)
     backend = BACKENDS[call.impl.arrays]
     try:
         actual = backend.host(call.outputs(raw, suite.outputs))
-    except Exception as exc:
+    except BaseException as exc:
+        if stops_the_run(exc):
+            raise
         return verdict(
             "error",
             f"returned {type(raw).__name__}, which cannot be read as an array: {_one_line(exc)}",
@@ -211,7 +220,12 @@ def _check_output(
     result: Comparison = comparator(actual, expected, inputs, case, tol)
     status = "pass" if result.passed else "fail"
     if result.passed and suite.steps:
-        resumed = check_resume(suite, call.impl, case, actual)
+        try:
+            with warnings.catch_warnings():
+                warnings.simplefilter("ignore", RuntimeWarning)
+                resumed = check_resume(suite, call.impl, case, actual)
+        except Exception as exc:
+            resumed = f"raised {_one_line(exc)} when resumed from a saved state"
         if resumed:
             return verdict("fail", resumed, **result.measured(), **tol_fields)
     return verdict(status, result.detail, note=result.note, **result.measured(), **tol_fields)

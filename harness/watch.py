@@ -9,6 +9,7 @@ prediction as its reason, instead of running until ``--cell-timeout`` kills it.
 from __future__ import annotations
 
 import shlex
+import sys
 import time
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from contextlib import contextmanager
@@ -16,23 +17,34 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from harness.budget import Timing
+from harness.escapes import one_line, stops_the_run
+from harness.reap import Leftovers
 from harness.supervise import TIMED_OUT, Link, seconds_text
 
 if TYPE_CHECKING:
+    from harness.progress import Estimate, Progress
     from harness.registry import Implementation
     from harness.results import Run
     from harness.selection import Cell
 
 SAVE_EVERY_S = 2.0  # verify saves at most this often: a crash makes it re-run at most that
-# pytest-benchmark calls a slow target once to calibrate, once to warm that up and once as
-# the warm-up round before its rounds (shootout/verify_bench.py: warmup on, 1 warm-up
-# iteration); after the rounds, harness.bench checks for cached results with one pair of
-# calls (three pairs when calls are short, which costs next to nothing).
-BENCH_EXTRA_CALLS = 5
 
 
 #: Extrapolate a call's time from cases at most this many times smaller (in flops).
 SCALE_LIMIT = 100.0
+
+
+class CellError(RuntimeError):
+    """A cell's body escaped with an exception pytest would not take as the test's failure
+    (a KeyboardInterrupt would stop the session): it is recorded, and this replaces it."""
+
+
+def _pytest_exit() -> type[BaseException]:
+    """The exception of ``pytest.exit``, which pytest lets through to stop the session."""
+    import pytest
+
+    return pytest.exit.Exception
 
 
 def predict_call_seconds(history: Iterable[tuple[float, float]], flops: float) -> float | None:
@@ -54,13 +66,21 @@ def predict_call_seconds(history: Iterable[tuple[float, float]], flops: float) -
     return min(rates) * flops if rates else None
 
 
-def cell_seconds(per_call: float, mode: str, min_rounds: int, max_time: float) -> float:
+def cell_seconds(
+    per_call: float,
+    mode: str,
+    min_rounds: int,
+    max_time: float,
+    round_budget: float | None = None,
+) -> float:
     """Wall time of a cell whose calls take ``per_call``: verify makes one call; bench makes
-    the first call, pytest-benchmark's extra calls, then at least ``min_rounds`` rounds and
-    about ``max_time`` seconds of them when calls are short."""
+    the first call, then (harness.budget.Timing) pytest-benchmark's extra calls and at least
+    ``min_rounds`` rounds, about ``max_time`` seconds of them when calls are short, or, for
+    a call too slow for ``round_budget``, one warm call and the rounds the budget holds."""
     if mode != "bench":
         return per_call
-    return (1 + BENCH_EXTRA_CALLS) * per_call + max(max_time, min_rounds * per_call)
+    timing = Timing(max_time, min_rounds, round_budget)
+    return per_call + timing.after_first_call(per_call, per_call, stateful=False)
 
 
 def floor_seconds(floors: Iterable[tuple[float, float]], flops: float) -> float | None:
@@ -134,12 +154,25 @@ class Watch:
     memory: str | None = None  # --cell-memory as typed, sent likewise (harness.memory)
     min_rounds: int = 5
     max_time: float = 0.0
+    round_budget: float | None = None  # seconds of rounds a slow bench call may take
     link: Link | None = None
     fuzz: tuple[int, int] = (0, 0)  # --fuzz, --fuzz-seed: for the repro of a lost session
     done: set[str] = field(default_factory=set)
     calls: dict[str, list[tuple[float, float]]] = field(default_factory=dict)
     floors: dict[str, list[tuple[float, float]]] = field(default_factory=dict)
     saved_at: float = field(default_factory=time.monotonic)
+    leftovers: Leftovers = field(default_factory=Leftovers)  # processes a cell leaves behind
+
+    @property
+    def timing(self) -> Timing | None:
+        """The bench timing rule with a round budget, or None (pytest-benchmark's own)."""
+        if self.round_budget is None:
+            return None
+        return Timing(self.max_time, self.min_rounds, self.round_budget)
+
+    progress: Progress | None = None  # cells done of the run's, on stderr (harness.progress)
+    plan: tuple[Cell, ...] = ()
+    flops: dict[str, float] = field(default_factory=dict)  # per cell id, for the estimate
 
     def pending(self, cells: Sequence[Cell]) -> list[Cell]:
         return [c for c in cells if c.id not in self.done]
@@ -148,28 +181,85 @@ class Watch:
         # The worker's faulthandler writes to the supervisor's pipe; pytest's would take over.
         return ["-p", "no:faulthandler"] if self.link is not None else []
 
-    def announce(self, results: Path | None) -> None:
+    def announce(self, results: Path | None, run_id: str = "") -> None:
+        """Tell the supervisor which file, holding which run, a new worker continues."""
         if self.link is not None and results is not None:
-            self.link.send(results=str(results))
+            self.link.send(results=str(results), run=run_id)
 
     @contextmanager
     def running(self, cell: Cell, run: Run) -> Iterator[None]:
         """Around one cell: the heartbeats, and a verdict even when the cell's body escapes
-        with SystemExit (``sys.exit`` in an implementation) or a harness error."""
+        with any exception but an interrupt of the run (harness.escapes): SystemExit,
+        asyncio.CancelledError, a KeyboardInterrupt the implementation raised, a harness
+        error. One that would stop pytest's session (a KeyboardInterrupt, ``pytest.exit``)
+        comes out as CellError, which pytest counts as the test's failure."""
         if self.link is not None:
             self.link.send(start=cell.id, timeout=self.timeout, **self._memory_limit())
+        self.leftovers.begin()
+        if self.progress is not None:
+            self.progress.begin(cell.id, self.remaining, kind=cell.mode)
         before = (len(run.verdicts), len(run.measurements))
         try:
             yield
-        except (Exception, SystemExit) as exc:
-            if (len(run.verdicts), len(run.measurements)) == before:
-                first = (str(exc).strip().splitlines() or [""])[0]
-                self.record(run, cell, "error", f"raised {type(exc).__name__}: {first}")
+        except BaseException as exc:
+            if stops_the_run(exc):
+                raise
+            recorded = (len(run.verdicts), len(run.measurements)) != before
+            detail = f"raised {one_line(exc)}"
+            if not recorded:
+                self.record(run, cell, "error", detail)
+            if isinstance(exc, KeyboardInterrupt | _pytest_exit()):
+                raise CellError(f"{cell.id}: {detail}") from exc
             raise
         finally:
+            killed = self.leftovers.end()
+            if killed and self.link is not None:
+                print(
+                    f"shootout: {cell.id} left {len(killed)} process(es) running, killed: "
+                    + ", ".join(killed),
+                    file=sys.stderr,
+                )
             self.done.add(cell.id)
             if self.link is not None:
                 self.link.send(end=cell.id)
+            if self.progress is not None:
+                bad = {"fail", "error"} & {v["status"] for v in run.verdicts[before[0] :]}
+                self.progress.end(ok=not bad)
+
+    def follow(self, progress: Progress, cells: Sequence[Cell]) -> None:
+        """Show ``progress`` over ``cells``, counting those already recorded as done."""
+        self.progress, self.plan = progress, tuple(cells)
+        progress.total = len(self.plan)
+        progress.done = sum(1 for c in self.plan if c.id in self.done)
+        progress.planned = True
+
+    def finished(self) -> None:
+        if self.progress is not None:
+            self.progress.finish()
+
+    def remaining(self) -> Estimate:
+        """Predicted seconds of the cells not done yet that have a prediction (one over
+        the budget will be skipped: none), and how many have none. Never runs an oracle
+        ahead of its cell: a suite whose cost needs the answer is left to the average."""
+        from harness.prepare import case_cost
+        from harness.spec import Case
+
+        seconds, unknown = 0.0, 0
+        for cell in self.plan:
+            if cell.id in self.done:
+                continue
+            case, key = cell.case, cell.impl.key
+            predicted = None
+            history = self.calls.get(key) or self.floors.get(key)
+            if history and isinstance(case, Case) and not cell.suite.cost_needs_output:
+                if cell.id not in self.flops:
+                    self.flops[cell.id] = case_cost(cell.suite, case).flops
+                predicted = self.predict(key, self.flops[cell.id], cell.mode)
+            if predicted is None:
+                unknown += 1
+            elif self.budget is None or predicted <= self.budget:
+                seconds += predicted
+        return seconds, unknown
 
     def _memory_limit(self) -> dict[str, Any]:
         """The limit, and this worker's resident memory now: the cell is held to the limit
@@ -207,7 +297,9 @@ class Watch:
         call = predict_call_seconds(self.calls.get(key, ()), flops)
         estimates = [floor_seconds(self.floors.get(key, ()), flops)]
         if call is not None:
-            estimates.append(cell_seconds(call, mode, self.min_rounds, self.max_time))
+            estimates.append(
+                cell_seconds(call, mode, self.min_rounds, self.max_time, self.round_budget)
+            )
         return max((e for e in estimates if e is not None), default=None)
 
     def observe(self, cell: Cell, seconds: float | None) -> None:
@@ -234,7 +326,10 @@ class Watch:
 
         by_id = {c.id: c for c in cells}
         self.done = {record_id(v) for v in run.verdicts}
-        if lost and lost["cell"] in by_id and lost["cell"] not in self.done:
+        if lost and "rest" in lost:  # the workers keep ending between cells: stop trying
+            for left in self.pending(cells):
+                self.record(run, left, "error", lost["rest"])
+        elif lost and lost["cell"] in by_id and lost["cell"] not in self.done:
             self.record(run, by_id[lost["cell"]], "error", lost["detail"])
         for v in run.verdicts:
             cell, timed_out = by_id.get(record_id(v)), TIMED_OUT.match(v.get("detail") or "")

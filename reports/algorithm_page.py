@@ -12,6 +12,7 @@ from reports.chart import (
     speedup_chart,
     timing_chart,
 )
+from reports.colours import Palette
 from reports.index_page import backend_order
 from reports.markup import (
     SEVERITY,
@@ -29,6 +30,7 @@ from reports.markup import (
     table,
     tag,
 )
+from reports.stats import LEVEL, scaling_exponents
 from reports.table import (
     Frames,
     latest,
@@ -43,7 +45,12 @@ _CASE_KEY = ["case", "dtype", "params", "options"]
 
 
 def render_algorithm(
-    frames: Frames, speedup_rows: pd.DataFrame, algorithm: str, *, history: str | None = None
+    frames: Frames,
+    speedup_rows: pd.DataFrame,
+    algorithm: str,
+    *,
+    history: str | None = None,
+    colours: Palette | None = None,
 ) -> str:
     """The page of one algorithm; ``speedup_rows`` is ``speedups`` of all measurements.
 
@@ -63,7 +70,11 @@ def render_algorithm(
         zip(machines["machine"], machines["machine_label"], strict=True)
     ):
         mine = measurements[measurements["machine"] == machine]
-        parts.append(_machine_section(frames, mine, ratios, number, str(machine), str(label)))
+        parts.append(
+            _machine_section(
+                frames, mine, ratios, number, str(machine), str(label), colours or Palette()
+            )
+        )
     parts.append(tag("h2", esc("Correctness"), id="verdicts"))
     parts.append(
         tag(
@@ -95,6 +106,7 @@ def _machine_section(
     number: int,
     machine: str,
     label: str,
+    colours: Palette,
 ) -> Html:
     """Everything timed on one machine: no figure here mixes machines."""
     where = f"{label} ({machine})"
@@ -104,18 +116,20 @@ def _machine_section(
         tag("h2", esc(f"On {where}"), id=anchor("machine", machine)),
         _run_meta(runs, ceilings),
     ]
-    chart = timing_chart(mine, div_id=f"timing-{number}", machine=where)
+    chart = timing_chart(mine, div_id=f"timing-{number}", machine=where, colours=colours)
     parts.append(chart if chart is not None else tag("p", esc("Nothing was timed here.")))
 
     parts.append(tag("h3", esc("Speedup versus the fastest library implementation")))
     mine_ratios = ratios[ratios["machine"] == machine]
-    bars = speedup_chart(mine_ratios, div_id=f"speedup-{number}", machine=where)
+    bars = speedup_chart(mine_ratios, div_id=f"speedup-{number}", machine=where, colours=colours)
     parts += [bars or Html(""), _speedup_table(mine_ratios, mine)]
 
     standard = standard_rows(mine)
     case = str(standard["case"].iloc[0]) if not standard.empty else ""
     parts.append(tag("h3", esc("Throughput against this machine's measured limits")))
-    roof = roofline_chart(mine, ceilings, div_id=f"roofline-{number}", machine=where)
+    roof = roofline_chart(
+        mine, ceilings, div_id=f"roofline-{number}", machine=where, colours=colours
+    )
     if roof is None:
         why = (
             "No ceilings were measured in this run (run `shootout bench` to measure them)."
@@ -129,7 +143,7 @@ def _machine_section(
     parts.append(tag("h3", esc("First call versus steady state")))
     first = first_call_chart(standard, div_id=f"first-call-{number}", machine=where, case=case)
     parts += [first or tag("p", esc("No first call was timed."), class_="small")]
-    parts += [_timing_details(mine), _untimed_table(mine)]
+    parts += [_scaling_table(mine), _timing_details(mine), _untimed_table(mine)]
     return join(parts)
 
 
@@ -274,11 +288,14 @@ def _timing_details(measurements: pd.DataFrame) -> Html:
     body: list[list[Html | tuple[Html, str]]] = []
     for _, r in rows.iterrows():
         spread = r["iqr_s"] / r["median_s"] if r["median_s"] > 0 else float("nan")
+        low, high = r["ci_low_s"], r["ci_high_s"]
+        interval = "–" if pd.isna(low) else f"{fmt_seconds(low)} – {fmt_seconds(high)}"
         body.append(
             [
                 esc(r["case"]),
                 esc(r["impl"]),
                 (esc(fmt_seconds(r["median_s"])), "num"),
+                (esc(interval), "num"),
                 (esc(fmt_seconds(r["iqr_s"])), "num"),
                 (
                     join(
@@ -303,11 +320,47 @@ def _timing_details(measurements: pd.DataFrame) -> Html:
     untrusted = len(rows) - len(trusted(rows))
     if untrusted:
         summary += f", {untrusted} not trusted (left out of every ranking)"
-    headers = ["case", "impl", "median", "IQR", "IQR/median", "rounds", "first call"]
+    headers = [
+        "case",
+        "impl",
+        "median",
+        f"{LEVEL:.0%} CI of median",
+        "IQR",
+        "IQR/median",
+        "rounds",
+        "first call",
+    ]
     return Html(
         f"<details><summary>{esc(summary)}</summary>"
         f"{table([*headers, 'GFLOP/s', 'GB/s'], body)}</details>"
     )
+
+
+def _scaling_table(measurements: pd.DataFrame) -> Html:
+    """Each implementation's fitted exponent k (time ∝ size^k over the sizes timed)."""
+    fits = scaling_exponents(measurements)
+    if fits.empty:
+        return Html("")
+    several = fits["dtype"].nunique() > 1
+    body: list[list[Html | tuple[Html, str]]] = [
+        [
+            esc(f"{f.impl} {f.dtype}" if several else f.impl),
+            (esc(f"{f.exponent:.2f}"), "num"),
+            (esc(fmt_number(f.sizes)), "num"),
+        ]
+        for f in fits.sort_values(["exponent", "impl"], kind="stable").itertuples(index=False)
+    ]
+    caption = tag(
+        "p",
+        esc(
+            "Scaling: the least-squares slope k of log(median time) on log(problem size) "
+            "over the sizes timed (at least two, a factor 2 apart). k ≈ 1 is linear in the "
+            "items counted, k ≈ 2 quadratic; a small k at small sizes means fixed overhead."
+        ),
+        class_="small",
+    )
+    return join([tag("h3", esc("Scaling with problem size")), caption,
+                 table(["impl", "exponent k", "sizes"], body)])  # fmt: skip
 
 
 def _untimed_table(measurements: pd.DataFrame) -> Html:

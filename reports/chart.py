@@ -13,8 +13,11 @@ from typing import Any
 import pandas as pd
 import plotly.io as pio
 
+from reports.colours import Palette
 from reports.markup import Html, esc, flag, fmt_number, fmt_seconds
 from reports.table import timed
+
+_DEFAULT = Palette()
 
 
 def _hover(row: pd.Series) -> str:
@@ -41,6 +44,20 @@ _AXIS = {"gridcolor": "#e6e6ea", "zerolinecolor": "#d0d0d5", "automargin": True}
 
 def _trace(kind: str, **props: Any) -> dict[str, Any]:
     return {"type": kind, **props}
+
+
+def _parity_line(value_axis: str) -> dict[str, Any]:
+    """A dotted line at 1 on ``value_axis`` ("x" or "y") across the whole plot."""
+    across = "y" if value_axis == "x" else "x"
+    return {
+        "type": "line",
+        f"{across}ref": "paper",
+        f"{across}0": 0,
+        f"{across}1": 1,
+        f"{value_axis}0": 1.0,
+        f"{value_axis}1": 1.0,
+        "line": {"color": "#555", "dash": "dot"},
+    }
 
 
 def figure_html(traces: list[dict[str, Any]], div_id: str, title: str, **layout: Any) -> Html:
@@ -72,7 +89,9 @@ def figure_html(traces: list[dict[str, Any]], div_id: str, title: str, **layout:
     )
 
 
-def timing_chart(measurements: pd.DataFrame, div_id: str, machine: str) -> Html | None:
+def timing_chart(
+    measurements: pd.DataFrame, div_id: str, machine: str, colours: Palette = _DEFAULT
+) -> Html | None:
     """One trace per implementation (and dtype, when several were timed); None if no data.
 
     ``measurements`` holds one algorithm on one machine. Library implementations are drawn
@@ -98,7 +117,8 @@ def timing_chart(measurements: pd.DataFrame, div_id: str, machine: str) -> Html 
                 name=esc(name),
                 text=[_hover(row) for _, row in group.iterrows()],
                 hovertemplate="%{text}<extra></extra>",
-                line={"dash": "dash" if library else "solid"},
+                line={"dash": "dash" if library else "solid", "color": colours(str(impl))},
+                marker={"color": colours(str(impl))},
             )
         )
     return figure_html(
@@ -118,7 +138,9 @@ def timing_chart(measurements: pd.DataFrame, div_id: str, machine: str) -> Html 
     )
 
 
-def speedup_chart(ratios: pd.DataFrame, div_id: str, machine: str) -> Html | None:
+def speedup_chart(
+    ratios: pd.DataFrame, div_id: str, machine: str, colours: Palette = _DEFAULT
+) -> Html | None:
     """Bars of library time / implementation time per case; the line at 1 is parity."""
     rows = ratios[ratios["speedup"].notna() & (ratios["speedup"] > 0)]
     if rows.empty:
@@ -134,6 +156,7 @@ def speedup_chart(ratios: pd.DataFrame, div_id: str, machine: str) -> Html | Non
                 x=[esc(c) for c in order],
                 y=group["speedup"].tolist(),
                 name=esc(impl),
+                marker={"color": colours(str(impl))},
                 hovertext=[
                     f"{esc(impl)} on {esc(c)}<br>{s:.3g}× vs {esc(lib)}" if not pd.isna(s) else ""
                     for c, s, lib in zip(
@@ -143,15 +166,7 @@ def speedup_chart(ratios: pd.DataFrame, div_id: str, machine: str) -> Html | Non
                 hovertemplate="%{hovertext}<extra></extra>",
             )
         )
-    parity = {
-        "type": "line",
-        "xref": "paper",
-        "x0": 0,
-        "x1": 1,
-        "y0": 1.0,
-        "y1": 1.0,
-        "line": {"color": "#555", "dash": "dot"},
-    }
+    parity = _parity_line("y")
     return figure_html(
         traces,
         div_id,
@@ -165,7 +180,11 @@ def speedup_chart(ratios: pd.DataFrame, div_id: str, machine: str) -> Html | Non
 
 
 def roofline_chart(
-    measurements: pd.DataFrame, ceilings: pd.DataFrame, div_id: str, machine: str
+    measurements: pd.DataFrame,
+    ceilings: pd.DataFrame,
+    div_id: str,
+    machine: str,
+    colours: Palette = _DEFAULT,
 ) -> Html | None:
     """Achieved GFLOP/s against arithmetic intensity, under this run's measured roofs.
 
@@ -209,7 +228,7 @@ def roofline_chart(
                 x=group["intensity"].tolist(),
                 y=group["gflops"].tolist(),
                 mode="markers",
-                marker={"size": 9},
+                marker={"size": 9, "color": colours(str(impl))},
                 name=esc(impl),
                 text=[_hover(row) for _, row in group.iterrows()],
                 hovertemplate="%{text}<extra></extra>",
@@ -246,7 +265,9 @@ def first_call_chart(rows: pd.DataFrame, div_id: str, machine: str, case: str) -
     )
 
 
-def history_chart(rows: pd.DataFrame, div_id: str, machine: str) -> Html | None:
+def history_chart(
+    rows: pd.DataFrame, div_id: str, machine: str, colours: Palette = _DEFAULT
+) -> Html | None:
     """Median time of each implementation across runs (oldest first) at one case per run.
 
     ``rows`` holds one algorithm on one machine, one row per implementation × run; a
@@ -272,7 +293,11 @@ def history_chart(rows: pd.DataFrame, div_id: str, machine: str) -> Html | None:
                 name=esc(impl),
                 text=[_hover(row) for _, row in group.iterrows()],
                 hovertemplate="%{text}<extra></extra>",
-                line={"dash": "dash" if (group["kind"] == "library").any() else "solid"},
+                line={
+                    "dash": "dash" if (group["kind"] == "library").any() else "solid",
+                    "color": colours(str(impl)),
+                },
+                marker={"color": colours(str(impl))},
             )
         )
     return figure_html(
@@ -287,4 +312,56 @@ def history_chart(rows: pd.DataFrame, div_id: str, machine: str) -> Html | None:
         },
         yaxis={"type": "log", "title": {"text": "median time (s)"}},
         legend={"title": {"text": "implementation"}},
+    )
+
+
+def headline_chart(best: pd.DataFrame, div_id: str, colours: Palette = _DEFAULT) -> Html | None:
+    """Per algorithm, its fastest correct handwritten implementation's speedup over the
+    fastest library at the standard size, on a log axis (right of 1 = faster). One bar
+    group per machine; each bar in its implementation's colour."""
+    rows = best[best["handwritten_speedup"].notna() & (best["handwritten_speedup"] > 0)]
+    if rows.empty:
+        return None
+    order = sorted(set(rows["algorithm"]), reverse=True)  # top to bottom alphabetically
+    traces: list[dict[str, Any]] = []
+    for label, group in rows.groupby("machine_label", sort=True):
+        group = group.set_index("algorithm").reindex(order).dropna(subset=["handwritten_impl"])
+        impls = [str(i) for i in group["handwritten_impl"]]
+        traces.append(
+            _trace(
+                "bar",
+                orientation="h",
+                y=[esc(a) for a in group.index],
+                x=group["handwritten_speedup"].tolist(),
+                name=esc(label),
+                marker={"color": [colours(i) for i in impls]},
+                hovertext=[
+                    f"{esc(a)}: {esc(i)} {s:.3g}× vs {esc(lib)}"
+                    for a, i, s, lib in zip(
+                        group.index,
+                        impls,
+                        group["handwritten_speedup"],
+                        group["library_impl"],
+                        strict=True,
+                    )
+                ],
+                hovertemplate="%{hovertext}<extra>" + esc(label) + "</extra>",
+            )
+        )
+    parity = _parity_line("x")
+    return figure_html(
+        traces,
+        div_id,
+        "Best handwritten implementation vs the fastest library, standard size "
+        "(right of 1 = faster)",
+        shapes=[parity],
+        barmode="group",
+        height=max(300, 28 * len(order) + 120),
+        showlegend=len(traces) > 1,
+        xaxis={"type": "log", "title": {"text": "speedup over the library (×, log scale)"}},
+        yaxis={
+            "type": "category",
+            "categoryorder": "array",
+            "categoryarray": [esc(a) for a in order],
+        },
     )

@@ -9,7 +9,7 @@ from __future__ import annotations
 import dataclasses
 import json
 import typing
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -18,10 +18,16 @@ import pandas as pd
 
 from harness.backends import device_of
 from harness.measurement import Measurement
-from harness.results import ResultsError, find_results, load_results
+from harness.results import ResultsError, find_results
+from harness.results import load_results as read_results_file
+from reports.stats import median_ci
 
 TEXT, FLOAT, INT, BOOL = "text", "float", "int", "bool"
 _DTYPES = {TEXT: "str", FLOAT: "float64", INT: "Int64", BOOL: "boolean"}
+
+# Columns a cell's row carries about its implementation's code in that run: where it came
+# from (project, plugin:..., entry-point:...) and the sha256 of its file, 12 hex digits.
+SOURCE_COLUMNS = (("origin", TEXT), ("source", TEXT))
 
 # Columns every row carries about the run it came from.
 RUN_CONTEXT = (
@@ -59,8 +65,12 @@ MEASUREMENT_COLUMNS = (
     *_MEASURED[:_VARIANT],
     ("impl", TEXT),
     *_MEASURED[_VARIANT:],
+    # the median's distribution-free 95 % interval, from the stored samples
+    ("ci_low_s", FLOAT),
+    ("ci_high_s", FLOAT),
     *RUN_CONTEXT,
     *((name, TEXT) for name in _MAPPINGS),
+    *SOURCE_COLUMNS,
 )
 
 VERDICT_COLUMNS = (
@@ -92,6 +102,7 @@ VERDICT_COLUMNS = (
     *RUN_CONTEXT,
     ("params", TEXT),
     ("options", TEXT),
+    *SOURCE_COLUMNS,
 )
 
 RUN_COLUMNS = (
@@ -124,8 +135,19 @@ CEILING_COLUMNS = (
     ("note", TEXT),
 )
 
-# One cell on one machine: the same key in two runs means the later run supersedes.
-CELL_KEY = ["machine", "algorithm", "backend", "variant", "case", "dtype", "params", "options"]
+# One cell on one machine: the same key in two runs means the later run supersedes. ``impl``
+# tells two versions of a plugin apart (see ``_versions``), so neither supersedes the other.
+CELL_KEY = [
+    "machine",
+    "algorithm",
+    "backend",
+    "variant",
+    "impl",
+    "case",
+    "dtype",
+    "params",
+    "options",
+]
 
 # Keys an entry cannot be placed in a table without.
 _REQUIRED = ("algorithm", "backend", "variant", "case", "status")
@@ -141,6 +163,21 @@ class Frames:
     ceilings: pd.DataFrame  # one row per results file × device measured
 
 
+def load_results(paths: str | Path | Iterable[str | Path]) -> Frames:
+    """Results files as pandas tables: the public way to analyse runs in a notebook.
+
+    ``paths`` is a results file, a folder of them, or several of either. Returns a
+    ``Frames`` with ``measurements`` (one row per implementation × case × run: timings,
+    rates, the cost model), ``verdicts`` (one row per verdict: status, errors, tolerance,
+    repro), ``runs`` (one row per file: machine, commit, threads, completeness) and
+    ``ceilings`` (the machine limits each run measured). Every file is checked against
+    the results schema first; a bad one raises ResultsError naming it and the problem.
+    """
+    if isinstance(paths, str | Path):
+        paths = [paths]
+    return load_frames([Path(p) for p in paths])
+
+
 def load_frames(paths: list[Path]) -> Frames:
     """Read results files (folders are expanded); ResultsError for any bad file."""
     runs: list[dict[str, Any]] = []
@@ -148,18 +185,20 @@ def load_frames(paths: list[Path]) -> Frames:
     verdicts: list[dict[str, Any]] = []
     ceilings: list[dict[str, Any]] = []
     for path in find_results(paths):
-        document = load_results(path)
+        document = read_results_file(path)
         run = _run_row(document, path)
         runs.append(run)
         context = {name: run[name] for name, _ in RUN_CONTEXT}
+        sources = document.get("implementations") or {}
         ceilings.extend(_ceiling_rows(document.get("ceilings"), context))
         for entry in _entries(document, "measurements", path):
-            measurements.append({**_cell_fields(entry), **context})
+            measurements.append({**_cell_fields(entry, sources), **_interval(entry), **context})
         for entry in _entries(document, "verdicts", path):
-            row = {**_cell_fields(entry), **context}
+            row = {**_cell_fields(entry, sources), **context}
             row["worst_index"] = _worst_index(entry.get("worst_index"))
             row["margin"] = 1.0 - _as_float(entry.get("error_ratio"))
             verdicts.append(row)
+    _versions([*measurements, *verdicts])
     return Frames(
         measurements=_frame(measurements, MEASUREMENT_COLUMNS),
         verdicts=_frame(verdicts, VERDICT_COLUMNS),
@@ -245,15 +284,41 @@ def _entries(document: dict[str, Any], key: str, path: Path) -> list[dict[str, A
     return entries
 
 
-def _cell_fields(entry: dict[str, Any]) -> dict[str, Any]:
+def _interval(entry: dict[str, Any]) -> dict[str, float]:
+    samples = entry.get("samples")
+    ok = isinstance(samples, list) and all(isinstance(v, int | float) for v in samples)
+    low, high = median_ci(samples if ok else [])
+    return {"ci_low_s": low, "ci_high_s": high}
+
+
+def _cell_fields(entry: dict[str, Any], sources: Mapping[str, Any]) -> dict[str, Any]:
     row = dict(entry)
     row["impl"] = f"{entry['backend']}/{entry['variant']}"
+    record = sources.get(f"{entry['algorithm']}/{row['impl']}") or {}
+    row["origin"] = record.get("origin") or ""
+    row["source"] = (record.get("sha256") or "")[:12]
     if not entry.get("device"):  # files written before the device was recorded
         row["device"] = device_of(entry["backend"])
     # Mappings become canonical JSON text: hashable, comparable and printable.
     for key in ("params", "options"):
         row[key] = json.dumps(entry.get(key) or {}, sort_keys=True, default=str)
     return row
+
+
+def _versions(rows: list[dict[str, Any]]) -> None:
+    """Name each version of a plugin apart: when the same algorithm/backend/variant from
+    outside the project ran with different source files, its impl becomes
+    ``backend/variant@<sha256 prefix>`` in every row, so tables, charts and the latest-run
+    rule keep the versions apart instead of merging or superseding them. (The project's
+    own implementations change with its commits, which the runs already record.)"""
+    seen: dict[tuple[str, str, str], set[str]] = {}
+    for row in rows:
+        if row["source"] and row["origin"] not in ("", "project"):
+            key = (row["algorithm"], row["backend"], row["variant"])
+            seen.setdefault(key, set()).add(row["source"])
+    for row in rows:
+        if len(seen.get((row["algorithm"], row["backend"], row["variant"]), ())) > 1:
+            row["impl"] = f"{row['impl']}@{row['source'][:8]}"
 
 
 def _worst_index(value: Any) -> str:

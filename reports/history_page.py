@@ -11,6 +11,7 @@ from __future__ import annotations
 import pandas as pd
 
 from reports.chart import history_chart
+from reports.colours import Palette
 from reports.markup import anchor, esc, join, link, page, tag
 from reports.table import Frames, timed
 
@@ -18,9 +19,11 @@ HISTORY_FILE = "history.html"
 
 
 def has_history(frames: Frames) -> bool:
-    """True when some machine has timings from at least two runs."""
+    """True when some machine timed the same case of an algorithm in at least two runs
+    (the shards of one run, ``--shard K/N``, time disjoint algorithms: no history)."""
     ok = timed(frames.measurements)
-    return bool((ok.groupby("machine")["run_id"].nunique() >= 2).any())
+    runs = ok.groupby(["machine", "algorithm", "case"])["run_id"].nunique()
+    return bool((runs >= 2).any())
 
 
 def followed_case(rows: pd.DataFrame) -> str | None:
@@ -38,7 +41,7 @@ def followed_case(rows: pd.DataFrame) -> str | None:
     return str(ranked[0])
 
 
-def render_history(frames: Frames, pages: dict[str, str]) -> str:
+def render_history(frames: Frames, pages: dict[str, str], colours: Palette | None = None) -> str:
     """The whole page; an algorithm with one run on every machine says so instead."""
     ok = timed(frames.measurements)
     parts = [
@@ -69,7 +72,9 @@ def render_history(frames: Frames, pages: dict[str, str]) -> str:
             case = followed_case(rows)
             if case is None:
                 continue
-            chart = history_chart(rows[rows["case"] == case], f"history-{number}", label)
+            chart = history_chart(
+                rows[rows["case"] == case], f"history-{number}", label, colours or Palette()
+            )
             number += 1
             if chart is not None:
                 parts += [tag("p", esc(f"case {case}"), class_="small"), chart]

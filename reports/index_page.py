@@ -7,6 +7,8 @@ from collections.abc import Iterable, Mapping
 import pandas as pd
 
 from harness.backends import BACKEND_TOKENS
+from reports.chart import headline_chart
+from reports.colours import Palette
 from reports.markup import (
     SEVERITY,
     Html,
@@ -49,6 +51,7 @@ def render_index(
     *,
     history: str | None = None,
     data: str | None = None,
+    colours: Palette | None = None,
 ) -> str:
     """The index document; ``pages`` maps each algorithm to its page's file name and
     ``speedup_rows`` is ``speedups`` of all measurements (computed once for the site).
@@ -66,10 +69,13 @@ def render_index(
     if nav:
         parts.append(tag("nav", join(nav)))
     parts.append(_summary(frames, verdicts, measurements))
+    chart = None
     if not pages:
         parts.append(tag("p", esc("No verdicts or measurements in the given results files.")))
     else:
-        parts.append(_headline(headline(measurements, verdicts), pages))
+        best = headline(measurements, verdicts)
+        chart = headline_chart(best, "headline", colours or Palette())
+        parts += [chart or Html(""), _headline(best, pages)]
     ratios = latest(speedup_rows)
     machines = frames.runs.drop_duplicates("machine").sort_values("machine_label")
     for machine, label in zip(machines["machine"], machines["machine_label"], strict=True):
@@ -92,7 +98,7 @@ def render_index(
         )
         grid_pages = {a: f"{name}#{anchor('machine', str(machine))}" for a, name in pages.items()}
         parts.append(_grid(v, m, ratios[ratios["machine"] == machine], backends, grid_pages))
-    return page("opshootout results", join(parts))
+    return page("opshootout results", join(parts), charts=chart is not None)
 
 
 def _ratio_cell(value: float) -> tuple[Html, str]:

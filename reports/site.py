@@ -13,7 +13,9 @@ from pathlib import Path
 
 import plotly.offline
 
+from harness.results import current_umask
 from reports.algorithm_page import render_algorithm
+from reports.colours import Palette, colour_map
 from reports.history_page import HISTORY_FILE, has_history, render_history
 from reports.index_page import render_index
 from reports.markup import PLOTLY_FILE
@@ -57,26 +59,30 @@ def render_site(frames: Frames) -> dict[str, str]:
     pages = {algorithm: page_name(algorithm) for algorithm in algorithms}
     ratios = speedups(frames.measurements)
     history = HISTORY_FILE if has_history(frames) else None
+    # one colour per implementation on every chart and page of the site
+    colours = Palette(colour_map(str(i) for i in frames.measurements["impl"]))
     files = {
-        INDEX_FILE: render_index(frames, pages, ratios, history=history, data=DATA_FILE),
+        INDEX_FILE: render_index(
+            frames, pages, ratios, history=history, data=DATA_FILE, colours=colours
+        ),
         PLOTLY_FILE: plotly.offline.get_plotlyjs(),
         DATA_FILE: cells(frames).to_csv(index=False),
     }
     if history:
-        files[HISTORY_FILE] = render_history(frames, pages)
+        files[HISTORY_FILE] = render_history(frames, pages, colours)
     for algorithm, name in pages.items():
-        files[name] = render_algorithm(frames, ratios, algorithm, history=history)
+        files[name] = render_algorithm(frames, ratios, algorithm, history=history, colours=colours)
     return files
 
 
 def publish(files: Mapping[str, str], out_dir: Path) -> None:
     """Write ``files`` into a fresh sibling folder, then swap it in place of ``out_dir``."""
-    if out_dir.exists():
-        _check_replaceable(out_dir)
+    check_replaceable(out_dir)
     out_dir.parent.mkdir(parents=True, exist_ok=True)
     staging = Path(tempfile.mkdtemp(prefix=f".{out_dir.name}.building-", dir=out_dir.parent))
     try:
-        os.chmod(staging, 0o755)  # mkdtemp makes it private; a site is meant to be served
+        # mkdtemp makes it private: give it what any folder the user makes gets
+        os.chmod(staging, 0o777 & ~current_umask())
         for name, text in files.items():
             (staging / name).write_text(text, encoding="utf-8")
         (staging / MARKER_FILE).write_text(_MARKER_TEXT, encoding="utf-8")
@@ -86,7 +92,10 @@ def publish(files: Mapping[str, str], out_dir: Path) -> None:
         raise
 
 
-def _check_replaceable(out_dir: Path) -> None:
+def check_replaceable(out_dir: Path) -> None:
+    """FileExistsError unless ``out_dir`` is absent, empty or a site this module built."""
+    if not out_dir.exists():
+        return
     if not out_dir.is_dir():
         raise FileExistsError(f"{out_dir} exists and is not a folder; refusing to replace it")
     if any(out_dir.iterdir()) and not (out_dir / MARKER_FILE).is_file():

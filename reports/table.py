@@ -233,6 +233,8 @@ _JOIN = [
     "dtype",
     "params",
     "options",
+    "origin",
+    "source",
 ]
 # The timing columns a cell gains in the export: the measurement's columns that do not
 # identify the cell, its outcome first and renamed where it clashes with a verdict's.

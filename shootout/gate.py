@@ -3,17 +3,17 @@
 from __future__ import annotations
 
 import argparse
-import json
+import functools
 import math
-import os
-import sys
 import tempfile
+from collections.abc import Collection
 from pathlib import Path
 from typing import Any
 
 from harness.gate import GateError
 from harness.gate.run import (
     ROOT,
+    SELF_TEST_SIDES,
     compare_sides,
     export_tree,
     outcome,
@@ -25,9 +25,12 @@ from harness.gate.verdict import (
     Budget,
     GateConfig,
     check_budgets,
+    check_names,
     load_budgets,
     load_config,
 )
+from harness.progress import Progress
+from shootout.output import job_summary, json_document
 from shootout.present import fmt_time
 from shootout.usage import COMMAND
 
@@ -36,23 +39,24 @@ THRESHOLDS_FILE, BUDGETS_FILE = ROOT / "gate.toml", ROOT / "budgets.toml"
 MEASURING_PACKAGES = ("harness", "shootout")
 
 
-def _progress(message: str) -> None:
-    print(f"gate: {message}", file=sys.stderr, flush=True)
-
-
 def cmd_gate(args: argparse.Namespace) -> int:
     chosen = [bool(args.base), args.self_test, args.results is not None]
     if sum(chosen) != 1:
         raise GateError("give exactly one of --base REF, --self-test, or --results FILE")
-    config = load_config(
-        args.thresholds or (THRESHOLDS_FILE if THRESHOLDS_FILE.is_file() else None)
-    )
+    if args.all and not args.base:
+        raise GateError("--all goes with --base REF (it times every cell, not only the changed)")
+    thresholds = args.thresholds or (THRESHOLDS_FILE if THRESHOLDS_FILE.is_file() else None)
+    config = load_config(thresholds)
     budgets: list[Budget] = []
+    path = None
     if not args.no_budgets:
         path = args.budgets or (BUDGETS_FILE if BUDGETS_FILE.is_file() else None)
         budgets = load_budgets(path) if path is not None else []
+    names = {"thresholds_file": f"thresholds file {str(thresholds)!r}"}
+    names["budgets_file"] = f"budgets file {str(path)!r}"
     if args.results is not None:
-        return _budgets_only(args, budgets)
+        return _budgets_only(args, config, budgets, names)
+    _check_names(args, config, budgets, names)
     worker = _worker_config(args, config)
     rounds = args.rounds if args.rounds is not None else config.defaults.rounds
     if rounds < 2:
@@ -66,8 +70,25 @@ def cmd_gate(args: argparse.Namespace) -> int:
     if args.self_test:
         return _self_test(args, config, worker, rounds)
     commit = resolve_ref(args.base)
+    progress = Progress.to_stderr("gate", quiet=args.quiet)
+    selection = _select(args, commit, worker)
+    for line in selection["why"]:
+        progress.note(f"selection: {line}")
+    if not selection["timed"]:
+        result = {
+            "passed": True,
+            "reasons": [],
+            "counts": {},
+            "cells": [],
+            "wrong": [],
+            "budgets": [],
+            "selection": selection,
+            "base": {"ref": args.base, "commit": commit},
+        }
+        _emit(args, result, title=f"opshootout gate: working tree vs {args.base} ({commit[:12]})")
+        return 0
     with tempfile.TemporaryDirectory(prefix="opshootout-gate-") as tmp:
-        _progress(f"exporting {args.base} ({commit[:12]})")
+        progress.note(f"exporting {args.base} ({commit[:12]})")
         base = export_tree(commit, Path(tmp) / "base", carry=MEASURING_PACKAGES)
         run = run_rounds(
             {"base": base, "candidate": ROOT},
@@ -75,10 +96,12 @@ def cmd_gate(args: argparse.Namespace) -> int:
             rounds,
             verify=("base", "candidate"),
             verifier=COMMAND,
-            progress=_progress,
+            progress=progress,
         )
+    progress.finish()
     cells = compare_sides(run, "base", "candidate", config)
     result = outcome(run, cells, "base", "candidate", budgets)
+    result["selection"] = selection
     result["base"] = {"ref": args.base, "commit": commit}
     from harness.results import git_info
 
@@ -87,9 +110,57 @@ def cmd_gate(args: argparse.Namespace) -> int:
     return 0 if result["passed"] else 1
 
 
+@functools.cache
+def _registry(plugins: tuple[str, ...]) -> Any:
+    """The working tree's registry, loaded once per command (it imports every module)."""
+    from harness.registry import load_registry
+
+    return load_registry(plugins)
+
+
+def _select(args: argparse.Namespace, commit: str, worker: dict[str, Any]) -> dict[str, Any]:
+    """Narrow ``worker`` to the cells the change since ``commit`` can affect (unless
+    ``--all`` or ``-a`` chose); returns what was selected and why (harness.gate.changes)."""
+    if args.all or args.algorithm:
+        why = "--all: every cell" if args.all else "named with -a: " + ", ".join(args.algorithm)
+        return {"mode": "all" if args.all else "named", "why": [why], "timed": True}
+    from harness.gate.changes import base_algorithms, changed_paths, select_changes
+
+    registry = _registry(tuple(worker["plugins"]))
+    candidate = {name.split(".")[0] for name in registry.suites}
+    changes = select_changes(changed_paths(commit, ROOT), candidate, base_algorithms(commit, ROOT))
+    selection = changes.as_dict()
+    algorithms, exclude = changes.worker_selection(registry.implementations)
+    chosen = [
+        i.key
+        for i in registry.select(algorithms, worker["backends"], worker["variants"])
+        if i.key not in exclude
+    ]
+    selection["timed"] = bool(chosen) and not changes.empty
+    if not changes.empty and not chosen:
+        selection["why"].append("nothing to time: -b/--variant leave none of these cells")
+    worker.update(algorithms=algorithms, exclude=exclude)
+    return selection
+
+
+def _check_names(
+    args: argparse.Namespace,
+    config: GateConfig,
+    budgets: list[Budget],
+    files: dict[str, str],
+    recorded: Collection[str] = (),
+) -> None:
+    """The thresholds' algorithms and the budgets' implementations must exist here (or,
+    checking a results file, in it): a misspelt name would silently check nothing."""
+    from harness.registry import load_registry
+
+    registry = load_registry(args.plugin)
+    known = {*registry.implementations, *recorded}
+    check_names(config, budgets, algorithms=registry.suites, implementations=known, **files)
+
+
 def _worker_config(args: argparse.Namespace, config: GateConfig) -> dict[str, Any]:
     """The workers' selection, checked here first so a typo is a one-line usage error."""
-    from harness.registry import load_registry
     from harness.spec import PROFILES
 
     if args.profile != "standard" and args.profile not in PROFILES:
@@ -99,7 +170,7 @@ def _worker_config(args: argparse.Namespace, config: GateConfig) -> dict[str, An
     if args.max_time <= 0:
         raise GateError("--max-time must be positive")
     plugins = [str(Path(p).resolve()) if Path(p).exists() else p for p in args.plugin]
-    registry = load_registry(plugins)
+    registry = _registry(tuple(plugins))
     if not registry.select(args.algorithm, args.backend, args.variant):
         raise GateError("the selection matches no implementation (see `shootout list`)")
     return {
@@ -130,10 +201,13 @@ def _self_test(
     if args.repeat < 1:
         raise GateError("--repeat must be at least 1")
     runs = []
+    steps = args.repeat * rounds * len(SELF_TEST_SIDES)
+    progress = Progress.to_stderr("gate", total=steps, quiet=args.quiet)
     for number in range(args.repeat):
         if args.repeat > 1:
-            _progress(f"self-test {number + 1}/{args.repeat}")
-        runs.append(self_test_once(config, worker, rounds, target, args.inject_factor, _progress))
+            progress.note(f"self-test {number + 1}/{args.repeat}")
+        runs.append(self_test_once(config, worker, rounds, target, args.inject_factor, progress))
+    progress.finish()
     null_cells = sum(r["null_comparisons"] for r in runs)
     alarms = sum(len(r["false_alarms"]) for r in runs)
     result = {**runs[-1]}
@@ -178,7 +252,9 @@ def _default_target(args: argparse.Namespace) -> str:
     return str(preferred[0].key)
 
 
-def _budgets_only(args: argparse.Namespace, budgets: list[Budget]) -> int:
+def _budgets_only(
+    args: argparse.Namespace, config: GateConfig, budgets: list[Budget], files: dict[str, str]
+) -> int:
     """Budgets against one existing results file: nothing is run."""
     from harness.results import load_results
 
@@ -188,6 +264,7 @@ def _budgets_only(args: argparse.Namespace, budgets: list[Budget]) -> int:
     measurements = document["measurements"]
     standard = {m["algorithm"]: m["case"] for m in measurements if m.get("standard")}
     attempted = {f"{m['algorithm']}/{m['backend']}/{m['variant']}" for m in measurements}
+    _check_names(args, config, budgets, files, recorded=attempted)
     rows = check_budgets(budgets, measurements, standard, attempted)
     broken = [r for r in rows if r["status"] in ("exceeded", "missing")]
     reasons = [f"{len(broken)} budget(s) exceeded or not measured"] if broken else []
@@ -209,23 +286,21 @@ def _budgets_only(args: argparse.Namespace, budgets: list[Budget]) -> int:
 # ---- output -------------------------------------------------------------------------------
 
 
+def cell_row(c: dict[str, Any]) -> list[str]:
+    """A compared cell as a table row: key, medians, ratio, its interval, q, verdict."""
+    return [
+        c["key"],
+        fmt_time(c["base_median"]),
+        fmt_time(c["candidate_median"]),
+        f"{c['ratio']:.3f}×",
+        f"[{c['ci_low']:.3f}, {c['ci_high']:.3f}]",
+        f"{c['q']:.2g}",
+        c["verdict"],
+    ]
+
+
 def _changed_rows(result: dict[str, Any]) -> list[list[str]]:
-    rows = []
-    for c in result["cells"]:
-        if c["verdict"] == "same":
-            continue
-        rows.append(
-            [
-                c["key"],
-                fmt_time(c["base_median"]),
-                fmt_time(c["candidate_median"]),
-                f"{c['ratio']:.3f}×",
-                f"[{c['ci_low']:.3f}, {c['ci_high']:.3f}]",
-                f"{c['q']:.2g}",
-                c["verdict"],
-            ]
-        )
-    return rows
+    return [cell_row(c) for c in result["cells"] if c["verdict"] != "same"]
 
 
 _HEADERS = ["cell", "base", "candidate", "ratio", "95% CI", "q (BH)", "verdict"]
@@ -234,6 +309,9 @@ _HEADERS = ["cell", "base", "candidate", "ratio", "95% CI", "q (BH)", "verdict"]
 def markdown(result: dict[str, Any], title: str) -> str:
     status = "PASS" if result["passed"] else "FAIL: " + "; ".join(result["reasons"])
     lines = [f"## {title}", "", f"**{status}**", ""]
+    why = (result.get("selection") or {}).get("why") or []
+    if why:
+        lines += ["Selected:", "", *(f"- {line}" for line in why), ""]
     counts = result.get("counts") or {}
     if counts or result["cells"]:
         lines.append(
@@ -253,6 +331,10 @@ def markdown(result: dict[str, Any], title: str) -> str:
             f"- wrong result: `{w['algorithm']}/{w['backend']}/{w['variant']}` on `{w['case']}`: "
             f"{w['detail']} — re-run: `{w['repro']}`"
         )
+    for key, reason in (result.get("timing_errors") or {}).items():
+        lines.append(f"- raised while timed: `{key}`: {reason}")
+    for cell in result.get("missing") or []:
+        lines.append(f"- not recorded: `{cell}`")
     for b in result["budgets"]:
         if b["status"] == "not selected":
             continue
@@ -265,16 +347,10 @@ def markdown(result: dict[str, Any], title: str) -> str:
 
 def _emit(args: argparse.Namespace, result: dict[str, Any], title: str) -> None:
     text = markdown(result, title)
-    if args.markdown is not None:
-        from harness.results import write_atomic
-
-        write_atomic(args.markdown, text)
-    summary = os.environ.get("GITHUB_STEP_SUMMARY")
-    if summary:
-        with open(summary, "a", encoding="utf-8") as handle:
-            handle.write(text)
+    job_summary(args.markdown, text)
+    document = json_document("gate", **result)
     if args.json_out is not None:
         from harness.results import write_atomic
 
-        write_atomic(args.json_out, json.dumps(result, indent=1, default=str))
-    print(json.dumps(result, indent=1, default=str) if args.json else text)
+        write_atomic(args.json_out, document)
+    print(document if args.json else text)

@@ -15,7 +15,9 @@ from harness.verify import STATUSES
 def _table(rows: list[list[Any]], header: list[str]) -> str:
     widths = [max(len(str(r[i])) for r in [header, *rows]) for i in range(len(header))]
     fmt = "  ".join(f"{{:<{w}}}" for w in widths)
-    lines = [fmt.format(*header), fmt.format(*("-" * w for w in widths))]
+    # the last column is free text (notes, reasons): its rule need not span the longest
+    rules = [*("-" * w for w in widths[:-1]), "-" * min(widths[-1], max(len(header[-1]), 20))]
+    lines = [fmt.format(*header), fmt.format(*rules)]
     lines += [fmt.format(*map(str, r)) for r in rows]
     return "\n".join(line.rstrip() for line in lines)
 
@@ -26,7 +28,7 @@ def _table(rows: list[list[Any]], header: list[str]) -> str:
 def list_records(registry: Registry, impls: list[Implementation]) -> list[dict[str, Any]]:
     out = []
     for impl in impls:
-        reason = impl.unavailable_reason()
+        reason = impl.unavailable_reason(quick=True)  # a listing imports no array library
         out.append(
             {
                 "algorithm": impl.algorithm,
@@ -77,7 +79,8 @@ def _typed_params(suite: Suite) -> list[str]:
     return params
 
 
-def describe(suite: Suite, registry: Registry, as_json: bool = False) -> str:
+def describe_record(suite: Suite, registry: Registry) -> dict[str, Any]:
+    """The contract as data (``describe --json``)."""
     doc = inspect.getdoc(suite.oracle) or ""
     errors = [
         {
@@ -89,7 +92,7 @@ def describe(suite: Suite, registry: Registry, as_json: bool = False) -> str:
     ]
     bench = {p: [dict(c.params) for c in cases] for p, cases in suite.bench.items()}
     impls = [i.key for i in registry.select([suite.algorithm])]
-    info = {
+    return {
         "algorithm": suite.algorithm,
         "family": suite.family,
         "summary": suite.summary,
@@ -107,8 +110,11 @@ def describe(suite: Suite, registry: Registry, as_json: bool = False) -> str:
         "bench": bench,
         "implementations": impls,
     }
-    if as_json:
-        return json.dumps(info, indent=1, default=str)
+
+
+def describe(suite: Suite, registry: Registry) -> str:
+    info = describe_record(suite, registry)
+    errors, impls = info["error_cases"], info["implementations"]
     opts = (
         "\n".join(
             f"  {f.name}: {', '.join(map(repr, f.values))}  (default {f.default!r}): {f.meaning}"
@@ -177,21 +183,30 @@ def _skeleton(suite: Suite) -> str:
 # ---- verify ------------------------------------------------------------------------------
 
 
+VERDICT_HEADER = ["algorithm", "backend", "variant", *STATUSES, "note"]
+
+
+def verdict_rows(verdicts: list[dict[str, Any]]) -> list[list[Any]]:
+    """One row of VERDICT_HEADER per implementation: counts per status, and a note with
+    what failed or was skipped, in whole clauses (never cut mid-sentence)."""
+    from shootout.digest import impl_notes
+
+    groups: dict[tuple[str, str, str], Counter[str]] = defaultdict(Counter)
+    for v in verdicts:
+        groups[(v["algorithm"], v["backend"], v["variant"])][v["status"]] += 1
+    notes = impl_notes(verdicts)
+    return [
+        [*key, *(counts.get(s, 0) or "." for s in STATUSES), notes.get("/".join(key), "")]
+        for key, counts in groups.items()
+    ]
+
+
 def verdict_table(
     verdicts: list[dict[str, Any]], verbose: bool = False, fuzz: list[dict[str, Any]] | None = None
 ) -> str:
-    groups: dict[tuple[str, str, str], Counter[str]] = defaultdict(Counter)
-    skip_reasons: dict[tuple[str, str, str], set[str]] = defaultdict(set)
-    for v in verdicts:
-        key = (v["algorithm"], v["backend"], v["variant"])
-        groups[key][v["status"]] += 1
-        if v["status"] == "skip" and not v["detail"].startswith("unsupported convention"):
-            skip_reasons[key].add(v["detail"])
-    rows = []
-    for key, counts in groups.items():
-        note = "; ".join(sorted(skip_reasons[key]))[:70]
-        rows.append([*key, *(counts.get(s, 0) or "." for s in STATUSES), note])
-    out = [_table(rows, ["algorithm", "backend", "variant", *STATUSES, "note"])]
+    from shootout.digest import failure_groups
+
+    out = [_table(verdict_rows(verdicts), VERDICT_HEADER)]
     if verbose:
         cells = [
             [
@@ -200,19 +215,14 @@ def verdict_table(
                 v["case"],
                 v["status"],
                 f"{v['error_ratio']:.3g}" if v["status"] == "pass" else "",
-                (v["detail"] or v["note"])[:60],
+                v["detail"] or v["note"],
             ]
             for v in verdicts
         ]
         out.append(
             _table(cells, ["algorithm", "implementation", "case", "status", "err/tol", "detail"])
         )
-    bad = [v for v in verdicts if v["status"] in ("fail", "error")]
-    for v in bad:
-        out.append(
-            f"{v['status'].upper()} {v['algorithm']}/{v['backend']}/{v['variant']} "
-            f"on {v['case']}: {v['detail']}\n  re-run: {v['repro']}"
-        )
+    out += [group.text() for group in failure_groups(verdicts)]
     out += warning_lines(verdicts)
     for f in fuzz or []:
         out.append(
@@ -250,7 +260,21 @@ def fmt_time(seconds: float | None) -> str:
     return f"{seconds / 1e-9:.3g} ns"
 
 
-def measurement_table(records: list[dict[str, Any]]) -> str:
+MEASUREMENT_HEADER = [
+    "implementation",
+    "status",
+    "median",
+    "IQR",
+    "first call",
+    "GFLOP/s",
+    "GB/s",
+    "vs library",
+]
+
+
+def measurement_blocks(records: list[dict[str, Any]]) -> list[tuple[str, list[list[str]]]]:
+    """Per algorithm and case, fastest first: the rows of MEASUREMENT_HEADER (a cell not
+    timed says why in the last column, whole)."""
     by_case: dict[tuple[str, str], list[dict[str, Any]]] = defaultdict(list)
     for m in records:
         by_case[(m["algorithm"], m["case"])].append(m)
@@ -264,25 +288,15 @@ def measurement_table(records: list[dict[str, Any]]) -> str:
         ref = min(lib) if lib else None
         rows = []
         for m in sorted(ms, key=lambda m: m["median_s"] or float("inf")):
+            name = f"{m['backend']}/{m['variant']}"
             if m["median_s"] is None:
-                rows.append(
-                    [
-                        f"{m['backend']}/{m['variant']}",
-                        m["status"],
-                        "",
-                        "",
-                        "",
-                        "",
-                        "",
-                        m["reason"][:60],
-                    ]
-                )
+                rows.append([name, m["status"], "", "", "", "", "", m["reason"]])
                 continue
             iqr = m["iqr_s"] / m["median_s"] * 100 if m["median_s"] else 0.0
             speed = f"{ref / m['median_s']:.2f}x" if ref else "-"
             rows.append(
                 [
-                    f"{m['backend']}/{m['variant']}",
+                    name,
                     "FLAGGED" if m.get("flagged") else "ok",
                     fmt_time(m["median_s"]),
                     f"{iqr:.0f}%" + (" noisy" if m["noisy"] else ""),
@@ -292,22 +306,15 @@ def measurement_table(records: list[dict[str, Any]]) -> str:
                     speed,
                 ]
             )
-        blocks.append(
-            f"{algo} / {case}\n"
-            + _table(
-                rows,
-                [
-                    "implementation",
-                    "status",
-                    "median",
-                    "IQR",
-                    "first call",
-                    "GFLOP/s",
-                    "GB/s",
-                    "vs library",
-                ],
-            )
-        )
+        blocks.append((f"{algo} / {case}", rows))
+    return blocks
+
+
+def measurement_table(records: list[dict[str, Any]]) -> str:
+    blocks = [
+        f"{title}\n" + _table(rows, MEASUREMENT_HEADER)
+        for title, rows in measurement_blocks(records)
+    ]
     flagged = [
         f"FLAGGED {m['algorithm']}/{m['backend']}/{m['variant']} on {m['case']} (left out of "
         f"rankings and budgets): {m['flagged']}"

@@ -21,5 +21,8 @@ def load_registry(args: argparse.Namespace) -> Any:
     from harness.threads import apply
 
     registry = load_registry(args.plugin)
+    if args.command != "list":  # list shows them as rows
+        for row in registry.unloadable:
+            print(f"shootout: warning: {row.load_error}", file=sys.stderr)
     args.thread_record = apply(args.threads)
     return registry

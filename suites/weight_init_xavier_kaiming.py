@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Sequence
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
@@ -154,25 +154,11 @@ def cost(case: Case) -> Cost:
     )
 
 
-def bound_in(dtype: str, bound: float) -> float:
-    """The uniform bound as the output dtype can hold it. Implementations compute the bound
-    in another order (sqrt(3)·gain/sqrt(fan) or gain·sqrt(3/fan): a few float64 ulps apart),
-    then round their draws to the dtype, which may reach the next representable value
-    above. So: 8 float64 ulps of slack, then rounded up to the dtype."""
-    slack = bound * (1.0 + 8.0 * 2.0**-53)
-    if dtype not in ("float16", "float32"):
-        return slack
-    t = np.dtype(dtype).type
-    top = t(slack)
-    return float(top if float(top) >= slack else np.nextafter(top, t(np.inf)))
-
-
 @dataclass(frozen=True)
 class InitDistribution(Distribution):
-    """Distribution with the bound held in the output dtype (``bound_in``), and a check
-    that float64 output carries float64 draws: a float64 value drawn from a continuous
-    law is a float32 number with probability ~2**-29, so if every value of a float64
-    tensor is one, the draws were made in float32 and cast."""
+    """Distribution, with an empty tensor accepted whatever its trailing sizes read as: the
+    tensor is filled in place (a typed backend cannot change its shape), and plain lists
+    cannot say (4, 0, 3) (they read back as (4, 0))."""
 
     def __call__(
         self, actual: Any, expected: Any, inputs: Inputs, case: Case, tol: Tolerance
@@ -182,18 +168,7 @@ class InitDistribution(Distribution):
             # in place, a typed output keeps the input's shape; plain lists cannot say
             # (4, 0, 3) (they read back as (4, 0)): an empty tensor has nothing to test
             return Comparison(True, total=0, note="empty: nothing to test")
-        if law.bound is not None:
-            law = replace(law, bound=bound_in(case.dtype, law.bound))
-        result = super().__call__(actual, law, inputs, case, tol)
-        values = np.asarray(actual, dtype=np.float64)
-        as_float32 = values.astype(np.float32)
-        if result.passed and case.dtype == "float64" and np.array_equal(as_float32, values):
-            detail = (
-                f"all {values.size} float64 values are float32 numbers: drawn in float32 "
-                "and cast (24 bits of randomness, not 53)"
-            )
-            return Comparison(False, detail, total=int(values.size), error_ratio=math.inf)
-        return result
+        return super().__call__(actual, law, inputs, case, tol)
 
 
 CASES = [

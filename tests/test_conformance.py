@@ -3,18 +3,35 @@
 from __future__ import annotations
 
 import ast
+import importlib
 import inspect
+import sys
 from pathlib import Path
 from typing import Any
+from unittest import mock
 
 import numpy as np
 import pytest
 
+import harness.registry as registry_module
 from harness.args import Arg, ArrayList
+from harness.backends import module_reason
+from harness.budget import (
+    QUICK_ALGORITHM_S,
+    QUICK_SIZES,
+    REFERENCE,
+    TIMINGS,
+    VERIFY_CASE_BYTES,
+    VERIFY_CASE_FLOPS,
+    predict,
+    runs_on_cpu,
+)
 from harness.comparators import Distribution
+from harness.declared import NotStatic, read_all
 from harness.options import Options, same_value
 from harness.prepare import case_cost
 from harness.registry import Implementation, Registry, RegistryError, load_registry
+from harness.selection import Cell
 from harness.spec import Case, Suite
 from harness.verify import case_inputs, oracle_output
 
@@ -223,11 +240,24 @@ def test_inputs_are_seeded_and_reproducible(suite: Suite) -> None:
         np.testing.assert_equal(first[name], again[name])  # lists of arrays element-wise
 
 
+def _cost_without_the_answer(suite: Suite, case: Case) -> Any:
+    """The cost model, without running the oracle where the model can do without (an
+    iterative algorithm counted at its iteration cap): at the full profile's sizes the
+    oracle alone takes minutes, which belongs to ``shootout bench``, not to the tests."""
+    if suite.cost_needs_output:
+        answer = list(inspect.signature(suite.cost).parameters.values())[1]
+        if answer.default is not answer.empty:
+            return suite.cost(case)
+    return case_cost(suite, case)
+
+
 @pytest.mark.parametrize("suite", SUITES, ids=_suite_id)
 def test_cost_model_is_positive_on_benchmark_sizes(suite: Suite) -> None:
+    quick = suite.cases_for_profile("quick")
     for cases in suite.bench.values():
         for case in cases:
-            cost = case_cost(suite, case)
+            exact = case in quick
+            cost = case_cost(suite, case) if exact else _cost_without_the_answer(suite, case)
             assert cost.flops > 0 and cost.bytes > 0, case.name
 
 
@@ -236,6 +266,61 @@ def test_standard_size_is_a_quick_bench_case(suite: Suite) -> None:
     """The report's index summarises each algorithm at this case; quick must time it."""
     assert suite.standard, f"{suite.algorithm} names no standard bench case"
     assert suite.standard in {c.name for c in suite.cases_for_profile("quick")}
+
+
+# ---- budgets of the run (harness.budget) ------------------------------------------------------
+
+ALGORITHMS = sorted({s.base_algorithm for s in SUITES})
+
+
+@pytest.mark.parametrize("suite", SUITES, ids=_suite_id)
+def test_quick_profile_times_the_standard_case_and_at_most_one_smaller_size(suite: Suite) -> None:
+    cases = suite.cases_for_profile("quick")
+    assert len(cases) <= QUICK_SIZES and cases[-1].name == suite.standard
+    for small in cases[:-1]:
+        assert case_cost(suite, small).flops < case_cost(suite, cases[-1]).flops, small.name
+
+
+@pytest.mark.parametrize("algorithm", ALGORITHMS)
+def test_quick_profile_fits_its_budget(algorithm: str) -> None:
+    """``shootout bench --profile quick`` may spend QUICK_ALGORITHM_S = 6 s on an algorithm
+    (every mode), so that 94 algorithms fit in 10 minutes on a 2-core machine. Predicted
+    without a clock (harness.budget.predict): the suite's cost model for each quick case,
+    harness.budget.REFERENCE (fixed rates of a 2-core x86-64 machine at one thread: compiled
+    code 2 GFLOP/s or 4 GB/s, pure Python 5 MFLOP/s, inputs and oracle 0.5 GFLOP/s or
+    0.5 GB/s, 20 ms of harness work per cell, 1.5 s per Numba compile) and the quick
+    profile's timing rule (TIMINGS["quick"]: pytest-benchmark's loop with 0.1 s of rounds
+    for a fast call; a slow call gets a warm call and 3 to 5 rounds within 0.5 s). Every
+    implementation that runs on a CPU-only machine counts, whatever this machine has, so the
+    verdict is the same everywhere; cells skipped by a size cap cost nothing."""
+    suites = [s for s in SUITES if s.base_algorithm == algorithm]
+    cells = [
+        Cell("bench", suite, impl, case)
+        for suite in suites
+        for case in suite.cases_for_profile("quick")
+        for impl in IMPLS
+        if impl.algorithm == suite.algorithm
+    ]
+    predicted = predict(cells, REFERENCE, TIMINGS["quick"], runs_on_cpu)
+    assert predicted.seconds <= QUICK_ALGORITHM_S, (
+        f"the quick profile is predicted at {predicted.seconds:.2f} s for {algorithm} "
+        f"({predicted.cells} cells), over its {QUICK_ALGORITHM_S:g} s: make the standard "
+        "case smaller (the spec's size can go to the full profile)"
+    )
+
+
+@pytest.mark.parametrize("suite", SUITES, ids=_suite_id)
+def test_verify_cases_stay_under_the_cost_cap(suite: Suite) -> None:
+    """The test matrix verifies every implementation on every verify case: no case may cost
+    more than VERIFY_CASE_FLOPS = 3e8 flops or VERIFY_CASE_BYTES = 3e8 bytes (the suite's
+    cost model). At the reference rates that is 0.15 s for one compiled implementation and
+    0.6 s for the inputs and the oracle, so even the largest case takes about 1.7 s (seven
+    implementations) of an algorithm's 16 s of test time (8 s of wall time on two workers,
+    harness.budget). Verification at benchmark sizes belongs to ``shootout bench``."""
+    for case in suite.cases:
+        cost = case_cost(suite, case)
+        assert cost.flops <= VERIFY_CASE_FLOPS, f"{case.name}: {cost.flops:.3g} flops"
+        assert cost.bytes <= VERIFY_CASE_BYTES, f"{case.name}: {cost.bytes:.3g} bytes"
 
 
 def _declared_signature(impl: Implementation) -> tuple[list[str], bool]:
@@ -296,3 +381,71 @@ def test_ids_are_unique_and_duplicates_are_refused(tmp_path: Path) -> None:
     fresh = Registry().load_project()
     with pytest.raises(RegistryError, match="registered twice"):
         fresh.load_plugin(str(plugin))
+
+
+@pytest.mark.parametrize("suite", [s for s in SUITES if s.divergent_inputs], ids=_suite_id)
+def test_divergent_inputs_recognise_their_case_and_not_every_case(suite: Suite) -> None:
+    """A test that recognised every input would excuse every fuzz failure of the
+    implementations that document the divergence: it must hold on its own case and fail
+    on most verify cases."""
+    regular = [c for c in suite.cases if c.kind == "regular"]
+    for name, recognise in suite.divergent_inputs.items():
+        named = suite.find_case(name)
+        assert isinstance(named, Case)
+        assert recognise(case_inputs(suite, named)), f"{name}: not recognised on its own case"
+        hits = sum(bool(recognise(case_inputs(suite, c))) for c in regular)
+        assert hits <= len(regular) // 2, f"{name}: recognised on {hits}/{len(regular)} cases"
+
+
+# ---- the registry reads every implementation from its source ----------------------------------
+
+
+def _project_files() -> list[Path]:
+    import implementations
+
+    return sorted(Path(implementations.__path__[0]).glob("*/[!_]*.py"))
+
+
+def test_every_implementation_file_is_listed_without_importing_it() -> None:
+    unread = {
+        str(path): str(reading)
+        for path, reading in read_all(_project_files(), None).items()
+        if isinstance(reading, NotStatic)
+    }
+    assert not unread, (
+        "listing would import these files: write @implementation(...)'s arguments as literals, "
+        "arithmetic, constants of the file or of a suite (see harness.declared)"
+    )
+
+
+def test_reading_the_sources_equals_importing_them(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Every record read from the source equals what the imported decorator registers; files
+    that cannot be imported here (CuPy without a GPU) are imported with stand-ins for the
+    packages they miss, and only their records carry the reason."""
+    listed = Registry().load_project()
+    imported = Registry().load_project(eager=True)
+    real = {k: i for k, i in imported.implementations.items() if i.function is not None}
+    stood_in: dict[str, Implementation] = {}
+    for path, reading in read_all(_project_files(), None).items():
+        assert not isinstance(reading, NotStatic)
+        missing = [m for m in reading.imports if module_reason(m)]
+        if not missing:
+            continue
+        module = f"implementations.{path.parent.name}.{path.stem}"
+        for name in missing:
+            monkeypatch.setitem(sys.modules, name, mock.MagicMock())
+        try:
+            importlib.import_module(module)
+            stood_in.update({i.key: i for i in registry_module._BY_MODULE[module]})
+        finally:
+            sys.modules.pop(module, None)
+            registry_module._BY_MODULE.pop(module, None)
+    assert set(listed.implementations) == set(real) | set(stood_in)
+    assert {k for k, i in listed.implementations.items() if i.load_error} == set(stood_in)
+
+    def fields(impl: Implementation) -> dict[str, Any]:
+        return {**impl.__dict__, "function": None, "load_error": None}
+
+    for key, impl in listed.implementations.items():
+        assert impl.function is None
+        assert fields(impl) == fields(real.get(key) or stood_in[key]), key

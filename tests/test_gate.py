@@ -22,6 +22,7 @@ from harness.gate.verdict import (
     Thresholds,
     benjamini_hochberg,
     check_budgets,
+    check_names,
     compare_cell,
     judge,
     load_budgets,
@@ -105,6 +106,13 @@ def test_the_project_files_load() -> None:
         ("budgets.toml", f"{BUDGET}'x'\nwithin = 1\n", "algorithm/backend/variant"),
         ("budgets.toml", f"{BUDGET}'a/b/c'\nwithin = -1\n", "positive"),
         ("budgets.toml", f"{BUDGET}'a/b/c'\nwithin = 1\nof = 'x'\n", "unknown key"),
+        # NaN compares false with everything: `slower = nan` would switch the gate off
+        ("gate.toml", "[defaults]\nslower = nan\n", r"\[defaults\]\.slower must be finite"),
+        ("gate.toml", "[defaults]\nfaster = inf\n", r"\[defaults\]\.faster must be finite"),
+        ("gate.toml", "[defaults]\nalpha = nan\n", "alpha must be finite"),
+        ("gate.toml", "[algorithms.nms_greedy]\nslower = -inf\n", "slower must be finite"),
+        ("budgets.toml", f"{BUDGET}'a/b/c'\nwithin = nan\n", "within must be a positive"),
+        ("budgets.toml", f"{BUDGET}'a/b/c'\nwithin = inf\n", "within must be a positive"),
     ],
 )
 def test_a_malformed_thresholds_or_budgets_file_is_one_clear_error(
@@ -115,6 +123,33 @@ def test_a_malformed_thresholds_or_budgets_file_is_one_clear_error(
     load = load_config if name == "gate.toml" else load_budgets
     with pytest.raises(GateError, match=message):
         load(path)
+
+
+def test_the_project_files_name_only_what_is_registered() -> None:
+    from harness.registry import load_registry
+
+    registry = load_registry()
+    config, budgets = load_config(ROOT / "gate.toml"), load_budgets(ROOT / "budgets.toml")
+    check_names(
+        config, budgets, algorithms=registry.suites, implementations=registry.implementations
+    )
+
+
+def test_names_in_the_files_must_be_known() -> None:
+    algorithms = {"box_iou_axis_aligned", "nms_greedy"}
+    impls = {"box_iou_axis_aligned/numpy/xp", "nms_greedy/numba/sweep"}
+    good = GateConfig(Thresholds(), {"nms_greedy": Thresholds(slower=1.2)})
+    budgets = [Budget("nms_greedy/numba/sweep", 1.0, reference="box_iou_axis_aligned/numpy/xp")]
+    check_names(good, budgets, algorithms=algorithms, implementations=impls)  # no error
+    typo = GateConfig(Thresholds(), {"nms_gredy": Thresholds()})
+    with pytest.raises(GateError, match=r"\[algorithms\.nms_gredy\]: unknown algorithm.*greedy"):
+        check_names(typo, [], algorithms=algorithms, implementations=impls)
+    for bad in (
+        Budget("nms_greedy/numba/swep", 1.0),
+        Budget("nms_greedy/numba/sweep", 1.0, reference="nms_greedy/cupy/x"),
+    ):
+        with pytest.raises(GateError, match=r"budget #2: unknown implementation 'nms_greedy/"):
+            check_names(GateConfig(), [*budgets, bad], algorithms=algorithms, implementations=impls)
 
 
 def _m(key: str, case: str, median: float, kind: str = "handwritten") -> dict:
@@ -243,7 +278,9 @@ def test_budgets_only_mode_checks_a_results_file(tmp_path: Path) -> None:
     proc = shootout("gate", "--results", str(FIXTURE), "--budgets", str(tight))
     assert proc.returncode == 1 and "budget EXCEEDED" in proc.stdout
     unrelated = tmp_path / "unrelated.toml"
-    unrelated.write_text("[[budget]]\nimplementation = 'nms_greedy/cupy/x'\nwithin = 1\n")
+    unrelated.write_text(
+        "[[budget]]\nimplementation = 'hungarian_assignment/numba/lapjv'\nwithin = 1\n"
+    )
     proc = shootout("gate", "--results", str(FIXTURE), "--budgets", str(unrelated))
     assert proc.returncode == 1 and "no budget applies" in proc.stdout
 
@@ -260,9 +297,22 @@ def test_budgets_only_mode_checks_a_results_file(tmp_path: Path) -> None:
         (("gate", "--results", "does/not/exist.json", "--budgets", "budgets.toml"), "does not"),
         (("gate", "--results", str(FIXTURE), "--budgets", "nope.toml"), "does not exist"),
         (("gate", "--self-test", "--thresholds", "nope.toml"), "does not exist"),
+        (("gate", "--self-test", "--thresholds", "NAN"), "slower must be finite"),
+        (("gate", "--self-test", "--thresholds", "TYPO"), "unknown algorithm 'nms_gredy'"),
+        (("gate", "--results", str(FIXTURE), "--budgets", "UNKNOWN"), "unknown implementation"),
     ],
 )
-def test_bad_gate_input_is_one_line_and_exit_2(args: tuple[str, ...], message: str) -> None:
+def test_bad_gate_input_is_one_line_and_exit_2(
+    tmp_path: Path, args: tuple[str, ...], message: str
+) -> None:
+    files = {
+        "NAN": "[defaults]\nslower = nan\n",
+        "TYPO": "[algorithms.nms_gredy]\nslower = 1.2\n",
+        "UNKNOWN": "[[budget]]\nimplementation = 'nms_greedy/cupy/x'\nwithin = 1\n",
+    }
+    for name, text in files.items():
+        (tmp_path / name).write_text(text)
+    args = tuple(str(tmp_path / a) if a in files else a for a in args)
     proc = shootout(*args)
     assert proc.returncode == 2, proc.stdout + proc.stderr
     assert len(proc.stderr.strip().splitlines()) == 1 and message in proc.stderr

@@ -16,6 +16,7 @@ import numpy as np
 import pytest
 
 from harness.backends import seed_all
+from harness.comparators.statistical import bound_in
 from harness.registry import Implementation, load_registry
 from harness.spec import Case
 from harness.verify import case_inputs, oracle_output, verify
@@ -24,7 +25,6 @@ from suites.weight_init_xavier_kaiming import (
     SUITE,
     UNWRITTEN,
     InitOptions,
-    bound_in,
     gain,
     spread,
 )

@@ -48,6 +48,10 @@ class Partition(Comparator):
         x = np.asarray(inputs[self.data], dtype=np.float64)
         k = c_exp.shape[0]
         total = int(l_exp.size)
+        if not np.isfinite(c_got).all() and np.isfinite(c_exp).all():
+            # a NaN centre is the cause of whatever labels follow: name it first
+            centres = self.close(c_got, c_exp, inputs, case, tol)
+            return Comparison(False, f"centers: {centres.detail}", **centres.measured())
         if l_got.size and (l_got.min() < 0 or l_got.max() >= k):
             return Comparison(False, f"labels outside [0, {k})", total=total, error_ratio=np.inf)
         flips = np.flatnonzero(l_got != l_exp)

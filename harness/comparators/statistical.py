@@ -59,9 +59,25 @@ def power(law: Law, n: int, draws: int, alpha: float) -> float:
     return _POWER[key]
 
 
+def bound_in(dtype: str | None, bound: float) -> float:
+    """A law's exact bound as the output dtype can hold it. Implementations compute the
+    bound in another order (sqrt(3)*gain/sqrt(fan) or gain*sqrt(3/fan): a few float64 ulps
+    apart), then round their draws to the dtype, which may reach the next representable
+    value above. So: 8 float64 ulps of slack, then rounded up to the dtype."""
+    slack = bound * (1.0 + 8.0 * 2.0**-53)
+    if dtype not in ("float16", "float32"):
+        return slack
+    t = np.dtype(dtype).type
+    top = t(slack)
+    return float(top if float(top) >= slack else np.nextafter(top, t(np.inf)))
+
+
 @dataclass(frozen=True)
 class Distribution(Comparator):
-    """One-sample KS test of the values against the oracle's Law, plus its exact bounds."""
+    """One-sample KS test of the values against the oracle's Law, plus its exact bounds
+    (held in the output dtype) and the precision of the draws: a float64 value drawn from a
+    continuous law is a float32 number with probability ~2**-29, so when every value of a
+    float64 output is one, the draws were made in float32 and cast."""
 
     alpha: float = ALPHA
     power_draws: int = 20
@@ -91,9 +107,16 @@ class Distribution(Comparator):
             return Comparison(True, total=0, note="empty: nothing to test")
         if not np.isfinite(values).all():
             return _fail("non-finite values in a random initialisation", total)
-        if law.bound is not None and np.abs(values).max() > law.bound:
+        bound = None if law.bound is None else bound_in(case.dtype, law.bound)
+        if bound is not None and np.abs(values).max() > bound:
             worst = float(np.abs(values).max())
-            return _fail(f"|value| reaches {worst:.6g}, past the bound {law.bound:.6g}", total)
+            return _fail(f"|value| reaches {worst:.6g}, past the bound {bound:.6g}", total)
+        if case.dtype == "float64" and np.array_equal(values.astype(np.float32), values):
+            return _fail(
+                f"all {total} float64 values are float32 numbers: drawn in float32 and cast "
+                "(24 bits of randomness, not 53)",
+                total,
+            )
         sample = values.ravel()
         p = ks_pvalue(sample, law.dist)
         n = min(total, self.power_size)

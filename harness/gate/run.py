@@ -22,7 +22,7 @@ import tarfile
 import tempfile
 import time
 from collections import Counter, defaultdict
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
@@ -36,8 +36,13 @@ from harness.gate.verdict import (
     compare_cell,
     judge,
 )
+from harness.progress import QUIET_ENV, Progress
 
 ROOT = Path(__file__).resolve().parent.parent.parent
+# Environment variables the gate's own subprocesses must not see.
+INNER_ONLY = ("PYTEST_XDIST", "GITHUB_STEP_SUMMARY")
+#: The three sides of a self-test: A, A again (nothing changed), A with one slowdown.
+SELF_TEST_SIDES = ("A", "A again", "A slowed")
 
 
 def resolve_ref(ref: str, repo: Path = ROOT) -> str:
@@ -128,16 +133,24 @@ class Worker:
 
 @dataclass
 class SideData:
-    """Per cell: the raw samples of each round, and the verdicts of this side."""
+    """Per cell: the raw samples of each round, and the verdicts of this side.
+
+    ``errors``: cells that raised while timed; ``missing``: cells a round selected but did
+    not record, with the number of such rounds. Either fails the gate (``outcome``).
+    """
 
     samples: dict[str, list[list[float]]] = field(default_factory=lambda: defaultdict(list))
     meta: dict[str, dict[str, Any]] = field(default_factory=dict)
     verdicts: list[dict[str, Any]] = field(default_factory=list)
     skipped: dict[str, str] = field(default_factory=dict)
+    errors: dict[str, str] = field(default_factory=dict)
+    missing: dict[str, int] = field(default_factory=dict)
 
     def add_round(self, answer: dict[str, Any]) -> None:
+        recorded = set()
         for m in answer["measurements"]:
             key = f"{m['algorithm']}/{m['backend']}/{m['variant']}/{m['case']}"
+            recorded.add(key)
             # a timing flagged in any round stays flagged (its budgets are not checked)
             flagged = (self.meta.get(key) or {}).get("flagged") or m.get("flagged") or ""
             self.meta[key] = {**m, "flagged": flagged}
@@ -145,6 +158,11 @@ class SideData:
                 self.samples[key].append([float(x) for x in m["samples"]])
             else:
                 self.skipped[key] = f"{m['status']}: {m['reason']}"
+                if m["status"] == "error":
+                    self.errors[key] = m["reason"]
+        for key in answer.get("selected", ()):  # the round's completeness check
+            if key not in recorded:
+                self.missing[key] = self.missing.get(key, 0) + 1
 
 
 @dataclass
@@ -175,14 +193,27 @@ def verify_tree(
                 argv += [flag, value]
         for plugin in config.get("plugins", ()):
             argv += ["--plugin", plugin]
-        env = {**os.environ, "PYTHONPATH": str(tree)}
-        env = {k: v for k, v in env.items() if not k.startswith("PYTEST_XDIST")}
+        # Its progress and job summary are the gate's to give, not this inner command's.
+        env = {**os.environ, "PYTHONPATH": str(tree), QUIET_ENV: "1"}
+        env = {k: v for k, v in env.items() if not k.startswith(INNER_ONLY)}
         proc = subprocess.run(argv, cwd=tree, env=env, capture_output=True, text=True, check=False)
         if proc.returncode not in (0, 1) or not out.is_file():
             tail = " | ".join((proc.stderr or proc.stdout).strip().splitlines()[-3:])
             raise GateError(f"verifying the {name} side failed (exit {proc.returncode}): {tail}")
-        verdicts: list[dict[str, Any]] = json.loads(out.read_text())["verdicts"]
-        return verdicts
+        from harness.results import ResultsError, load_results
+
+        try:  # checked against the results schema like any results file read
+            verdicts: list[dict[str, Any]] = load_results(out)["verdicts"]
+        except ResultsError as exc:
+            raise GateError(f"verifying the {name} side: {exc}") from None
+        # implementations the selection leaves out (-a takes a whole algorithm)
+        excluded = set(config.get("exclude", ()))
+        return [v for v in verdicts if record_key(v) not in excluded]
+
+
+def record_key(record: dict[str, Any]) -> str:
+    """The implementation key (algorithm/backend/variant) of a verdict or measurement."""
+    return f"{record['algorithm']}/{record['backend']}/{record['variant']}"
 
 
 def failing_keys(verdicts: list[dict[str, Any]]) -> set[str]:
@@ -201,7 +232,7 @@ def run_rounds(
     slowdown: dict[str, dict[str, float]] | None = None,
     verify: tuple[str, ...] = (),
     verifier: Sequence[str] = (),
-    progress: Callable[[str], None] = lambda _: None,
+    progress: Progress | None = None,
 ) -> GateRun:
     """Verify the ``verify`` sides (by ``verify_tree`` with ``verifier`` as its command),
     then interleave rounds over the named trees.
@@ -211,17 +242,21 @@ def run_rounds(
     whatever its speed, and a crashing one would take its worker down.
     """
     start = time.perf_counter()
+    steps = progress or Progress("gate")  # the default writes nothing
+    steps.expect(len(verify) + rounds * len(trees))
     sides = {name: SideData() for name in trees}
     for name in verify:
-        progress(f"verifying every case on the {name} side")
+        steps.begin(f"verifying every case on the {name} side", kind="verify")
         sides[name].verdicts += verify_tree(name, trees[name], config, verifier)
-    exclude = sorted(set().union(*(failing_keys(sides[n].verdicts) for n in verify)))
+        steps.end(ok=not failing_keys(sides[name].verdicts))
+    failing = set().union(*(failing_keys(sides[n].verdicts) for n in verify))
+    exclude = sorted(failing | set(config.get("exclude", ())))
     names = list(trees)
     info: dict[str, Any] | None = None
     for r in range(rounds):
         order = names if r % 2 == 0 else names[::-1]
-        progress(f"round {r + 1}/{rounds}: " + " then ".join(order))
         for name in order:
+            steps.begin(f"round {r + 1}/{rounds}: {name}", kind="round")
             # A fresh process per round: the process itself is part of what varies.
             extra = {"slowdown": (slowdown or {}).get(name, {}), "exclude": exclude}
             worker = Worker(name, trees[name], {**config, **extra})
@@ -231,6 +266,7 @@ def run_rounds(
                 sides[name].add_round(worker.request({"op": "round"}))
             finally:
                 worker.close()
+            steps.end()
     standard = info["standard"] if info is not None else {}
     return GateRun(sides, standard, rounds, time.perf_counter() - start)
 
@@ -285,6 +321,7 @@ def outcome(
     broken = [b for b in budget_rows if b["status"] in ("exceeded", "missing")]
     if broken:
         reasons.append(f"{len(broken)} budget(s) exceeded or not measured")
+    reasons += incomplete_reasons(run, (base, candidate))
     return {
         "passed": not reasons,
         "reasons": reasons,
@@ -301,9 +338,33 @@ def outcome(
         "only_base": only_base,
         "only_candidate": only_candidate,
         "not_timed": dict(sorted(cand.skipped.items())),
+        "timing_errors": dict(sorted(cand.errors.items())),
+        "missing": missing_cells(run, (base, candidate)),
         "rounds": run.rounds,
         "seconds": round(run.seconds, 1),
     }
+
+
+def missing_cells(run: GateRun, sides: Sequence[str]) -> list[str]:
+    """``side: cell (in N rounds)`` for every cell a round selected but did not record."""
+    return [
+        f"{name}: {key} (in {rounds} round(s))"
+        for name in dict.fromkeys(sides)
+        for key, rounds in sorted(run.sides[name].missing.items())
+    ]
+
+
+def incomplete_reasons(run: GateRun, sides: Sequence[str]) -> list[str]:
+    """Why the gate fails when a round lost a cell or a candidate cell raised while timed
+    (the last side named is the candidate)."""
+    reasons = []
+    missing = missing_cells(run, sides)
+    if missing:
+        reasons.append(f"{len(missing)} selected cell(s) not recorded in every round")
+    errors = run.sides[sides[-1]].errors
+    if errors:
+        reasons.append(f"{len(errors)} cell(s) raised while timed in the candidate")
+    return reasons
 
 
 def self_test_once(
@@ -312,12 +373,12 @@ def self_test_once(
     rounds: int,
     target: str,
     factor: float,
-    progress: Callable[[str], None] = lambda _: None,
+    progress: Progress | None = None,
 ) -> dict[str, Any]:
     """One self-test on this tree: A against A again, and A against A with ``target``
     slowed by ``factor``; a slower or faster verdict where nothing changed is a false alarm."""
     run = run_rounds(
-        {"A": ROOT, "A again": ROOT, "A slowed": ROOT},
+        dict.fromkeys(SELF_TEST_SIDES, ROOT),
         worker,
         rounds,
         slowdown={"A slowed": {target: factor}},
@@ -329,7 +390,8 @@ def self_test_once(
     untouched = [c for c in slowed["cells"] if c not in injected]
     false_alarms = [c for c in [*same["cells"], *untouched] if c["verdict"] in ("slower", "faster")]
     caught = bool(injected) and all(c["verdict"] == "slower" for c in injected)
-    reasons = []
+    incomplete = incomplete_reasons(run, ("A", "A again")) + incomplete_reasons(run, ("A slowed",))
+    reasons = list(dict.fromkeys(incomplete))
     if false_alarms:
         reasons.append(f"{len(false_alarms)} false alarm(s) where nothing changed")
     if not caught:
@@ -351,4 +413,6 @@ def self_test_once(
         "cells": same["cells"] + injected,
         "wrong": [],
         "budgets": [],
+        "missing": missing_cells(run, ("A", "A again", "A slowed")),
+        "timing_errors": {**same["timing_errors"], **slowed["timing_errors"]},
     }

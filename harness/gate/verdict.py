@@ -20,9 +20,10 @@ ambiguous: a changed median without enough evidence, or too few rounds to say.
 
 from __future__ import annotations
 
+import difflib
 import math
 import tomllib
-from collections.abc import Mapping, Sequence
+from collections.abc import Collection, Mapping, Sequence
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
@@ -74,6 +75,8 @@ def _thresholds(table: Any, where: str, base: Thresholds) -> Thresholds:
         value = table[key]
         if isinstance(value, bool) or not isinstance(value, int | float):
             raise GateError(f"{where}.{key} must be a number, got {value!r}")
+        if not math.isfinite(value):  # NaN compares false: `slower = nan` never fires
+            raise GateError(f"{where}.{key} must be finite, got {value!r}")
         if kind is int and not float(value).is_integer():
             raise GateError(f"{where}.{key} must be a whole number, got {value!r}")
         values[key] = kind(value)
@@ -270,8 +273,12 @@ def load_budgets(path: Path) -> list[Budget]:
         impl, within = entry.get("implementation"), entry.get("within")
         if not isinstance(impl, str) or impl.count("/") != 2:
             raise GateError(f"{where}: implementation must be 'algorithm/backend/variant'")
-        if isinstance(within, bool) or not isinstance(within, int | float) or within <= 0:
-            raise GateError(f"{where}: within must be a positive number")
+        if (
+            isinstance(within, bool)
+            or not isinstance(within, int | float)
+            or not (0 < within < math.inf)  # NaN and inf included: they would never fail
+        ):
+            raise GateError(f"{where}: within must be a positive number, got {within!r}")
         reference = entry.get("reference", "library")
         case = entry.get("case", "standard")
         if not isinstance(reference, str) or not isinstance(case, str):
@@ -280,6 +287,37 @@ def load_budgets(path: Path) -> list[Budget]:
             raise GateError(f"{where}: reference must be 'library' or 'algorithm/backend/variant'")
         budgets.append(Budget(impl, float(within), reference, case))
     return budgets
+
+
+def _unknown(what: str, name: str, known: Collection[str]) -> str:
+    close = difflib.get_close_matches(name, sorted(known), n=1)
+    hint = f"did you mean {close[0]!r}?" if close else "see `shootout list`"
+    return f"unknown {what} {name!r} ({hint})"
+
+
+def check_names(
+    config: GateConfig,
+    budgets: Sequence[Budget],
+    *,
+    algorithms: Collection[str],
+    implementations: Collection[str],
+    thresholds_file: str = "thresholds file",
+    budgets_file: str = "budgets file",
+) -> None:
+    """GateError unless every algorithm the thresholds name and every implementation (and
+    reference) the budgets name is known: a typo would otherwise never be checked."""
+    for name in config.algorithms:
+        if name not in algorithms:
+            raise GateError(
+                f"{thresholds_file}: [algorithms.{name}]: {_unknown('algorithm', name, algorithms)}"
+            )
+    for number, budget in enumerate(budgets, start=1):
+        for name in (budget.implementation, budget.reference):
+            if name != "library" and name not in implementations:
+                raise GateError(
+                    f"{budgets_file}, budget #{number}: "
+                    + _unknown("implementation", name, implementations)
+                )
 
 
 def check_budgets(

@@ -5,7 +5,7 @@ both sides and each round is an independent process. Protocol: JSON lines. The f
 on stdin is the configuration; then each line is a command, answered by exactly one line
 on stdout:
 
-    {"op": "round"}               -> {"measurements": [...]}
+    {"op": "round"}               -> {"measurements": [...], "selected": [cell id, ...]}
     {"op": "info"}                -> {"standard": {algorithm: case}, "cells": n}
 
 A round is one pytest + pytest-benchmark session over the selected cells, timing only (the
@@ -44,13 +44,16 @@ def _inject(registry: Any, slowdown: dict[str, float]) -> None:
         impl = registry.implementations.get(key)
         if impl is None or impl.fn is None:
             raise ValueError(f"cannot slow down {key}: no such implementation runs here")
-        registry.implementations[key] = replace(impl, fn=_slowed(impl.fn, factor))
+        registry.implementations[key] = replace(impl, function=_slowed(impl.fn, factor))
 
 
 def main(stdin: TextIO = sys.stdin) -> int:
     protocol = sys.stdout
     sys.stdout = sys.stderr  # anything printed by libraries must not corrupt the protocol
     config = json.loads(stdin.readline())
+    from harness import escapes
+
+    escapes.install()  # Ctrl-C stops the round; a KeyboardInterrupt raised is a cell's error
 
     from harness.threads import apply, pin_environment
 
@@ -83,10 +86,12 @@ def main(stdin: TextIO = sys.stdin) -> int:
         "--benchmark-timer=time.perf_counter",
     ]
 
-    def session(selection: Selection, extra: list[str]) -> Run:
+    def session(selection: Selection, extra: list[str]) -> tuple[Run, list[str]]:
+        """The round's records, and the ids of the cells it selected (to check them)."""
         run = Run(command="shootout gate", profile=selection.profile, threads=threads)
-        run_pytest(State(selection, registry, run), extra)
-        return run
+        state = State(selection, registry, run)
+        run_pytest(state, extra)
+        return run, [c.id for c in state.cells()]
 
     def reply(payload: dict[str, Any]) -> None:
         protocol.write(json.dumps(payload, default=str) + "\n")
@@ -100,8 +105,8 @@ def main(stdin: TextIO = sys.stdin) -> int:
             standard = {c.suite.algorithm: c.suite.standard for c in cells}
             reply({"standard": standard, "cells": len(cells)})
         elif op == "round":
-            run = session(replace(base, mode="bench", verify_first=False), bench_args)
-            reply({"measurements": run.measurements})
+            run, selected = session(replace(base, mode="bench", verify_first=False), bench_args)
+            reply({"measurements": run.measurements, "selected": selected})
         else:
             reply({"error": f"unknown op {op!r}"})
     return 0

@@ -202,6 +202,7 @@ def _fake_gpu_library() -> Any:
     )
     return SimpleNamespace(
         float16=np.float16,
+        bfloat16=np.float32,  # NumPy has no bfloat16; the dtype only has to exist
         float32=np.float32,
         float64=np.float64,
         ones=ones,
@@ -220,13 +221,31 @@ def _fake_gpu_library() -> Any:
 def test_cuda_path_on_a_fake_device(monkeypatch: pytest.MonkeyPatch, library: str) -> None:
     """The CUDA code cannot run here; walk it against a NumPy stand-in for the GPU library."""
     monkeypatch.setitem(harness.ceilings._SIZES, "smoke", (1, 64, 1, 64, 32))
-    monkeypatch.setattr(harness.ceilings, "_find_gpu", lambda: (library, _fake_gpu_library()))
     monkeypatch.setenv("CUPY_TF32", "1")
+    fake = _fake_gpu_library()
+    switch_seen: set[tuple[str, bool]] = set()
+
+    def matmul(a: np.ndarray, b: np.ndarray) -> np.ndarray:
+        switch_seen.add((str(a.dtype), fake.backends.cuda.matmul.allow_tf32))
+        return np.matmul(a, b)
+
+    fake.matmul = matmul
+    monkeypatch.setattr(harness.ceilings, "_find_gpu", lambda: (library, fake))
     cuda = measure_ceilings(["cupy"], effort="smoke")["cuda"]
     assert not cuda.get("unavailable"), cuda
-    assert set(cuda["matmul_gflops"]) == {"float32", "float16", "float64"}
+    dtypes = {"float32", "float16", "float64"}
+    if library == "torch":  # TF32 and bfloat16 are torch's switches and dtypes
+        dtypes |= {"tf32", "bfloat16"}
+    assert set(cuda["matmul_gflops"]) == dtypes
     assert all(r > 0 for r in [cuda["memory_gbps"], *cuda["matmul_gflops"].values()])
-    assert cuda["tf32"] is True and "TF32 allowed" in cuda["matmul_method"]["float32"]
+    assert cuda["tf32"] is True
+    if library == "torch":  # float32 is measured IEEE, tf32 apart; the switch is restored
+        assert "TF32 off" in cuda["matmul_method"]["float32"]
+        assert "TF32 allowed" in cuda["matmul_method"]["tf32"]
+        assert fake.backends.cuda.matmul.allow_tf32 is True
+        assert {("float32", False), ("float32", True)} <= switch_seen
+    else:
+        assert "TF32 allowed" in cuda["matmul_method"]["float32"]
     assert cuda["matmul_method"]["float64"].startswith(f"{library}.matmul 32×32")
     assert "Fake GPU" in cuda["note"]
     assert cuda["cache_bytes"] == (50 * 2**20 if library == "torch" else None)

@@ -50,3 +50,23 @@ def test_suite_without_strategy_is_refused(
 ) -> None:
     with pytest.raises(ValueError, match="toy_scale has no fuzz strategy"):
         fuzz(make_suite(fuzz=None), make_impl(), examples=5)
+
+
+def test_a_documented_divergence_is_honoured_only_where_its_inputs_show(
+    make_suite: Callable[..., Suite], make_impl: MakeImpl
+) -> None:
+    """The implementation's expected failure on a named case also covers fuzz cases whose
+    inputs the suite recognises as that divergence, and no others."""
+    from dataclasses import replace
+
+    suite = make_suite()
+    named = suite.cases[0].name
+    wrong = make_impl(wrong_from_size_3)
+    documented = replace(wrong, expected_failures={named: "the library differs from size 3"})
+    big = replace(suite, divergent_inputs={named: lambda inputs: inputs["x"].size >= 3})
+    outcome = fuzz(big, documented, examples=40, seed=1)
+    assert outcome.ok and outcome.known > 0
+    # the same failures, not recognised by the suite: still found
+    assert not fuzz(suite, documented, examples=40, seed=1).ok
+    # recognised by the suite, but this implementation documents no such divergence
+    assert not fuzz(big, wrong, examples=40, seed=1).ok

@@ -254,6 +254,33 @@ def test_seed_all_makes_library_generators_repeat() -> None:
     assert np.array_equal(a[0], b[0]) and torch.equal(a[1], b[1])
 
 
+def test_seed_all_reaches_numbas_own_generator() -> None:
+    numba = pytest.importorskip("numba")
+
+    @numba.njit(cache=False)
+    def draw() -> float:
+        return float(np.random.random())
+
+    seed_all(11)
+    first = draw()
+    seed_all(11)
+    assert draw() == first
+
+
+def test_a_resume_that_raises_is_the_cells_error_not_a_crash() -> None:
+    calls = {"n": 0}
+
+    def raises_when_resumed(params: Any, grads: Any, lr: float) -> None:
+        calls["n"] += 1
+        if calls["n"] > 1:
+            raise RuntimeError("no saved state support")
+        in_place(params, grads, lr)
+
+    v = verify(SUITE, impl(raises_when_resumed), SUITE.find_case("four_steps"))
+    assert v.status == "fail"
+    assert "raised RuntimeError: no saved state support when resumed" in v.detail
+
+
 def test_a_mode_suite_is_named_after_its_base_and_selected_with_it() -> None:
     backward = build(algorithm="descend.backward", mode="backward")
     assert backward.base_algorithm == "descend"

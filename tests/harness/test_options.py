@@ -238,3 +238,11 @@ def test_the_strategy_draws_every_declared_value() -> None:
 
     draw_without()
     assert omitted and all(keys == {"mode"} for keys in omitted)
+
+
+def test_an_option_may_not_hide_the_records_methods() -> None:
+    with pytest.raises(TypeError, match=r"option name\(s\) \['flags'\] would hide"):
+
+        @dataclass(frozen=True)
+        class Shadowing(Options):
+            flags: bool = option(False, True, meaning="a name the record already uses")

@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 
 from harness.backends import BACKENDS
-from harness.registry import Implementation, Registry, RegistryError, _placeholder
+from harness.registry import Implementation, Registry, RegistryError, _placeholders
 from harness.spec import Suite
 
 PLUGIN = '''
@@ -160,23 +160,28 @@ def test_select_filters_and_orders_by_backend_vocabulary(
 
 
 @pytest.mark.parametrize(
-    ("stem", "backend", "variant"),
+    ("stem", "backends", "variant"),
     [
-        ("cupy_raw", "cupy", "raw"),
-        ("torch_cuda_fast", "torch_cuda", "fast"),
-        ("library_shapely", "library", "shapely"),
-        ("numba_prange_tiled", "numba", "prange_tiled"),
-        ("shapely_polygons", "library", "shapely_polygons"),
+        ("cupy_raw", ("cupy",), "raw"),
+        ("torch_cuda_fast", ("torch_cuda",), "fast"),
+        ("library_shapely", ("library",), "shapely"),
+        ("numba_prange_tiled", ("numba",), "prange_tiled"),
+        ("shapely_polygons", ("library",), "shapely_polygons"),
+        ("torch_inplace", ("torch_cpu", "torch_cuda"), "inplace"),  # was library/torch_inplace
+        ("xp_gemm", ("numpy", "torch_cpu", "torch_cuda", "cupy"), "gemm"),
     ],
 )
-def test_placeholder_parses_backend_and_variant(stem: str, backend: str, variant: str) -> None:
-    impl = _placeholder("toy_scale", stem, "somelib not installed", "src.py")
-    assert (impl.backend, impl.variant) == (backend, variant)
-    assert impl.fn is None
-    assert impl.kind == ("library" if backend == "library" else "handwritten")
-    # The backend's own reason wins when the backend itself is unusable here.
-    probe = BACKENDS[backend].unavailable_reason() if backend in BACKENDS else None
-    assert impl.unavailable_reason() == f"{backend}: {probe or 'somelib not installed'}"
+def test_placeholder_parses_backend_and_variant(
+    stem: str, backends: tuple[str, ...], variant: str
+) -> None:
+    impls = _placeholders("toy_scale", stem, "somelib not installed", "src.py")
+    assert [(i.backend, i.variant) for i in impls] == [(b, variant) for b in backends]
+    for impl, backend in zip(impls, backends, strict=True):
+        assert impl.fn is None
+        assert impl.kind == ("library" if backend == "library" else "handwritten")
+        # The backend's own reason wins when the backend itself is unusable here.
+        probe = BACKENDS[backend].unavailable_reason(quick=True) if backend in BACKENDS else None
+        assert impl.unavailable_reason() == f"{backend}: {probe or 'somelib not installed'}"
 
 
 def test_supports_value_compares_type_as_well_as_value(

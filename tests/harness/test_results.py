@@ -84,13 +84,28 @@ def test_failed_save_keeps_the_previous_document(tmp_path: Path) -> None:
     assert listing(tmp_path) == ["run.json"]
 
 
+@pytest.mark.parametrize(("umask", "mode"), [(0o022, 0o644), (0o077, 0o600), (0o002, 0o664)])
+def test_written_files_get_the_users_umask(tmp_path: Path, umask: int, mode: int) -> None:
+    previous = os.umask(umask)
+    try:
+        write_atomic(tmp_path / "text.json", "{}")
+        write_atomic(tmp_path / "bytes.bin", b"\x00")
+        run().save(tmp_path / "run.json", complete=True)
+    finally:
+        os.umask(previous)
+    for name in ("text.json", "bytes.bin", "run.json"):
+        assert (tmp_path / name).stat().st_mode & 0o777 == mode, name
+    assert (tmp_path / "bytes.bin").read_bytes() == b"\x00"
+
+
 # ---- Run -----------------------------------------------------------------------------------
 
 
 def test_saved_document_has_every_field(tmp_path: Path) -> None:
     r = run()
-    r.verdicts.append({"case": "small", "status": "pass", "max_rel": float("nan")})
-    r.measurements.append({"case": "small", "samples": [1e-6, 2e-6]})
+    cell = {"algorithm": "nms", "backend": "numpy", "variant": "x", "case": "small"}
+    r.verdicts.append({**cell, "status": "pass", "max_rel": float("nan")})
+    r.measurements.append({**cell, "status": "ok", "samples": [1e-6, 2e-6]})
     path = r.save(tmp_path / "r.json", complete=True)
     doc = load_results(path)
     assert doc["schema_version"] == SCHEMA_VERSION == 1

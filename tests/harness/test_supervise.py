@@ -124,12 +124,12 @@ def test_a_crash_is_charged_to_the_running_cell_with_where_it_happened() -> None
 
 def test_a_cell_past_its_timeout_is_killed_and_says_where_it_was() -> None:
     w = worker("hang")
-    start = time.monotonic()
     ending = w.wait()
     w.close()
-    assert time.monotonic() - start < 10
     assert ending.cell == "a/numpy/v/second" and w.proc.returncode == -signal.SIGKILL
-    assert ending.detail.startswith("timed out after 0.5")
+    # killed once past its timeout, never before (how long after depends on the load)
+    found = TIMED_OUT.match(ending.detail)
+    assert found is not None and float(found[1]) >= 0.5, ending.detail
     where = r"\(--cell-timeout 0.5 s\) in <module> \(<string>, line 1[56]\)"  # either loop line
     assert re.search(where + "$", ending.detail), ending.detail
 
@@ -158,7 +158,7 @@ def test_memory_texts() -> None:
 
 def test_an_interrupted_worker_is_asked_to_stop() -> None:
     w = worker("wait")
-    deadline = time.monotonic() + 10
+    deadline = time.monotonic() + 120  # a guard against a hang, not a bound
     while w.cell != "a/numpy/v/second" and time.monotonic() < deadline:
         w._read(0.1)
     assert w.interrupt() is True

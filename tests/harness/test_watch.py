@@ -8,13 +8,13 @@ from collections.abc import Callable
 
 import pytest
 
+from harness.budget import BENCH_EXTRA_CALLS
 from harness.registry import Implementation
 from harness.results import Run
 from harness.selection import Cell
 from harness.spec import Case, Suite
 from harness.supervise import Link, timeout_detail
 from harness.watch import (
-    BENCH_EXTRA_CALLS,
     CallClock,
     Watch,
     cell_seconds,
@@ -62,6 +62,15 @@ def test_cell_seconds_counts_every_call_of_the_cell() -> None:
     # fast calls: rounds fill max_time
     assert cell_seconds(1e-3, "bench", 5, 0.5) == pytest.approx(
         0.5 + (1 + BENCH_EXTRA_CALLS) * 1e-3
+    )
+    # with a round budget a slow call gets the first call, one warm call, then as many
+    # rounds as the budget holds, at least 3 (2 s calls: 3 rounds)
+    assert cell_seconds(2.0, "bench", 5, 0.5, round_budget=1.0) == pytest.approx(2 + 2 + 3 * 2)
+    # a call the budget holds 4 rounds of (0.12 s: pytest-benchmark would take 0.96 s)
+    assert cell_seconds(0.12, "bench", 5, 0.1, round_budget=0.5) == pytest.approx(0.12 * 6)
+    # a call fast enough for pytest-benchmark's own loop within the budget: unchanged
+    assert cell_seconds(1e-3, "bench", 5, 0.1, round_budget=0.5) == pytest.approx(
+        0.1 + (1 + BENCH_EXTRA_CALLS) * 1e-3
     )
 
 
@@ -190,3 +199,53 @@ def test_call_clock_times_the_call() -> None:
     clock = CallClock()
     assert clock(lambda: 42) == 42
     assert clock.seconds is not None and clock.seconds >= 0
+
+
+# ---- progress -------------------------------------------------------------------------------
+
+
+def test_the_estimate_predicts_cells_with_history_and_counts_the_others(
+    suite: Suite, make_impl: MakeImpl
+) -> None:
+    import io
+
+    from harness.progress import Progress
+
+    impl, other = make_impl(), make_impl(variant="other")
+    watch = Watch(budget=5.0, min_rounds=5, max_time=0.5)
+    small, big, huge = (cell(suite, impl, n, mode="verify") for n in (1000, 10_000, 10**6))
+    watch.follow(
+        Progress("verify", stream=io.StringIO()), [small, big, huge, cell(suite, other, 1)]
+    )
+    watch.observe(small, 0.01)  # 1e-5 s per flop
+    watch.done.add(small.id)
+    seconds, unknown = watch.remaining()
+    # big: 0.1 s predicted; huge is too far to extrapolate and other has no history: unknown
+    assert seconds == pytest.approx(0.1) and unknown == 2
+    watch.observe(big, 0.1)
+    watch.done.add(big.id)
+    assert watch.predict(impl.key, 1e6, "verify") == pytest.approx(10.0)
+    # over the budget: it will be skipped, so it costs nothing
+    assert watch.remaining() == (0.0, 1)
+
+
+def test_each_running_cell_is_shown_and_counted_with_its_failures(
+    suite: Suite, make_impl: MakeImpl
+) -> None:
+    import io
+
+    from harness.progress import Progress
+
+    stream = io.StringIO()
+    impl = make_impl()
+    cells = [cell(suite, impl, n, mode="verify") for n in (10, 20, 30)]
+    watch = Watch()
+    watch.done.add(cells[0].id)  # recorded by an earlier worker
+    watch.follow(Progress("verify", stream=stream), cells)
+    run = Run(command="x", profile=None, threads={})
+    with watch.running(cells[1], run):
+        run.verdicts.append({"status": "fail"})
+    watch.finished()
+    lines = stream.getvalue().splitlines()
+    assert lines[0].startswith(f"verify: 1/3 · {cells[1].id} · elapsed")
+    assert lines[-1].startswith("verify: 2/3 done, 1 failed in ")

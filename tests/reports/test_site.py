@@ -95,8 +95,8 @@ def measurement(
         "verdict": "pass" if timed else None,
         "first_call_s": 2 * median if timed else None,
         "samples": samples,
-        "rounds": len(samples) if timed else None,
-        "iterations": 1 if timed else None,
+        "rounds": len(samples),
+        "iterations": 1 if timed else 0,
         "median_s": median,
         "iqr_s": median * 0.05 if timed else None,
         "mean_s": median,
@@ -204,7 +204,7 @@ def test_frames_have_one_row_per_entry_and_the_documented_columns(results: Path)
     frames = load_frames([results])
     m, v = frames.measurements, frames.verdicts
     assert (len(m), len(v), len(frames.runs)) == (10, 11, 1)
-    assert list(m.columns[:38]) == [
+    assert list(m.columns[:40]) == [
         "algorithm",
         "backend",
         "variant",
@@ -237,6 +237,8 @@ def test_frames_have_one_row_per_entry_and_the_documented_columns(results: Path)
         "peak_rss_mb",
         "device_peak_mb",
         "fresh_s",
+        "ci_low_s",
+        "ci_high_s",
         "run_id",
         "created",
         "commit",
@@ -374,3 +376,21 @@ def test_frames_dtypes_survive_an_empty_run(tmp_path: Path) -> None:
     assert isinstance(frames.runs, pd.DataFrame) and frames.runs["machine"].iloc[0] == (
         "aaaaaaaaaaaa"
     )
+
+
+def test_pages_show_scaling_the_median_interval_one_colour_per_impl_and_a_headline_chart(
+    results: Path, tmp_path: Path
+) -> None:
+    from reports.colours import colour_map
+
+    index = build_site([results], tmp_path / "site")
+    page = (tmp_path / "site" / page_name(IOU)).read_text()
+    assert "Scaling with problem size" in page
+    # numpy/broadcast: 1e-4 s at 4e4 pairs, 2e-3 s at 1e6: k = log 20 / log 25
+    assert f"{math.log(20) / math.log(25):.2f}" in page
+    assert "95% CI of median" in page
+    colour = colour_map(["library/shapely", "library/torchvision", "numpy/broadcast",
+                         f"numpy/{EVIL}", "python/loops", "numpy/greedy"])  # fmt: skip
+    assert f'"color":"{colour["numpy/broadcast"]}"' in page.replace(" ", "")
+    home = index.read_text()
+    assert 'id="headline"' in home and '"type":"log"' in home.replace(" ", "")

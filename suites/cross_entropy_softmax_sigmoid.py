@@ -100,7 +100,7 @@ def check(pred: Any, target: Any, weight: Any, pos_weight: Any, opts: CrossEntro
             raise ValueError(f"target must have shape (N, *S) = {(n, *spatial)} for "
                              f"form='index', got {tuple(target.shape)}")  # fmt: skip
         outside = (target != opts.ignore_index) & ((target < 0) | (target >= c))
-        if target.size and bool(xp.any(outside)):
+        if bool(xp.any(outside)):  # False for an empty target
             raise ValueError(f"target holds class indices outside [0, {c}) other than ignore_index")
     else:
         if not xp.isdtype(target.dtype, "real floating"):
@@ -109,7 +109,7 @@ def check(pred: Any, target: Any, weight: Any, pos_weight: Any, opts: CrossEntro
         if tuple(target.shape) != tuple(pred.shape):
             raise ValueError(f"target must have pred's shape {tuple(pred.shape)} for "
                              f"form={opts.form!r}, got {tuple(target.shape)}")  # fmt: skip
-    if opts.input == "probabilities" and pred.size and bool(xp.any((pred < 0) | (pred > 1))):
+    if opts.input == "probabilities" and bool(xp.any((pred < 0) | (pred > 1))):
         raise ValueError("pred holds probabilities (input='probabilities'): values must lie "
                          "in [0, 1]")  # fmt: skip
     if pos_weight is not None and (opts.form != "sigmoid" or opts.input != "logits"):

@@ -70,7 +70,7 @@ def check(logits: Any, target: Any, weight: Any, smoothing: Any, opts: Smoothing
     if weight is not None and tuple(weight.shape) != (c,):
         raise ValueError(f"weight must have shape (C,) = ({c},), got {tuple(weight.shape)}")
     outside = (target != opts.ignore_index) & ((target < 0) | (target >= c))
-    if target.size and bool(xp.any(outside)):
+    if bool(xp.any(outside)):  # False for an empty target
         raise ValueError(f"target holds class indices outside [0, {c}) other than ignore_index")
     if opts.distribution == "others" and c < 2:
         raise ValueError("logits needs C >= 2 classes for distribution='others' (ε/(C - 1))")

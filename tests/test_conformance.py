@@ -143,7 +143,7 @@ def _sizes(suite: Suite, case: Case) -> dict[str, int]:
     """Every declared dimension's size in this case, starred axes included (``*S0``)."""
     inputs = suite.inputs_for(case)
     out: dict[str, int] = {}
-    for decl in suite.args.arrays:
+    for decl in (a for a in suite.args.arrays if inputs[a.name] is not None):  # optional: None
         for dim, _axis, size in decl.symbols(np.asarray(inputs[decl.name]).shape):
             if isinstance(dim, str):
                 out[dim] = size

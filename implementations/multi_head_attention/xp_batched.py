@@ -1,0 +1,80 @@
+"""multi_head_attention through the array API: batched GEMMs, in-place softmax.
+
+One code for NumPy, torch (CPU and CUDA) and CuPy via array-api-compat: each projection is a
+single GEMM over all B·L rows, the scale folds into q, heads are split by a reshape (no copy
+of k: its transpose is a view), scores for all (batch, head) pairs come from one batched
+matmul, and the softmax runs in place on them. Everything stays in the input dtype.
+"""
+
+from __future__ import annotations
+
+import math
+from typing import Any
+
+from array_api_compat import array_namespace, device
+
+from harness import implementation
+from suites.multi_head_attention import MhaOptions, check
+
+
+@implementation("multi_head_attention", ("numpy", "torch_cpu", "torch_cuda", "cupy"), "batched")
+def mha(query: Any, key: Any, value: Any, key_padding_mask: Any, in_proj_weight: Any,
+    in_proj_bias: Any, out_proj_weight: Any, out_proj_bias: Any, num_heads: int,
+    opts: MhaOptions) -> tuple[Any, Any]:  # fmt: skip
+    """Three projection GEMMs, one batched QKᵀ, in-place softmax, one batched ·V, out GEMM."""
+    dtype = check(query, key, value, key_padding_mask, in_proj_weight, in_proj_bias,
+                  out_proj_weight, out_proj_bias, num_heads, opts)  # fmt: skip
+    xp, dev = array_namespace(query, in_proj_weight), device(query)
+    E, H = in_proj_weight.shape[1], int(num_heads)
+    dh = E // H
+
+    def project(x: Any, i: int, factor: float = 1.0) -> Any:
+        """x·W_iᵀ + b_i as one 2-D GEMM over the rows in storage order, then (B, H, n, d_h)."""
+        rows = xp.reshape(x, (x.shape[0] * x.shape[1], E))
+        y = xp.matmul(rows, xp.matrix_transpose(in_proj_weight[i * E : (i + 1) * E, :]))
+        if in_proj_bias is not None:
+            y += in_proj_bias[i * E : (i + 1) * E]
+        if factor != 1.0:
+            y *= factor
+        y = xp.reshape(y, (x.shape[0], x.shape[1], H, dh))  # heads: contiguous d_h columns
+        return xp.permute_dims(y, (0, 2, 1, 3) if opts.batch_first else (1, 2, 0, 3))
+
+    b, n = (0, 1) if opts.batch_first else (1, 0)  # the batch and sequence axes
+    B, L, S = query.shape[b], query.shape[n], key.shape[n]
+    q = project(query, 0, 1.0 / math.sqrt(dh))  # the softmax scale, folded into q
+    k = xp.matrix_transpose(project(key, 1))  # (B, H, d_h, S): a view
+    v = project(value, 2)
+    scores = xp.matmul(q, k)  # (B, H, L, S)
+    zero = xp.asarray(0.0, dtype=dtype, device=dev)
+    if key_padding_mask is not None:
+        if xp.isdtype(key_padding_mask.dtype, "bool"):
+            keep = key_padding_mask if opts.mask_true_means == "attend" else ~key_padding_mask
+            bias = xp.where(keep, zero, xp.asarray(-math.inf, dtype=dtype, device=dev))
+        else:
+            bias = xp.astype(key_padding_mask, dtype, copy=False)
+        scores += xp.reshape(bias, (B, 1, 1, S))
+    top = (
+        xp.max(scores, axis=-1, keepdims=True)
+        if S
+        else xp.full((B, H, L, 1), -math.inf, dtype=dtype, device=dev)
+    )
+    dead = top == -math.inf  # no key left for this query
+    scores -= xp.where(dead, zero, top)
+    xp.exp(scores, out=scores)  # numpy, torch and cupy all take out= (beyond the standard)
+    total = xp.sum(scores, axis=-1, keepdims=True)
+    scores /= xp.where(dead, xp.ones_like(total), total)
+    nan_rows = opts.fully_masked == "nan" and bool(xp.any(dead))  # a pass only when needed
+    if nan_rows:
+        scores = xp.where(dead, xp.asarray(math.nan, dtype=dtype, device=dev), scores)
+    context = xp.matmul(scores, v)  # (B, H, L, dh); dead rows: 0, or NaN unless S = 0
+    if nan_rows and not S:
+        context = xp.where(dead, xp.asarray(math.nan, dtype=dtype, device=dev), context)
+    # back to the storage order of query, so the output GEMM writes the result in place
+    context = xp.permute_dims(context, (0, 2, 1, 3) if opts.batch_first else (2, 0, 1, 3))
+    rows = xp.reshape(context, (context.shape[0] * context.shape[1], E))
+    out = xp.matmul(rows, xp.matrix_transpose(out_proj_weight))
+    if out_proj_bias is not None:
+        out += out_proj_bias
+    out = xp.reshape(out, (context.shape[0], context.shape[1], E))
+    weights = xp.mean(scores, axis=1) if opts.average_attn_weights else scores
+    return out, weights

@@ -257,12 +257,31 @@ def _pairwise(fixture: Fixture) -> list[GoldenCheck]:
     return [GoldenCheck(fixture.name, "pairwise_l2_distance", inputs, expected, {}, params, source)]
 
 
+def _roi_align(fixture: Fixture) -> list[GoldenCheck]:
+    """torchvision roi_align(input, rois, output_size, spatial_scale, sampling_ratio,
+    aligned): the suite's arguments in its order, aligned as the option; the params carry
+    the sizes and sample count the suite's tolerance and cost model read."""
+    from suites.roi_align import roi_grids
+
+    x, rois, p = fixture.inputs["input"], fixture.inputs["rois"], fixture.params
+    ph, pw = (int(v) for v in p["output_size"])
+    scale, sr = float(p["spatial_scale"]), int(p["sampling_ratio"])
+    inputs = {"features": x, "rois": rois, "pooled_height": ph, "pooled_width": pw}
+    inputs |= {"spatial_scale": scale, "sampling_ratio": sr}
+    samples = float(roi_grids(rois, ph, pw, scale, sr, bool(p["aligned"])).sum()) * ph * pw
+    n, c, h, w = x.shape
+    params = dict(n=n, c=c, h=h, w=w, k=len(rois), ph=ph, pw=pw, sr=sr, samples=samples)
+    options = {"aligned": bool(p["aligned"])}
+    return [GoldenCheck(fixture.name, "roi_align", inputs, fixture.outputs["out"], options, params)]
+
+
 #: op -> its conversion into checks of a suite (ops absent here have no suite yet)
 CONVERTERS: dict[str, Callable[[Fixture], list[GoldenCheck]]] = {
     "torchvision.ops.nms": _nms,
     "torchvision.ops.batched_nms": _batched_nms,
     "torchvision.ops.box_iou": _box_iou,
     "torchmetrics.functional.pairwise_euclidean_distance": _pairwise,
+    "torchvision.ops.roi_align": _roi_align,
 }
 
 

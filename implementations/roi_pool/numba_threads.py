@@ -1,7 +1,8 @@
-"""roi_pool with Numba: RoIs in GIL-free threads, integer bin geometry per RoI, direct loops.
+"""roi_pool with Numba: RoIs in GIL-free threads, integer bin geometry per RoI, SIMD over C.
 
-Each RoI's rounded corners and clipped bin edges are computed once; then, channel by
-channel, every bin is a loop over its rows with the columns contiguous in memory. One float64
+The features are copied once to channels-last float64 (N, H, W, C). Each RoI's rounded
+corners and clipped bin edges are computed once; every cell of a bin then updates the bin's
+C accumulators from C contiguous values, a loop the compiler vectorises. One float64
 signature (read-only, C-contiguous) serves every input dtype, so it is compiled once; RoIs
 are split in contiguous blocks over as many threads as Numba is allowed.
 """
@@ -38,40 +39,33 @@ def _edges(x1: float, x2: float, pooled: int, size: int, floor_bins: bool) -> An
 
 @numba.njit(cache=False)
 def _one_roi(f: Any, r: Any, scale: float, mode: int, floor_bins: bool, out: Any) -> None:
-    """mode 0: max (NaN propagates), 1: max torchvision (NaN skipped, >= -FLT_MAX), 2: avg."""
-    c, ph, pw = out.shape
-    b = int(r[0])
-    h_lo, h_hi = _edges(r[2] * scale, r[4] * scale, ph, f.shape[2], floor_bins)
-    w_lo, w_hi = _edges(r[1] * scale, r[3] * scale, pw, f.shape[3], floor_bins)
-    for ch in range(c):
-        fm = f[b, ch]
-        for p in range(ph):
-            y0, y1 = h_lo[p], h_hi[p]
-            for q in range(pw):
-                x0, x1 = w_lo[q], w_hi[q]
-                if y1 <= y0 or x1 <= x0:
-                    continue  # empty bin: out stays 0
-                if mode == 2:
-                    acc = 0.0
-                    for y in range(y0, y1):
-                        for x in range(x0, x1):
-                            acc += fm[y, x]
-                    out[ch, p, q] = acc / ((y1 - y0) * (x1 - x0))
-                elif mode == 1:
-                    acc = -FLT_MAX
-                    for y in range(y0, y1):
-                        for x in range(x0, x1):
-                            if fm[y, x] > acc:  # NaN is never greater
-                                acc = fm[y, x]
-                    out[ch, p, q] = acc
-                else:
-                    acc = -np.inf
-                    for y in range(y0, y1):
-                        for x in range(x0, x1):
-                            v = fm[y, x]
-                            if v > acc or v != v:  # a NaN wins, and nothing beats it
-                                acc = v
-                    out[ch, p, q] = acc
+    """mode 0: max (NaN propagates), 1: max torchvision (NaN skipped, >= -FLT_MAX), 2: avg.
+    ``f`` is (N, H, W, C), ``out`` (ph, pw, C), zero on entry."""
+    ph, pw, c = out.shape
+    fb = f[int(r[0])]
+    h_lo, h_hi = _edges(r[2] * scale, r[4] * scale, ph, f.shape[1], floor_bins)
+    w_lo, w_hi = _edges(r[1] * scale, r[3] * scale, pw, f.shape[2], floor_bins)
+    for p in range(ph):
+        y0, y1 = h_lo[p], h_hi[p]
+        for q in range(pw):
+            x0, x1 = w_lo[q], w_hi[q]
+            if y1 <= y0 or x1 <= x0:
+                continue  # empty bin: out stays 0
+            acc = out[p, q]
+            if mode != 2:
+                acc[:] = -FLT_MAX if mode == 1 else -np.inf
+            for y in range(y0, y1):
+                for x in range(x0, x1):
+                    cell = fb[y, x]
+                    for ch in range(c):  # contiguous channels: SIMD
+                        v = cell[ch]
+                        if mode == 2:
+                            acc[ch] += v
+                        elif v > acc[ch] or (mode == 0 and v != v):
+                            acc[ch] = v  # a NaN is never greater, so under mode 0 it stays
+            if mode == 2:
+                for ch in range(c):
+                    acc[ch] /= (y1 - y0) * (x1 - x0)
 
 
 @numba.njit(nogil=True, cache=False)
@@ -85,10 +79,10 @@ def roi_pool(features: Any, rois: Any, pooled_height: int, pooled_width: int,
              spatial_scale: float, opts: RoiPoolOptions) -> Any:  # fmt: skip
     """RoIs split in contiguous blocks over numba.get_num_threads() GIL-free threads."""
     dtype = check_rois(features, rois, pooled_height, pooled_width, spatial_scale)
-    f = np.ascontiguousarray(features, dtype=np.float64).view()
+    f = np.ascontiguousarray(np.moveaxis(np.asarray(features), 1, 3), dtype=np.float64).view()
     r = np.ascontiguousarray(rois, dtype=np.float64).view()
     f.flags.writeable = r.flags.writeable = False
-    out = np.zeros((r.shape[0], f.shape[1], pooled_height, pooled_width))
+    out = np.zeros((r.shape[0], pooled_height, pooled_width, f.shape[3]))
     if out.size:
         mode = 2 if opts.pool_mode == "avg" else int(opts.nan_policy == "torchvision")
         args = (float(spatial_scale), mode, opts.quantisation == "floor_bins")
@@ -102,4 +96,4 @@ def roi_pool(features: Any, rois: Any, pooled_height: int, pooled_width: int,
                         for a, b in itertools.pairwise(cuts)]  # fmt: skip
                 for job in jobs:
                     job.result()
-    return out.astype(dtype, copy=False)
+    return np.ascontiguousarray(np.moveaxis(out, 3, 1), dtype=dtype)

@@ -275,6 +275,24 @@ def _roi_align(fixture: Fixture) -> list[GoldenCheck]:
     return [GoldenCheck(fixture.name, "roi_align", inputs, fixture.outputs["out"], options, params)]
 
 
+def _roi_pool(fixture: Fixture) -> list[GoldenCheck]:
+    """torchvision roi_pool(input, rois, output_size, spatial_scale): max pooling with
+    Caffe's bins; NaN handled as its kernel does (nan_policy='torchvision'). The argmax
+    output is recorded but not part of the suite's result."""
+    from suites.roi_pool import roi_sizes
+
+    x, rois, p = fixture.inputs["input"], fixture.inputs["rois"], fixture.params
+    ph, pw = (int(v) for v in p["output_size"])
+    scale = float(p["spatial_scale"])
+    inputs = {"features": x, "rois": rois, "pooled_height": ph, "pooled_width": pw}
+    inputs["spatial_scale"] = scale
+    n, c, h, w = x.shape
+    cells = float(roi_sizes(rois, scale).sum())
+    params = dict(n=n, c=c, h=h, w=w, k=len(rois), ph=ph, pw=pw, cells=cells)
+    options = {"nan_policy": "torchvision"}
+    return [GoldenCheck(fixture.name, "roi_pool", inputs, fixture.outputs["out"], options, params)]
+
+
 #: op -> its conversion into checks of a suite (ops absent here have no suite yet)
 CONVERTERS: dict[str, Callable[[Fixture], list[GoldenCheck]]] = {
     "torchvision.ops.nms": _nms,
@@ -282,6 +300,7 @@ CONVERTERS: dict[str, Callable[[Fixture], list[GoldenCheck]]] = {
     "torchvision.ops.box_iou": _box_iou,
     "torchmetrics.functional.pairwise_euclidean_distance": _pairwise,
     "torchvision.ops.roi_align": _roi_align,
+    "torchvision.ops.roi_pool": _roi_pool,
 }
 
 

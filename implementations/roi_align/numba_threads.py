@@ -1,10 +1,11 @@
 """roi_align with Numba: RoIs in parallel threads, bilinear weights precomputed per RoI and axis.
 
-For each RoI the y and x samples' corner indices and weights are computed once (Detectron's
-border rule folded into the weights), then every channel's bins are a short loop of four
-multiply-adds per sample, read straight from the (H, W) map. The kernel releases the GIL
-and RoIs are split in contiguous blocks over as many threads as Numba is allowed (cheaper to compile
-than a prange loop: one float64 signature, compiled once, serves float32 inputs too).
+The features are copied once to channels-last float64 (N, H, W, C). For each RoI the y and x
+samples' corner indices and weights are computed once (Detectron's border rule folded into
+the weights); each sample then adds four weighted corner rows of C contiguous values to its
+bin's accumulator, a loop the compiler vectorises. The kernel releases the GIL, and RoIs are
+split in contiguous blocks over as many threads as Numba is allowed (cheaper to compile than
+a prange loop: one float64 signature, compiled once, serves float32 inputs too).
 """
 
 from __future__ import annotations
@@ -45,9 +46,9 @@ def _axis(start: float, bin_size: float, pooled: int, grid: int, size: int, dtyp
 
 @numba.njit(cache=False)
 def _one_roi(f: Any, r: Any, scale: float, sr: int, aligned: bool, maxmode: bool, out: Any) -> None:
-    """One RoI's (C, ph, pw) bins into ``out`` (zero on entry)."""
-    c, ph, pw = out.shape
-    h, w = f.shape[2], f.shape[3]
+    """One RoI's (ph, pw, C) bins into ``out`` (zero on entry); ``f`` is (N, H, W, C)."""
+    ph, pw, c = out.shape
+    h, w = f.shape[1], f.shape[2]
     off = 0.5 if aligned else 0.0
     b = int(r[0])
     x1, y1 = r[1] * scale - off, r[2] * scale - off
@@ -61,21 +62,28 @@ def _one_roi(f: Any, r: Any, scale: float, sr: int, aligned: bool, maxmode: bool
         return
     ylo, yhi, wyl, wyh = _axis(y1, bin_h, ph, gh, h, f.dtype)
     xlo, xhi, wxl, wxh = _axis(x1, bin_w, pw, gw, w, f.dtype)
+    fb = f[b]
     inv = 1.0 / (gh * gw)
-    for ch in range(c):
-        fm = f[b, ch]
-        for p in range(ph):
-            for q in range(pw):
-                acc = -np.inf if maxmode else 0.0
-                for iy in range(p * gh, (p + 1) * gh):
-                    a, a1, u, v = ylo[iy], yhi[iy], wyl[iy], wyh[iy]
-                    for ix in range(q * gw, (q + 1) * gw):
-                        c0, c1, s, t = xlo[ix], xhi[ix], wxl[ix], wxh[ix]
-                        val = u * (s * fm[a, c0] + t * fm[a, c1]) + v * (
-                            s * fm[a1, c0] + t * fm[a1, c1]
-                        )
-                        acc = max(acc, val) if maxmode else acc + val
-                out[ch, p, q] = acc if maxmode else acc * inv
+    for p in range(ph):
+        for q in range(pw):
+            acc = out[p, q]
+            if maxmode:
+                acc[:] = -np.inf
+            for iy in range(p * gh, (p + 1) * gh):
+                r0, r1 = fb[ylo[iy]], fb[yhi[iy]]
+                for ix in range(q * gw, (q + 1) * gw):
+                    w00, w01 = wyl[iy] * wxl[ix], wyl[iy] * wxh[ix]
+                    w10, w11 = wyh[iy] * wxl[ix], wyh[iy] * wxh[ix]
+                    v00, v01, v10, v11 = r0[xlo[ix]], r0[xhi[ix]], r1[xlo[ix]], r1[xhi[ix]]
+                    for ch in range(c):  # contiguous channels: SIMD
+                        val = w00 * v00[ch] + w01 * v01[ch] + w10 * v10[ch] + w11 * v11[ch]
+                        if maxmode:
+                            acc[ch] = max(acc[ch], val)
+                        else:
+                            acc[ch] += val
+            if not maxmode:
+                for ch in range(c):
+                    acc[ch] *= inv
 
 
 @numba.njit(nogil=True, cache=False)
@@ -89,11 +97,11 @@ def roi_align(features: Any, rois: Any, pooled_height: int, pooled_width: int,
               spatial_scale: float, sampling_ratio: int, opts: RoiAlignOptions) -> Any:  # fmt: skip
     """RoIs split in contiguous blocks over numba.get_num_threads() GIL-free threads."""
     dtype = check_rois(features, rois, pooled_height, pooled_width, spatial_scale, sampling_ratio)
-    # one compiled signature: float64, C-contiguous, read-only views (copies or not)
-    f = np.ascontiguousarray(features, dtype=np.float64).view()
+    # one compiled signature: float64, channels last (N, H, W, C), read-only views
+    f = np.ascontiguousarray(np.moveaxis(np.asarray(features), 1, 3), dtype=np.float64).view()
     r = np.ascontiguousarray(rois, dtype=np.float64).view()
     f.flags.writeable = r.flags.writeable = False
-    out = np.zeros((r.shape[0], f.shape[1], pooled_height, pooled_width))
+    out = np.zeros((r.shape[0], pooled_height, pooled_width, f.shape[3]))
     if out.size:
         args = (float(spatial_scale), int(sampling_ratio), opts.aligned, opts.pool_mode == "max")
         threads = max(1, min(numba.get_num_threads(), r.shape[0] // 8))
@@ -106,4 +114,4 @@ def roi_align(features: Any, rois: Any, pooled_height: int, pooled_width: int,
                         for a, b in itertools.pairwise(cuts)]  # fmt: skip
                 for job in jobs:
                     job.result()
-    return out.astype(dtype, copy=False)
+    return np.ascontiguousarray(np.moveaxis(out, 3, 1), dtype=dtype)

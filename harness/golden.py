@@ -257,12 +257,25 @@ def _pairwise(fixture: Fixture) -> list[GoldenCheck]:
     return [GoldenCheck(fixture.name, "pairwise_l2_distance", inputs, expected, {}, params, source)]
 
 
+def _focal(fixture: Fixture) -> list[GoldenCheck]:
+    """torchvision sigmoid_focal_loss(inputs, targets, alpha, gamma, reduction): logits in,
+    the suite's default input mode; its reduction is the suite's option of the same name."""
+    x, t = fixture.inputs["inputs"], fixture.inputs["targets"]
+    alpha, gamma = float(fixture.params["alpha"]), float(fixture.params["gamma"])
+    inputs = {"inputs": x, "targets": t, "alpha": alpha, "gamma": gamma}
+    params = {"N": int(x.shape[0]), "C": int(x.shape[1]), "alpha": alpha, "gamma": gamma}
+    options = {"reduction": str(fixture.params["reduction"])}
+    loss = fixture.outputs["loss"]
+    return [GoldenCheck(fixture.name, "focal_loss", inputs, loss, options, params)]
+
+
 #: op -> its conversion into checks of a suite (ops absent here have no suite yet)
 CONVERTERS: dict[str, Callable[[Fixture], list[GoldenCheck]]] = {
     "torchvision.ops.nms": _nms,
     "torchvision.ops.batched_nms": _batched_nms,
     "torchvision.ops.box_iou": _box_iou,
     "torchmetrics.functional.pairwise_euclidean_distance": _pairwise,
+    "torchvision.ops.sigmoid_focal_loss": _focal,
 }
 
 

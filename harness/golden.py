@@ -180,9 +180,10 @@ class GoldenCheck:
         digest = hashlib.sha256()
         for value in (*self.inputs.values(), self.expected):
             digest.update(np.ascontiguousarray(np.asarray(value)).tobytes())
-        dtype = next(
-            (str(v.dtype) for v in self.inputs.values() if isinstance(v, np.ndarray)), "float64"
-        )
+        floats = [
+            v for v in self.inputs.values() if isinstance(v, np.ndarray) and v.dtype.kind == "f"
+        ]
+        dtype = str(floats[0].dtype) if floats else "float64"  # integer labels carry no dtype
         params = {
             **self.params,
             "dtype": dtype,
@@ -269,6 +270,23 @@ def _focal(fixture: Fixture) -> list[GoldenCheck]:
     return [GoldenCheck(fixture.name, "focal_loss", inputs, loss, options, params)]
 
 
+def _jaccard(fixture: Fixture) -> list[GoldenCheck]:
+    """torchmetrics multiclass_jaccard_index(average='none', ignore_index): the per-class IoU
+    of miou_mdice (average='none', dataset accumulation); its zero_division=0 is the
+    suite's absent='zero'. The fixture holds no Dice: each class's 2·IoU/(1 + IoU) stands
+    in (the identity holds per class). class_weights: ones of the output's dtype."""
+    iou = fixture.outputs["iou"]
+    preds, target = fixture.inputs["preds"], fixture.inputs["target"]
+    weights = np.ones(int(fixture.params["num_classes"]), dtype=iou.dtype)
+    inputs = {"pred": preds, "target": target, "class_weights": weights}
+    options = {"average": str(fixture.params["average"]), "absent": "zero",
+               "ignore_index": int(fixture.params["ignore_index"])}  # fmt: skip
+    dice = (2 * iou.astype(np.float64) / (1 + iou.astype(np.float64))).astype(iou.dtype)
+    n, h, w = (int(k) for k in preds.shape)
+    params = {"N": n, "H": h, "W": w, "C": int(weights.shape[0])}
+    return [GoldenCheck(fixture.name, "miou_mdice", inputs, (iou, dice), options, params)]
+
+
 #: op -> its conversion into checks of a suite (ops absent here have no suite yet)
 CONVERTERS: dict[str, Callable[[Fixture], list[GoldenCheck]]] = {
     "torchvision.ops.nms": _nms,
@@ -276,6 +294,7 @@ CONVERTERS: dict[str, Callable[[Fixture], list[GoldenCheck]]] = {
     "torchvision.ops.box_iou": _box_iou,
     "torchmetrics.functional.pairwise_euclidean_distance": _pairwise,
     "torchvision.ops.sigmoid_focal_loss": _focal,
+    "torchmetrics.functional.classification.multiclass_jaccard_index": _jaccard,
 }
 
 

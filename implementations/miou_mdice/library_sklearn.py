@@ -10,6 +10,7 @@ that are not NaN itself (macro, class_weights, or target support like sklearn's
 
 from __future__ import annotations
 
+import warnings
 from typing import Any
 
 import numpy as np
@@ -35,7 +36,9 @@ def _scores(t: Any, p: Any, weights: Any, opts: MiouOptions) -> tuple[Any, Any]:
         per_class = [np.full(c, fill), np.full(c, fill)]
         cm = np.zeros((c, c), dtype=np.int64)
     else:
-        cm = confusion_matrix(t, p, labels=labels)
+        with warnings.catch_warnings():  # labels= is given: one label present is fine
+            warnings.filterwarnings("ignore", "A single label was found", UserWarning)
+            cm = confusion_matrix(t, p, labels=labels)
         absent = (cm.sum(axis=0) + cm.sum(axis=1)) == 0
         per_class = [
             np.where(absent, fill, score(t, p, labels=labels, average=None, zero_division=0))

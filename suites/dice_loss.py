@@ -408,7 +408,7 @@ def fuzz_strategy() -> Any:
 SUITE = Suite(
     algorithm="dice_loss",
     family="losses-and-metrics",
-    summary="Soft Dice loss of (N, C, H, W) scores against (N, H, W) indices or masks.",
+    summary="Soft Dice loss of (N, C, H, W) scores against (N, 1, H, W) indices or masks.",
     conventions=(
         "preds: (N, C, H, W) floating; target: (N, 1, H, W) integer class indices "
         "(target_format='indices', values in [0, C) or ignore_index) or (N, C, H, W) masks "

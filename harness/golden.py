@@ -180,9 +180,10 @@ class GoldenCheck:
         digest = hashlib.sha256()
         for value in (*self.inputs.values(), self.expected):
             digest.update(np.ascontiguousarray(np.asarray(value)).tobytes())
-        dtype = next(
-            (str(v.dtype) for v in self.inputs.values() if isinstance(v, np.ndarray)), "float64"
-        )
+        floats = [
+            v for v in self.inputs.values() if isinstance(v, np.ndarray) and v.dtype.kind == "f"
+        ]
+        dtype = str(floats[0].dtype) if floats else "float64"  # integer labels carry no dtype
         params = {
             **self.params,
             "dtype": dtype,
@@ -293,6 +294,35 @@ def _roi_pool(fixture: Fixture) -> list[GoldenCheck]:
     return [GoldenCheck(fixture.name, "roi_pool", inputs, fixture.outputs["out"], options, params)]
 
 
+def _focal(fixture: Fixture) -> list[GoldenCheck]:
+    """torchvision sigmoid_focal_loss(inputs, targets, alpha, gamma, reduction): logits in,
+    the suite's default input mode; its reduction is the suite's option of the same name."""
+    x, t = fixture.inputs["inputs"], fixture.inputs["targets"]
+    alpha, gamma = float(fixture.params["alpha"]), float(fixture.params["gamma"])
+    inputs = {"inputs": x, "targets": t, "alpha": alpha, "gamma": gamma}
+    params = {"N": int(x.shape[0]), "C": int(x.shape[1]), "alpha": alpha, "gamma": gamma}
+    options = {"reduction": str(fixture.params["reduction"])}
+    loss = fixture.outputs["loss"]
+    return [GoldenCheck(fixture.name, "focal_loss", inputs, loss, options, params)]
+
+
+def _jaccard(fixture: Fixture) -> list[GoldenCheck]:
+    """torchmetrics multiclass_jaccard_index(average='none', ignore_index): the per-class IoU
+    of miou_mdice (average='none', dataset accumulation); its zero_division=0 is the
+    suite's absent='zero'. The fixture holds no Dice: each class's 2·IoU/(1 + IoU) stands
+    in (the identity holds per class). class_weights: ones of the output's dtype."""
+    iou = fixture.outputs["iou"]
+    preds, target = fixture.inputs["preds"], fixture.inputs["target"]
+    weights = np.ones(int(fixture.params["num_classes"]), dtype=iou.dtype)
+    inputs = {"pred": preds, "target": target, "class_weights": weights}
+    options = {"average": str(fixture.params["average"]), "absent": "zero",
+               "ignore_index": int(fixture.params["ignore_index"])}  # fmt: skip
+    dice = (2 * iou.astype(np.float64) / (1 + iou.astype(np.float64))).astype(iou.dtype)
+    n, h, w = (int(k) for k in preds.shape)
+    params = {"N": n, "H": h, "W": w, "C": int(weights.shape[0])}
+    return [GoldenCheck(fixture.name, "miou_mdice", inputs, (iou, dice), options, params)]
+
+
 #: op -> its conversion into checks of a suite (ops absent here have no suite yet)
 CONVERTERS: dict[str, Callable[[Fixture], list[GoldenCheck]]] = {
     "torchvision.ops.nms": _nms,
@@ -301,6 +331,8 @@ CONVERTERS: dict[str, Callable[[Fixture], list[GoldenCheck]]] = {
     "torchmetrics.functional.pairwise_euclidean_distance": _pairwise,
     "torchvision.ops.roi_align": _roi_align,
     "torchvision.ops.roi_pool": _roi_pool,
+    "torchvision.ops.sigmoid_focal_loss": _focal,
+    "torchmetrics.functional.classification.multiclass_jaccard_index": _jaccard,
 }
 
 

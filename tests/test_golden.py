@@ -229,9 +229,11 @@ def test_a_documented_divergence_on_the_source_case_is_an_xfail_here_too(
     (fixture,) = load_folder(tmp_path)
     quick = _checked(fixture, registry)  # the oracle, numpy and torch_cpu agree
     assert all(o.status == "pass" for o in quick.values()), quick
-    (outcome,) = check_fixture(fixture, registry, ["library"])[1:]
-    # shapely's infinite-side boxes: documented on the suite's "nonfinite" case
-    assert outcome.against == "box_iou_axis_aligned/library/shapely"
+    libraries = check_fixture(fixture, registry, ["library"])[1:]
+    (outcome,) = [o for o in libraries if o.against.endswith("/library/shapely")]
+    # torchvision's formula, restated in torch, agrees; shapely's infinite-side boxes:
+    # documented on the suite's "nonfinite" case
+    assert all(o.status == "pass" for o in libraries if o is not outcome), libraries
     assert outcome.status == "xfail" and "known divergence: GEOS" in outcome.detail
 
 

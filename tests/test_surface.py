@@ -252,6 +252,15 @@ def test_the_readme_documents_the_json_schema_version() -> None:
     assert f'"schema_version": {JSON_SCHEMA_VERSION}' in readme
 
 
+def test_the_readme_names_every_algorithm_and_no_other() -> None:
+    """The README's list of algorithms is the suites folder, neither more nor less."""
+    readme = (ROOT / "README.md").read_text()
+    listed = readme.split("## Algorithms", 1)[1].split("\n## ", 1)[0]
+    named = set(re.findall(r"`([a-z0-9_]+)`", listed))
+    suites = {p.stem for p in (ROOT / "suites").glob("*.py") if p.stem != "__init__"}
+    assert named == suites, (sorted(suites - named), sorted(named - suites))
+
+
 def pipe_closed_before_writing() -> tuple[int, int]:
     read, write = os.pipe()
     os.close(read)  # the reader is gone before anything is written, as after `head -1`

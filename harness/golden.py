@@ -323,11 +323,34 @@ def _jaccard(fixture: Fixture) -> list[GoldenCheck]:
     return [GoldenCheck(fixture.name, "miou_mdice", inputs, (iou, dice), options, params)]
 
 
+def _iou_family(fixture: Fixture) -> list[GoldenCheck]:
+    """torchvision generalized/distance/complete_box_iou(boxes1, boxes2): the pairwise
+    metric with torchvision's default eps = 1e-7, the suite's default."""
+    metric = {"generalized": "giou", "distance": "diou", "complete": "ciou"}
+    name = fixture.op.rsplit(".", 1)[-1].removesuffix("_box_iou")
+    inputs = {"boxes_a": fixture.inputs["boxes1"], "boxes_b": fixture.inputs["boxes2"]}
+    return [
+        GoldenCheck(
+            fixture.name,
+            "giou_diou_ciou",
+            inputs,
+            fixture.outputs["iou"],
+            options={"metric": metric[name]},
+            params=_case_params(fixture),
+            source_case=_source(fixture),
+        )
+    ]
+
+
 #: op -> its conversion into checks of a suite (ops absent here have no suite yet)
 CONVERTERS: dict[str, Callable[[Fixture], list[GoldenCheck]]] = {
     "torchvision.ops.nms": _nms,
     "torchvision.ops.batched_nms": _batched_nms,
     "torchvision.ops.box_iou": _box_iou,
+    **dict.fromkeys(
+        (f"torchvision.ops.{m}_box_iou" for m in ("generalized", "distance", "complete")),
+        _iou_family,
+    ),
     "torchmetrics.functional.pairwise_euclidean_distance": _pairwise,
     "torchvision.ops.roi_align": _roi_align,
     "torchvision.ops.roi_pool": _roi_pool,

@@ -11,10 +11,13 @@ from typing import Any
 import numpy as np
 import pytest
 
+from harness import bench
 from harness.bench import (
+    FRESH_CALLS,
     FRESH_RATIO,
     NOISE_LIMIT,
     caching_suspected,
+    check_caching,
     flag,
     measure,
     pytest_benchmark_runner,
@@ -226,3 +229,27 @@ def test_flag_adds_each_reason_once() -> None:
     rec = flag(flag(record(), "a"), "b")
     assert rec.flagged == "a; b"
     assert flag(rec, "a") is rec and flag(rec, "") is rec
+
+
+@pytest.mark.parametrize(
+    ("first_call_s", "median_s", "pairs"),
+    [
+        (6.0, 1e-4, FRESH_CALLS),  # a JIT compile in the first call: the timed calls are fast
+        (1e-4, 0.5, 1),  # slow timed calls: one pair is enough and costs less
+        (6.0, None, 1),  # nothing timed: the first call is all there is
+    ],
+)
+def test_the_caching_check_sizes_its_pairs_by_the_timed_calls(
+    monkeypatch: pytest.MonkeyPatch, first_call_s: float, median_s: float | None, pairs: int
+) -> None:
+    asked: list[int] = []
+
+    def paired(suite: Any, case: Any, target: Any, calls: int) -> tuple[list[float], ...]:
+        asked.append(calls)
+        return [1e-3] * calls, [1e-3] * calls, None
+
+    monkeypatch.setattr(bench, "paired_call_seconds", paired)
+    rec = replace(record(), first_call_s=first_call_s, median_s=median_s)
+    target = SimpleNamespace(call=SimpleNamespace(state=()))
+    out = check_caching(rec, SimpleNamespace(outputs=()), None, target, None)  # type: ignore[arg-type]
+    assert asked == [pairs] and out.fresh_s == pytest.approx(1e-3) and not out.flagged

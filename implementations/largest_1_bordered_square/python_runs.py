@@ -11,7 +11,7 @@ from harness import implementation
 from suites.largest_1_bordered_square import BorderOptions, check
 
 
-@implementation("largest_1_bordered_square", "python", "runs", max_flops=5e6)
+@implementation("largest_1_bordered_square", "python", "runs", max_flops=1e6)
 def largest(grid: Any, opts: BorderOptions) -> Any:
     """Left/up runs, then per corner the candidate sizes above the best, largest first."""
     check(grid, opts)

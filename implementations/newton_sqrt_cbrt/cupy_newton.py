@@ -1,0 +1,76 @@
+"""newton_sqrt_cbrt in CuPy, whole-array: frexp into a mantissa in [0.5, 2) (square root)
+or [0.5, 4) (cube root) and an exponent the root divides exactly, a quadratic start, a
+fixed count of Newton steps (no data-dependent stopping, no host synchronisation), one last
+Newton step on the residual n - r^k computed exactly with Dekker's product, then ldexp
+back. Correctly rounded square roots, faithful cube roots; subnormal and huge inputs stay
+exact; zeros and infinities pass through with their sign. float32 inputs are computed in
+float64 and rounded once."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import cupy as cp
+import numpy as np
+
+from harness import implementation
+from suites.newton_sqrt_cbrt import RootOptions, check
+
+SPLIT = 134217729.0  # 2^27 + 1: Veltkamp's splitting constant for float64
+SQRT_START = np.polyfit(np.linspace(0.5, 2, 64), np.sqrt(np.linspace(0.5, 2, 64)), 2).tolist()
+CBRT_START = np.polyfit(np.linspace(0.5, 4, 64), np.cbrt(np.linspace(0.5, 4, 64)), 2).tolist()
+
+
+def _product(a: Any, b: Any) -> tuple[Any, Any]:
+    """a * b = p + err exactly (Dekker)."""
+    p = a * b
+    c = SPLIT * a
+    ah = c - (c - a)
+    al = a - ah
+    c = SPLIT * b
+    bh = c - (c - b)
+    bl = b - bh
+    return p, ((ah * bh - p) + ah * bl + al * bh) + al * bl
+
+
+def _above(m: Any, a: Any, b: Any) -> Any:
+    """sqrt(m) > (a + b) / 2 for neighbours a < b, exactly: the midpoint's square is a*b +
+    ((b - a) / 2)^2, and m - a*b is a multiple of ulp(a) ulp(b) > ((b - a) / 2)^2, so the
+    test is m > a*b = p + err (Dekker), i.e. m - p > err with m - p exact (Sterbenz)."""
+    p, err = _product(a, b)
+    return (m - p) > err
+
+
+def _sqrt(m: Any) -> Any:
+    r = (SQRT_START[0] * m + SQRT_START[1]) * m + SQRT_START[2]
+    for _ in range(3):
+        r = 0.5 * (r + m / r)
+    p, err = _product(r, r)
+    r = r + ((m - p) - err) / (2.0 * r)  # within an ulp; the rounding decided exactly:
+    up = cp.nextafter(r, cp.inf)
+    r = cp.where(_above(m, r, up), up, r)
+    down = cp.nextafter(r, 0.0)
+    return cp.where(_above(m, down, r), r, down)
+
+
+def _cbrt(m: Any) -> Any:
+    r = (CBRT_START[0] * m + CBRT_START[1]) * m + CBRT_START[2]
+    for _ in range(4):
+        r = (2.0 * r + m / (r * r)) / 3.0
+    p, err = _product(r, r)
+    p3, err3 = _product(p, r)
+    return r + (((m - p3) - err3) - err * r) / (3.0 * p)
+
+
+@implementation("newton_sqrt_cbrt", "cupy", "newton", supports={"round4": ("none",)})
+def roots(n: Any, opts: RootOptions) -> Any:
+    """frexp scaling, quadratic start, fixed Newton steps, one exact-residual step."""
+    check(n, opts)
+    x = cp.abs(n).astype(cp.float64)
+    regular = cp.isfinite(x) & (x != 0)
+    m, e = cp.frexp(cp.where(regular, x, 1.0))
+    k = 2 if opts.root == "sqrt" else 3
+    rem = e % k
+    r = (_sqrt if k == 2 else _cbrt)(cp.ldexp(m, rem))
+    out = cp.where(regular, cp.ldexp(r, (e - rem) // k), x)
+    return cp.copysign(out, n).astype(n.dtype)

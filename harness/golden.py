@@ -257,12 +257,22 @@ def _pairwise(fixture: Fixture) -> list[GoldenCheck]:
     return [GoldenCheck(fixture.name, "pairwise_l2_distance", inputs, expected, {}, params, source)]
 
 
+def _binary_auroc(fixture: Fixture) -> list[GoldenCheck]:
+    """torchmetrics binary_auroc(preds, target): the trapezoid AUC with tied scores as one
+    threshold, the suite's 1-D binary AUC (no max_fpr, no thresholds binning)."""
+    inputs = {"scores": fixture.inputs["preds"], "labels": fixture.inputs["target"]}
+    expected = fixture.outputs["auroc"]
+    params = {"N": len(inputs["scores"]), **_case_params(fixture)}  # N sizes the tolerance
+    return [GoldenCheck(fixture.name, "roc_auc", inputs, expected, {}, params, _source(fixture))]
+
+
 #: op -> its conversion into checks of a suite (ops absent here have no suite yet)
 CONVERTERS: dict[str, Callable[[Fixture], list[GoldenCheck]]] = {
     "torchvision.ops.nms": _nms,
     "torchvision.ops.batched_nms": _batched_nms,
     "torchvision.ops.box_iou": _box_iou,
     "torchmetrics.functional.pairwise_euclidean_distance": _pairwise,
+    "torchmetrics.functional.classification.binary_auroc": _binary_auroc,
 }
 
 

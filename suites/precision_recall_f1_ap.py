@@ -79,18 +79,17 @@ def check(scores: Any, labels: Any, threshold: Any, beta: Any, opts: PrfOptions)
 
 
 def _ap(s: np.ndarray, y: np.ndarray) -> float:
-    """Step-wise AP over the distinct scores, highest first; 0 without positives."""
+    """Step-wise AP over the distinct scores, highest first; 0 without positives. Per
+    distinct score: its positives (the recall step) times the precision of everything
+    scored at or above it."""
     n_pos = int(y.sum())
     if n_pos == 0:
         return 0.0
-    ap, prev_recall = 0.0, 0.0
-    for v in np.unique(s)[::-1]:
-        above = s >= v
-        tp = int(y[above].sum())
-        recall = tp / n_pos
-        ap += (recall - prev_recall) * tp / int(above.sum())
-        prev_recall = recall
-    return ap
+    values, where = np.unique(s, return_inverse=True)  # ascending
+    pos_at = np.bincount(where, weights=y, minlength=values.size)[::-1]  # from the top
+    tp = np.cumsum(pos_at)
+    seen = np.cumsum(np.bincount(where, minlength=values.size)[::-1])
+    return float((pos_at / n_pos * tp / seen).sum())
 
 
 def _ratio(num: np.ndarray, den: np.ndarray, zero: float) -> np.ndarray:

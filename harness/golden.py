@@ -342,6 +342,15 @@ def _iou_family(fixture: Fixture) -> list[GoldenCheck]:
     ]
 
 
+def _binary_auroc(fixture: Fixture) -> list[GoldenCheck]:
+    """torchmetrics binary_auroc(preds, target): the trapezoid AUC with tied scores as one
+    threshold, the suite's 1-D binary AUC (no max_fpr, no thresholds binning)."""
+    inputs = {"scores": fixture.inputs["preds"], "labels": fixture.inputs["target"]}
+    expected = fixture.outputs["auroc"]
+    params = {"N": len(inputs["scores"]), **_case_params(fixture)}  # N sizes the tolerance
+    return [GoldenCheck(fixture.name, "roc_auc", inputs, expected, {}, params, _source(fixture))]
+
+
 #: op -> its conversion into checks of a suite (ops absent here have no suite yet)
 CONVERTERS: dict[str, Callable[[Fixture], list[GoldenCheck]]] = {
     "torchvision.ops.nms": _nms,
@@ -356,6 +365,7 @@ CONVERTERS: dict[str, Callable[[Fixture], list[GoldenCheck]]] = {
     "torchvision.ops.roi_pool": _roi_pool,
     "torchvision.ops.sigmoid_focal_loss": _focal,
     "torchmetrics.functional.classification.multiclass_jaccard_index": _jaccard,
+    "torchmetrics.functional.classification.binary_auroc": _binary_auroc,
 }
 
 

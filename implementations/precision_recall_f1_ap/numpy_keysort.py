@@ -1,0 +1,49 @@
+"""precision_recall_f1_ap in NumPy: the counts at the threshold from three count_nonzero
+passes; AP from one sort per curve: float32 scores and labels packed into one int64 key
+(order-preserving score bits, the label as the low bit) sorted by value (SIMD np.sort, no
+argsort, no gather), float64 through argsort; then the step sum over the tied groups.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+
+from harness import implementation
+from suites.precision_recall_f1_ap import PrfOptions, check, combine, curves
+
+
+def _descending(s: np.ndarray, y: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """(a value that changes exactly between distinct scores, the labels), highest first."""
+    if s.dtype == np.float32:
+        bits = (s + np.float32(0)).view(np.int32).astype(np.int64)  # -0.0 + 0 = +0.0
+        bits ^= (bits >> 31) & 0x7FFFFFFF  # negative floats: reverse their order
+        key = np.sort((bits << 1) | y)[::-1]
+        return key >> 1, key & 1
+    order = np.argsort(s)[::-1]
+    return s[order], y[order]
+
+
+def _curve(s: np.ndarray, y: np.ndarray, t: float) -> tuple[int, int, int, float]:
+    y = y.astype(np.int64, copy=False)
+    pred = s >= s.dtype.type(t) if s.dtype == np.float32 else s >= t
+    n_pos = int(np.count_nonzero(y))
+    tp = int(np.count_nonzero(pred & (y == 1)))
+    fp = int(np.count_nonzero(pred)) - tp
+    if n_pos == 0:
+        return tp, fp, 0, 0.0
+    value, lab = _descending(s, y)
+    idx = np.append(np.flatnonzero(value[1:] != value[:-1]), lab.size - 1)
+    tps = np.cumsum(lab)[idx]
+    ap = float((np.diff(tps, prepend=0) * (tps / (idx + 1.0))).sum()) / n_pos
+    return tp, fp, n_pos - tp, ap
+
+
+@implementation("precision_recall_f1_ap", "numpy", "keysort")
+def precision_recall_f1_ap(scores: Any, labels: Any, threshold: Any, beta: Any,
+                           opts: PrfOptions) -> Any:  # fmt: skip
+    """Counts by count_nonzero, AP by one packed sort per curve."""
+    dtype = check(scores, labels, threshold, beta, opts)
+    rows = [_curve(s, y, float(threshold)) for s, y in curves(scores, labels, opts)]
+    return tuple(v.astype(dtype) for v in combine(rows, float(beta), opts))

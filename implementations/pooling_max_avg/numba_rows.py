@@ -70,8 +70,8 @@ def pool(x: Any, opts: PoolOptions) -> Any:
     if out.size:
         wb = max((aw.out - 1) * aw.s + aw.d * (aw.k - 1) + 1, aw.size + 2 * aw.p)
         geo = np.array([ah.k, ah.s, ah.p, ah.d, aw.k, aw.s, aw.p, aw.d, wb], dtype=np.int64)
-        planes = np.ascontiguousarray(x, dtype=dtype).reshape(n * c, ah.size, aw.size)
-        planes.flags.writeable = False
+        planes = np.ascontiguousarray(x, dtype=dtype).reshape(n * c, ah.size, aw.size).view()
+        planes.flags.writeable = False  # a view: one signature for read-only and fresh inputs
         div = divisors(ah, aw, opts).astype(dtype) if opts.op == "avg" else np.ones((1, 1), dtype)
         _pool(planes, geo, opts.op == "max", div, out)
     return out.reshape(n, c, ah.out, aw.out)

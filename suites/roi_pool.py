@@ -4,6 +4,7 @@ quantised bins (torchvision's ``roi_pool`` semantics, ported: torchvision does n
 from __future__ import annotations
 
 import math
+from contextvars import ContextVar
 from dataclasses import dataclass
 from typing import Any
 
@@ -17,6 +18,9 @@ from harness.options import Options, option
 from harness.spec import Case, Cost, Inputs, Suite, Tolerance
 from suites.roi_align import BATCH_INDEX, FINITE_CORNERS
 
+#: the case's dtype while the harness runs the oracle (on inputs upcast to float64)
+_CASE_DTYPE: ContextVar[str | None] = ContextVar("roi_pool_case_dtype", default=None)
+
 #: torchvision starts every non-empty bin's max at -FLT_MAX (float32's largest), in any dtype
 FLT_MAX = float(np.finfo(np.float32).max)
 
@@ -24,10 +28,13 @@ FLT_MAX = float(np.finfo(np.float32).max)
 @dataclass(frozen=True)
 class RoiPoolOptions(Options):
     quantisation: str = option(
-        "caffe_floor_ceil",
+        "floor_ceil_float",
+        "floor_ceil_exact",
         "floor_bins",
-        meaning="bin p spans [floor(p*R/P), ceil((p+1)*R/P)) of the RoI's R cells (Caffe, "
-        "torchvision: bins may overlap); or floor(R/P) cells each, the rest dropped",
+        meaning="bin p spans [floor(p*b), ceil((p+1)*b)) of the RoI's R cells, b = R/P "
+        "computed in the input's dtype (torchvision, Caffe: bins may overlap); or the same "
+        "in exact integers (adaptive pooling's rule; differs e.g. for R = 29, P = 7 in "
+        "float64, R = 57, P = 7 in float32); or floor(R/P) cells each, the rest dropped",
     )
     pool_mode: str = option("max", "avg", meaning="max of the bin's cells, or their mean")
     nan_policy: str = option(
@@ -69,16 +76,24 @@ def round_half_away(v: float) -> int:
     return int(math.copysign(math.floor(abs(v) + 0.5), v))
 
 
-def bin_edges(start: int, cells: int, pooled: int, size: int, quantisation: str) -> Any:
+def bin_edges(
+    start: int, cells: int, pooled: int, size: int, quantisation: str, dtype: Any = np.float64
+) -> Any:
     """[(lo, hi)] per bin along one axis, clipped to [0, size); the RoI has ``cells`` cells
-    from ``start``. Integer arithmetic: floor(p*R/P) and ceil((p+1)*R/P) exactly."""
+    from ``start``. floor_ceil_float: b = R/P, floor(p*b) and ceil((p+1)*b), every operation
+    rounded to ``dtype`` as torchvision's kernel does; floor_ceil_exact: the same quotients
+    in exact integer arithmetic."""
+    t = np.dtype(dtype).type
     out = []
     for p in range(pooled):
         if quantisation == "floor_bins":
             step = cells // pooled
             lo, hi = p * step, (p + 1) * step
-        else:
+        elif quantisation == "floor_ceil_exact":
             lo, hi = (p * cells) // pooled, -((-(p + 1) * cells) // pooled)
+        else:  # numpy scalars of one dtype keep that dtype through / and *
+            b = t(cells) / t(pooled)
+            lo, hi = int(np.floor(t(p) * b)), int(np.ceil(t(p + 1) * b))
         out.append((min(max(lo + start, 0), size), min(max(hi + start, 0), size)))
     return out
 
@@ -98,8 +113,10 @@ def roi_pool(
     opts: RoiPoolOptions,
 ) -> Any:
     """Oracle: float64, one bin at a time: quantise the RoI, split it into bins, pool each
-    bin's cells of the map (an empty bin, e.g. outside the map, gives 0)."""
-    check_rois(features, rois, pooled_height, pooled_width, spatial_scale)
+    bin's cells of the map (an empty bin, e.g. outside the map, gives 0). Bin sizes are
+    divided in the case's dtype (the arrays' own dtype when called directly)."""
+    dtype = check_rois(features, rois, pooled_height, pooled_width, spatial_scale)
+    dtype = np.dtype(_CASE_DTYPE.get() or dtype)
     f = np.asarray(features, dtype=np.float64)
     r = np.asarray(rois, dtype=np.float64)
     _, c, h, w = f.shape
@@ -107,8 +124,8 @@ def roi_pool(
     for k, (b, x1, y1, x2, y2) in enumerate(r):
         ys, rh = roi_cells(y1, y2, spatial_scale)
         xs, rw = roi_cells(x1, x2, spatial_scale)
-        rows = bin_edges(ys, rh, pooled_height, h, opts.quantisation)
-        cols = bin_edges(xs, rw, pooled_width, w, opts.quantisation)
+        rows = bin_edges(ys, rh, pooled_height, h, opts.quantisation, dtype)
+        cols = bin_edges(xs, rw, pooled_width, w, opts.quantisation, dtype)
         for p, (h0, h1) in enumerate(rows):
             for q, (w0, w1) in enumerate(cols):
                 if h1 <= h0 or w1 <= w0:
@@ -161,6 +178,12 @@ def _rois(case: Case) -> np.ndarray:
         cells -= 1e-10
         lo, hi = np.minimum(cells[:, :2], cells[:, 2:]), np.maximum(cells[:, :2], cells[:, 2:])
         r[:, 1:3], r[:, 3:5] = lo / s, hi / s
+    elif pattern == "float_bins":  # R = p["cells"] rows (and every other RoI's columns):
+        rc = int(p["roi_cells"])  # a size whose float bins differ from the exact ones, with
+        starts = rng.integers(0, int(p["h"]) - rc, size=(k, 2))  # the extra cell on the map
+        ends = starts + rc - 1
+        ends[1::2, 0] = starts[1::2, 0] + 4
+        r[:, 1:3], r[:, 3:5] = starts / s, ends / s
     return r
 
 
@@ -235,6 +258,10 @@ def _c(name: str, kind: str = "regular", options: dict[str, Any] | None = None, 
 
 _AVG = {"pool_mode": "avg"}
 _FLOOR = {"quantisation": "floor_bins"}
+_EXACT = {"quantisation": "floor_ceil_exact"}
+# RoIs of 29 (float64) or 57 (float32) cells in 7 bins: b * 7 rounds above R, so the float
+# rule's last bin takes one more cell than the exact rule's (torchvision does this)
+_FLOAT_BINS: dict[str, Any] = dict(n=1, c=2, h=64, w=64, k=6, ph=7, pw=7, scale=1.0)
 _TV = {"nan_policy": "torchvision"}
 
 CASES = [
@@ -247,6 +274,8 @@ CASES = [
     _c("floor_bins_f64", dtype="float64", k=13, options=_FLOOR),
     _c("floor_bins_avg_f32", options={**_FLOOR, **_AVG}),
     _c("single_image_f32", n=1, k=6),
+    _c("exact_bins_f32", k=9, options=_EXACT),
+    _c("exact_bins_avg_f64", dtype="float64", options={**_EXACT, **_AVG}),
     _c("multi_block", k=300, c=2, ph=2, pw=3),
     _c("outside_f64", "edge", dtype="float64", k=12, pattern="outside"),
     _c("outside_floor_bins_f64", "edge", dtype="float64", k=12, pattern="outside", options=_FLOOR),
@@ -268,6 +297,19 @@ CASES = [
     _c("nan_torchvision_f64", "edge", dtype="float64", k=12, special="nan", options=_TV),
     _c("nan_torchvision_f32", "edge", k=12, special="nan", scale=1.0, options=_TV),
     _c("nan_avg_f64", "edge", dtype="float64", k=12, special="nan", options=_AVG),
+    _c(
+        "float_bins_f64", "edge", dtype="float64", **_FLOAT_BINS, roi_cells=29, pattern="float_bins"
+    ),
+    _c("float_bins_f32", "edge", **_FLOAT_BINS, roi_cells=57, pattern="float_bins"),
+    _c(
+        "float_bins_exact_rule_f64",
+        "edge",
+        dtype="float64",
+        **_FLOAT_BINS,
+        roi_cells=29,
+        pattern="float_bins",
+        options=_EXACT,
+    ),
     _c("near_half_f64", "edge", dtype="float64", k=10, pattern="near_half", scale=1.0),
     _c("identity_f64", "edge", dtype="float64", k=2, ph=10, pw=12, scale=1.0, pattern="whole_map"),
     _c("empty_rois", "edge", k=0),
@@ -316,7 +358,20 @@ def fuzz_strategy() -> Any:
     )
 
 
-SUITE = Suite(
+@dataclass(frozen=True)
+class RoiPoolSuite(Suite):
+    """The harness hands the oracle float64 inputs; torchvision's bin sizes depend on the
+    input dtype, so the oracle also learns the case's dtype."""
+
+    def run_oracle(self, inputs: Inputs, case: Case) -> Any:
+        token = _CASE_DTYPE.set(case.dtype)
+        try:
+            return super().run_oracle(inputs, case)
+        finally:
+            _CASE_DTYPE.reset(token)
+
+
+SUITE = RoiPoolSuite(
     algorithm="roi_pool",
     family="detection-geometry",
     summary="RoIPool: features (N, C, H, W), rois (K, 5) -> (K, C, pooled_height, pooled_width).",
@@ -324,13 +379,15 @@ SUITE = Suite(
         "torchvision's rules. A RoI is (batch index, x1, y1, x2, y2) in image coordinates. "
         "Corners are quantised with C's round (halves away from zero: np.round's "
         "half-to-even is wrong) of x * spatial_scale; the RoI has R = max(end - start + 1, "
-        "1) cells per axis. caffe_floor_ceil: bin p spans [start + floor(p*R/P), start + "
-        "ceil((p+1)*R/P)) in exact integer arithmetic (torchvision computes p*(R/P) in "
-        "floating point, which can put one more cell in the last bin for some R, e.g. R = 29, "
-        "P = 7 in float64); floor_bins: floor(R/P) cells from start + p*floor(R/P), the rest "
-        "dropped. Bins are clipped to the map; an empty bin is 0. max: the bin's largest "
-        "cell; nan_policy 'propagate': a NaN cell gives NaN, 'torchvision': NaN cells are "
-        "skipped and the max is floored at -FLT_MAX. avg: the mean of the bin's cells. "
+        "1) cells per axis. floor_ceil_float (torchvision, Caffe): b = R/P, bin p spans "
+        "[start + floor(p*b), start + ceil((p+1)*b)), each operation rounded to the input's "
+        "dtype, which puts one more cell in the last bin for some R (R = 29, P = 7 in float64; "
+        "R = 57, P = 7 in float32); floor_ceil_exact: the same quotients in exact integer "
+        "arithmetic (adaptive pooling's bins); floor_bins: floor(R/P) cells from start + "
+        "p*floor(R/P), the rest dropped. Bins are clipped to the map; an empty bin is 0. "
+        "max: the bin's largest cell; nan_policy 'propagate': a NaN cell gives NaN, "
+        "'torchvision': NaN cells are skipped and the max is floored at -FLT_MAX. avg: the "
+        "mean of the bin's cells. "
         "Output dtype = the features' dtype; rois must share it. torchvision's argmax output "
         "is not part of the result. Must raise: batch index not a whole number >= 0 or >= N, "
         "non-finite corners, pooled sizes < 1, spatial_scale <= 0."
@@ -347,7 +404,7 @@ SUITE = Suite(
     bench=BENCH,
     standard="bench_k512_c256",
     multi_block={"K": 300},
-    near_threshold=("near_half_f64",),
+    near_threshold=("near_half_f64", "float_bins_f64"),
     fuzz=fuzz_strategy,
     reference="torchvision.ops.roi_pool (port; golden fixtures); torch adaptive_max_pool2d",
 )

@@ -28,13 +28,19 @@ def _round(v: float, mistake: str) -> int:
     return int(math.copysign(math.floor(abs(v) + 0.5), v))
 
 
-def _edges(start: int, cells: int, pooled: int, size: int, floor_bins: bool, mistake: str) -> Any:
+def _edges(
+    start: int, cells: int, pooled: int, size: int, rule: str, mistake: str, dtype: Any = None
+) -> Any:
     out = []
+    t = np.dtype(dtype or np.float64).type
     for p in range(pooled):
-        if floor_bins:
+        if rule == "floor_bins":
             lo, hi = p * (cells // pooled), (p + 1) * (cells // pooled)
-        else:
+        elif rule == "floor_ceil_exact":
             lo, hi = (p * cells) // pooled, -((-(p + 1) * cells) // pooled)
+        else:
+            b = t(cells) / t(pooled)
+            lo, hi = int(np.floor(t(p) * b)), int(np.ceil(t(p + 1) * b))
         lo, hi = lo + start, hi + start
         if mistake != "no_clip":
             lo, hi = min(max(lo, 0), size), min(max(hi, 0), size)
@@ -54,7 +60,13 @@ def roi_pool_with(mistake: str = "") -> Fn:
         if k == 0 and mistake == "empty_flat":
             return np.zeros((0,), dtype=dtype)
         out = np.zeros((k, c, ph, pw), dtype=np.float64)
-        floor_bins = (opts.quantisation == "floor_bins") != (mistake == "quantisation_swapped")
+        rule = opts.quantisation
+        if mistake == "quantisation_swapped":
+            rule = "floor_ceil_float" if rule == "floor_bins" else "floor_bins"
+        rule = {"exact_for_float": "floor_ceil_exact", "float_for_exact": "floor_ceil_float"}.get(
+            mistake, rule
+        )
+        bins_dtype = np.float64 if mistake == "float_rule_in_float64" else dtype
         nan_tv = opts.nan_policy == "torchvision"
         nan_tv = {"nan_always_skipped": True, "nan_always_propagated": False}.get(mistake, nan_tv)
         for i in range(min(k, 256 if mistake == "first_block_only" else k)):
@@ -66,8 +78,10 @@ def roi_pool_with(mistake: str = "") -> Fn:
                 y1c, x1c = max(y1, 0), max(x1, 0)
                 rh, rw = max(min(y1 + rh, h) - y1c, 1), max(min(x1 + rw, w) - x1c, 1)
                 y1, x1 = y1c, x1c
-            for p, (h0, h1) in enumerate(_edges(y1, rh, ph, h, floor_bins, mistake)):
-                for q, (w0, w1) in enumerate(_edges(x1, rw, pw, w, floor_bins, mistake)):
+            rows = _edges(y1, rh, ph, h, rule, mistake, bins_dtype)
+            cols = _edges(x1, rw, pw, w, rule, mistake, bins_dtype)
+            for p, (h0, h1) in enumerate(rows):
+                for q, (w0, w1) in enumerate(cols):
                     if h1 <= h0 or w1 <= w0:
                         out[i, :, p, q] = -np.inf if mistake == "empty_as_minus_inf" else 0.0
                         continue
@@ -79,8 +93,8 @@ def roi_pool_with(mistake: str = "") -> Fn:
                         area = cells.shape[1]
                         if mistake == "avg_unclipped_area":  # the bin's cells before clipping
                             (a0, a1), (b0, b1) = (
-                                _edges(y1, rh, ph, h, floor_bins, "no_clip")[p],
-                                _edges(x1, rw, pw, w, floor_bins, "no_clip")[q],
+                                _edges(y1, rh, ph, h, rule, "no_clip", bins_dtype)[p],
+                                _edges(x1, rw, pw, w, rule, "no_clip", bins_dtype)[q],
                             )
                             area = (a1 - a0) * (b1 - b0)
                         out[i, :, p, q] = cells.astype(np.float64).sum(axis=1) / area
@@ -116,6 +130,11 @@ MISTAKES = {
     "no_plus_one": ("empty_rois", "random_f64", "elements differ"),
     # the two quantisation rules mixed up
     "quantisation_swapped": ("identity_f64", "floor_bins_f64", "elements differ"),
+    # torchvision's bin size R/P in floating point vs exact integers, either way round;
+    # and the float rule always in float64 (right for float64, wrong for float32's R = 57)
+    "exact_for_float": ("float_bins_exact_rule_f64", "float_bins_f64", "elements differ"),
+    "float_for_exact": ("float_bins_f64", "float_bins_exact_rule_f64", "elements differ"),
+    "float_rule_in_float64": ("float_bins_f64", "float_bins_f32", "elements differ"),
     # bins off the map: cut the RoI first (other bins), or no clipping, or not 0 when empty
     "clip_roi_first": ("identity_f64", "outside_f64", "elements differ"),
     "no_clip": ("identity_f64", "outside_f64", "elements differ"),
@@ -199,3 +218,19 @@ def test_torchvision_nan_policy_floors_an_all_nan_bin_at_minus_flt_max() -> None
     out = roi_pool(f, np.array([[0, 0, 0, 1, 1.0]]), 1, 1, 1.0, opts)
     assert out[0, 0, 0, 0] == -FLT_MAX
     assert np.isnan(roi_pool(f, np.array([[0, 0, 0, 1, 1.0]]), 1, 1, 1.0, RoiPoolOptions()))
+
+
+def test_the_float_rule_gives_the_last_bin_one_more_cell_where_torchvision_does() -> None:
+    """R = 29 rows in 7 bins: b = 29/7 rounds up in float64, 7*b > 29, so the last bin is
+    [24, 30) where exact arithmetic says [24, 29) (torchvision's output, checked by hand
+    against its CPU kernel). In float32 the same R = 29 splits exactly, R = 57 does not."""
+    f = np.arange(64.0).reshape(1, 1, 64, 1)
+    rois = np.array([[0, 0, 0, 0, 28.0]])
+    last = roi_pool(f, rois, 7, 1, 1.0, RoiPoolOptions())[0, 0, :, 0]
+    exact = roi_pool(f, rois, 7, 1, 1.0, RoiPoolOptions(quantisation="floor_ceil_exact"))
+    np.testing.assert_array_equal(last, [4, 8, 12, 16, 20, 24, 29])
+    np.testing.assert_array_equal(exact[0, 0, :, 0], [4, 8, 12, 16, 20, 24, 28])
+    f32, r32 = f.astype(np.float32), rois.astype(np.float32)
+    assert roi_pool(f32, r32, 7, 1, 1.0, RoiPoolOptions())[0, 0, -1, 0] == 28
+    r57 = np.array([[0, 0, 0, 0, 56.0]], dtype=np.float32)
+    assert roi_pool(f32, r57, 7, 1, 1.0, RoiPoolOptions())[0, 0, -1, 0] == 57

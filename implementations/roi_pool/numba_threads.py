@@ -1,7 +1,8 @@
 """roi_pool with Numba: RoIs in GIL-free threads, integer bin geometry per RoI, SIMD over C.
 
 The features are copied once to channels-last float64 (N, H, W, C). Each RoI's rounded
-corners and clipped bin edges are computed once; every cell of a bin then updates the bin's
+corners and clipped bin edges (bin size in the input's dtype, as torchvision) are computed
+once; every cell of a bin then updates the bin's
 C accumulators from C contiguous values, a loop the compiler vectorises. One float64
 signature (read-only, C-contiguous) serves every input dtype, so it is compiled once; RoIs
 are split in contiguous blocks over as many threads as Numba is allowed.
@@ -22,29 +23,36 @@ from suites.roi_pool import FLT_MAX, RoiPoolOptions, check_rois
 
 
 @numba.njit(cache=False)
-def _edges(x1: float, x2: float, pooled: int, size: int, floor_bins: bool) -> Any:
-    """(lo, hi) per bin, clipped to [0, size): C's round of the corners, exact integers."""
+def _edges(x1: float, x2: float, pooled: int, size: int, quant: int) -> Any:
+    """(lo, hi) per bin, clipped to [0, size): C's round of the corners; quant 0: float64
+    bin size, 1: float32 bin size (torchvision's rule in that dtype), 2: exact, 3: floor."""
     start = int(math.copysign(math.floor(abs(x1) + 0.5), x1))
     end = int(math.copysign(math.floor(abs(x2) + 0.5), x2))
     cells = max(end - start + 1, 1)
     lo, hi = np.empty(pooled, np.int64), np.empty(pooled, np.int64)
+    b64 = np.float64(cells) / np.float64(pooled)
+    b32 = np.float32(cells) / np.float32(pooled)
     for p in range(pooled):
-        if floor_bins:
+        if quant == 3:
             a, b = p * (cells // pooled), (p + 1) * (cells // pooled)
-        else:
+        elif quant == 2:
             a, b = (p * cells) // pooled, -((-(p + 1) * cells) // pooled)
+        elif quant == 1:  # float32 products: numba keeps float32 * float32 in float32
+            a, b = math.floor(np.float32(p) * b32), math.ceil(np.float32(p + 1) * b32)
+        else:
+            a, b = math.floor(p * b64), math.ceil((p + 1) * b64)
         lo[p], hi[p] = min(max(a + start, 0), size), min(max(b + start, 0), size)
     return lo, hi
 
 
 @numba.njit(cache=False)
-def _one_roi(f: Any, r: Any, scale: float, mode: int, floor_bins: bool, out: Any) -> None:
+def _one_roi(f: Any, r: Any, scale: float, mode: int, quant: int, out: Any) -> None:
     """mode 0: max (NaN propagates), 1: max torchvision (NaN skipped, >= -FLT_MAX), 2: avg.
     ``f`` is (N, H, W, C), ``out`` (ph, pw, C), zero on entry."""
     ph, pw, c = out.shape
     fb = f[int(r[0])]
-    h_lo, h_hi = _edges(r[2] * scale, r[4] * scale, ph, f.shape[1], floor_bins)
-    w_lo, w_hi = _edges(r[1] * scale, r[3] * scale, pw, f.shape[2], floor_bins)
+    h_lo, h_hi = _edges(r[2] * scale, r[4] * scale, ph, f.shape[1], quant)
+    w_lo, w_hi = _edges(r[1] * scale, r[3] * scale, pw, f.shape[2], quant)
     for p in range(ph):
         y0, y1 = h_lo[p], h_hi[p]
         for q in range(pw):
@@ -69,9 +77,9 @@ def _one_roi(f: Any, r: Any, scale: float, mode: int, floor_bins: bool, out: Any
 
 
 @numba.njit(nogil=True, cache=False)
-def _kernel(f: Any, r: Any, scale: float, mode: int, floor_bins: bool, out: Any) -> None:
+def _kernel(f: Any, r: Any, scale: float, mode: int, quant: int, out: Any) -> None:
     for n in range(out.shape[0]):
-        _one_roi(f, r[n], scale, mode, floor_bins, out[n])
+        _one_roi(f, r[n], scale, mode, quant, out[n])
 
 
 @implementation("roi_pool", "numba", "threads")
@@ -85,7 +93,8 @@ def roi_pool(features: Any, rois: Any, pooled_height: int, pooled_width: int,
     out = np.zeros((r.shape[0], pooled_height, pooled_width, f.shape[3]))
     if out.size:
         mode = 2 if opts.pool_mode == "avg" else int(opts.nan_policy == "torchvision")
-        args = (float(spatial_scale), mode, opts.quantisation == "floor_bins")
+        quant = {"floor_ceil_float": int(np.dtype(dtype) == np.float32), "floor_ceil_exact": 2}
+        args = (float(spatial_scale), mode, quant.get(opts.quantisation, 3))
         threads = max(1, min(numba.get_num_threads(), r.shape[0] // 8))
         cuts = np.linspace(0, r.shape[0], threads + 1).astype(int)
         if threads == 1:

@@ -1,4 +1,4 @@
-"""roi_pool in pure Python on nested lists: integer bin edges per RoI, then plain loops."""
+"""roi_pool in pure Python on nested lists: bin edges per RoI (float64 bin sizes), then loops."""
 
 from __future__ import annotations
 
@@ -29,6 +29,7 @@ def _pool(cells: list[float], opts: RoiPoolOptions) -> float:
     expected_failures={
         "empty_channels": "a plain list of empty channel lists cannot say (N, 0, H, W)",
         "rois_other_dtype": "plain lists carry no dtype to disagree on",
+        "float_bins_f32": "plain lists carry no dtype: bin sizes are divided in float64",
     },
 )
 def roi_pool(features: Any, rois: Any, pooled_height: int, pooled_width: int,

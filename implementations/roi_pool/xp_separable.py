@@ -1,10 +1,11 @@
 """roi_pool through the array API: integer bin geometry on the host, separable masked gathers.
 
-The quantised bins of all RoIs are computed at once (NumPy, exact integers) and sent to the
-device as index arrays. The features become a channels-last table (N*H*W, C); for a chunk of
-RoIs one ``take`` gathers each bin row's cells across the RoI's columns, a masked reduction
-pools the rows, and a second ``take`` + masked reduction pools the columns of every bin
-(max or sum; bins may overlap, padding cells are masked). Serves NumPy, torch and CuPy.
+The quantised bins of all RoIs are computed at once (NumPy; bin sizes in the input's dtype)
+and sent to the device as index arrays. The features become a channels-last table
+(N*H*W, C); for a chunk of RoIs one ``take`` gathers each bin row's cells across the RoI's
+columns, a masked reduction pools the rows, and a second ``take`` + masked reduction pools
+the columns of every bin (max or sum; bins may overlap, padding cells are masked).
+Serves NumPy, torch and CuPy.
 """
 
 from __future__ import annotations
@@ -20,26 +21,31 @@ from suites.roi_pool import FLT_MAX, RoiPoolOptions, check_rois
 _CHUNK_ELEMENTS = 1 << 21  # gathered values per chunk
 
 
-def _edges(start: Any, cells: Any, pooled: int, size: int, floor_bins: bool) -> Any:
-    """(K, P) clipped [lo, hi) of every bin along one axis, exact integer arithmetic."""
+def _edges(start: Any, cells: Any, pooled: int, size: int, quant: str, dt: Any) -> Any:
+    """(K, P) clipped [lo, hi) of every bin along one axis: the bin size in dtype ``dt``
+    (floor_ceil_float, torchvision's rule) or exact integer arithmetic."""
     p = np.arange(pooled)
-    if floor_bins:
+    if quant == "floor_bins":
         step = (cells // pooled)[:, None]
         lo, hi = p * step, (p + 1) * step
-    else:
+    elif quant == "floor_ceil_exact":
         lo = (p * cells[:, None]) // pooled
         hi = -((-(p + 1) * cells[:, None]) // pooled)
+    else:  # arrays of one float dtype stay in it through / and *
+        b = (cells.astype(dt) / dt.type(pooled))[:, None]
+        lo = np.floor(p.astype(dt) * b).astype(np.int64)
+        hi = np.ceil((p + 1).astype(dt) * b).astype(np.int64)
     return np.clip(lo + start[:, None], 0, size), np.clip(hi + start[:, None], 0, size)
 
 
-def _geometry(rois: Any, scale: float, shape: tuple[int, int, int, int], opts: Any) -> Any:
+def _geometry(rois: Any, scale: float, shape: tuple[int, int, int, int], opts: Any, dt: Any) -> Any:
     r = np.asarray(rois.tolist(), dtype=np.float64).reshape(-1, 5)
     v = r[:, 1:] * scale
     corner = (np.sign(v) * np.floor(np.abs(v) + 0.5)).astype(np.int64)  # C's round
     cells = np.maximum(corner[:, 2:] - corner[:, :2] + 1, 1)
-    floor_bins = opts.quantisation == "floor_bins"
-    h_lo, h_hi = _edges(corner[:, 1], cells[:, 1], shape[0], shape[2], floor_bins)
-    w_lo, w_hi = _edges(corner[:, 0], cells[:, 0], shape[1], shape[3], floor_bins)
+    q = opts.quantisation
+    h_lo, h_hi = _edges(corner[:, 1], cells[:, 1], shape[0], shape[2], q, dt)
+    w_lo, w_hi = _edges(corner[:, 0], cells[:, 0], shape[1], shape[3], q, dt)
     return r[:, 0].astype(np.int64), h_lo, h_hi, w_lo, w_hi
 
 
@@ -60,7 +66,8 @@ def roi_pool(features: Any, rois: Any, pooled_height: int, pooled_width: int,
     table = xp.reshape(xp.permute_dims(f, (0, 2, 3, 1)), (-1, c))
     fill = xp.asarray(-xp.inf if maxmode else 0.0, dtype=dtype, device=dev)
     reduce = xp.max if maxmode else xp.sum
-    batch, h_lo, h_hi, w_lo, w_hi = _geometry(rois, spatial_scale, (ph, pw, h, w), opts)
+    dt = np.dtype(str(dtype).removeprefix("torch."))
+    batch, h_lo, h_hi, w_lo, w_hi = _geometry(rois, spatial_scale, (ph, pw, h, w), opts, dt)
     col0, span = w_lo.min(axis=1), (w_hi.max(axis=1) - w_lo.min(axis=1))
     per_roi = ph * max(int((h_hi - h_lo).max()), 1) * max(int(span.max()), 1) * c
     step = max(1, _CHUNK_ELEMENTS // per_roi)

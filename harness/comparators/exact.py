@@ -27,6 +27,11 @@ class Exact(Comparator):
         self, actual: Any, expected: Any, inputs: Inputs, case: Case, tol: Tolerance
     ) -> Comparison:
         a, e = np.asarray(actual), np.asarray(expected)
+        if a.shape != e.shape:  # a wrong shape is this output's failure, never a crash
+            return Comparison(
+                False, f"shape {a.shape}, expected {e.shape}", int(e.size), int(e.size),
+                error_ratio=float("inf"),
+            )  # fmt: skip
         bad = a != e
         n_bad = int(bad.sum())
         if not n_bad:

@@ -182,6 +182,15 @@ def test_exact_fails_with_first_difference() -> None:
     assert result.error_ratio == math.inf
 
 
+def test_exact_reports_a_wrong_shape_inside_outputs_instead_of_raising() -> None:
+    both = Outputs({"index": Exact(), "value": Close()})
+    actual = (np.array([1, 2, 3]), np.array([1.0, 2.0]))
+    expected = (np.array([1, 2]), np.array([1.0, 2.0]))
+    result = both(actual, expected, {}, F64, TOL)
+    assert not result.passed
+    assert "output 'index': shape (3,), expected (2,)" in result.detail
+
+
 def test_comparator_interface_defaults() -> None:
     assert isinstance(Close(), Comparator) and isinstance(Exact(), Comparator)
     assert Close().dtypes(F32, ["out"]) == {"out": "float32"}

@@ -9,8 +9,9 @@ from typing import Any
 import numpy as np
 
 from harness.args import Arg, Args, Scalar
-from harness.cases import bench, case, edge, error
-from harness.comparators import Close, Outputs, default_tolerance
+from harness.cases import bench, case, edge, error, with_defaults
+from harness.comparators import Close, Comparator, Comparison, Outputs, default_tolerance
+from harness.errors import generate
 from harness.options import Options, option
 from harness.spec import Case, Cost, Inputs, Suite, Tolerance
 
@@ -26,7 +27,13 @@ class MhaOptions(Options):
     mask_true_means: str = option(
         "blocked",
         "attend",
-        meaning="a bool key_padding_mask True ignores the key (nn.MultiheadAttention) or keeps it",
+        meaning="a bool key_padding_mask or attn_mask True ignores the key (nn.MultiheadAttention) "
+        "or keeps it",
+    )
+    need_weights: bool = option(
+        True,
+        False,
+        meaning="return the attention weights, or None in their place (torch's need_weights=False)",
     )
     fully_masked: str = option(
         "nan",
@@ -37,18 +44,24 @@ class MhaOptions(Options):
 
 
 # The layout is declared batch-first; with batch_first=False query, key and value are checked
-# after swapping their first two axes (see check). in_proj_weight stacks W_q, W_k, W_v: F = 3E.
+# after swapping their first two axes (see check). in_proj_weight stacks W_q, W_k, W_v: F = 3E;
+# with key and value widths Ek, Ev != E the three live apart (q/k/v_proj_weight, torch's layout
+# when kdim or vdim differ from embed_dim). attn_mask is (L, S) or (B·H, L, S) (index b·H + h).
 ARGS = Args(
     Arg("query", ("B", "L", "E")),
-    Arg("key", ("B", "S", "E")),
-    Arg("value", ("B", "S", "E")),
+    Arg("key", ("B", "S", "Ek")),
+    Arg("value", ("B", "S", "Ev")),
     Arg("key_padding_mask", ("B", "S"), "mask", optional=True),
-    Arg("in_proj_weight", ("F", "E")),
+    Arg("attn_mask", ("*N", "L", "S"), "mask", star=(0, 1), optional=True),
+    Arg("in_proj_weight", ("F", "E"), optional=True),
     Arg("in_proj_bias", ("F",), optional=True),
     Arg("out_proj_weight", ("E", "E")),
     Arg("out_proj_bias", ("E",), optional=True),
+    Arg("q_proj_weight", ("E", "E"), optional=True),
+    Arg("k_proj_weight", ("E", "Ek"), optional=True),
+    Arg("v_proj_weight", ("E", "Ev"), optional=True),
     Scalar("num_heads", "int", low=1),
-    nonempty=("E", "F"),
+    nonempty=("E", "F", "Ek", "Ev"),
     same_dtype=(
         "query",
         "key",
@@ -57,6 +70,9 @@ ARGS = Args(
         "in_proj_bias",
         "out_proj_weight",
         "out_proj_bias",
+        "q_proj_weight",
+        "k_proj_weight",
+        "v_proj_weight",
     ),
 )
 
@@ -70,58 +86,98 @@ def _batch_first_view(x: Any) -> Any:
     return array_namespace(x).permute_dims(x, (1, 0, 2))
 
 
-def check(query: Any, key: Any, value: Any, key_padding_mask: Any, in_proj_weight: Any,
-    in_proj_bias: Any, out_proj_weight: Any, out_proj_bias: Any, num_heads: int,
+def check(query: Any, key: Any, value: Any, key_padding_mask: Any, attn_mask: Any,
+    in_proj_weight: Any, in_proj_bias: Any, out_proj_weight: Any, out_proj_bias: Any,
+    q_proj_weight: Any, k_proj_weight: Any, v_proj_weight: Any, num_heads: int,
     opts: MhaOptions) -> Any:  # fmt: skip
     """The one-line input check of every implementation; returns the result dtype."""
     if not opts.batch_first:
         query, key, value = (_batch_first_view(x) for x in (query, key, value))
-    dtype = ARGS.check(query, key, value, key_padding_mask, in_proj_weight, in_proj_bias,
-                       out_proj_weight, out_proj_bias, num_heads)  # fmt: skip
-    E = int(query.shape[2])
-    if in_proj_weight.shape[0] != 3 * E:
-        raise ValueError(
-            f"in_proj_weight must have 3*E = {3 * E} rows (W_q, W_k, W_v stacked), "
-            f"got {in_proj_weight.shape[0]}"
-        )
-    if E % int(num_heads):
+    dtype = ARGS.check(query, key, value, key_padding_mask, attn_mask, in_proj_weight,
+                       in_proj_bias, out_proj_weight, out_proj_bias, q_proj_weight,
+                       k_proj_weight, v_proj_weight, num_heads)  # fmt: skip
+    E, H = int(query.shape[2]), int(num_heads)
+    separate = [w is not None for w in (q_proj_weight, k_proj_weight, v_proj_weight)]
+    if in_proj_weight is not None:
+        if any(separate):
+            raise ValueError("give in_proj_weight or q/k/v_proj_weight, not both")
+        if in_proj_weight.shape[0] != 3 * E:
+            raise ValueError(
+                f"in_proj_weight must have 3*E = {3 * E} rows (W_q, W_k, W_v stacked), "
+                f"got {in_proj_weight.shape[0]}"
+            )
+        if key.shape[2] != E or value.shape[2] != E:
+            raise ValueError(
+                f"key and value widths ({key.shape[2]}, {value.shape[2]}) differ from E={E}: "
+                "the packed in_proj_weight needs kdim = vdim = E (give q/k/v_proj_weight)"
+            )
+    elif not all(separate):
+        raise ValueError("need in_proj_weight, or all three of q/k/v_proj_weight")
+    if in_proj_bias is not None and in_proj_bias.shape[0] != 3 * E:
+        raise ValueError(f"in_proj_bias must have 3*E = {3 * E} entries")
+    if E % H:
         raise ValueError(f"embed_dim E={E} must be divisible by num_heads={num_heads}")
+    if attn_mask is not None and attn_mask.ndim == 3 and attn_mask.shape[0] != query.shape[0] * H:
+        raise ValueError(
+            f"a 3-D attn_mask must have B*num_heads = {query.shape[0] * H} slices, "
+            f"got {attn_mask.shape[0]}"
+        )
     return dtype
 
 
+def projection_weights(in_proj_weight: Any, q_proj_weight: Any, k_proj_weight: Any,
+    v_proj_weight: Any, E: int) -> tuple[Any, Any, Any]:  # fmt: skip
+    """W_q, W_k, W_v: three row blocks of the packed weight (views), or the separate ones."""
+    if in_proj_weight is not None:
+        return tuple(in_proj_weight[i * E : (i + 1) * E] for i in range(3))
+    return q_proj_weight, k_proj_weight, v_proj_weight
+
+
+def _additive(mask: Any, opts: MhaOptions) -> np.ndarray:
+    """A bool mask as 0 / -inf (ignored where mask == (mask_true_means == 'blocked')), a
+    float one as its values, both float64."""
+    m = np.asarray(mask)
+    if m.dtype == bool:
+        return np.where(m if opts.mask_true_means == "blocked" else ~m, -np.inf, 0.0)
+    return m.astype(np.float64)
+
+
 def multi_head_attention(query: Any, key: Any, value: Any, key_padding_mask: Any,
-    in_proj_weight: Any, in_proj_bias: Any, out_proj_weight: Any, out_proj_bias: Any,
+    attn_mask: Any, in_proj_weight: Any, in_proj_bias: Any, out_proj_weight: Any,
+    out_proj_bias: Any, q_proj_weight: Any, k_proj_weight: Any, v_proj_weight: Any,
     num_heads: int, opts: MhaOptions) -> tuple[Any, Any]:  # fmt: skip
     """Oracle: float64, one (batch, head) at a time: project, split heads as contiguous d_h
-    blocks, max-subtracted softmax over keys, weights·V, concatenate, output projection."""
-    check(query, key, value, key_padding_mask, in_proj_weight, in_proj_bias, out_proj_weight,
-          out_proj_bias, num_heads, opts)  # fmt: skip
+    blocks, add both masks to the logits, max-subtracted softmax over keys, weights·V,
+    concatenate, output projection."""
+    check(query, key, value, key_padding_mask, attn_mask, in_proj_weight, in_proj_bias,
+          out_proj_weight, out_proj_bias, q_proj_weight, k_proj_weight, v_proj_weight,
+          num_heads, opts)  # fmt: skip
     x, y, z = (np.asarray(a, dtype=np.float64) for a in (query, key, value))
     if not opts.batch_first:
         x, y, z = (a.transpose(1, 0, 2) for a in (x, y, z))
     (B, L, E), S, H = x.shape, y.shape[1], int(num_heads)
     dh = E // H
-    w_in, w_out = np.asarray(in_proj_weight, np.float64), np.asarray(out_proj_weight, np.float64)
+    w_q, w_k, w_v = (
+        np.asarray(w, np.float64)
+        for w in projection_weights(in_proj_weight, q_proj_weight, k_proj_weight, v_proj_weight, E)
+    )
+    w_out = np.asarray(out_proj_weight, np.float64)
     b_in = np.zeros(3 * E) if in_proj_bias is None else np.asarray(in_proj_bias, np.float64)
     b_out = np.zeros(E) if out_proj_bias is None else np.asarray(out_proj_bias, np.float64)
-    bias = np.zeros((B, S))  # the key padding mask as 0 / -inf (or its float values)
-    if key_padding_mask is not None:
-        m = np.asarray(key_padding_mask)
-        if m.dtype == bool:
-            ignored = m if opts.mask_true_means == "blocked" else ~m
-            bias = np.where(ignored, -np.inf, 0.0)
-        else:
-            bias = m.astype(np.float64)
+    padding = np.zeros((B, S)) if key_padding_mask is None else _additive(key_padding_mask, opts)
+    attn = np.zeros((1, L, S)) if attn_mask is None else _additive(attn_mask, opts)
+    attn = attn[None] if attn.ndim == 2 else attn  # (1, L, S) or (B·H, L, S)
     weights = np.empty((B, H, L, S))
     context = np.empty((B, L, E))
     out = np.empty((B, L, E))
     for b in range(B):
-        q = x[b] @ w_in[:E].T + b_in[:E]
-        k = y[b] @ w_in[E : 2 * E].T + b_in[E : 2 * E]
-        v = z[b] @ w_in[2 * E :].T + b_in[2 * E :]
+        q = x[b] @ w_q.T + b_in[:E]
+        k = y[b] @ w_k.T + b_in[E : 2 * E]
+        v = z[b] @ w_v.T + b_in[2 * E :]
         for h in range(H):
             cols = slice(h * dh, (h + 1) * dh)
-            logits = q[:, cols] @ k[:, cols].T / math.sqrt(dh) + bias[b]
+            bias = padding[b] + attn[(b * H + h) % attn.shape[0]]  # (L, S)
+            logits = q[:, cols] @ k[:, cols].T / math.sqrt(dh) + bias
             top = logits.max(axis=1, keepdims=True, initial=-np.inf)
             dead = (top == -np.inf)[:, 0]  # every key ignored (or S = 0)
             with np.errstate(invalid="ignore"):
@@ -133,6 +189,8 @@ def multi_head_attention(query: Any, key: Any, value: Any, key_padding_mask: Any
             ctx[dead] = np.nan if opts.fully_masked == "nan" else 0.0
             context[b, :, cols] = ctx
         out[b] = context[b] @ w_out.T + b_out
+    if not opts.need_weights:
+        return (out if opts.batch_first else out.transpose(1, 0, 2)), None
     if opts.average_attn_weights:
         weights = weights.mean(axis=1)
     return (out if opts.batch_first else out.transpose(1, 0, 2)), weights
@@ -143,17 +201,19 @@ WEIGHT_STD, BIAS = 1.0, 0.5  # weights ~ N(0, WEIGHT_STD²/E); biases uniform in
 
 def make_inputs(case: Case) -> Inputs:
     p, rng = case.params, np.random.default_rng(case.seed)
-    B, L, S, E = (int(p[n]) for n in ("B", "L", "S", "E"))
+    B, L, S, E, H = (int(p[n]) for n in ("B", "L", "S", "E", "H"))
+    Ek, Ev = int(p.get("kdim", E)), int(p.get("vdim", E))
+    separate = "kdim" in p or "vdim" in p  # torch's layout when kdim or vdim != embed_dim
     dtype, opts = np.dtype(case.dtype), MhaOptions(**case.options)
     query = rng.standard_normal((B, L, E))
     if p.get("self"):  # self-attention: one sequence is query, key and value (L = S)
         key = value = query
     else:
-        key, value = rng.standard_normal((B, S, E)), rng.standard_normal((B, S, E))
+        key, value = rng.standard_normal((B, S, Ek)), rng.standard_normal((B, S, Ev))
     if p.get("pattern") == "nan_query" and query.size:
         query = query.copy()
         query[0, 0, 0] = np.nan
-    # weights ~ N(0, 1/E): projections, and logits for unit-normal inputs, are ~ unit-sized
+    # weights ~ N(0, 1/width): projections, and logits for unit-normal inputs, are ~ unit-sized
     std = WEIGHT_STD / math.sqrt(E)
     w_in, w_out = rng.standard_normal((3 * E, E)) * std, rng.standard_normal((E, E)) * std
     b_in, b_out = rng.uniform(-BIAS, BIAS, 3 * E), rng.uniform(-BIAS, BIAS, E)
@@ -167,6 +227,25 @@ def make_inputs(case: Case) -> Inputs:
         mask = ~kept if opts.mask_true_means == "blocked" else kept
         if kind == "float":  # additive: -inf on ignored keys, a bias on the others
             mask = np.where(kept, rng.uniform(-2.0, 2.0, (B, S)), -np.inf).astype(dtype)
+    attn: Any = None
+    if p.get("attn", "none") != "none":
+        # key 0 stays open for every query (dead rows come from the padding mask) unless
+        # attn_dead closes query row 1 in every slice (dead rows alike in every head)
+        n = B * H if int(p.get("attn_dims", 2)) == 3 else 1
+        blocked = rng.random((n, L, S)) < 0.3
+        blocked[:, :, :1] = False
+        if p.get("attn_dead") and L > 1:
+            blocked[:, 1] = True
+        if p["attn"] == "float":
+            attn = np.where(blocked, -np.inf, rng.uniform(-2.0, 2.0, (n, L, S))).astype(dtype)
+        else:
+            attn = blocked if opts.mask_true_means == "blocked" else ~blocked
+        if n == 1:
+            attn = attn[0]
+    w_q, w_k, w_v = w_in[:E], w_in[E : 2 * E], w_in[2 * E :]
+    if separate:  # same role for each row, unit-sized over its own width
+        w_k = rng.standard_normal((E, Ek)) * (WEIGHT_STD / math.sqrt(Ek))
+        w_v = rng.standard_normal((E, Ev)) * (WEIGHT_STD / math.sqrt(Ev))
     if not opts.batch_first:
         query, key, value = (a.transpose(1, 0, 2) for a in (query, key, value))
     return {
@@ -174,56 +253,131 @@ def make_inputs(case: Case) -> Inputs:
         "key": np.ascontiguousarray(key, dtype=dtype),
         "value": np.ascontiguousarray(value, dtype=dtype),
         "key_padding_mask": mask,
-        "in_proj_weight": w_in.astype(dtype),
+        "attn_mask": attn,
+        "in_proj_weight": None if separate else w_in.astype(dtype),
         "in_proj_bias": b_in.astype(dtype) if biases in ("both", "in") else None,
         "out_proj_weight": w_out.astype(dtype),
         "out_proj_bias": b_out.astype(dtype) if biases in ("both", "out") else None,
-        "num_heads": int(p["H"]),
+        "q_proj_weight": w_q.astype(dtype) if separate else None,
+        "k_proj_weight": w_k.astype(dtype) if separate else None,
+        "v_proj_weight": w_v.astype(dtype) if separate else None,
+        "num_heads": H,
     }
 
 
 def cost(case: Case) -> Cost:
     p = case.params
     B, L, S, E, H = (int(p[n]) for n in ("B", "L", "S", "E", "H"))
+    Ek, Ev = int(p.get("kdim", E)), int(p.get("vdim", E))
+    opts = MhaOptions(**case.options)
     b, scores = np.dtype(case.dtype).itemsize, B * H * L * S
-    weights = scores // H if MhaOptions(**case.options).average_attn_weights else scores
+    weights = (scores // H if opts.average_attn_weights else scores) if opts.need_weights else 0
     return Cost(
         # projections q, k, v, out; QK^T and weights·V; softmax ~5 per score
-        flops=2.0 * B * (2 * L + 2 * S) * E * E + 4.0 * B * L * S * E + 5.0 * scores,
-        bytes=b * (4 * E * E + 4 * E + 2 * B * (L + S) * E + weights),
+        flops=2.0 * B * (2 * L * E + S * (Ek + Ev)) * E + 4.0 * B * L * S * E + 5.0 * scores,
+        bytes=b * ((2 * E + Ek + Ev) * E + 4 * E + B * (2 * L * E + S * (Ek + Ev)) + weights),
         items=B * L,
         item_unit="queries",
     )
 
 
 def tolerance(case: Case) -> Tolerance:
-    """Float32: every output is a chain of reductions: the E-long projections (error
-    ~ eps·sqrt(E) relative, unit-sized inputs and N(0, 1/E) weights), the d_h-long logits
-    (an absolute logit error becomes a relative error of its weight), the S-long softmax
-    sums and weights·V, and the E-long output projection. sqrt of their sum bounds the sum
-    of their sqrts within sqrt(4), covered by the factor 10 of 10·sqrt(K)·eps with
-    K = 2E + d_h + S. atol = rtol: outputs and weights are unit-sized but can cancel to ~0
+    """Float32: every output is a chain of reductions: the in-projections (error
+    ~ eps·sqrt(width) relative, unit-sized inputs and N(0, 1/width) weights, width E, kdim or
+    vdim), the d_h-long logits (an absolute logit error becomes a relative error of its
+    weight), the S-long softmax sums and weights·V, and the E-long output projection. sqrt of
+    their sum bounds the sum of their sqrts within sqrt(4), covered by the factor 10 of
+    10·sqrt(K)·eps with K = E + max(E, kdim, vdim) + d_h + S. Additive masks in ±2 keep the
+    logits unit-sized. atol = rtol: outputs and weights are unit-sized but can cancel to ~0
     while the error keeps scaling with the unit-sized terms."""
     p = case.params
     E, S, H = int(p["E"]), int(p["S"]), int(p["H"])
-    base = default_tolerance(case.dtype, 2 * E + E // H + S, 1.0)
-    return Tolerance(base.rtol, base.atol, f"{base.reason}; K = 2E + d_h + S")
+    width = max(E, int(p.get("kdim", E)), int(p.get("vdim", E)))
+    base = default_tolerance(case.dtype, E + width + E // H + S, 1.0)
+    return Tolerance(base.rtol, base.atol, f"{base.reason}; K = E + max(E, kdim, vdim) + d_h + S")
 
 
-COMPARE = Outputs({"out": Close(override=tolerance), "weights": Close(override=tolerance)})
+@dataclass(frozen=True)
+class MaybeNone(Comparator):
+    """An output that is None where the oracle's is (need_weights=False: torch returns None),
+    else judged by ``inner``."""
+
+    inner: Comparator
+
+    def tolerance(self, case: Case) -> Tolerance:
+        return self.inner.tolerance(case)
+
+    def expected_dtype(self, case: Case) -> str | None:
+        return None if MhaOptions(**case.options).need_weights is False else case.dtype
+
+    def vacuous(self, expected: Any, case: Case) -> bool:
+        return expected is not None and self.inner.vacuous(expected, case)
+
+    def __call__(
+        self, actual: Any, expected: Any, inputs: Inputs, case: Case, tol: Tolerance
+    ) -> Comparison:
+        absent = actual is None or (
+            isinstance(actual, np.ndarray) and actual.dtype == object and actual.shape == ()
+        )
+        if expected is None:
+            if absent:
+                return Comparison(True, total=0)
+            return Comparison(False, "returned an array where need_weights=False expects None",
+                              mismatches=1, total=1, error_ratio=math.inf)  # fmt: skip
+        if absent:
+            return Comparison(False, "returned None instead of an array", mismatches=1, total=1,
+                              error_ratio=math.inf)  # fmt: skip
+        return self.inner(actual, expected, inputs, case, tol)
+
+
+COMPARE = Outputs(
+    {"out": Close(override=tolerance), "weights": MaybeNone(Close(override=tolerance))}
+)
 
 SEQ, PER_HEAD = {"batch_first": False}, {"average_attn_weights": False}
 ATTEND, ZERO = {"mask_true_means": "attend"}, {"fully_masked": "zero"}
+NO_WEIGHTS = {"need_weights": False}
 CASES = [
     case("random_f32", H=4),
     case("random_f64", dtype="float64", B=3, L=7, S=11, E=24, H=3),
     # the error base: B, L, S, E, F = 3E distinct and >= 2, a mask and both biases present
-    case("masked_f32", B=3, L=5, S=7, E=8, H=2, mask="bool"),
+    # the error base: B, L, S, E, F = 3E, kdim, vdim distinct and >= 2, both masks (attn_mask
+    # 3-D: the generated mismatch cases index its axes as declared, star included) and every
+    # weight but the packed one, whose generated errors come from masked_f32 (see ERRORS)
+    case("masked_f32", B=3, L=5, S=7, E=8, H=2, mask="bool", attn="bool", attn_dims=3),
+    case(
+        "error_base_kdim_vdim",
+        B=3,
+        L=5,
+        S=7,
+        E=8,
+        H=2,
+        kdim=6,
+        vdim=10,
+        mask="bool",
+        attn="bool",
+        attn_dims=3,
+    ),
     case("per_head_weights_f64", dtype="float64", mask="bool", options=PER_HEAD),
     case("seq_first_f32", mask="bool", options=SEQ),
     case("seq_first_per_head_f64", dtype="float64", options={**SEQ, **PER_HEAD}),
     # several hundred queries and keys: past a 256-wide tile along either
-    case("multi_block", B=1, L=300, S=280, E=32, H=4, mask="bool", options=PER_HEAD),
+    case("multi_block", B=1, L=300, S=280, E=32, H=4, mask="bool", attn="float", options=PER_HEAD),
+    # attn_mask: bool or additive, (L, S) or (B·H, L, S), alone or added to the padding mask
+    case("attn_bool_2d", attn="bool", mask="bool", options=PER_HEAD),
+    case("attn_float_2d_f64", dtype="float64", attn="float", mask="bool", options=PER_HEAD),
+    case("attn_bool_3d", attn="bool", attn_dims=3, mask="bool", options=PER_HEAD),
+    case("attn_float_3d_f64", dtype="float64", attn="float", attn_dims=3, mask="float"),
+    case("attn_only_3d", attn="bool", attn_dims=3, options=PER_HEAD),
+    case("attn_seq_first_f64", dtype="float64", attn="bool", attn_dims=3, options=SEQ),
+    # kdim, vdim != E: q/k/v_proj_weight apart (kdim = vdim too: a k/v swap keeps the shapes)
+    case("kdim_vdim", kdim=6, vdim=10, mask="bool", attn="bool", options=PER_HEAD),
+    case("kdim_vdim_f64", dtype="float64", kdim=20, vdim=5, attn="float", attn_dims=3),
+    case("kdim_eq_vdim", kdim=9, vdim=9, mask="bool", options=PER_HEAD),
+    case("kdim_vdim_seq_first", kdim=4, vdim=16, options={**SEQ, **PER_HEAD}),
+    # need_weights=False: None in the weights' place
+    case("no_weights", mask="bool", attn="bool", options=NO_WEIGHTS),
+    case("no_weights_kdim_f64", dtype="float64", kdim=7, vdim=3, attn="float", options=NO_WEIGHTS),
     edge("self_attention", self=True, L=12, S=12, mask="bool", options=PER_HEAD),
     edge("self_attention_f64", self=True, L=10, S=10, dtype="float64", mask="bool"),
     edge("one_head", H=1, mask="bool"),
@@ -246,12 +400,25 @@ CASES = [
         options={**ZERO, **SEQ, **ATTEND},
     ),
     edge("nan_query_propagates", pattern="nan_query", dtype="float64"),
+    edge("attn_mask_attend_polarity", attn="bool", mask="bool", options={**ATTEND, **PER_HEAD}),
+    edge("attn_attend_3d_seq_first", attn="bool", attn_dims=3, options={**ATTEND, **SEQ}),
+    edge("attn_dead_rows_nan", attn="bool", attn_dead=True, mask="bool", options=PER_HEAD),
+    edge("attn_dead_rows_zero", attn="float", attn_dead=True, options={**ZERO, **PER_HEAD}),
+    edge("attn_dead_3d_zero_avg", attn="bool", attn_dims=3, attn_dead=True, options=ZERO),
+    edge("no_weights_dead_zero", mask="dead_rows", attn="bool", options={**ZERO, **NO_WEIGHTS}),
+    edge("no_weights_dead_nan_seq", mask="dead_rows", options={**SEQ, **NO_WEIGHTS}),
+    edge("kdim_vdim_self_width_1", kdim=1, vdim=1, E=4, H=2, mask="bool"),
     # one empty size each, the others nonzero and distinct (B=2, L=5, S=7, E=12, F=36)
-    edge("empty_batch", B=0, mask="bool"),
-    edge("no_queries", L=0, mask="bool", options=PER_HEAD),
-    edge("no_keys_nan", S=0),
+    edge("empty_batch", B=0, mask="bool", kdim=4, vdim=9),
+    edge("no_queries", L=0, mask="bool", kdim=4, vdim=9, options=PER_HEAD),
+    edge("no_keys_nan", S=0, kdim=4, vdim=9),
     edge("no_keys_zero", S=0, options={**ZERO, **PER_HEAD}),
+    edge("no_queries_attn_3d", L=0, attn="bool", attn_dims=3),
+    edge("no_keys_attn_kdim", S=0, attn="float", kdim=3, vdim=5, options=ZERO),
+    edge("no_keys_no_weights", S=0, attn="bool", options=NO_WEIGHTS),
 ]
+DEFAULTS = {"seed": 7, "dtype": "float32", "B": 2, "L": 5, "S": 7, "E": 12, "H": 3}
+_PACKED_BASE = with_defaults(next(c for c in CASES if c.name == "masked_f32"), DEFAULTS)
 ERRORS = [
     error("heads_do_not_divide_embed", ValueError, r"divisible by num_heads", H=5),
     error(
@@ -261,6 +428,24 @@ ERRORS = [
         E=8,
         H=2,
         mutate_in_proj=True,
+    ),
+    error(
+        "attn_mask_3d_slices_not_bh",
+        ValueError,
+        r"B\*num_heads",
+        attn="bool",
+        attn_dims=3,
+        mutate_attn_slices=True,
+    ),
+    error("both_weight_forms", ValueError, r"not both", kdim=12, vdim=12, mutate_both=True),
+    error("packed_weight_kdim", ValueError, r"kdim = vdim = E", kdim=12, vdim=12, mutate_pack=True),
+    error(
+        "separate_weights_missing_one", ValueError, r"all three", kdim=6, vdim=6, mutate_drop_v=True
+    ),
+    *(
+        e  # in_proj_weight's generated errors (it is None in the error base)
+        for e in generate(ARGS, _PACKED_BASE, make_inputs(_PACKED_BASE))
+        if e.name.startswith("in_proj_weight:")
     ),
 ]
 # The spec's standard (B = 8, L = E = 512, H = 8: 13 GFLOP) takes seconds a call here; the
@@ -282,6 +467,17 @@ def _make_inputs(case: Case) -> Inputs:
         inputs["in_proj_weight"] = inputs["in_proj_weight"][: 2 * int(case.params["E"])]
         if inputs["in_proj_bias"] is not None:
             inputs["in_proj_bias"] = inputs["in_proj_bias"][: 2 * int(case.params["E"])]
+    if case.params.get("mutate_attn_slices"):  # B·H - 1 slices
+        inputs["attn_mask"] = inputs["attn_mask"][1:]
+    names = ("q_proj_weight", "k_proj_weight", "v_proj_weight")
+    if case.params.get("mutate_both"):  # kdim = vdim = E: both forms well-shaped
+        inputs["in_proj_weight"] = np.concatenate([inputs[n] for n in names])
+    if case.params.get("mutate_pack"):  # kdim = E, vdim != E behind a packed weight
+        inputs["in_proj_weight"] = np.concatenate([inputs[n] for n in names])
+        inputs["value"] = np.concatenate([inputs["value"], inputs["value"][..., :1]], axis=-1)
+        inputs.update(dict.fromkeys(names))
+    if case.params.get("mutate_drop_v"):
+        inputs["v_proj_weight"] = None
     return inputs
 
 
@@ -301,10 +497,15 @@ def fuzz_strategy() -> Any:
             "dtype": d(st.sampled_from(["float32", "float64"])),
             "mask": d(st.sampled_from(["none", "bool", "float", "dead_rows"])),
             "bias": d(st.sampled_from(["both", "none", "in", "out"])),
+            "attn": d(st.sampled_from(["none", "bool", "float"])),
+            "attn_dims": d(st.sampled_from([2, 3])),
+            "attn_dead": d(st.booleans()),
         }
         if d(st.booleans()):
             params["S"] = params["L"]
             params["self"] = True
+        elif d(st.booleans()):
+            params["kdim"], params["vdim"] = d(st.integers(1, 8)), d(st.integers(1, 8))
         return Case("fuzz", params, d(MhaOptions.strategy(optional=True)), "fuzz")
 
     return draw()
@@ -313,28 +514,36 @@ def fuzz_strategy() -> Any:
 SUITE = Suite(
     algorithm="multi_head_attention",
     family="attention-and-layers",
-    summary="nn.MultiheadAttention's forward: packed in-projection, per-head softmax attention, "
-    "output projection -> (out (B, L, E), weights (B, L, S) or (B, H, L, S)).",
+    summary="nn.MultiheadAttention's forward: packed or separate (kdim, vdim) in-projections, "
+    "padding and attention masks, per-head softmax attention, output projection -> (out "
+    "(B, L, E), weights (B, L, S), (B, H, L, S) or None).",
     conventions=(
-        "multi_head_attention(query, key, value, key_padding_mask, in_proj_weight, "
-        "in_proj_bias, out_proj_weight, out_proj_bias, num_heads, opts). query (B, L, E), key "
-        "and value (B, S, E) (batch_first=True; (L, B, E) and (S, B, E) with batch_first=False, "
-        "torch's module default); one floating dtype for them and the weights. in_proj_weight "
-        "(3E, E) stacks W_q, W_k, W_v in that order (nn.MultiheadAttention's packed layout); "
-        "q = query·W_qᵀ + b_q (in_proj_bias (3E,) split alike, None: no bias), k and v alike; "
-        "head h takes the contiguous columns h·d_h..(h+1)·d_h - 1, d_h = E / num_heads; logits "
-        "q_h·k_hᵀ/sqrt(d_h) plus the key padding bias; softmax over keys; context = weights·v_h, "
-        "heads concatenated; out = context·out_proj_weightᵀ + out_proj_bias (None: no bias). "
-        "key_padding_mask (B, S), never (B, L): None; bool, a key ignored where mask == "
-        "(mask_true_means == 'blocked'), nn.MultiheadAttention's True-ignores by default; or "
-        "float, added to the logits. weights: averaged over heads (B, L, S) when "
-        "average_attn_weights (torch's default) else (B, H, L, S); always batch-first. A query "
-        "with no key left (all ignored, or S = 0) gives NaN output and weights "
-        "(fully_masked='nan', nn.MultiheadAttention with a fully padded row) or zero weights "
-        "and out = out_proj_bias ('zero'). Dropout is 0. Outputs have the input dtype. Raises "
-        "ValueError for wrong ndims, mismatched B, S or E, in_proj_weight rows != 3E, E = 0, "
-        "E not divisible by num_heads, num_heads < 1; TypeError for integer arrays, mixed "
-        "dtypes, an integer mask, a non-int num_heads."
+        "multi_head_attention(query, key, value, key_padding_mask, attn_mask, in_proj_weight, "
+        "in_proj_bias, out_proj_weight, out_proj_bias, q_proj_weight, k_proj_weight, "
+        "v_proj_weight, num_heads, opts). query (B, L, E), key (B, S, kdim) and value "
+        "(B, S, vdim) (batch_first=True; sequence first with batch_first=False, torch's module "
+        "default); one floating dtype for them and the weights. Either in_proj_weight (3E, E) "
+        "stacking W_q, W_k, W_v in that order (nn.MultiheadAttention's packed layout, needs "
+        "kdim = vdim = E) or q_proj_weight (E, E), k_proj_weight (E, kdim), v_proj_weight "
+        "(E, vdim) (torch's layout when kdim or vdim != E), never both; q = query·W_qᵀ + b_q "
+        "(in_proj_bias (3E,) split alike in both layouts, None: no bias), k = key·W_kᵀ + b_k, "
+        "v = value·W_vᵀ + b_v; head h takes the contiguous columns h·d_h..(h+1)·d_h - 1, "
+        "d_h = E / num_heads; logits q_h·k_hᵀ/sqrt(d_h) plus the key padding bias plus the "
+        "attention bias; softmax over keys; context = weights·v_h, heads concatenated; "
+        "out = context·out_proj_weightᵀ + out_proj_bias (None: no bias). key_padding_mask "
+        "(B, S) and attn_mask (L, S) or (B·num_heads, L, S) (slice b·num_heads + h): None; "
+        "bool, a key ignored (bias -inf) where mask == (mask_true_means == 'blocked'), "
+        "nn.MultiheadAttention's True-ignores by default; or float, added to the logits; the "
+        "two biases add, as torch merges them. weights: averaged over heads (B, L, S) when "
+        "average_attn_weights (torch's default) else (B, H, L, S), always batch-first; None "
+        "when need_weights is False. A (query, head) with no key left (all ignored, or S = 0) "
+        "gives NaN output and weights (fully_masked='nan', as nn.MultiheadAttention) or zero "
+        "weights and a zero context for that head ('zero': out = out_proj_bias when every head "
+        "is dead). Dropout is 0. Outputs have the input dtype. Raises ValueError for wrong "
+        "ndims, mismatched B, L, S, E, kdim or vdim, in_proj_weight rows != 3E, both or "
+        "neither weight layout, a packed weight with kdim or vdim != E, a 3-D attn_mask "
+        "without B·num_heads slices, E = 0, E not divisible by num_heads, num_heads < 1; "
+        "TypeError for integer arrays, mixed dtypes, an integer mask, a non-int num_heads."
     ),
     args=ARGS,
     options=MhaOptions,
@@ -342,16 +551,16 @@ SUITE = Suite(
     oracle=multi_head_attention,
     compare=COMPARE,
     cost=cost,
-    defaults={"seed": 7, "dtype": "float32", "B": 2, "L": 5, "S": 7, "E": 12, "H": 3},
+    defaults=DEFAULTS,
     cases=CASES,
     errors=ERRORS,
     bench=BENCH,
     standard="bench_medium",
-    error_base="masked_f32",
+    error_base="error_base_kdim_vdim",
     outputs=("out", "weights"),
     multi_block={"L": 300, "S": 280},
     fuzz=fuzz_strategy,
     reference="torch.nn.MultiheadAttention (weights loaded with load_state_dict, "
-    "need_weights=True, dropout 0)",
+    "need_weights as the option, dropout 0)",
     backends=("numpy", "torch_cpu", "torch_cuda", "cupy", "library"),
 )

@@ -39,15 +39,23 @@ def variant(
     broken_past: int = 0,
     bias_view_when_no_keys: bool = False,
     checks: bool = True,
+    attn_polarity: str = "declared",
+    attn_after_softmax: bool = False,
+    attn_slices: str = "b*H+h",
+    padding_with_attn: bool = True,
+    swap_kv: bool = False,
+    weights_always: bool = False,
 ) -> Fn:
     """A straightforward NumPy MHA; every knob away from its default is one classic mistake."""
 
-    def mha(query: Any, key: Any, value: Any, key_padding_mask: Any, in_proj_weight: Any,
-        in_proj_bias: Any, out_proj_weight: Any, out_proj_bias: Any, num_heads: int,
+    def mha(query: Any, key: Any, value: Any, key_padding_mask: Any, attn_mask: Any,
+        in_proj_weight: Any, in_proj_bias: Any, out_proj_weight: Any, out_proj_bias: Any,
+        q_proj_weight: Any, k_proj_weight: Any, v_proj_weight: Any, num_heads: int,
         opts: MhaOptions) -> tuple[Any, Any]:  # fmt: skip
         if checks:
-            check(query, key, value, key_padding_mask, in_proj_weight, in_proj_bias,
-                  out_proj_weight, out_proj_bias, num_heads, opts)  # fmt: skip
+            check(query, key, value, key_padding_mask, attn_mask, in_proj_weight, in_proj_bias,
+                  out_proj_weight, out_proj_bias, q_proj_weight, k_proj_weight, v_proj_weight,
+                  num_heads, opts)  # fmt: skip
         dtype = query.dtype
         ct = np.float32 if compute == "float32" else dtype.type
         x, y, z = (np.asarray(a, dtype=ct) for a in (query, key, value))
@@ -59,9 +67,15 @@ def variant(
         if bias_view_when_no_keys and S == 0 and out_proj_bias is not None:
             out0 = np.broadcast_to(out_proj_bias, (B, L, E))  # "nothing to attend: the bias"
             return out0, np.zeros((B, L, 0) if opts.average_attn_weights else (B, H, L, 0), dtype)
-        w = np.asarray(in_proj_weight, dtype=ct)
+        if in_proj_weight is not None:
+            w = np.asarray(in_proj_weight, dtype=ct)
+            blocks = [w[i * E : (i + 1) * E] for i in range(3)]
+        else:
+            blocks = [np.asarray(a, ct) for a in (q_proj_weight, k_proj_weight, v_proj_weight)]
+        if swap_kv:  # key through W_v, value through W_k
+            blocks = [blocks[0], blocks[2], blocks[1]]
         order = (0, 1, 2) if stack == "qkv" else (1, 0, 2)
-        ws = [w[i * E : (i + 1) * E] for i in order]
+        ws = [blocks[i] for i in order]
         bs = [np.zeros(E, ct)] * 3 if in_proj_bias is None else [
             np.asarray(in_proj_bias, ct)[i * E : (i + 1) * E] for i in order
         ]  # fmt: skip
@@ -80,21 +94,39 @@ def variant(
         scores = (q @ k.transpose(0, 1, 3, 2)) * ct(scale)
         if broken_past:  # tiled over query rows; every tile after the first forgets the scale
             scores[:, :, broken_past:] /= ct(scale)
-        if key_padding_mask is not None:
-            m = np.asarray(key_padding_mask)
-            if m.dtype == bool:
-                blocked = m if (opts.mask_true_means == "blocked" or polarity == "fixed") else ~m
-                bias = np.where(blocked, -np.inf, 0.0).astype(ct)
-            else:
-                bias = m.astype(ct)
+
+        def additive(mask: Any, polarity_fixed: bool) -> Any:
+            m = np.asarray(mask)
+            if m.dtype != bool:
+                return m.astype(ct)
+            blocked = m if (opts.mask_true_means == "blocked" or polarity_fixed) else ~m
+            return np.where(blocked, -np.inf, 0.0).astype(ct)
+
+        if key_padding_mask is not None and (attn_mask is None or padding_with_attn):
+            bias = additive(key_padding_mask, polarity == "fixed")
             scores = scores + (
                 bias[:, None, None, :] if mask_axis == "keys" else bias[:, None, :, None]
             )
+        late = None
+        if attn_mask is not None:
+            if attn_polarity == "sdpa" and np.asarray(attn_mask).dtype == bool:
+                a = np.where(np.asarray(attn_mask), 0.0, -np.inf).astype(ct)  # True attends
+            else:
+                a = additive(attn_mask, False)
+            if a.ndim == 3:
+                a = a.reshape((B, H, L, S) if attn_slices == "b*H+h" else (H, B, L, S))
+                a = a if attn_slices == "b*H+h" else a.transpose(1, 0, 2, 3)
+            if attn_after_softmax and a.dtype != bool and np.asarray(attn_mask).dtype != bool:
+                late = a  # the additive mask added to the probabilities
+            else:
+                scores = scores + a
         top = scores.max(axis=-1, keepdims=True, initial=-np.inf)
         is_dead = top == -np.inf
         with np.errstate(invalid="ignore"):
             e = np.exp(scores - np.where(is_dead, 0.0, top))
             weights = e / e.sum(axis=-1, keepdims=True)
+        if late is not None:
+            weights = np.where(np.isneginf(late), 0.0, weights + late)
         convention = opts.fully_masked if dead == "declared" else dead
         weights = np.where(is_dead, np.nan if convention == "nan" else 0.0, weights)
         context = weights @ v
@@ -105,6 +137,8 @@ def variant(
             out = out + np.asarray(out_proj_bias, ct)
         if seq_first:
             out = out.transpose(1, 0, 2)
+        if not opts.need_weights and not weights_always:
+            return out.astype(dtype), None
         avg = opts.average_attn_weights if average is None else average
         weights = weights.mean(axis=1) if avg else weights
         return out.astype(dtype), weights.astype(dtype)
@@ -146,6 +180,22 @@ PITFALLS = [
     # unchecked: NumPy's own reshape error is not the one-line message naming the argument
     (variant(checks=False), "heads_do_not_divide_embed", "does not match 'divisible by"),
     (variant(checks=False), "in_proj_not_3e_rows", "does not match 'in_proj_weight must"),
+    # a bool attn_mask read as F.scaled_dot_product_attention's True-attends
+    (variant(attn_polarity="sdpa"), "attn_bool_2d", "output 'out'"),
+    (variant(attn_polarity="sdpa"), "attn_bool_3d", "output 'weights'"),
+    # the additive mask added to the probabilities instead of the logits
+    (variant(attn_after_softmax=True), "attn_float_2d_f64", "elements differ"),
+    (variant(attn_after_softmax=True), "attn_float_3d_f64", "elements differ"),
+    # (B·H, L, S) read head-major (h·B + b)
+    (variant(attn_slices="h*B+b"), "attn_bool_3d", "elements differ"),
+    # the key padding mask dropped once an attn_mask is given
+    (variant(padding_with_attn=False), "attn_bool_2d", "elements differ"),
+    # k and v projections swapped: wrong values when kdim = vdim, a shape error otherwise
+    (variant(swap_kv=True), "kdim_eq_vdim", "elements differ"),
+    (variant(swap_kv=True), "kdim_vdim", "raised ValueError"),
+    (variant(weights_always=True), "no_weights", "need_weights=False expects None"),
+    # unchecked: NumPy's reshape error instead of the message naming B*num_heads
+    (variant(checks=False), "attn_mask_3d_slices_not_bh", "message 'cannot reshape array"),
 ]
 
 
@@ -156,9 +206,7 @@ def test_the_suite_flags_each_pitfall(fn: Fn, case: str, words: str) -> None:
     assert words in v.detail, v.detail
 
 
-@pytest.mark.parametrize(
-    "case", [c.name for c in SUITE.cases] + ["heads_do_not_divide_embed", "in_proj_not_3e_rows"]
-)
+@pytest.mark.parametrize("case", [c.name for c in SUITE.cases] + [e.name for e in SUITE.errors])
 def test_the_straightforward_variant_passes(case: str) -> None:
     v = _verdict(variant(), case)
     assert v.status == "pass", v.detail
@@ -198,3 +246,46 @@ def test_the_oracle_matches_torch_module_defaults_float64() -> None:
         out, w = module(q, k, v, average_attn_weights=False)
     np.testing.assert_allclose(out.numpy(), expected_out, rtol=1e-10, atol=1e-12)
     np.testing.assert_allclose(w.numpy(), expected_w, rtol=1e-10, atol=1e-12)
+
+
+def test_the_oracle_matches_torch_with_kdim_vdim_and_both_masks_float64() -> None:
+    """nn.MultiheadAttention(kdim, vdim) holding q/k/v_proj_weight apart, a (B·H, L, S) bool
+    attn_mask and a bool key_padding_mask (True ignores, both merged by torch): equal to the
+    oracle; with need_weights=False torch returns None, as the oracle does."""
+    torch = pytest.importorskip("torch")
+    case = SUITE.resolve(
+        Case(
+            "kdim",
+            {
+                "dtype": "float64",
+                "kdim": 6,
+                "vdim": 10,
+                "mask": "bool",
+                "attn": "bool",
+                "attn_dims": 3,
+            },
+            {"average_attn_weights": False},
+        )
+    )
+    inputs = SUITE.make_inputs(case)
+    expected_out, expected_w = SUITE.run_oracle(inputs, case)
+    E, H = inputs["out_proj_weight"].shape[1], inputs["num_heads"]
+    module = torch.nn.MultiheadAttention(E, H, kdim=6, vdim=10, batch_first=True,
+                                         dtype=torch.float64)  # fmt: skip
+    names = ("q_proj_weight", "k_proj_weight", "v_proj_weight", "in_proj_bias")
+    state = {n: torch.from_numpy(inputs[n]) for n in names}
+    state["out_proj.weight"] = torch.from_numpy(inputs["out_proj_weight"])
+    state["out_proj.bias"] = torch.from_numpy(inputs["out_proj_bias"])
+    module.load_state_dict(state)
+    t = {n: torch.from_numpy(inputs[n]) for n in ("query", "key", "value", "key_padding_mask",
+                                                   "attn_mask")}  # fmt: skip
+    with torch.no_grad():
+        out, w = module(t["query"], t["key"], t["value"], key_padding_mask=t["key_padding_mask"],
+                        attn_mask=t["attn_mask"], average_attn_weights=False)  # fmt: skip
+        _, none = module(t["query"], t["key"], t["value"], attn_mask=t["attn_mask"],
+                         need_weights=False)  # fmt: skip
+    np.testing.assert_allclose(out.numpy(), expected_out, rtol=1e-10, atol=1e-12)
+    np.testing.assert_allclose(w.numpy(), expected_w, rtol=1e-10, atol=1e-12)
+    assert none is None
+    no_weights = SUITE.resolve(Case("nw", dict(case.params), {"need_weights": False}))
+    assert SUITE.run_oracle(SUITE.make_inputs(no_weights), no_weights)[1] is None

@@ -14,24 +14,29 @@ from typing import Any
 from array_api_compat import array_namespace, device
 
 from harness import implementation
-from suites.multi_head_attention import MhaOptions, check
+from suites.multi_head_attention import MhaOptions, check, projection_weights
 
 
 @implementation("multi_head_attention", ("numpy", "torch_cpu", "torch_cuda", "cupy"), "batched")
-def mha(query: Any, key: Any, value: Any, key_padding_mask: Any, in_proj_weight: Any,
-    in_proj_bias: Any, out_proj_weight: Any, out_proj_bias: Any, num_heads: int,
+def mha(query: Any, key: Any, value: Any, key_padding_mask: Any, attn_mask: Any,
+    in_proj_weight: Any, in_proj_bias: Any, out_proj_weight: Any, out_proj_bias: Any,
+    q_proj_weight: Any, k_proj_weight: Any, v_proj_weight: Any, num_heads: int,
     opts: MhaOptions) -> tuple[Any, Any]:  # fmt: skip
     """Three projection GEMMs, one batched QKᵀ, in-place softmax, one batched ·V, out GEMM."""
-    dtype = check(query, key, value, key_padding_mask, in_proj_weight, in_proj_bias,
-                  out_proj_weight, out_proj_bias, num_heads, opts)  # fmt: skip
-    xp, dev = array_namespace(query, in_proj_weight), device(query)
-    E, H = in_proj_weight.shape[1], int(num_heads)
+    dtype = check(query, key, value, key_padding_mask, attn_mask, in_proj_weight, in_proj_bias,
+                  out_proj_weight, out_proj_bias, q_proj_weight, k_proj_weight, v_proj_weight,
+                  num_heads, opts)  # fmt: skip
+    xp, dev = array_namespace(query, out_proj_weight), device(query)
+    E, H = out_proj_weight.shape[1], int(num_heads)
     dh = E // H
+    w_in = projection_weights(in_proj_weight, q_proj_weight, k_proj_weight, v_proj_weight, E)
+    zero = xp.asarray(0.0, dtype=dtype, device=dev)
+    ninf = xp.asarray(-math.inf, dtype=dtype, device=dev)
 
     def project(x: Any, i: int, factor: float = 1.0) -> Any:
         """x·W_iᵀ + b_i as one 2-D GEMM over the rows in storage order, then (B, H, n, d_h)."""
-        rows = xp.reshape(x, (x.shape[0] * x.shape[1], E))
-        y = xp.matmul(rows, xp.matrix_transpose(in_proj_weight[i * E : (i + 1) * E, :]))
+        rows = xp.reshape(x, (x.shape[0] * x.shape[1], x.shape[2]))
+        y = xp.matmul(rows, xp.matrix_transpose(w_in[i]))
         if in_proj_bias is not None:
             y += in_proj_bias[i * E : (i + 1) * E]
         if factor != 1.0:
@@ -39,20 +44,24 @@ def mha(query: Any, key: Any, value: Any, key_padding_mask: Any, in_proj_weight:
         y = xp.reshape(y, (x.shape[0], x.shape[1], H, dh))  # heads: contiguous d_h columns
         return xp.permute_dims(y, (0, 2, 1, 3) if opts.batch_first else (1, 2, 0, 3))
 
+    def additive(mask: Any) -> Any:
+        """A bool mask as 0 / -inf in the result dtype, a float one as it is."""
+        if xp.isdtype(mask.dtype, "bool"):
+            keep = mask if opts.mask_true_means == "attend" else ~mask
+            return xp.where(keep, zero, ninf)
+        return xp.astype(mask, dtype, copy=False)
+
     b, n = (0, 1) if opts.batch_first else (1, 0)  # the batch and sequence axes
     B, L, S = query.shape[b], query.shape[n], key.shape[n]
     q = project(query, 0, 1.0 / math.sqrt(dh))  # the softmax scale, folded into q
     k = xp.matrix_transpose(project(key, 1))  # (B, H, d_h, S): a view
     v = project(value, 2)
     scores = xp.matmul(q, k)  # (B, H, L, S)
-    zero = xp.asarray(0.0, dtype=dtype, device=dev)
     if key_padding_mask is not None:
-        if xp.isdtype(key_padding_mask.dtype, "bool"):
-            keep = key_padding_mask if opts.mask_true_means == "attend" else ~key_padding_mask
-            bias = xp.where(keep, zero, xp.asarray(-math.inf, dtype=dtype, device=dev))
-        else:
-            bias = xp.astype(key_padding_mask, dtype, copy=False)
-        scores += xp.reshape(bias, (B, 1, 1, S))
+        scores += xp.reshape(additive(key_padding_mask), (B, 1, 1, S))
+    if attn_mask is not None:
+        shape = (1, 1, L, S) if attn_mask.ndim == 2 else (B, H, L, S)
+        scores += xp.reshape(additive(attn_mask), shape)
     top = (
         xp.max(scores, axis=-1, keepdims=True)
         if S
@@ -76,5 +85,7 @@ def mha(query: Any, key: Any, value: Any, key_padding_mask: Any, in_proj_weight:
     if out_proj_bias is not None:
         out += out_proj_bias
     out = xp.reshape(out, (context.shape[0], context.shape[1], E))
+    if not opts.need_weights:
+        return out, None
     weights = xp.mean(scores, axis=1) if opts.average_attn_weights else scores
     return out, weights

@@ -195,12 +195,12 @@ INVALID_OPTIONS: list[dict[str, Any]] = [
     {"padding": (-1, 0, 0, 0)},
     {"groups": 0},
 ]
-# One image of the conv2d_direct spec's layer at 24 x 24 (42 MFLOP): forward and backward
+# One image of the conv2d_direct spec's layer at 20 x 20 (29 MFLOP): forward and backward
 # (4 implementations each on a CPU) fit the quick profile's 6 s; the spec's sizes are in "full".
 STD = {"C": 64, "O": 64, "kh": 3, "kw": 3}
 BENCH = {
     "smoke": [bench("bench_small", N=1, C=3, O=8, H=20, W=20, kh=3, kw=3, options=P1)],
-    "quick": [bench("bench_one_image_24", N=1, H=24, W=24, **STD, options=P1)],
+    "quick": [bench("bench_one_image_20", N=1, H=20, W=20, **STD, options=P1)],
     "full": [
         bench("bench_one_image", N=1, H=56, W=56, **STD, options=P1),
         bench("bench_spec_standard", N=8, H=56, W=56, **STD, options=P1),
@@ -282,7 +282,7 @@ SUITE = Suite(
     may_alias=("cols",),  # 1x1, stride 1, no padding: cols is x itself, reshaped (a view)
     backends=BACKENDS,
     bench=BENCH,
-    standard="bench_one_image_24",
+    standard="bench_one_image_20",
     error_base="grouped_f32",
     invalid_options=INVALID_OPTIONS,
     multi_block={"W": 300, "O": 264},
@@ -421,7 +421,7 @@ BACKWARD_SUITE = Suite(
     outputs=("grad_x",),
     backends=BACKENDS,
     bench=BENCH,
-    standard="bench_one_image_24",
+    standard="bench_one_image_20",
     error_base="grouped_f32",
     invalid_options=INVALID_OPTIONS,
     multi_block={"WO": 300, "O": 264},

@@ -10,7 +10,6 @@ from __future__ import annotations
 from typing import Any
 
 import cupy as cp
-from cupy.lib.stride_tricks import as_strided
 
 from harness import implementation
 from suites.conv2d_direct import ARGS, NP_PAD, ConvOptions, conv_plan
@@ -33,7 +32,7 @@ def conv2d(x: Any, weight: Any, bias: Any, opts: ConvOptions) -> Any:
     if n * o == 0:
         return cp.empty((n, o, oh, ow), dtype=dtype)
     s_n, s_c, s_h, s_w = xp.strides
-    view = as_strided(
+    view = cp.lib.stride_tricks.as_strided(
         xp, (n, c, kh, kw, oh, ow), (s_n, s_c, s_h * dh, s_w * dw, s_h * sh, s_w * sw)
     )
     cols = cp.ascontiguousarray(view).reshape(n, g, cg * kh * kw, oh * ow)

@@ -6,7 +6,6 @@ from __future__ import annotations
 from typing import Any
 
 import cupy as cp
-from cupy.lib.stride_tricks import as_strided
 
 from harness import implementation
 from suites.im2col_conv import ARGS, Im2colOptions, im2col_plan
@@ -27,7 +26,7 @@ def im2col_conv(x: Any, weight: Any, bias: Any, opts: Im2colOptions) -> Any:
     (sh, sw), (dh, dw) = plan.stride, plan.dilation
     k, length = cg * kh * kw, oh * ow
     s_n, s_c, s_h, s_w = xp.strides
-    view = as_strided(
+    view = cp.lib.stride_tricks.as_strided(
         xp, (n, c, kh, kw, oh, ow), (s_n, s_c, s_h * dh, s_w * dw, s_h * sh, s_w * sw)
     )
     cols = cp.ascontiguousarray(view).reshape(n, c * kh * kw, length)

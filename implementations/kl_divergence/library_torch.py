@@ -5,6 +5,7 @@ terms with the P = 0 ones set to 0, then the reduction.
 
 from __future__ import annotations
 
+import warnings
 from typing import Any
 
 import torch
@@ -19,7 +20,9 @@ def kl_divergence(input: Any, target: Any, opts: KlOptions) -> Any:
     """F.kl_div; under zero_target='zero' its terms, P = 0 ones zeroed, then reduced."""
     check(input, target, opts)
     if opts.zero_target == "torch":
-        return F.kl_div(input, target, reduction=opts.reduction, log_target=opts.log_target)
+        with warnings.catch_warnings():  # reduction='mean' is asked for on purpose
+            warnings.filterwarnings("ignore", "reduction: 'mean' divides", UserWarning)
+            return F.kl_div(input, target, reduction=opts.reduction, log_target=opts.log_target)
     terms = F.kl_div(input, target, reduction="none", log_target=opts.log_target)
     zero = (target == -torch.inf) if opts.log_target else (target == 0)
     terms = terms.masked_fill(zero & ~input.isnan(), 0.0)

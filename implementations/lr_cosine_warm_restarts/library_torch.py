@@ -15,8 +15,10 @@ from torch.optim import lr_scheduler
 from harness import implementation
 from suites.lr_cosine_warm_restarts import ARGS, LOG_ROUNDING, CosineOptions
 
-WHY = "torch's step(epoch) finds the cycle with int(math.log(x, T_mult)), whose rounding "
-WHY += "puts an epoch at (or one ulp before) a restart in the wrong cycle: eta_min for base_lr"
+WHY = (
+    "torch's step(epoch) finds the cycle with int(math.log(x, T_mult)), whose rounding "
+    "puts an epoch at (or one ulp before) a restart in the wrong cycle: eta_min for base_lr"
+)
 
 
 @implementation(

@@ -11,8 +11,10 @@ from typing import Any
 from harness import implementation
 from suites.newton_sqrt_cbrt import RootOptions, check
 
-TIES = "math.cbrt (the C library's cbrt) misses exact roots of perfect cubes by an ulp"
-TIES += " (cbrt(1.0625**3) < 1.0625), so 4-figure ties round the other way"
+TIES = (
+    "math.cbrt (the C library's cbrt) misses exact roots of perfect cubes by an ulp"
+    " (cbrt(1.0625**3) < 1.0625), so 4-figure ties round the other way"
+)
 
 
 @implementation(

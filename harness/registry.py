@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import functools
 import importlib
 import importlib.metadata
@@ -15,7 +16,7 @@ from pathlib import Path
 from typing import Any
 
 from harness.backends import BACKEND_TOKENS, BACKENDS, module_reason
-from harness.declared import NotStatic, Reading, read_all
+from harness.declared import NotStatic, Reading, read, read_all
 from harness.options import Options, same_value
 from harness.plugins import (
     ENTRY_POINT_GROUP,
@@ -380,6 +381,10 @@ class Registry:
             if exc.name and exc.name.split(".")[0] in ("harness", "suites", name.split(".")[0]):
                 raise
             reason = f"{exc.name} not installed"
+            with contextlib.suppress(NotStatic):  # its source names what it registers
+                for impl in _declared(read(path), path, name):
+                    self._add(impl)
+                return
             for suite in [s for s in self.suites.values() if s.base_algorithm == algorithm]:
                 for impl in _placeholders(suite.algorithm, path.stem, reason, str(path)):
                     self._add(impl)

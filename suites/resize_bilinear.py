@@ -8,7 +8,6 @@ from fractions import Fraction
 from typing import Any
 
 import numpy as np
-import scipy.sparse
 
 from harness.args import Arg, Args, Scalar
 from harness.cases import bench, case, edge, error
@@ -107,6 +106,8 @@ def axis_weights(n_in: int, n_out: int, opts: ResizeOptions, scaled_by: int = 0)
             rows.append(d)
             cols.append(j)
             vals.append(int(w * scaled_by) if scaled_by else float(w))
+    import scipy.sparse  # here, not at the top: listing imports the suites and must stay light
+
     dtype = np.int64 if scaled_by else np.float64
     return scipy.sparse.csr_matrix(
         (np.asarray(vals, dtype=dtype), (rows, cols)), shape=(n_out, n_in)

@@ -123,19 +123,22 @@ def test_the_command_clock_reaches_restarted_workers_and_is_restored(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     import os
-    import time
+    from types import SimpleNamespace
 
+    from harness import progress as module
     from harness.progress import STARTED_ENV, _started_monotonic
 
+    # fixed clocks: the wall clock at 1000 s, this process's monotonic clock at 500 s
+    monkeypatch.setattr(
+        module, "time", SimpleNamespace(time=lambda: 1000.0, monotonic=lambda: 500.0)
+    )
     monkeypatch.delenv(STARTED_ENV, raising=False)
-    entered = time.monotonic()
     with command_clock():
-        assert STARTED_ENV in os.environ
-        monkeypatch.setenv(STARTED_ENV, repr(float(os.environ[STARTED_ENV]) - 60))
-        elapsed = time.monotonic() - _started_monotonic()
-        # 60 s earlier than the clock's start, plus however long this took (a busy machine
-        # may stall here: bounded by what was measured, not by a constant)
-        assert 60 <= elapsed <= 60 + (time.monotonic() - entered)
+        assert float(os.environ[STARTED_ENV]) == 1000.0  # the command's start, for workers
+        assert _started_monotonic() == 500.0
+        # a worker restarted 60 s into the command starts its clock 60 s back
+        monkeypatch.setenv(STARTED_ENV, repr(1000.0 - 60))
+        assert _started_monotonic() == 500.0 - 60
     assert STARTED_ENV not in os.environ
 
 

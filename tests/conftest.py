@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import json
 import os
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from typing import Any
 
 import pytest
@@ -51,3 +51,16 @@ def conforms() -> Callable[[Any], None]:
         assert not errors, [f"{list(e.absolute_path)}: {e.message[:200]}" for e in errors[:5]]
 
     return check
+
+
+@pytest.fixture(autouse=True)
+def _no_import_failure_leaks() -> Iterator[None]:
+    """An import a test made fail (a package hidden, a module stood in) is remembered by the
+    registry for the rest of the process; forget it at the test's end, so a later test in the
+    same worker imports the real module again."""
+    import harness.registry as registry
+
+    before = set(registry._FAILED)
+    yield
+    for name in set(registry._FAILED) - before:
+        del registry._FAILED[name]

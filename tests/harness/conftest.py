@@ -141,6 +141,7 @@ def _fresh_harness_state() -> Iterator[None]:
     harness.prepare._CACHE.items.clear()
     for name in set(harness.registry._BY_MODULE) - registered:
         del harness.registry._BY_MODULE[name]
+        sys.modules.pop(name, None)  # else a later import is a no-op that registers nothing
     for name in set(sys.modules) - modules:
         if name.startswith("_shootout_plugin_"):
             del sys.modules[name]

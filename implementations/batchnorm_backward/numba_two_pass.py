@@ -10,6 +10,7 @@ import numba
 import numpy as np
 
 from harness import implementation
+from harness.numba_threads import threaded_njit
 from suites.batchnorm_backward import BatchNormBackwardOptions, check_backward, inverse_std
 
 
@@ -28,7 +29,7 @@ def _sums(dy: Any, x: Any, ch: int, m: Any) -> tuple[float, float]:  # pragma: n
     return s, t
 
 
-@numba.njit(parallel=True, cache=False)
+@threaded_njit()
 def _kernel(dy: Any, x: Any, weight: Any, mean: Any, invstd: Any, training: bool, dx: Any,
     dweight: Any, dbias: Any) -> None:  # fmt: skip  # pragma: no cover - compiled
     n, c, l = x.shape

@@ -11,10 +11,11 @@ import numba
 import numpy as np
 
 from harness import implementation
+from harness.numba_threads import threaded_njit
 from suites.batchnorm_forward_running_stats import BatchNormOptions, batch_weight, check_batch
 
 
-@numba.njit(parallel=True, cache=False)
+@threaded_njit()
 def _kernel(
     x: Any,
     weight: Any,

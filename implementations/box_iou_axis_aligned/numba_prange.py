@@ -11,10 +11,11 @@ import numba
 import numpy as np
 
 from harness import implementation
+from harness.numba_threads import threaded_njit
 from suites.box_iou_axis_aligned import ARGS, IouOptions
 
 
-@numba.njit(parallel=True, cache=False, error_model="numpy")
+@threaded_njit(error_model="numpy")
 def _iou_kernel(a: Any, b: Any, one: Any, eps: Any, nan_on_zero: bool, out: Any) -> None:
     zero = one - one  # a zero of the working dtype: a 0.0 literal would promote float32
     area_b = (b[:, 2] - b[:, 0] + one) * (b[:, 3] - b[:, 1] + one)

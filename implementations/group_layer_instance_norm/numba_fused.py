@@ -16,13 +16,14 @@ import numba
 import numpy as np
 
 from harness import implementation
+from harness.numba_threads import threaded_njit
 from suites.group_layer_instance_norm import NormOptions, check, stat_rows
 
 # No "nnan"/"ninf": NaN must propagate to its set; the rest lets the reductions vectorise.
 _FASTMATH = {"reassoc", "contract", "nsz", "arcp"}
 
 
-@numba.njit(parallel=True, cache=False, fastmath=_FASTMATH)
+@threaded_njit(fastmath=_FASTMATH)
 def _kernel(x3: Any, w: Any, b: Any, groups: int, per_element: bool, eps: float, out: Any) -> None:
     """x3 (R, Cg, L): row r holds channels (r % groups)·Cg ... + Cg - 1, L positions each
     (LayerNorm: Cg = 1 and the affine indexed by the position, per_element)."""

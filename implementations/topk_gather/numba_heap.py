@@ -17,6 +17,7 @@ import numba
 import numpy as np
 
 from harness import implementation
+from harness.numba_threads import threaded_njit
 from suites.topk_gather import TopkOptions, check, sortable_key
 
 
@@ -25,7 +26,7 @@ def _worse(ta: Any, ka: Any, ia: Any, tb: Any, kb: Any, ib: Any) -> Any:
     return ta > tb or (ta == tb and (ka > kb or (ka == kb and ia > ib)))
 
 
-@numba.njit(parallel=True, cache=True)
+@threaded_njit()
 def _topk(a: Any, largest: bool, k: int, sort: bool, out_idx: Any) -> None:  # pragma: no cover
     R, n = a.shape
     nan_tier = 0 if largest else 2

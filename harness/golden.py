@@ -351,6 +351,22 @@ def _binary_auroc(fixture: Fixture) -> list[GoldenCheck]:
     return [GoldenCheck(fixture.name, "roc_auc", inputs, expected, {}, params, _source(fixture))]
 
 
+def _deform_conv(fixture: Fixture) -> list[GoldenCheck]:
+    """torchvision deform_conv2d(input, offset, weight, bias, padding, mask): the suite's
+    arguments in its order (mask None for DCNv1), stride and dilation 1; the params carry
+    the sizes the suite's tolerance and cost model read."""
+    x, weight = fixture.inputs["input"], fixture.inputs["weight"]
+    inputs = {"x": x, "offset": fixture.inputs["offset"], "weight": weight,
+              "bias": fixture.inputs.get("bias"), "mask": fixture.inputs.get("mask")}  # fmt: skip
+    n, c, h, w = (int(v) for v in x.shape)
+    o, cw, kh, kw = (int(v) for v in weight.shape)
+    g = int(fixture.inputs["offset"].shape[1]) // (2 * kh * kw)
+    params = dict(N=n, C=c, O=o, H=h, W=w, kh=kh, kw=kw, G=g, groups=c // cw)
+    options = {"padding": tuple(int(v) for v in fixture.params["padding"])}
+    out = fixture.outputs["out"]
+    return [GoldenCheck(fixture.name, "deformable_conv", inputs, out, options, params)]
+
+
 #: op -> its conversion into checks of a suite (ops absent here have no suite yet)
 CONVERTERS: dict[str, Callable[[Fixture], list[GoldenCheck]]] = {
     "torchvision.ops.nms": _nms,
@@ -364,6 +380,7 @@ CONVERTERS: dict[str, Callable[[Fixture], list[GoldenCheck]]] = {
     "torchvision.ops.roi_align": _roi_align,
     "torchvision.ops.roi_pool": _roi_pool,
     "torchvision.ops.sigmoid_focal_loss": _focal,
+    "torchvision.ops.deform_conv2d": _deform_conv,
     "torchmetrics.functional.classification.multiclass_jaccard_index": _jaccard,
     "torchmetrics.functional.classification.binary_auroc": _binary_auroc,
 }

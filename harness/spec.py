@@ -120,8 +120,10 @@ class Suite:
 
     @property
     def base_algorithm(self) -> str:
-        """The algorithm without its mode suffix (``softmax.backward`` -> ``softmax``)."""
-        return self.algorithm.removesuffix(f".{self.mode}")
+        """The algorithm a suite belongs to: its name before the first dot (a mode,
+        ``softmax.backward`` -> ``softmax``, or a second operation of one algorithm,
+        ``topk_gather.gather`` -> ``topk_gather``)."""
+        return self.algorithm.partition(".")[0]
 
     @property
     def cost_needs_output(self) -> bool:

@@ -10,7 +10,7 @@ import numpy as np
 
 from harness.args import Arg, Args, Scalar
 from harness.cases import bench, case, edge, error
-from harness.comparators import Comparator, Comparison
+from harness.comparators import Close, Comparator, Comparison
 from harness.options import Options, option
 from harness.spec import Case, Cost, Inputs, Suite, Tolerance
 
@@ -304,3 +304,182 @@ def sortable_key(x: np.ndarray, largest: bool) -> np.ndarray:
     else:
         key = x.astype(np.int64)
     return ~key if largest else key
+
+
+# ---- gather(x, dim, index): the second half of the algorithm --------------------------------
+
+# x: any 3-D real array (its sizes bind nothing: an empty x forces an empty index, so its
+# axes are starred); index: int, 3-D, no larger than x on the axes other than dim, any size
+# along dim. dim in -3..2.
+GATHER_ARGS = Args(
+    Arg("x", ("*X",), "real", star=(3, 3)),
+    Scalar("dim", "int", low=-3, high=2),
+    Arg("index", ("I", "J", "K"), "int"),
+)
+
+
+def gather_check(x: Any, dim: int, index: Any) -> int:
+    """The one-line input check of every gather implementation: returns the axis (0..2).
+    Reads index's min and max (a must-raise: torch.gather refuses what np.take_along_axis
+    would wrap)."""
+    GATHER_ARGS.check(x, dim, index)
+    axis, xs = int(dim) % 3, np.shape(x)
+    ix = np.asarray(index) if isinstance(index, list) else index
+    for a in range(3):
+        if a != axis and ix.shape[a] > xs[a]:
+            raise ValueError(
+                f"index has size {ix.shape[a]} > x's {xs[a]} on axis {a} (only dim={dim} "
+                "may be larger)"
+            )
+    if math.prod(ix.shape):
+        lo, hi = int(ix.min()), int(ix.max())
+        if lo < 0 or hi >= xs[axis]:
+            raise ValueError(
+                f"gather index out of range: index values must lie in [0, {xs[axis]}) along "
+                f"dim={dim}, got {lo}..{hi}"
+            )
+    return axis
+
+
+def gather(x: Any, dim: int, index: Any) -> Any:
+    """Oracle: element by element, out[i][j][k] = x[index[i][j][k]][j][k] for dim 0 (the
+    index replaces the coordinate on dim, the others are kept)."""
+    axis = gather_check(x, dim, index)
+    x, index = np.asarray(x), np.asarray(index)
+    out = np.empty(index.shape, dtype=x.dtype)
+    for pos in np.ndindex(*index.shape):
+        src = list(pos)
+        src[axis] = int(index[pos])
+        out[pos] = x[tuple(src)]
+    return out
+
+
+def gather_inputs(case: Case) -> Inputs:
+    p, rng = case.params, np.random.default_rng(case.seed)
+    xs, ix, dim = tuple(p["x"]), tuple(p["index"]), int(p.get("dim", -1))
+    dtype, pattern = np.dtype(case.dtype), p.get("pattern", "random")
+    x = rng.standard_normal(xs) * 100.0
+    if dtype.kind in "iu":
+        x = np.round(x)
+    if pattern == "nan_inf" and x.size:  # gathered values are copies: NaN and inf survive
+        spots = rng.random(xs)
+        x[spots < 0.1], x[(spots >= 0.1) & (spots < 0.2)] = np.nan, -np.inf
+    n = xs[dim % 3]
+    index = rng.integers(0, max(n, 1), ix)
+    if pattern == "repeat":
+        index[:] = n // 2  # every output along dim reads one source entry
+    elif pattern == "out_high" and index.size:
+        index.flat[index.size // 2] = n
+    elif pattern == "negative" and index.size:
+        index.flat[index.size // 2] = -1
+    return {"x": x.astype(dtype), "dim": dim, "index": index.astype(p.get("index_dtype", "int64"))}
+
+
+def gather_cost(case: Case) -> Cost:
+    """One address computation and one copy per index entry: (2b + 8) bytes each."""
+    n, b = math.prod(case.params["index"]), np.dtype(case.dtype).itemsize
+    return Cost(float(max(n, 1)), float((2 * b + 8) * max(n, 1)), n, "elements")
+
+
+def _exact(case: Case) -> Tolerance:
+    return Tolerance(0.0, 0.0, "gathered values are copies: compared exactly (NaN to NaN)")
+
+
+# the error base: x (7, 9, 11), index (5, 6, 13): I, J, K distinct, K > x's 11 along dim
+GATHER_BASE: dict[str, Any] = {"x": [7, 9, 11], "index": [5, 6, 13], "dim": -1}
+GATHER_CASES = [
+    case("gather_f32", **GATHER_BASE),
+    case("gather_f64_dim0", dtype="float64", x=[12, 5, 6], index=[20, 4, 3], dim=0),
+    case("gather_int64_dim1", dtype="int64", x=[4, 10, 6], index=[3, 15, 5], dim=1),
+    case("gather_int32_dim_minus3", dtype="int32", x=[9, 4, 5], index=[6, 4, 2], dim=-3),
+    case("gather_f32_dim_minus2_int32_index", x=[5, 8, 7], index=[5, 3, 7], dim=-2,
+         index_dtype="int32"),
+    # 300 index entries a line: past a 256-wide block
+    case("gather_multi_block", x=[2, 3, 280], index=[2, 3, 300]),
+    edge("gather_index_smaller_on_other_dims", x=[9, 8, 10], index=[2, 3, 4], dim=1),
+    edge("gather_same_shape", x=[4, 6, 8], index=[4, 6, 8], dim=2),
+    edge("gather_repeated_index", pattern="repeat", **GATHER_BASE),
+    edge("gather_nan_inf_copied", pattern="nan_inf", dtype="float64", **GATHER_BASE),
+    edge("gather_single_source", x=[3, 5, 1], index=[3, 5, 4]),
+    # one empty index size each, the other two nonzero and distinct
+    edge("gather_no_i", x=[7, 9, 11], index=[0, 6, 13]),
+    edge("gather_no_j", x=[7, 9, 11], index=[5, 0, 13]),
+    edge("gather_no_k", x=[7, 9, 11], index=[5, 6, 0]),
+    edge("gather_from_empty_dim", x=[7, 9, 0], index=[5, 6, 0]),
+]  # fmt: skip
+GATHER_ERRORS = [
+    error("gather_index_out_of_range", ValueError, r"gather index out of range",
+          pattern="out_high", **GATHER_BASE),
+    error("gather_negative_index", ValueError, r"gather index out of range",
+          pattern="negative", **GATHER_BASE),
+    error("gather_from_empty_dim_nonempty_index", ValueError, r"gather index out of range",
+          x=[7, 9, 0], index=[5, 6, 2]),
+    error("gather_index_larger_on_other_dim", ValueError, r"index has size 10 > x's 9",
+          x=[7, 9, 11], index=[5, 10, 13]),
+]  # fmt: skip
+GATHER_BENCH = {
+    "smoke": [bench("gather_bench_tiny", x=[4, 16, 64], index=[4, 16, 32])],
+    "quick": [bench("gather_bench_8x128x1024", x=[8, 128, 1024], index=[8, 128, 512])],
+    "full": [bench("gather_bench_large", x=[64, 512, 1024], index=[64, 512, 512])],
+}
+
+
+def gather_fuzz() -> Any:
+    from hypothesis import strategies as st
+
+    @st.composite
+    def draw(d: Any) -> Case:
+        xs = [d(st.integers(0, 6)) for _ in range(3)]
+        dim = d(st.sampled_from([-3, -2, -1, 0, 1, 2]))
+        ix = [d(st.integers(0, s)) for s in xs]
+        ix[dim % 3] = d(st.integers(0, 8)) if xs[dim % 3] else 0
+        params = {
+            "x": xs,
+            "index": ix,
+            "dim": dim,
+            "seed": d(st.integers(0, 2**31 - 1)),
+            "dtype": d(st.sampled_from(["float32", "float64", "int64"])),
+            "pattern": d(st.sampled_from(["random", "repeat"])),
+        }
+        return Case("fuzz", params, {}, "fuzz")
+
+    return draw()
+
+
+GATHER = Suite(
+    algorithm="topk_gather.gather",
+    family="attention-and-layers",
+    summary="torch.gather(x, dim, index) on 3-D arrays: out[i][j][k] = x[index[i][j][k]][j][k] "
+    "for dim 0 (likewise for the other dims); the output has index's shape.",
+    conventions=(
+        "gather(x, dim, index). x 3-D, a real dtype; dim in -3..2; index 3-D integers (int64 "
+        "or int32), no larger than x on the two axes other than dim, any size along dim. "
+        "out has index's shape and x's dtype; out at a position is x at the same position "
+        "with the dim coordinate replaced by index there. Values are copies: NaN, inf and "
+        "-0.0 come through unchanged. Every index value must lie in [0, n) for n = x's size "
+        "along dim: a negative index is refused as torch.gather does (np.take_along_axis "
+        "would wrap it). ValueError: x or index not 3-D, dim outside -3..2, index larger than "
+        "x on another axis, 'gather index out of range'; TypeError: a bool or complex x, a "
+        "non-integer index, a non-int dim."
+    ),
+    args=GATHER_ARGS,
+    make_inputs=gather_inputs,
+    oracle=gather,
+    compare=Close(override=_exact),
+    cost=gather_cost,
+    defaults={"seed": 23, "dtype": "float32"},
+    cases=GATHER_CASES,
+    errors=GATHER_ERRORS,
+    bench=GATHER_BENCH,
+    standard="gather_bench_8x128x1024",
+    error_base="gather_f32",
+    multi_block={"K": 300},
+    fuzz=gather_fuzz,
+    divergent_inputs={
+        name: lambda inputs: 0 in np.shape(inputs["index"])
+        for name in ("gather_no_i", "gather_no_j", "gather_no_k", "gather_from_empty_dim")
+    },
+    reference="torch.gather; np.take_along_axis",
+)
+
+SUITES = [SUITE, GATHER]

@@ -15,8 +15,9 @@ import numpy as np
 import pytest
 
 from harness.registry import Implementation
+from harness.spec import Case
 from harness.verify import case_inputs, oracle_output, verify
-from suites.topk_gather import SUITE, TopkOptions, check
+from suites.topk_gather import GATHER, SUITE, TopkOptions, check, gather_check
 
 Fn = Callable[..., Any]
 
@@ -144,3 +145,85 @@ def test_the_oracle_agrees_with_torch_topk_and_argpartition() -> None:
     _, indices = oracle_output(SUITE, case)  # type: ignore[arg-type]
     part = np.argpartition(-np.asarray(inputs["x"]), inputs["k"] - 1, axis=-1)[:, : inputs["k"]]
     np.testing.assert_array_equal(np.sort(part, -1), np.sort(indices, -1))
+
+
+# ---- gather ----------------------------------------------------------------------------------
+
+
+def gather_variant(
+    *,
+    axis_from: str = "dim",
+    wrap_negative: bool = False,
+    checks: bool = True,
+    compute: str = "input",
+    block: int = 0,
+    alias: bool = False,
+    flat_when_empty: bool = False,
+) -> Fn:
+    """np.take_along_axis on x cut to index's extent; each knob off its default is a mistake."""
+
+    def gather(x: Any, dim: int, index: Any) -> Any:
+        if checks:
+            gather_check(x, dim, index)
+        axis = int(dim) % 3 if axis_from == "dim" else (int(dim) + 1) % 3
+        src = x.astype(np.float32) if compute == "float32" else x
+        if axis_from == "full_window":  # assumes index has x's shape on the other axes
+            window: tuple[slice, ...] = (slice(None),) * 3
+        else:
+            window = tuple(slice(None) if a == axis else slice(0, index.shape[a]) for a in range(3))
+        idx = np.minimum(index, src.shape[axis] - 1) if not wrap_negative else index
+        if not checks and not wrap_negative:
+            idx = np.clip(index, 0, max(src.shape[axis] - 1, 0))  # clamps instead of raising
+        out = np.take_along_axis(src[window], idx, axis=axis).astype(x.dtype)
+        if block:  # a blocked copy that reads the first block's index for every later block
+            out[..., block:] = out[..., :1]
+        if alias and out.size:
+            return x[..., : out.shape[-1]] if x.shape[:2] == out.shape[:2] else out
+        return out.reshape(-1) if flat_when_empty and out.size == 0 else out
+
+    return gather
+
+
+def _gather_verdict(fn: Fn, case: str) -> Any:
+    impl = Implementation("topk_gather.gather", "numpy", "pitfall", fn)
+    return verify(GATHER, impl, GATHER.find_case(case))
+
+
+GATHER_PITFALLS = [
+    # (wrong variant, case, words the diagnosis must contain)
+    (gather_variant(axis_from="next"), "gather_same_shape", "differ"),  # the wrong axis
+    (gather_variant(axis_from="full_window"), "gather_index_smaller_on_other_dims", "raised"),
+    (gather_variant(checks=False, wrap_negative=True), "gather_negative_index", "must raise"),
+    (gather_variant(checks=False), "gather_index_out_of_range", "must raise"),
+    (gather_variant(compute="float32"), "gather_f64_dim0", "off"),
+    (gather_variant(block=256), "gather_multi_block", "first at (0, 0, 256)"),
+    (gather_variant(alias=True), "gather_same_shape", "shares memory with input"),
+    (gather_variant(flat_when_empty=True), "gather_no_j", "has shape (0,), expected (5, 0, 13)"),
+]
+
+
+@pytest.mark.parametrize(("fn", "case", "words"), GATHER_PITFALLS)
+def test_the_gather_suite_flags_each_pitfall(fn: Fn, case: str, words: str) -> None:
+    v = _gather_verdict(fn, case)
+    assert v.status in ("fail", "error"), (v.status, v.detail)
+    assert words in v.detail, v.detail
+
+
+@pytest.mark.parametrize("case", [c.name for c in GATHER.cases] + [e.name for e in GATHER.errors])
+def test_the_straightforward_gather_passes(case: str) -> None:
+    v = _gather_verdict(gather_variant(), case)
+    assert v.status == "pass", v.detail
+
+
+def test_the_blocked_gather_mistake_hides_in_short_lines() -> None:
+    assert _gather_verdict(gather_variant(block=256), "gather_f32").status == "pass"
+
+
+@pytest.mark.parametrize("name", ["gather_f64_dim0", "gather_int64_dim1", "gather_f32"])
+def test_the_gather_oracle_agrees_with_torch_gather(name: str) -> None:
+    torch = pytest.importorskip("torch")
+    case = GATHER.find_case(name)
+    assert isinstance(case, Case)
+    x, dim, index = case_inputs(GATHER, case).values()
+    expected = torch.gather(torch.from_numpy(np.array(x)), dim, torch.from_numpy(np.array(index)))
+    np.testing.assert_array_equal(oracle_output(GATHER, case), expected.numpy())

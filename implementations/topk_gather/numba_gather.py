@@ -9,10 +9,11 @@ import numba
 import numpy as np
 
 from harness import implementation
+from harness.numba_threads import threaded_njit
 from suites.topk_gather import gather_check
 
 
-@numba.njit(parallel=True, cache=True)
+@threaded_njit()
 def _gather_last(x: Any, index: Any, out: Any) -> None:  # pragma: no cover
     a, b, c = index.shape
     for i in numba.prange(a):

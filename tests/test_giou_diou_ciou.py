@@ -155,3 +155,191 @@ def test_the_paired_loss_keeps_torchvision_s_eps_and_reduction() -> None:
     assert v.status == "fail" and "elements differ" in v.detail, v.detail
     assert run(sum_for_mean, "ciou_loss_sum_f32").status == "pass"
     assert run(sum_for_mean, "diou_loss_mean_f64").status == "fail"
+
+
+# ---- backward mode ---------------------------------------------------------------------------
+
+from harness.spec import Case  # noqa: E402
+from harness.verify import case_inputs  # noqa: E402
+from suites.giou_diou_ciou import (  # noqa: E402
+    BACKWARD_SUITE,
+    GiouBackwardOptions,
+    giou_diou_ciou,
+    giou_diou_ciou_backward,
+)
+
+BW = Callable[[Any, Any, Any, GiouBackwardOptions], Any]
+
+
+def bw_case(name: str) -> Case:
+    found = BACKWARD_SUITE.find_case(name)
+    assert isinstance(found, Case)
+    return found
+
+
+def run_bw(fn: BW, case_name: str) -> Verdict:
+    impl = Implementation("giou_diou_ciou.backward", "numpy", fn.__name__, fn)
+    return verify(BACKWARD_SUITE, impl, bw_case(case_name))
+
+
+def _loss_np(a: Any, b: Any, opts: GiouBackwardOptions) -> Any:
+    """The forward oracle's paired loss, reduced: the function the backward differentiates."""
+    fwd = GiouOptions(metric=opts.metric, eps=opts.eps, form="paired_loss",
+                      reduction=opts.reduction)  # fmt: skip
+    return giou_diou_ciou(a, b, fwd)
+
+
+BW_CASES = ("giou_f64", "diou_f64", "ciou_not_detached_f64", "giou_mean_f64", "ciou_sum_f64",
+            "containment_ciou", "disjoint_giou", "zero_height_target")  # fmt: skip
+
+
+def test_the_backward_oracle_agrees_with_finite_differences() -> None:
+    """Central differences of the forward oracle's loss (alpha differentiated: the true
+    derivative) on 12 rows of each case, h = 1e-6 x the coordinate scale: truncation and
+    rounding stay below 1e-7 of the gradient's scale."""
+    for name in BW_CASES:
+        case = bw_case(name)
+        opts = GiouBackwardOptions.build(case.options)
+        if opts.metric == "ciou" and opts.detach_alpha:
+            continue
+        inputs = case_inputs(BACKWARD_SUITE, case)
+        a, b = (np.asarray(inputs[k], dtype=np.float64)[:12] for k in ("boxes_a", "boxes_b"))
+        g = np.asarray(inputs["grad"], dtype=np.float64)
+        g = g[:12] if opts.reduction == "none" else g
+        want = giou_diou_ciou_backward(a, b, g, opts)
+        got = np.zeros_like(a)
+        h = 1e-6 * 20
+        for i in range(a.shape[0]):
+            for k in range(4):
+                up, down = a.copy(), a.copy()
+                up[i, k] += h
+                down[i, k] -= h
+                diff = (_loss_np(up, b, opts) - _loss_np(down, b, opts)) / (2 * h)
+                got[i, k] = (diff[i] * g[i]) if opts.reduction == "none" else diff * g
+        np.testing.assert_allclose(got, want, rtol=1e-6, atol=1e-7 * np.abs(want).max(),
+                                   err_msg=name)  # fmt: skip
+
+
+def _torch_loss(a: Any, b: Any, opts: GiouBackwardOptions) -> Any:
+    """torchvision's *_box_iou_loss formulas, written out here independently."""
+    import torch
+
+    x1, y1, x2, y2 = a.unbind(-1)
+    u1, v1, u2, v2 = b.unbind(-1)
+    kx1, ky1, kx2, ky2 = torch.max(x1, u1), torch.max(y1, v1), torch.min(x2, u2), torch.min(y2, v2)
+    mask = (ky2 > ky1) & (kx2 > kx1)
+    inter = torch.where(mask, (kx2 - kx1) * (ky2 - ky1), torch.zeros_like(x1))
+    union = (x2 - x1) * (y2 - y1) + (u2 - u1) * (v2 - v1) - inter
+    iou = inter / (union + opts.eps)
+    xc1, yc1, xc2, yc2 = torch.min(x1, u1), torch.min(y1, v1), torch.max(x2, u2), torch.max(y2, v2)
+    if opts.metric == "giou":
+        area_c = (xc2 - xc1) * (yc2 - yc1)
+        loss = 1 - (iou - (area_c - union) / (area_c + opts.eps))
+    else:
+        diag = (xc2 - xc1) ** 2 + (yc2 - yc1) ** 2 + opts.eps
+        centre = ((x1 + x2) / 2 - (u1 + u2) / 2) ** 2 + ((y1 + y2) / 2 - (v1 + v2) / 2) ** 2
+        loss = 1 - iou + centre / diag
+        if opts.metric == "ciou":
+            v = (4 / torch.pi**2) * (torch.atan((u2 - u1) / (v2 - v1))
+                                     - torch.atan((x2 - x1) / (y2 - y1))) ** 2  # fmt: skip
+            if opts.detach_alpha:
+                with torch.no_grad():
+                    alpha = v / (1 - iou + v + opts.eps)
+            else:
+                alpha = v / (1 - iou + v + opts.eps)
+            loss = loss + alpha * v
+    if opts.reduction == "sum":
+        return loss.sum()
+    return loss.mean() if opts.reduction == "mean" else loss
+
+
+def test_the_backward_oracle_agrees_with_torch_float64_autograd() -> None:
+    import torch
+
+    for case in BACKWARD_SUITE.cases:
+        inputs = case_inputs(BACKWARD_SUITE, case)
+        if not len(inputs["boxes_a"]):
+            continue
+        opts = GiouBackwardOptions.build(case.options)
+        a = torch.tensor(inputs["boxes_a"], dtype=torch.float64, requires_grad=True)
+        b = torch.tensor(inputs["boxes_b"], dtype=torch.float64)
+        g = torch.tensor(inputs["grad"], dtype=torch.float64)
+        (got,) = torch.autograd.grad(_torch_loss(a, b, opts), a, g)
+        a64, b64, g64 = (np.asarray(inputs[k], dtype=np.float64) for k in inputs)
+        want = giou_diou_ciou_backward(a64, b64, g64, opts)
+        np.testing.assert_allclose(got.numpy(), want, rtol=1e-9, atol=1e-12, err_msg=case.name)
+
+
+def _bw_variant(bug: str, work: Any = np.float64) -> BW:
+    """The oracle with one slip, by editing its inputs or options."""
+
+    def fn(a: Any, b: Any, g: Any, opts: GiouBackwardOptions) -> Any:
+        dtype = np.result_type(a, b)
+        a64, b64, g64 = (np.asarray(x, dtype=work).astype(np.float64) for x in (a, b, g))
+        if bug == "always_detached":
+            opts = GiouBackwardOptions(**{**opts.as_dict(), "detach_alpha": True})
+        elif bug == "never_detached":
+            opts = GiouBackwardOptions(**{**opts.as_dict(), "detach_alpha": False})
+        elif bug == "mean_as_sum" and opts.reduction == "mean":
+            opts = GiouBackwardOptions(**{**opts.as_dict(), "reduction": "sum"})
+        out = giou_diou_ciou_backward(a64, b64, g64, opts)
+        if bug == "flat_when_empty" and out.size == 0:
+            out = out.reshape(-1)
+        return np.asarray(out, dtype=work).astype(dtype)
+
+    fn.__name__ = bug or "correct"
+    return fn
+
+
+def test_the_backward_slips_are_caught() -> None:
+    assert run_bw(_bw_variant(""), "ciou_not_detached_f32").status == "pass"
+    slips = {
+        "always_detached": "ciou_not_detached_f64",  # detach_alpha=False ignored
+        "never_detached": "ciou_f64",  # torchvision's no_grad alpha ignored
+        "mean_as_sum": "giou_mean_f64",  # the upstream gradient not divided by N
+    }
+    for bug, name in slips.items():
+        v = run_bw(_bw_variant(bug), name)
+        assert v.status == "fail" and "elements differ" in v.detail, (bug, v.detail)
+    assert run_bw(_bw_variant("always_detached"), "ciou_f64").status == "pass"
+
+
+def test_an_intersection_without_torchvision_s_mask_is_caught() -> None:
+    """Boxes apart along x but overlapping along y: iw < 0, ih > 0. Without the mask the
+    intersection iw ih is negative and so is its gradient's share."""
+
+    def unmasked(a: Any, b: Any, g: Any, opts: GiouBackwardOptions) -> Any:
+        import torch
+
+        ta = torch.tensor(np.float64(a), requires_grad=True)
+        tb = torch.tensor(np.float64(b))
+        x1, y1, x2, y2 = ta.unbind(-1)
+        u1, v1, u2, v2 = tb.unbind(-1)
+        inter = (torch.min(x2, u2) - torch.max(x1, u1)) * (torch.min(y2, v2) - torch.max(y1, v1))
+        union = (x2 - x1) * (y2 - y1) + (u2 - u1) * (v2 - v1) - inter
+        iou = inter / (union + opts.eps)
+        area_c = (torch.max(x2, u2) - torch.min(x1, u1)) * (torch.max(y2, v2) - torch.min(y1, v1))
+        loss = 1 - (iou - (area_c - union) / (area_c + opts.eps))
+        (da,) = torch.autograd.grad(loss, ta, torch.tensor(np.float64(g)))
+        return da.numpy().astype(np.result_type(a, b))
+
+    v = run_bw(unmasked, "disjoint_giou")
+    assert v.status == "fail" and "elements differ" in v.detail, v.detail
+
+
+def test_backward_float32_arithmetic_empty_shape_and_blocks() -> None:
+    low = _bw_variant("", work=np.float32)
+    assert run_bw(low, "giou_f32").status == "pass"
+    assert run_bw(low, "giou_f64").status == "fail"
+    v = run_bw(_bw_variant("flat_when_empty"), "empty")
+    assert v.status == "fail" and "shape" in v.detail, v.detail
+
+    def blocked(a: Any, b: Any, g: Any, opts: GiouBackwardOptions) -> Any:
+        rows = []
+        for r in range(0, len(a), 256):  # every block reads a's first block again
+            rows.append(giou_diou_ciou_backward(a[: len(a[r : r + 256])], b[r : r + 256],
+                                                g[r : r + 256], opts))  # fmt: skip
+        return np.concatenate(rows).astype(np.result_type(a, b))
+
+    assert run_bw(blocked, "ciou_not_detached_f32").status == "pass"
+    assert run_bw(blocked, "multi_block").status == "fail"

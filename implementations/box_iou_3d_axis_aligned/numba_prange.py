@@ -12,10 +12,11 @@ import numba
 import numpy as np
 
 from harness import implementation
+from harness.numba_threads import threaded_njit
 from suites.box_iou_3d_axis_aligned import ARGS, IouOptions
 
 
-@numba.njit(parallel=True, cache=False, error_model="numpy")
+@threaded_njit(error_model="numpy")
 def _kernel(a: Any, b: Any, one: Any, eps: Any, nan_on_zero: bool, out: Any) -> None:
     zero = one - one  # a zero of the working dtype: a 0.0 literal would promote float32
     vol_b = (b[:, 3] - b[:, 0] + one) * (b[:, 4] - b[:, 1] + one) * (b[:, 5] - b[:, 2] + one)

@@ -15,12 +15,13 @@ import numba
 import numpy as np
 
 from harness import implementation
+from harness.numba_threads import threaded_njit
 from suites.giou_diou_ciou import GiouBackwardOptions, check_backward
 
 V_SCALE = 4.0 / math.pi**2
 
 
-@numba.njit(parallel=True, cache=False, error_model="numpy")
+@threaded_njit(error_model="numpy")
 def _kernel(a: Any, b: Any, g: Any, metric: int, e: float, detach: bool, out: Any) -> None:
     for i in numba.prange(a.shape[0]):
         x1, y1, x2, y2 = a[i, 0], a[i, 1], a[i, 2], a[i, 3]

@@ -15,6 +15,7 @@ import numba
 import numpy as np
 
 from harness import implementation
+from harness.numba_threads import threaded_njit
 from suites.polygon_iou import PolygonIouOptions, check
 
 
@@ -116,7 +117,7 @@ def _pair(a: Any, b: Any, p: int, convex: bool, buf: Any) -> float:
 TASK = 512
 
 
-@numba.njit(parallel=True, cache=False)
+@threaded_njit()
 def _iou(a: Any, b: Any, convex: bool, out: Any) -> None:
     n = a.shape[0]
     cap = 2 * (a.shape[1] + b.shape[1]) + 8

@@ -16,6 +16,7 @@ import numba
 import numpy as np
 
 from harness import implementation
+from harness.numba_threads import threaded_njit
 from suites.rotated_box_iou import ARGS, RotatedIouOptions
 
 
@@ -52,7 +53,7 @@ def _clip_area(px: Any, py: Any, qx: Any, qy: Any, bx: Any, by: Any) -> float:
     return abs(area) * 0.5
 
 
-@numba.njit(parallel=True, cache=False)
+@threaded_njit()
 def _iou(a: Any, b: Any, nan_on_zero: bool, out: Any) -> None:
     m = b.shape[0]
     # per box of b: cos, sin, half sides, circumradius

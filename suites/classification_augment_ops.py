@@ -1,13 +1,15 @@
 """Suite for classification_augment_ops: torchvision's classification transforms, draws injected.
 
-ToTensor (HWC uint8 -> CHW float / 255), CenterCrop, RandomHorizontalFlip, ColorJitter
-(brightness, contrast, saturation, hue in a per-image order) and Normalize, applied to a
-batch with every random draw given as an input: the flip mask, the four jitter factors and
-ColorJitter's permutation of them.
+ToTensor (HWC uint8 -> CHW float / 255), CenterCrop or RandomResizedCrop,
+RandomHorizontalFlip, ColorJitter (brightness, contrast, saturation, hue in a per-image
+order) and Normalize, applied to a batch with every random draw given as an input: the
+crop attempts' uniforms, the flip mask, the four jitter factors and ColorJitter's
+permutation of them.
 """
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 from typing import Any
 
@@ -18,6 +20,7 @@ from harness.cases import bench, case, edge, error
 from harness.comparators import Close, default_tolerance
 from harness.options import Options, option
 from harness.spec import Case, Cost, Inputs, Suite, Tolerance
+from suites.resize_bilinear import ResizeOptions, resize_bilinear
 
 #: grayscale weights (R, G, B): torchvision's tensor path and ITU-R 601 (Pillow, OpenCV)
 GRAY_WEIGHTS = {"rec601": (0.299, 0.587, 0.114), "torchvision": (0.2989, 0.587, 0.114)}
@@ -31,6 +34,13 @@ class AugmentOptions(Options):
         meaning="grayscale for contrast and saturation: L = 0.299R + 0.587G + 0.114B "
         "(ITU-R 601: Pillow, OpenCV) or torchvision's tensor weights 0.2989, 0.587, 0.114",
     )
+    crop: str = option(
+        "centre",
+        "random_resized",
+        meaning="CenterCrop(out_h, out_w), or RandomResizedCrop((out_h, out_w), scale=(0.08, "
+        "1), ratio=(3/4, 4/3)) with its draws injected, resized bilinear with antialias "
+        "(torchvision's default) after ToTensor",
+    )
 
 
 ARGS = Args(
@@ -38,6 +48,7 @@ ARGS = Args(
     Arg("flip", ("N",), "bool"),
     Arg("factors", ("N", 4), "float"),  # brightness, contrast, saturation, hue
     Arg("order", ("N", 4), "int"),  # ColorJitter's fn_idx: a permutation of 0..3 per image
+    Arg("draws", ("N", 10, 4), "float"),  # RandomResizedCrop: 4 uniforms per attempt
     Arg("mean", ("C",), "float"),
     Arg("std", ("C",), "float"),
     Scalar("out_h", "int", low=1),
@@ -47,16 +58,25 @@ ARGS = Args(
 
 
 def check_augment(
-    image: Any, flip: Any, factors: Any, order: Any, mean: Any, std: Any, out_h: int, out_w: int
+    image: Any,
+    flip: Any,
+    factors: Any,
+    order: Any,
+    draws: Any,
+    mean: Any,
+    std: Any,
+    out_h: int,
+    out_w: int,
+    opts: Any,
 ) -> Any:
     """ARGS.check plus the transforms' own rules; returns the output float dtype."""
-    dtype = ARGS.check(image, flip, factors, order, mean, std, out_h, out_w)
+    dtype = ARGS.check(image, flip, factors, order, draws, mean, std, out_h, out_w)
     if "uint8" not in str(image.dtype):
         raise TypeError(f"image must be uint8 (HWC as decoded), got {image.dtype}")
     _, h, w, c = image.shape
     if c not in (1, 3):
         raise ValueError(f"image must have 1 or 3 channels (C), got {c}")
-    if out_h > h or out_w > w:
+    if opts.crop == "centre" and (out_h > h or out_w > w):
         raise ValueError(f"out_h, out_w = {out_h}, {out_w} crop more than the {h}x{w} image")
     f, o, s = (np.asarray(_host(a), dtype=np.float64) for a in (factors, order, std))
     if np.any(~(f[:, :3] >= 0)):
@@ -82,6 +102,38 @@ def _host(x: Any) -> Any:
 def crop_origin(h: int, w: int, out_h: int, out_w: int) -> tuple[int, int]:
     """CenterCrop's top-left: int(round((H − h)/2)), Python's round (half to even)."""
     return round((h - out_h) / 2.0), round((w - out_w) / 2.0)
+
+
+#: RandomResizedCrop's defaults: area fraction and aspect-ratio range
+RRC_SCALE, RRC_RATIO = (0.08, 1.0), (3.0 / 4.0, 4.0 / 3.0)
+
+
+def resized_crop_box(h: int, w: int, u: Any) -> tuple[int, int, int, int]:
+    """torchvision's RandomResizedCrop.get_params with its draws injected: ``u`` holds 10
+    attempts of (area, log-aspect, top, left) uniforms in [0, 1); uniform(a, b) = a +
+    (b − a)·u, randint(0, n) = floor(u·n). Returns (top, left, height, width)."""
+    area = h * w
+    lo, hi = math.log(RRC_RATIO[0]), math.log(RRC_RATIO[1])
+    for ua, ur, ui, uj in u:
+        target = area * (RRC_SCALE[0] + (RRC_SCALE[1] - RRC_SCALE[0]) * float(ua))
+        aspect = math.exp(lo + (hi - lo) * float(ur))
+        cw = round(math.sqrt(target * aspect))
+        ch = round(math.sqrt(target / aspect))
+        if 0 < cw <= w and 0 < ch <= h:
+            return (
+                math.floor(float(ui) * (h - ch + 1)),
+                math.floor(float(uj) * (w - cw + 1)),
+                ch,
+                cw,
+            )
+    ratio = w / h  # ten misses: the central crop of the nearest allowed aspect ratio
+    if ratio < RRC_RATIO[0]:
+        cw, ch = w, round(w / RRC_RATIO[0])
+    elif ratio > RRC_RATIO[1]:
+        ch, cw = h, round(h * RRC_RATIO[1])
+    else:
+        cw, ch = w, h
+    return (h - ch) // 2, (w - cw) // 2, ch, cw
 
 
 def grayscale(x: Any, weights: tuple[float, float, float]) -> Any:
@@ -144,15 +196,17 @@ def classification_augment_ops(
     flip: Any,
     factors: Any,
     order: Any,
+    draws: Any,
     mean: Any,
     std: Any,
     out_h: int,
     out_w: int,
     opts: AugmentOptions,
 ) -> Any:
-    """Oracle, image by image in float64: ToTensor, CenterCrop, flip, the four jitter
-    steps in the image's order, Normalize."""
-    dtype = check_augment(image, flip, factors, order, mean, std, out_h, out_w)
+    """Oracle, image by image in float64: ToTensor, the crop (CenterCrop, or
+    RandomResizedCrop's box and resize_bilinear's antialiased float64 oracle), flip, the
+    four jitter steps in the image's order, Normalize."""
+    dtype = check_augment(image, flip, factors, order, draws, mean, std, out_h, out_w, opts)
     n, h, w, c = image.shape
     top, left = crop_origin(h, w, out_h, out_w)
     weights = GRAY_WEIGHTS[opts.gray_weights]
@@ -160,7 +214,11 @@ def classification_augment_ops(
     out = np.empty((n, c, out_h, out_w))
     for k in range(n):
         x = np.asarray(image[k], dtype=np.float64).transpose(2, 0, 1) / 255.0
-        x = x[:, top : top + out_h, left : left + out_w]
+        if opts.crop == "random_resized":
+            i, j, ch, cw = resized_crop_box(h, w, np.asarray(draws[k], dtype=np.float64))
+            x = resize_bilinear(x[None, :, i : i + ch, j : j + cw], out_h, out_w, AA)[0]
+        else:
+            x = x[:, top : top + out_h, left : left + out_w]
         if flip[k]:
             x = x[:, :, ::-1]
         for op in order[k]:
@@ -169,6 +227,7 @@ def classification_augment_ops(
     return out.astype(np.dtype(str(dtype)))
 
 
+AA = ResizeOptions(antialias=True)
 IMAGENET = ((0.485, 0.456, 0.406), (0.229, 0.224, 0.225))
 
 
@@ -191,12 +250,16 @@ def make_inputs(case: Case) -> Inputs:
     if "set" in p:  # one factor for every image: [brightness, contrast, saturation, hue]
         factors[:] = p["set"]
     order = np.argsort(rng.random((n, 4)), axis=1)
+    draws = rng.random((n, 10, 4))
+    if p.get("misses"):  # area draws too large for any aspect: every attempt misses
+        draws[:, :, 0], draws[:, :, 1] = 0.999, np.where(np.arange(10) % 2, 0.0, 1.0)
     mean, std = (np.array(v[:c] if c == 3 else v[:1]) for v in IMAGENET)
     return {
         "image": image,
         "flip": rng.random(n) < 0.5,
         "factors": factors.astype(dtype),
         "order": order.astype(np.int64),
+        "draws": draws.astype(dtype),
         "mean": mean.astype(dtype),
         "std": std.astype(dtype),
         "out_h": int(p["oh"]),
@@ -226,6 +289,7 @@ COMPARE = Close(override=tolerance)
 
 F64: dict[str, Any] = {"dtype": "float64"}
 TV = {"gray_weights": "torchvision"}
+RRC = {"crop": "random_resized"}
 
 CASES = [
     case("pipeline_f32", n=4, h=23, w=29, c=3, oh=17, ow=21),
@@ -244,6 +308,22 @@ CASES = [
     edge("hue_minus_half", n=2, h=9, w=11, c=3, oh=6, ow=8, set=[1.0, 1.0, 1.0, -0.5], **F64),
     edge("crop_equal_to_image", n=2, h=7, w=10, c=3, oh=7, ow=10),
     edge("grayscale_input", n=3, h=9, w=11, c=1, oh=6, ow=8, **F64),
+    case("random_resized_f32", n=4, h=23, w=29, c=3, oh=16, ow=15, options=RRC),
+    case("random_resized_f64", n=3, h=26, w=21, c=3, oh=12, ow=14, options=RRC, **F64),
+    # an 8x30 image misses all ten attempts: the central crop of aspect 4/3 (8x11)
+    edge(
+        "random_resized_fallback",
+        n=2,
+        h=8,
+        w=30,
+        c=3,
+        oh=12,
+        ow=10,
+        misses=True,
+        options=RRC,
+        **F64,
+    ),
+    edge("random_resized_upscale", n=2, h=9, w=11, c=3, oh=20, ow=24, options=RRC, **F64),
 ]
 
 ERRORS = [
@@ -284,6 +364,7 @@ BENCH = {
     "quick": [bench("bench_16x224", n=16, h=256, w=256, c=3, oh=224, ow=224)],
     "full": [
         bench("bench_64x224", n=64, h=256, w=256, c=3, oh=224, ow=224),
+        bench("bench_16x224_rrc", n=16, h=256, w=256, c=3, oh=224, ow=224, options=RRC),
         bench("bench_256x512", n=256, h=576, w=576, c=3, oh=512, ow=512),
     ],
 }
@@ -314,23 +395,33 @@ def fuzz_strategy() -> Any:
 SUITE = Suite(
     algorithm="classification_augment_ops",
     family="dense-image-ops",
-    summary="ToTensor, CenterCrop(out_h, out_w), flip, ColorJitter (injected factors and "
-    "order), Normalize(mean, std): uint8 (N, H, W, C) -> float (N, C, out_h, out_w).",
+    summary="ToTensor, CenterCrop or RandomResizedCrop to (out_h, out_w), flip, ColorJitter "
+    "(injected factors and order), Normalize(mean, std): uint8 (N, H, W, C) -> float (N, C, "
+    "out_h, out_w).",
     conventions=(
         "ToTensor: HWC uint8 -> CHW float / 255 (the output dtype is that of factors, mean, "
-        "std). CenterCrop at (int(round((H − out_h)/2)), int(round((W − out_w)/2))), Python's "
-        "round (half to even, so a margin of 2.5 starts at 2). flip[n]: reverse the columns. "
+        "std). crop='centre': CenterCrop at (int(round((H − out_h)/2)), int(round((W − "
+        "out_w)/2))), Python's "
+        "round (half to even, so a margin of 2.5 starts at 2). crop='random_resized': "
+        "RandomResizedCrop's get_params with draws[n] = 10 attempts of (area, log-aspect, "
+        "top, left) uniforms: target = H·W·(0.08 + 0.92·u), aspect = exp(log(3/4) + "
+        "log(16/9)·u), w = round(sqrt(target·aspect)), h = round(sqrt(target/aspect)), "
+        "accepted when 0 < w <= W and 0 < h <= H, top = floor(u·(H − h + 1)) (randint); after "
+        "ten misses the central crop of the nearest allowed aspect; then resized to (out_h, "
+        "out_w) on the float image by resize_bilinear's antialiased filter (torchvision's "
+        "antialias=True). flip[n]: reverse the columns. "
         "ColorJitter: the four steps in the order order[n] (a permutation of 0 brightness, "
         "1 contrast, 2 saturation, 3 hue, as torchvision's fn_idx), factors[n] = (b, c, s, h): "
         "brightness clamp(b·x, 0, 1) (multiplicative: kornia's additive brightness needs an "
         "adapter); contrast clamp(c·x + (1 − c)·mean(gray(x)), 0, 1) with the mean over the "
         "whole cropped image; saturation clamp(s·x + (1 − s)·gray(x), 0, 1); hue: "
-        "torchvision's RGB -> HSV, h = (h + f) mod 1, HSV -> RGB. gray = 0.299R + 0.587G + "
+        "torchvision's RGB -> HSV, h = (h + f) mod 1, HSV -> RGB (torchvision runs this step "
+        "in float32 even on float64 images, about 1e-6 off). gray = 0.299R + 0.587G + "
         "0.114B (gray_weights='rec601'; 'torchvision' uses 0.2989 for R). On a 1-channel "
         "image gray is the image and saturation and hue do nothing. Normalize (x − mean_c)/"
         "std_c. All arithmetic in the output dtype (no uint8 rounding between steps). "
-        "Must raise: a non-uint8 image (TypeError), C not 1 or 3, a crop larger than the "
-        "image, a negative b, c or s, |h| > 0.5, an order row that is no permutation, a zero "
+        "Must raise: a non-uint8 image (TypeError), C not 1 or 3, a centre crop larger than "
+        "the image, a negative b, c or s, |h| > 0.5, an order row that is no permutation, a zero "
         "std, mean or std of the wrong length."
     ),
     args=ARGS,

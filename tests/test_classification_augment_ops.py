@@ -19,6 +19,7 @@ from harness.registry import Implementation
 from harness.verify import verify
 from suites import classification_augment_ops as suite_module
 from suites.classification_augment_ops import (
+    AA,
     GRAY_WEIGHTS,
     SUITE,
     AugmentOptions,
@@ -27,7 +28,9 @@ from suites.classification_augment_ops import (
     crop_origin,
     grayscale,
     jitter,
+    resized_crop_box,
 )
+from suites.resize_bilinear import ResizeOptions, resize_bilinear
 
 Fn = Callable[..., Any]
 Step = Callable[[Any, int, float, tuple[float, float, float]], Any]
@@ -47,16 +50,23 @@ def _pipeline(
     flip_axis: int = 2,
     scale: float = 255.0,
     after_step: Callable[[Any], Any] = lambda x: x,
+    box: Callable[[int, int, Any], tuple[int, int, int, int]] = resized_crop_box,
+    resize_opts: ResizeOptions = AA,
 ) -> Any:
-    image, flip, factors, order, mean, std, out_h, out_w = inputs
-    dtype = check_augment(*inputs)
+    image, flip, factors, order, draws, mean, std, out_h, out_w = inputs
+    check: Fn = check_augment
+    dtype = check(*inputs, opts)
     n, h, w, c = image.shape
     top, left = origin(h, w, out_h, out_w)
     wts = GRAY_WEIGHTS[opts.gray_weights]
     out = np.empty((n, c, out_h, out_w))
     for k in range(n):
         x = image[k].astype(np.float64).transpose(2, 0, 1) / scale
-        x = x[:, top : top + out_h, left : left + out_w]
+        if opts.crop == "random_resized":
+            i, j, ch, cw = box(h, w, draws[k])
+            x = resize_bilinear(x[None, :, i : i + ch, j : j + cw], out_h, out_w, resize_opts)[0]
+        else:
+            x = x[:, top : top + out_h, left : left + out_w]
         if flip[k]:
             x = np.flip(x, axis=flip_axis)
         for op in order_of(order[k]):
@@ -66,9 +76,21 @@ def _pipeline(
 
 
 def _variant(**knobs: Any) -> Fn:
-    def fn(image: Any, flip: Any, factors: Any, order: Any, mean: Any, std: Any,
-           out_h: int, out_w: int, opts: AugmentOptions) -> Any:  # fmt: skip
-        return _pipeline((image, flip, factors, order, mean, std, out_h, out_w), opts, **knobs)
+    def fn(
+        image: Any,
+        flip: Any,
+        factors: Any,
+        order: Any,
+        draws: Any,
+        mean: Any,
+        std: Any,
+        out_h: int,
+        out_w: int,
+        opts: AugmentOptions,
+    ) -> Any:
+        return _pipeline(
+            (image, flip, factors, order, draws, mean, std, out_h, out_w), opts, **knobs
+        )
 
     return fn
 
@@ -121,6 +143,64 @@ def test_crop_rules_agree_on_whole_margins() -> None:
     """Why the odd margins matter: on whole margins floor and half up are right too."""
     assert _verdict(_variant(origin=floor_origin), "pipeline_f32").status == "pass"
     assert crop_origin(22, 31, 19, 26) == (2, 2)
+
+
+# ---- RandomResizedCrop -------------------------------------------------------------------------
+
+
+def _box_with(
+    randint: Callable[[float, int], int] = lambda u, n: math.floor(u * n),
+    aspect: Callable[[float], float] = lambda u: math.exp(
+        math.log(3 / 4) + (math.log(4 / 3) - math.log(3 / 4)) * u
+    ),
+    fallback_whole: bool = False,
+) -> Callable[[int, int, Any], tuple[int, int, int, int]]:
+    """get_params with one rule swapped (the draws' meaning, the fallback)."""
+
+    def box(h: int, w: int, u: Any) -> tuple[int, int, int, int]:
+        for ua, ur, ui, uj in u:
+            target = h * w * (0.08 + 0.92 * float(ua))
+            cw = round(math.sqrt(target * aspect(float(ur))))
+            ch = round(math.sqrt(target / aspect(float(ur))))
+            if 0 < cw <= w and 0 < ch <= h:
+                return randint(float(ui), h - ch + 1), randint(float(uj), w - cw + 1), ch, cw
+        if fallback_whole:
+            return 0, 0, h, w
+        return resized_crop_box(h, w, np.ones((0, 4)))
+
+    return box
+
+
+@pytest.mark.parametrize(
+    ("knobs", "case"),
+    [
+        ({}, "random_resized_f64"),
+        (
+            {"randint": lambda u, n: math.floor(u * (n - 1))},
+            None,
+        ),  # randint's bound taken as inclusive
+        ({"aspect": lambda u: 3 / 4 + (4 / 3 - 3 / 4) * u}, None),  # uniform, not log-uniform
+        ({"fallback_whole": True}, "random_resized_fallback"),
+    ],
+)
+def test_random_resized_crop_draw_rules(knobs: dict[str, Any], case: str | None) -> None:
+    """The plain get_params passes; each swapped rule fails a random_resized case."""
+    fn = _variant(box=_box_with(**knobs))
+    if not knobs:
+        assert _verdict(fn, "random_resized_f32").status == "pass"
+        return
+    cases = [case] if case else ["random_resized_f32", "random_resized_f64"]
+    verdicts = [_verdict(fn, c) for c in cases]
+    assert any(v.status == "fail" and "elements differ" in v.detail for v in verdicts)
+
+
+def test_random_resized_crop_resizes_with_antialias() -> None:
+    """Plain bilinear (torchvision's antialias=False, OpenCV INTER_LINEAR) on a downscaling
+    crop is another filter; on an upscale the two agree."""
+    fn = _variant(resize_opts=ResizeOptions())
+    v = _verdict(fn, "random_resized_f64")
+    assert v.status == "fail" and "elements differ" in v.detail, v.detail
+    assert _verdict(fn, "random_resized_upscale").status == "pass"
 
 
 # ---- the jitter formulas ----------------------------------------------------------------------
@@ -185,10 +265,20 @@ def test_the_gray_weights_are_a_convention_split() -> None:
     """0.2989 vs 0.299 for R moves contrast and saturation by about 1e-4: each setting
     fails the other's case."""
 
-    def swapped(image: Any, flip: Any, factors: Any, order: Any, mean: Any, std: Any,
-                out_h: int, out_w: int, opts: AugmentOptions) -> Any:  # fmt: skip
+    def swapped(
+        image: Any,
+        flip: Any,
+        factors: Any,
+        order: Any,
+        draws: Any,
+        mean: Any,
+        std: Any,
+        out_h: int,
+        out_w: int,
+        opts: AugmentOptions,
+    ) -> Any:
         other = "rec601" if opts.gray_weights == "torchvision" else "torchvision"
-        inputs = (image, flip, factors, order, mean, std, out_h, out_w)
+        inputs = (image, flip, factors, order, draws, mean, std, out_h, out_w)
         return classification_augment_ops(*inputs, AugmentOptions(other))
 
     for case in ("pipeline_f64", "torchvision_gray_f64"):
@@ -212,24 +302,54 @@ def test_factor_edge_values() -> None:
 # ---- the generic mistakes --------------------------------------------------------------------
 
 
-def float32_arithmetic(image: Any, flip: Any, factors: Any, order: Any, mean: Any, std: Any,
-                       out_h: int, out_w: int, opts: AugmentOptions) -> Any:  # fmt: skip
-    low = (image, flip, factors.astype(np.float32), order, mean.astype(np.float32),
-           std.astype(np.float32), out_h, out_w)  # fmt: skip
+def float32_arithmetic(
+    image: Any,
+    flip: Any,
+    factors: Any,
+    order: Any,
+    draws: Any,
+    mean: Any,
+    std: Any,
+    out_h: int,
+    out_w: int,
+    opts: AugmentOptions,
+) -> Any:
+    low = (image, flip, factors.astype(np.float32), order, draws.astype(np.float32),
+           mean.astype(np.float32), std.astype(np.float32), out_h, out_w)  # fmt: skip
     return classification_augment_ops(*low, opts).astype(factors.dtype)
 
 
-def empty_wrong_shape(image: Any, flip: Any, factors: Any, order: Any, mean: Any, std: Any,
-                      out_h: int, out_w: int, opts: AugmentOptions) -> Any:  # fmt: skip
-    inputs = (image, flip, factors, order, mean, std, out_h, out_w)
+def empty_wrong_shape(
+    image: Any,
+    flip: Any,
+    factors: Any,
+    order: Any,
+    draws: Any,
+    mean: Any,
+    std: Any,
+    out_h: int,
+    out_w: int,
+    opts: AugmentOptions,
+) -> Any:
+    inputs = (image, flip, factors, order, draws, mean, std, out_h, out_w)
     out = classification_augment_ops(*inputs, opts)
     return np.empty((0,), dtype=out.dtype) if out.size == 0 else out
 
 
-def tiled_past_first_block(image: Any, flip: Any, factors: Any, order: Any, mean: Any,
-                           std: Any, out_h: int, out_w: int, opts: Any) -> Any:  # fmt: skip
+def tiled_past_first_block(
+    image: Any,
+    flip: Any,
+    factors: Any,
+    order: Any,
+    draws: Any,
+    mean: Any,
+    std: Any,
+    out_h: int,
+    out_w: int,
+    opts: Any,
+) -> Any:
     """Columns in tiles of 256: the second tile is shifted by one column."""
-    inputs = (image, flip, factors, order, mean, std, out_h, out_w)
+    inputs = (image, flip, factors, order, draws, mean, std, out_h, out_w)
     out = classification_augment_ops(*inputs, opts)
     out[..., 256:] = np.roll(out, 1, axis=3)[..., 256:]
     return out
@@ -248,6 +368,10 @@ def test_generic_mistakes_are_caught(fn: Fn, case: str, words: str) -> None:
     assert v.status == "fail" and words in v.detail, v.detail
 
 
+def rng_draws(shape: tuple[int, ...]) -> Any:
+    return np.random.default_rng(1).random(shape)
+
+
 def _good_inputs() -> list[Any]:
     rng = np.random.default_rng(0)
     return [
@@ -255,6 +379,7 @@ def _good_inputs() -> list[Any]:
         np.array([True, False]),
         np.ones((2, 4)) * [1.0, 1.0, 1.0, 0.0],
         np.array([[0, 1, 2, 3], [3, 2, 1, 0]]),
+        rng.random((2, 10, 4)),
         np.array([0.485, 0.456, 0.406]),
         np.array([0.229, 0.224, 0.225]),
         4,
@@ -269,9 +394,10 @@ def _good_inputs() -> list[Any]:
         (2, np.ones((2, 4)) * [1.0, 1.0, 1.0, -0.6], ValueError, "hue"),
         (2, np.ones((2, 4)) * [1.0, -1.0, 1.0, 0.0], ValueError, "factors"),
         (3, np.array([[0, 1, 2, 2], [3, 2, 1, 0]]), ValueError, "permutation"),
-        (5, np.array([0.229, 0.0, 0.225]), ValueError, "std"),
-        (5, np.array([0.229, 0.224]), ValueError, "std"),
-        (6, 7, ValueError, "out_h"),
+        (6, np.array([0.229, 0.0, 0.225]), ValueError, "std"),
+        (6, np.array([0.229, 0.224]), ValueError, "std"),
+        (4, rng_draws((2, 9, 4)), ValueError, "draws"),
+        (7, 7, ValueError, "out_h"),
     ],
 )
 def test_bad_inputs_raise(index: int, value: Any, error: type[Exception], match: str) -> None:

@@ -4,8 +4,9 @@ cv2.flip for the flip; addWeighted for the blends (brightness with weight 0 on t
 image, contrast with the grayscale mean as the offset, saturation with the grayscale image);
 cvtColor RGB2GRAY (ITU-R 601 weights: gray_weights='rec601' only) and RGB2HSV / HSV2RGB
 (float32: H in degrees, so the hue factor becomes 360·f) for the rest; the [0, 1] clamps
-and Normalize are NumPy. OpenCV's colour conversions take no float64: float64 cases run
-in float32 and are its documented failures.
+and Normalize are NumPy. CenterCrop only: OpenCV has no antialiased bilinear resize for
+RandomResizedCrop (INTER_AREA is another filter). OpenCV's colour conversions take no
+float64: float64 cases run in float32 and are its documented failures.
 """
 
 from __future__ import annotations
@@ -45,7 +46,7 @@ def _step(img: Any, op: int, f: float) -> Any:
     "cv2",
     arrays="numpy",
     requires=("cv2",),
-    supports={"gray_weights": ("rec601",)},
+    supports={"gray_weights": ("rec601",), "crop": ("centre",)},
     expected_failures={
         "pipeline_f64": _F32,
         "identity_factors": _F32,
@@ -61,6 +62,7 @@ def augment(
     flip: Any,
     factors: Any,
     order: Any,
+    draws: Any,
     mean: Any,
     std: Any,
     out_h: int,
@@ -68,7 +70,7 @@ def augment(
     opts: AugmentOptions,
 ) -> Any:
     """Per image: crop, float32 / 255, cv2.flip, the jitter steps in order, normalise."""
-    dtype = check_augment(image, flip, factors, order, mean, std, out_h, out_w)
+    dtype = check_augment(image, flip, factors, order, draws, mean, std, out_h, out_w, opts)
     n, h, w, c = image.shape
     top, left = crop_origin(h, w, out_h, out_w)
     out = np.empty((n, c, out_h, out_w), dtype=dtype)

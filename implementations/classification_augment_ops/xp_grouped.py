@@ -12,14 +12,19 @@ from __future__ import annotations
 
 from typing import Any
 
+import numpy as np
 from array_api_compat import array_namespace, device
 
 from harness import implementation
+from implementations.resize_bilinear._taps import taps
 from suites.classification_augment_ops import (
+    AA,
     GRAY_WEIGHTS,
     AugmentOptions,
+    _host,
     check_augment,
     crop_origin,
+    resized_crop_box,
 )
 
 
@@ -63,6 +68,32 @@ def _apply(xp: Any, op: int, x: Any, f: Any, wts: tuple[float, float, float]) ->
     return _hue(xp, x, xp.reshape(f, (-1, 1, 1)))
 
 
+def _resized_crops(xp: Any, image: Any, draws: Any, out_h: int, out_w: int, dtype: Any) -> Any:
+    """Per image: RandomResizedCrop's box (the suite's get_params on the host copy of the
+    draws), then the antialiased bilinear taps of each axis: a row pass and a column pass
+    of gathers and weights on the crop."""
+    n, h, w, c = image.shape
+    dev = device(image)
+    out = xp.empty((n, c, out_h, out_w), dtype=dtype, device=dev)
+    host = np.asarray(_host(draws), dtype=np.float64)
+    for k in range(n):
+        i, j, ch, cw = resized_crop_box(h, w, host[k])
+        x = xp.empty((c, ch, cw), dtype=dtype, device=dev)
+        x[...] = xp.permute_dims(image[k, i : i + ch, j : j + cw, :], (2, 0, 1))
+        x /= 255.0
+        for axis, (idx, wts) in ((1, taps(ch, out_h, AA)), (2, taps(cw, out_w, AA))):
+            shape = (-1, 1) if axis == 1 else (-1,)
+            acc = None
+            for t in range(len(idx[0])):
+                col = xp.asarray([row[t] for row in idx], dtype=xp.int64, device=dev)
+                wt = xp.asarray([row[t] for row in wts], dtype=dtype, device=dev)
+                term = xp.take(x, col, axis=axis) * xp.reshape(wt, shape)
+                acc = term if acc is None else acc + term
+            x = acc
+        out[k] = x
+    return out
+
+
 @implementation(
     "classification_augment_ops", ("numpy", "torch_cpu", "torch_cuda", "cupy"), "grouped"
 )
@@ -71,21 +102,26 @@ def augment(
     flip: Any,
     factors: Any,
     order: Any,
+    draws: Any,
     mean: Any,
     std: Any,
     out_h: int,
     out_w: int,
     opts: AugmentOptions,
 ) -> Any:
-    """Crop, convert, flip, four grouped jitter steps, normalise: all batched."""
-    dtype = check_augment(image, flip, factors, order, mean, std, out_h, out_w)
+    """Crop, convert, flip, four grouped jitter steps, normalise: batched (the random
+    resized crops, of different sizes, image by image)."""
+    dtype = check_augment(image, flip, factors, order, draws, mean, std, out_h, out_w, opts)
     xp = array_namespace(image, factors)
-    h, w = image.shape[1:3]
-    top, left = crop_origin(h, w, out_h, out_w)
-    crop = xp.permute_dims(image[:, top : top + out_h, left : left + out_w, :], (0, 3, 1, 2))
-    x = xp.empty(crop.shape, dtype=dtype, device=device(image))
-    x[...] = crop  # one pass into planar (CHW) float, then scaled in place
-    x /= 255.0
+    n, h, w, c = image.shape
+    if opts.crop == "random_resized":
+        x = _resized_crops(xp, image, draws, out_h, out_w, dtype)
+    else:
+        top, left = crop_origin(h, w, out_h, out_w)
+        crop = image[:, top : top + out_h, left : left + out_w, :]
+        x = xp.empty((n, c, out_h, out_w), dtype=dtype, device=device(image))
+        x[...] = xp.permute_dims(crop, (0, 3, 1, 2))  # one pass into planar (CHW) float
+        x /= 255.0
     flipped = xp.nonzero(flip)[0]
     if flipped.shape[0]:
         x[flipped] = xp.flip(xp.take(x, flipped, axis=0), axis=3)

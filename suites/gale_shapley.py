@@ -67,7 +67,7 @@ def check_inputs(proposer_prefs: Any, receiver_prefs: Any, opts: GaleShapleyOpti
     p, r = (np.zeros(np.shape(v), np.int64) if _empty_rows(v) else v
             for v in (proposer_prefs, receiver_prefs))  # fmt: skip
     ARGS.check(p, r)
-    p, r = np.asarray(p), np.asarray(r)
+    p, r = np.asarray(p, dtype=np.int64), np.asarray(r, dtype=np.int64)  # ints (checked)
     n, m = len(p), len(r)
     p, r = p.reshape(n, m), r.reshape(m, n)  # plain empty lists carry no shape
     complete = opts.lists == "complete"

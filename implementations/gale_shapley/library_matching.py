@@ -9,7 +9,6 @@ import sys
 from typing import Any
 
 import numpy as np
-from matching.games import StableMarriage
 
 from harness import implementation
 from suites.gale_shapley import GaleShapleyOptions, check_inputs
@@ -25,6 +24,8 @@ from suites.gale_shapley import GaleShapleyOptions, check_inputs
 )
 def gale_shapley(proposer_prefs: Any, receiver_prefs: Any, opts: GaleShapleyOptions) -> Any:
     """StableMarriage.create_from_dictionaries(...).solve(optimal='suitor')."""
+    from matching.games import StableMarriage  # a submodule the package does not import
+
     check_inputs(proposer_prefs, receiver_prefs, opts)
     suitors = {i: row.tolist() for i, row in enumerate(proposer_prefs)}
     reviewers = {j: row.tolist() for j, row in enumerate(receiver_prefs)}

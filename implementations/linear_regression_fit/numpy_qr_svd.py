@@ -1,5 +1,6 @@
-"""linear_regression_fit in NumPy: the design (centred, or with a column of ones) is
-reduced by one Householder QR (2*N*D^2 flops, the only pass over the N rows), then the
+"""linear_regression_fit in NumPy: the design (centred, or with a column of ones) with y
+appended as a last column is reduced by one Householder QR in mode 'r' (2*N*D^2 flops, the
+only pass over the N rows; Q is never formed: the last column of R is Q^T y), then the
 small R is split by an SVD for the rank decision and the minimum-norm solution. Wide
 problems (N < D) take the SVD of the design directly. Arithmetic in X's dtype.
 """
@@ -26,10 +27,11 @@ def linear_regression_fit(x: Any, y: Any, opts: LinRegOptions) -> Any:
     if a.shape[1] == 0:
         v = np.zeros(0, dtype)
     else:
-        if len(a) >= a.shape[1]:
-            q, r = np.linalg.qr(a)
-            u, s, vt = np.linalg.svd(r)
-            ut = u.T @ (q.T @ t)
+        cols = a.shape[1]
+        if len(a) >= cols:
+            r = np.asarray(np.linalg.qr(np.concatenate([a, t[:, None]], axis=1), mode="r"))
+            u, s, vt = np.linalg.svd(r[:cols, :cols])
+            ut = u.T @ r[:cols, cols]
         else:
             u, s, vt = np.linalg.svd(a, full_matrices=False)
             ut = u.T @ t

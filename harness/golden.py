@@ -351,6 +351,19 @@ def _binary_auroc(fixture: Fixture) -> list[GoldenCheck]:
     return [GoldenCheck(fixture.name, "roc_auc", inputs, expected, {}, params, _source(fixture))]
 
 
+def _gcn(fixture: Fixture) -> list[GoldenCheck]:
+    """torch-geometric GCNConv(5, 3, add_self_loops=True, normalize=True, bias=True) with its
+    own initialised parameters: the suite's defaults (symmetric, add_remaining, duplicates
+    summed); lin.weight is (Fo, F), the suite's weight its transpose; no edge weights."""
+    x, edges = fixture.inputs["x"], fixture.inputs["edge_index"].astype(np.int64)
+    weight = np.ascontiguousarray(fixture.outputs["param_lin.weight"].T)
+    inputs = {"x": x, "edge_index": edges, "edge_weight": None, "weight": weight,
+              "bias": fixture.outputs["param_bias"]}  # fmt: skip
+    (n, f), fo, e = x.shape, weight.shape[1], edges.shape[1]
+    params = {"N": n, "E": e, "F": f, "Fo": fo}
+    return [GoldenCheck(fixture.name, "gcn_layer", inputs, fixture.outputs["out"], {}, params)]
+
+
 #: op -> its conversion into checks of a suite (ops absent here have no suite yet)
 CONVERTERS: dict[str, Callable[[Fixture], list[GoldenCheck]]] = {
     "torchvision.ops.nms": _nms,
@@ -366,6 +379,7 @@ CONVERTERS: dict[str, Callable[[Fixture], list[GoldenCheck]]] = {
     "torchvision.ops.sigmoid_focal_loss": _focal,
     "torchmetrics.functional.classification.multiclass_jaccard_index": _jaccard,
     "torchmetrics.functional.classification.binary_auroc": _binary_auroc,
+    "torch_geometric.nn.GCNConv": _gcn,
 }
 
 

@@ -364,6 +364,24 @@ def _gcn(fixture: Fixture) -> list[GoldenCheck]:
     return [GoldenCheck(fixture.name, "gcn_layer", inputs, fixture.outputs["out"], {}, params)]
 
 
+def _gat(fixture: Fixture) -> list[GoldenCheck]:
+    """torch-geometric GATConv(5, 4, heads=2, concat=True, negative_slope=0.2, dropout=0)
+    with its own initialised parameters: the suite's defaults (self-loops replaced, every
+    repeated edge a softmax term). lin.weight (H·C, F) is the suite's (F, H, C) weight
+    transposed, att_src/att_dst (1, H, C) lose their leading 1; the suite has no bias, so
+    the layer's (zero-initialised) bias is taken off its output."""
+    x, edges = fixture.inputs["x"], fixture.inputs["edge_index"].astype(np.int64)
+    att_src, att_dst = fixture.outputs["param_att_src"][0], fixture.outputs["param_att_dst"][0]
+    h, c = att_src.shape
+    lin = fixture.outputs["param_lin.weight"]
+    weight = np.ascontiguousarray(lin.T.reshape(lin.shape[1], h, c))
+    inputs = {"x": x, "edge_index": edges, "weight": weight, "att_src": att_src,
+              "att_dst": att_dst}  # fmt: skip
+    out = fixture.outputs["out"] - fixture.outputs["param_bias"]
+    params = {"N": x.shape[0], "E": edges.shape[1], "F": x.shape[1], "H": h, "C": c}
+    return [GoldenCheck(fixture.name, "gat_layer", inputs, out, {}, params)]
+
+
 #: op -> its conversion into checks of a suite (ops absent here have no suite yet)
 CONVERTERS: dict[str, Callable[[Fixture], list[GoldenCheck]]] = {
     "torchvision.ops.nms": _nms,
@@ -380,6 +398,7 @@ CONVERTERS: dict[str, Callable[[Fixture], list[GoldenCheck]]] = {
     "torchmetrics.functional.classification.multiclass_jaccard_index": _jaccard,
     "torchmetrics.functional.classification.binary_auroc": _binary_auroc,
     "torch_geometric.nn.GCNConv": _gcn,
+    "torch_geometric.nn.GATConv": _gat,
 }
 
 

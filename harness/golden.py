@@ -367,6 +367,37 @@ def _deform_conv(fixture: Fixture) -> list[GoldenCheck]:
     return [GoldenCheck(fixture.name, "deformable_conv", inputs, out, options, params)]
 
 
+def _gcn(fixture: Fixture) -> list[GoldenCheck]:
+    """torch-geometric GCNConv(5, 3, add_self_loops=True, normalize=True, bias=True) with its
+    own initialised parameters: the suite's defaults (symmetric, add_remaining, duplicates
+    summed); lin.weight is (Fo, F), the suite's weight its transpose; no edge weights."""
+    x, edges = fixture.inputs["x"], fixture.inputs["edge_index"].astype(np.int64)
+    weight = np.ascontiguousarray(fixture.outputs["param_lin.weight"].T)
+    inputs = {"x": x, "edge_index": edges, "edge_weight": None, "weight": weight,
+              "bias": fixture.outputs["param_bias"]}  # fmt: skip
+    (n, f), fo, e = x.shape, weight.shape[1], edges.shape[1]
+    params = {"N": n, "E": e, "F": f, "Fo": fo}
+    return [GoldenCheck(fixture.name, "gcn_layer", inputs, fixture.outputs["out"], {}, params)]
+
+
+def _gat(fixture: Fixture) -> list[GoldenCheck]:
+    """torch-geometric GATConv(5, 4, heads=2, concat=True, negative_slope=0.2, dropout=0)
+    with its own initialised parameters: the suite's defaults (self-loops replaced, every
+    repeated edge a softmax term). lin.weight (H·C, F) is the suite's (F, H, C) weight
+    transposed, att_src/att_dst (1, H, C) lose their leading 1; the suite has no bias, so
+    the layer's (zero-initialised) bias is taken off its output."""
+    x, edges = fixture.inputs["x"], fixture.inputs["edge_index"].astype(np.int64)
+    att_src, att_dst = fixture.outputs["param_att_src"][0], fixture.outputs["param_att_dst"][0]
+    h, c = att_src.shape
+    lin = fixture.outputs["param_lin.weight"]
+    weight = np.ascontiguousarray(lin.T.reshape(lin.shape[1], h, c))
+    inputs = {"x": x, "edge_index": edges, "weight": weight, "att_src": att_src,
+              "att_dst": att_dst}  # fmt: skip
+    out = fixture.outputs["out"] - fixture.outputs["param_bias"]
+    params = {"N": x.shape[0], "E": edges.shape[1], "F": x.shape[1], "H": h, "C": c}
+    return [GoldenCheck(fixture.name, "gat_layer", inputs, out, {}, params)]
+
+
 #: op -> its conversion into checks of a suite (ops absent here have no suite yet)
 CONVERTERS: dict[str, Callable[[Fixture], list[GoldenCheck]]] = {
     "torchvision.ops.nms": _nms,
@@ -383,6 +414,8 @@ CONVERTERS: dict[str, Callable[[Fixture], list[GoldenCheck]]] = {
     "torchvision.ops.deform_conv2d": _deform_conv,
     "torchmetrics.functional.classification.multiclass_jaccard_index": _jaccard,
     "torchmetrics.functional.classification.binary_auroc": _binary_auroc,
+    "torch_geometric.nn.GCNConv": _gcn,
+    "torch_geometric.nn.GATConv": _gat,
 }
 
 

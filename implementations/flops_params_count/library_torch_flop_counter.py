@@ -1,0 +1,58 @@
+"""flops_params_count with torch.utils.flop_counter.FlopCounterMode: each row's module
+(nn.Conv2d, nn.ConvTranspose2d, nn.Linear, nn.BatchNorm2d in eval mode, nn.ReLU,
+nn.MaxPool2d, nn.AvgPool2d) built on the meta device and run on a meta input of the row's
+shape under the counter (no memory, no arithmetic); parameters are the module's
+parameters' numel. FlopCounterMode counts no elementwise work.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+import torch
+from torch import nn
+from torch.utils.flop_counter import FlopCounterMode
+
+from harness import implementation
+from suites.flops_params_count import CountOptions, check
+
+
+def _module(row: list[int]) -> tuple[nn.Module, tuple[int, ...]]:
+    kind, n, ci, h, w, co, kh, kw, s, p, d, g, b = row
+    meta = torch.device("meta")
+    if kind == 0:
+        return nn.Conv2d(ci, co, (kh, kw), s, p, d, g, bool(b), device=meta), (n, ci, h, w)
+    if kind == 1:
+        return nn.Linear(ci, co, bool(b), device=meta), (n, h * w, ci)
+    if kind == 2:
+        conv = nn.ConvTranspose2d(ci, co, (kh, kw), s, p, 0, g, bool(b), d, device=meta)
+        return conv, (n, ci, h, w)
+    if kind == 3:
+        return nn.BatchNorm2d(ci, affine=bool(b), device=meta).eval(), (n, ci, h, w)
+    if kind == 4:
+        return nn.ReLU(), (n, ci, h, w)
+    if kind == 5:
+        return nn.MaxPool2d((kh, kw), s, p, d), (n, ci, h, w)
+    return nn.AvgPool2d((kh, kw), s, p), (n, ci, h, w)
+
+
+@implementation(
+    "flops_params_count",
+    "library",
+    "torch_flop_counter",
+    arrays="numpy",
+    requires=("torch",),
+    supports={"elementwise": ("excluded",)},
+)
+def count(layers: Any, opts: CountOptions) -> Any:
+    """FlopCounterMode's total per row (halved for MACs); Σ numel of the parameters."""
+    rows = check(layers, opts)
+    result = []
+    for row in rows:
+        module, shape = _module(row)
+        with FlopCounterMode(display=False) as counter, torch.no_grad():
+            module(torch.empty(shape, device="meta"))
+        flops = int(counter.get_total_flops()) * opts.mac_flops // 2
+        result.append((flops, sum(int(t.numel()) for t in module.parameters())))
+    return np.array(result, dtype=np.int64).reshape(len(result), 2)

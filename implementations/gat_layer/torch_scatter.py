@@ -1,0 +1,44 @@
+"""gat_layer in torch (CPU and CUDA, one code): one GEMM for all heads, two per-node score
+vectors, the edge softmax with scatter_reduce (amax) and index_add_ (sums) by target, and
+the weighted messages index_add_-ed into the targets' rows, in the input dtype.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import torch
+import torch.nn.functional as F
+
+from harness import implementation
+from suites.gat_layer import GatOptions, check
+
+
+@implementation("gat_layer", ("torch_cpu", "torch_cuda"), "scatter_softmax")
+def gat(x: Any, edge_index: Any, weight: Any, att_src: Any, att_dst: Any, opts: GatOptions) -> Any:
+    """X·W once; per-node scores; scatter amax, exp, index_add_ sums and messages."""
+    check(x, edge_index, weight, att_src, att_dst, opts)
+    n, (f, h, c), dev = x.shape[0], weight.shape, x.device
+    z = (x @ weight.reshape(f, h * c)).view(n, h, c)
+    s_src, s_dst = (z * att_src).sum(-1), (z * att_dst).sum(-1)
+    src, dst = edge_index[0], edge_index[1]
+    if opts.multi_edges == "once":
+        e0 = src.shape[0]
+        keys, inverse = torch.unique(dst * n + src, return_inverse=True)
+        pos = torch.arange(e0, device=dev)
+        first = torch.full_like(keys, e0).scatter_reduce_(0, inverse, pos, "amin")
+        keep = torch.sort(first).values
+        src, dst = src[keep], dst[keep]
+    if opts.self_loops == "replace":
+        keep = src != dst
+        nodes = torch.arange(n, device=dev)
+        src, dst = torch.cat([src[keep], nodes]), torch.cat([dst[keep], nodes])
+    e = F.leaky_relu(s_src[src] + s_dst[dst], opts.negative_slope)
+    index = dst[:, None].expand(-1, h)
+    m = torch.full((n, h), -torch.inf, dtype=e.dtype, device=dev)
+    m = m.scatter_reduce_(0, index, e, "amax")
+    p = torch.exp(e - m[dst])
+    alpha = p / torch.zeros_like(m).index_add_(0, dst, p)[dst]
+    out = torch.zeros_like(z).index_add_(0, dst, alpha[:, :, None] * z[src])
+    y = out.reshape(n, h * c) if opts.heads == "concat" else out.mean(dim=1)
+    return F.elu(y) if opts.activation == "elu" else y

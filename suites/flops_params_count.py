@@ -1,0 +1,324 @@
+"""Suite for flops_params_count: analytic FLOPs and trainable parameters of a layer table."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+
+from harness.args import Arg, Args, Rule
+from harness.cases import bench, case, edge, error
+from harness.comparators import Exact
+from harness.options import Options, option
+from harness.spec import Case, Cost, Inputs, Suite
+
+#: Layer kinds (column 0 of a row); anything else is refused, never counted as 0.
+CONV, LINEAR, CONV_T, BATCHNORM, RELU, MAXPOOL, AVGPOOL = range(7)
+KINDS = {CONV: "conv2d", LINEAR: "linear", CONV_T: "conv_transpose2d", BATCHNORM: "batchnorm2d",
+         RELU: "relu", MAXPOOL: "maxpool2d", AVGPOOL: "avgpool2d"}  # fmt: skip
+#: The 13 columns of a row.
+COLUMNS = ("kind", "n", "c_in", "h", "w", "c_out", "kh", "kw", "stride", "pad", "dilation",
+           "groups", "bias")  # fmt: skip
+
+
+@dataclass(frozen=True)
+class CountOptions(Options):
+    mac_flops: int = option(
+        2,
+        1,
+        meaning="FLOPs per multiply-add of a convolution or linear layer: 2 (torch's "
+        "FlopCounterMode, fvcore's 'flops' x 2) or 1 (MAC-based tools, ptflops)",
+    )
+    elementwise: str = option(
+        "excluded",
+        "counted",
+        meaning="excluded: BN, ReLU, pooling and bias adds count 0 FLOPs (FlopCounterMode); "
+        "counted: BN 2 per element, ReLU 1, max-pool k² - 1 and avg-pool k² per output, a "
+        "bias add 1 per output",
+    )
+
+
+def _integral(xp: Any, t: Any) -> Any:
+    return (
+        t != xp.round(t) if xp.isdtype(t.dtype, "real floating") else xp.zeros_like(t, dtype=bool)
+    )
+
+
+def _half(t: np.ndarray) -> np.ndarray:
+    out = np.array(t, dtype=np.float64, copy=True)
+    out.reshape(-1)[1] += 0.5
+    return out
+
+
+INTEGRAL = Rule("whole numbers (layer sizes)", _integral, _half)
+# layers: one row per layer, the 13 COLUMNS (ints, or floats holding whole numbers). Linear
+# rows apply to n·h·w tokens of c_in features; BN, ReLU and pooling rows need c_out = c_in;
+# bias = 1 means a conv/linear bias or BN's affine weight and bias.
+ARGS = Args(Arg("layers", ("L", 13), "real", rules=(INTEGRAL,)))
+
+
+def _conv_out(size: int, k: int, s: int, p: int, d: int) -> int:
+    return (size + 2 * p - d * (k - 1) - 1) // s + 1
+
+
+def layer_rows(layers: Any) -> list[list[int]]:
+    """Validate every row (after ARGS.check) and return them as lists of Python ints.
+    ValueError names the row and what is wrong: an unknown kind, a size below its minimum,
+    groups not dividing the channels, an empty output, c_out != c_in where it must hold."""
+    rows = [[int(v) for v in row] for row in np.asarray(layers).tolist()]
+    for i, r in enumerate(rows):
+        kind, n, c_in, h, w, c_out, kh, kw, s, p, d, g, bias = r
+        if kind not in KINDS:
+            raise ValueError(f"layers[{i}]: unknown layer kind {kind} (known: {KINDS})")
+        low = {"n": (n, 0), "c_in": (c_in, 1), "h": (h, 1), "w": (w, 1), "c_out": (c_out, 1),
+               "kh": (kh, 1), "kw": (kw, 1), "stride": (s, 1), "pad": (p, 0),
+               "dilation": (d, 1), "groups": (g, 1)}  # fmt: skip
+        for name, (value, least) in low.items():
+            if value < least:
+                raise ValueError(f"layers[{i}]: {name} must be >= {least}, got {value}")
+        if bias not in (0, 1):
+            raise ValueError(f"layers[{i}]: bias must be 0 or 1, got {bias}")
+        if kind in (CONV, CONV_T) and (c_in % g or c_out % g):
+            raise ValueError(f"layers[{i}]: groups={g} must divide c_in={c_in} and c_out={c_out}")
+        if kind >= BATCHNORM and c_out != c_in:
+            raise ValueError(f"layers[{i}]: a {KINDS[kind]} row needs c_out = c_in")
+        if kind in (MAXPOOL, AVGPOOL) and 2 * p > min(kh, kw):
+            raise ValueError(f"layers[{i}]: a pooling pad must be at most half the kernel")
+        if kind == CONV_T:
+            sizes = [(x - 1) * s - 2 * p + d * (k - 1) + 1 for x, k in ((h, kh), (w, kw))]
+        elif kind in (CONV, MAXPOOL, AVGPOOL):
+            sizes = [_conv_out(h, kh, s, p, d), _conv_out(w, kw, s, p, d)]
+        else:
+            sizes = [1]
+        if min(sizes) < 1:
+            raise ValueError(f"layers[{i}]: the {KINDS[kind]} output would be empty")
+    return rows
+
+
+def check(layers: Any, opts: CountOptions) -> list[list[int]]:
+    """The one-line input check of every implementation: ARGS, then layer_rows."""
+    ARGS.check(layers)
+    return layer_rows(layers)
+
+
+def flops_params_count(layers: Any, opts: CountOptions) -> Any:
+    """Oracle: exact integers, one row at a time; (L, 2) int64 of [FLOPs, parameters].
+    conv: m = N·C_out·H_out·W_out·(C_in/g)·kH·kW multiply-adds (dilation changes H_out, not
+    the taps); transposed conv: N·H_in·W_in·C_in·(C_out/g)·kH·kW (each input pixel
+    scattered through the kernel, FlopCounterMode's count); linear: N·h·w·C_in·C_out.
+    FLOPs = mac_flops·m (+ elementwise ops when counted). Parameters: the weight's numel +
+    C_out with bias; BN 2·C with affine; ReLU and pooling none (BN buffers never count)."""
+    out = []
+    for kind, n, c_in, h, w, c_out, kh, kw, s, p, d, g, bias in check(layers, opts):
+        counted = opts.elementwise == "counted"
+        macs = params = other = 0
+        if kind == CONV:
+            ho, wo = _conv_out(h, kh, s, p, d), _conv_out(w, kw, s, p, d)
+            macs = n * c_out * ho * wo * (c_in // g) * kh * kw
+            params = c_out * (c_in // g) * kh * kw + bias * c_out
+            other = bias * n * c_out * ho * wo
+        elif kind == CONV_T:
+            ho = (h - 1) * s - 2 * p + d * (kh - 1) + 1
+            wo = (w - 1) * s - 2 * p + d * (kw - 1) + 1
+            macs = n * h * w * c_in * (c_out // g) * kh * kw
+            params = c_in * (c_out // g) * kh * kw + bias * c_out
+            other = bias * n * c_out * ho * wo
+        elif kind == LINEAR:
+            macs = n * h * w * c_in * c_out
+            params = c_in * c_out + bias * c_out
+            other = bias * n * h * w * c_out
+        elif kind == BATCHNORM:
+            params = 2 * c_in * bias
+            other = 2 * n * c_in * h * w
+        elif kind == RELU:
+            other = n * c_in * h * w
+        else:  # pooling: comparisons (max) or adds and a divide (avg) per output
+            ho, wo = _conv_out(h, kh, s, p, d), _conv_out(w, kw, s, p, d)
+            per = kh * kw - 1 if kind == MAXPOOL else kh * kw
+            other = per * n * c_in * ho * wo
+        out.append([opts.mac_flops * macs + (other if counted else 0), params])
+    return np.array(out, dtype=np.int64).reshape(len(out), 2)
+
+
+def _row(kind: int, n: int, c_in: int, h: int, w: int, c_out: int = 0, k: int = 1, s: int = 1,
+         p: int = 0, d: int = 1, g: int = 1, bias: int = 0) -> list[int]:  # fmt: skip
+    return [kind, n, c_in, h, w, c_out or c_in, k, k, s, p, d, g, bias]
+
+
+def resnet_table(depths: tuple[int, ...], n: int = 1, size: int = 224) -> list[list[int]]:
+    """ResNet-18/34 (basic blocks, 1000 classes) as rows: 7x7/2 stem conv, BN, ReLU, 3x3/2
+    max-pool (pad 1); per block conv-BN-ReLU-conv-BN (+ a 1x1/2 conv and BN projection
+    entering stages 2-4), ReLU after the add; global average pool (as an avgpool over the
+    final map) and FC 512 -> 1000."""
+    rows = [_row(CONV, n, 3, size, size, 64, 7, 2, 3)]
+    h = _conv_out(size, 7, 2, 3, 1)
+    rows += [_row(BATCHNORM, n, 64, h, h, bias=1), _row(RELU, n, 64, h, h),
+             _row(MAXPOOL, n, 64, h, h, k=3, s=2, p=1)]  # fmt: skip
+    h, c = _conv_out(h, 3, 2, 1, 1), 64
+    for stage, blocks in enumerate(depths):
+        o = 64 * 2**stage
+        for b in range(blocks):
+            s = 2 if stage and b == 0 else 1
+            ho = _conv_out(h, 3, s, 1, 1)
+            rows += [_row(CONV, n, c, h, h, o, 3, s, 1), _row(BATCHNORM, n, o, ho, ho, bias=1),
+                     _row(RELU, n, o, ho, ho), _row(CONV, n, o, ho, ho, o, 3, 1, 1),
+                     _row(BATCHNORM, n, o, ho, ho, bias=1)]  # fmt: skip
+            if s != 1 or c != o:
+                rows += [_row(CONV, n, c, h, h, o, 1, s), _row(BATCHNORM, n, o, ho, ho, bias=1)]
+            rows.append(_row(RELU, n, o, ho, ho))
+            h, c = ho, o
+    rows += [_row(AVGPOOL, n, c, h, h, k=h), _row(LINEAR, n, c, 1, 1, 1000, bias=1)]
+    return rows
+
+
+def lenet_table(n: int = 1) -> list[list[int]]:
+    """small_cnn_forward's network: 62,006 parameters, ≈ 1.30 MFLOP per image."""
+    return [
+        _row(CONV, n, 3, 32, 32, 6, 5, bias=1), _row(RELU, n, 6, 28, 28),
+        _row(MAXPOOL, n, 6, 28, 28, k=2, s=2), _row(CONV, n, 6, 14, 14, 16, 5, bias=1),
+        _row(RELU, n, 16, 10, 10), _row(MAXPOOL, n, 16, 10, 10, k=2, s=2),
+        _row(LINEAR, n, 400, 1, 1, 120, bias=1), _row(RELU, n, 120, 1, 1),
+        _row(LINEAR, n, 120, 1, 1, 84, bias=1), _row(RELU, n, 84, 1, 1),
+        _row(LINEAR, n, 84, 1, 1, 10, bias=1),
+    ]  # fmt: skip
+
+
+def _random_row(rng: np.random.Generator) -> list[int]:
+    kind = int(rng.integers(0, 7))
+    n, h, w = int(rng.integers(1, 5)), int(rng.integers(9, 40)), int(rng.integers(9, 40))
+    g = int(rng.choice([1, 2, 4])) if kind in (CONV, CONV_T) else 1
+    c_in, c_out = g * int(rng.integers(1, 9)), g * int(rng.integers(1, 9))
+    if kind >= BATCHNORM:
+        c_out = c_in
+    k, s = int(rng.integers(1, 6)), int(rng.integers(1, 4))
+    d = int(rng.integers(1, 3)) if kind != AVGPOOL else 1
+    p = int(rng.integers(0, k // 2 + 1))
+    if kind in (LINEAR, BATCHNORM, RELU):
+        k, s, p, d = 1, 1, 0, 1
+    return [kind, n, c_in, h, w, c_out, k, k, s, p, d, g, int(rng.integers(0, 2))]
+
+
+def make_inputs(case: Case) -> Inputs:
+    """``net``: ``random`` (L valid rows of every kind, sizes drawn), ``resnet18``,
+    ``resnet34``, ``lenet``, ``huge_linear`` (2^24 + 1 input features: float32 cannot hold
+    it); ``batch`` the batch column; ``bad`` overwrites one cell (an error case)."""
+    p, rng = case.params, np.random.default_rng(case.seed)
+    net, batch = p.get("net", "random"), int(p.get("batch", 1))
+    if net == "resnet34":
+        rows = resnet_table((3, 4, 6, 3), batch)
+    elif net == "resnet18":
+        rows = resnet_table((2, 2, 2, 2), batch)
+    elif net == "lenet":
+        rows = lenet_table(batch)
+    elif net == "huge_linear":
+        rows = [_row(LINEAR, batch, 2**24 + 1, 1, 1, 3, bias=1), _row(RELU, batch, 3, 1, 1),
+                _row(CONV, batch, 3, 2**12 + 1, 2**12 + 3, 5, 3, 1, 1)]  # fmt: skip
+    else:
+        rows = [_random_row(rng) for _ in range(int(p["L"]))]
+    table = np.array(rows, dtype=np.int64).reshape(len(rows), 13)
+    if "bad" in p:
+        row, col, value = p["bad"]
+        table[row, col] = value
+    return {"layers": table.astype(case.dtype)}
+
+
+def cost(case: Case) -> Cost:
+    """About 20 integer operations and 13 values read per row."""
+    p = case.params
+    net = p.get("net", "random")
+    depths = {"resnet34": (3, 4, 6, 3), "resnet18": (2, 2, 2, 2)}
+    if net in depths:
+        rows = len(resnet_table(depths[net]))
+    else:
+        rows = {"lenet": len(lenet_table()), "huge_linear": 3}.get(net) or int(p.get("L", 0))
+    return Cost(20.0 * rows, 8.0 * 15 * rows, rows, "layers")
+
+
+MAC, COUNTED = {"mac_flops": 1}, {"elementwise": "counted"}
+CASES = [
+    case("random_layers", L=40),  # the error base
+    case("random_layers_counted", L=40, seed=29, options=COUNTED),
+    case("random_layers_macs", L=40, seed=31, options=MAC),
+    case("random_counted_macs", L=40, seed=37, options={**MAC, **COUNTED}),
+    case("resnet34", net="resnet34"),
+    case("resnet18_batch_32", net="resnet18", batch=32),
+    case("lenet_counted", net="lenet", options=COUNTED),
+    case("lenet_float_table", net="lenet", batch=3, dtype="float64"),
+    # several hundred rows: past a 256-row block
+    case("multi_block", L=300, seed=41),
+    edge("huge_linear_f64", net="huge_linear", dtype="float64"),
+    edge("huge_linear_int", net="huge_linear", batch=2),
+    edge("empty_batch", net="lenet", batch=0, options=COUNTED),
+    edge("no_layers", L=0),
+]
+ERRORS = [
+    error(
+        "unknown_layer_kind", ValueError, r"layers\[3\]: unknown layer kind 9", L=40, bad=[3, 0, 9]
+    ),
+    error("zero_stride", ValueError, r"layers\[5\]: stride must be >= 1", L=40, bad=[5, 8, 0]),
+    error("groups_not_dividing", ValueError, r"groups=4 must divide", net="lenet", bad=[0, 11, 4]),
+    error("empty_conv_output", ValueError, r"output would be empty", net="lenet", bad=[0, 6, 40]),
+    error("bn_channels_change", ValueError, r"needs c_out = c_in", net="resnet18", bad=[1, 5, 9]),
+    error("bias_flag_2", ValueError, r"bias must be 0 or 1", net="lenet", bad=[0, 12, 2]),
+]
+BENCH = {
+    "smoke": [bench("bench_lenet", net="lenet")],
+    "quick": [bench("bench_resnet34", net="resnet34", batch=8)],
+    "full": [bench("bench_random_2000", L=2000)],
+}
+
+
+def fuzz_strategy() -> Any:
+    from hypothesis import strategies as st
+
+    params = st.fixed_dictionaries(
+        {
+            "L": st.integers(0, 30),
+            "seed": st.integers(0, 2**31 - 1),
+            "dtype": st.sampled_from(["int64", "int32", "float64"]),
+        }
+    )
+    return st.builds(
+        lambda p, o: Case("fuzz", p, o, "fuzz"), params, CountOptions.strategy(optional=True)
+    )
+
+
+SUITE = Suite(
+    algorithm="flops_params_count",
+    family="attention-and-layers",
+    summary="FLOPs and trainable parameters per layer of a network given as a table of layer "
+    "rows (conv, transposed conv, linear, BN, ReLU, pooling) -> (L, 2) int64 [FLOPs, params].",
+    conventions=(
+        "flops_params_count(layers, opts). layers (L, 13): kind (0 conv2d, 1 linear, 2 "
+        "conv_transpose2d, 3 batchnorm2d, 4 relu, 5 maxpool2d, 6 avgpool2d), n, c_in, h, w "
+        "(the input), c_out, kh, kw, stride, pad, dilation, groups, bias (0/1; BN: affine). "
+        "FLOPs count a multiply-add as mac_flops (2, FlopCounterMode; or 1, MACs); a conv's "
+        "count uses its output size (floor, as torch) and C_in/g taps, dilation changing the "
+        "output size only; a transposed conv counts N·H_in·W_in·C_in·(C_out/g)·kH·kW (input "
+        "pixels scattered). elementwise=excluded (default) counts no BN, ReLU, pooling or "
+        "bias FLOPs, as FlopCounterMode; counted adds them. Parameters: trainable tensors "
+        "only (BN's running buffers never count). Exact int64. ValueError: an unknown kind "
+        "(never counted as 0), a size below its minimum, groups not dividing, an empty "
+        "output, c_out != c_in for BN/ReLU/pooling, a non-integral or non-0/1 value."
+    ),
+    args=ARGS,
+    options=CountOptions,
+    make_inputs=make_inputs,
+    oracle=flops_params_count,
+    compare=Exact("int64"),
+    cost=cost,
+    defaults={"seed": 19, "dtype": "int64"},
+    cases=CASES,
+    errors=ERRORS,
+    bench=BENCH,
+    standard="bench_resnet34",
+    error_base="random_layers",
+    multi_block={"L": 300},
+    fuzz=fuzz_strategy,
+    reference="torch.utils.flop_counter.FlopCounterMode over each row's module (nn.Conv2d, "
+    "nn.ConvTranspose2d, nn.Linear, nn.BatchNorm2d, nn.ReLU, nn.MaxPool2d, nn.AvgPool2d) on "
+    "meta tensors, parameters = the module's parameters' numel; ResNet-34 = 21,797,672 "
+    "parameters and 7.33 GFLOP at 224x224, LeNet = 62,006",
+    backends=("python", "library"),
+)

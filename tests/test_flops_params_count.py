@@ -1,0 +1,186 @@
+"""Pitfalls of flops_params_count: each deliberately wrong counter is flagged by verify, and
+the oracle's totals are the published ones (ResNet-18/34 parameters, ResNet-34's 7.33
+GFLOP at 224x224 as torch's FlopCounterMode counts a real model, LeNet's 62,006).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+import numpy as np
+import pytest
+
+from harness.registry import Implementation
+from harness.verify import verify
+from suites.flops_params_count import (
+    SUITE,
+    CountOptions,
+    check,
+    flops_params_count,
+    lenet_table,
+    resnet_table,
+)
+
+Fn = Callable[..., Any]
+
+
+def variant(
+    *,
+    fma: int | None = None,
+    dilated_taps: bool = False,
+    ignore_groups: bool = False,
+    ceil: bool = False,
+    transposed_like_conv: bool = False,
+    bn_buffers: bool = False,
+    bias_params: bool = True,
+    unknown_is_zero: bool = False,
+    elementwise: str | None = None,
+    table_dtype: Any = None,
+    count_dtype: Any = np.int64,
+    rows_done: int = 0,
+    in_place: bool = False,
+    flat_when_empty: bool = False,
+) -> Fn:
+    """A straightforward counter; every knob away from its default is one mistake."""
+
+    def out(size: int, k: int, s: int, p: int, d: int) -> int:
+        span = size + 2 * p - d * (k - 1) - 1
+        return (-(-span // s) if ceil else span // s) + 1
+
+    def count(layers: Any, opts: CountOptions) -> Any:
+        if not unknown_is_zero:
+            check(layers, opts)
+        table = np.asarray(layers if table_dtype is None else np.asarray(layers, table_dtype))
+        mac = opts.mac_flops if fma is None else fma
+        counted = (opts.elementwise if elementwise is None else elementwise) == "counted"
+        result = []
+        for i, row in enumerate(table.tolist()):
+            kind, n, ci, h, w, co, kh, kw, s, p, d, g, b = (int(v) for v in row)
+            g = 1 if ignore_groups else g
+            macs = other = params = 0
+            if kind == 0 or (kind == 2 and transposed_like_conv):
+                ekh, ekw = (d * (kh - 1) + 1, d * (kw - 1) + 1) if dilated_taps else (kh, kw)
+                outs = n * co * out(h, kh, s, p, d) * out(w, kw, s, p, d)
+                macs, other = outs * ci // g * ekh * ekw, b * outs
+                params = co * ci // g * kh * kw + b * co
+            elif kind == 2:
+                ho, wo = (
+                    (h - 1) * s - 2 * p + d * (kh - 1) + 1,
+                    (w - 1) * s - 2 * p + d * (kw - 1) + 1,
+                )
+                macs, other = n * h * w * ci * co // g * kh * kw, b * n * co * ho * wo
+                params = ci * co // g * kh * kw + b * co
+            elif kind == 1:
+                macs, other, params = n * h * w * ci * co, b * n * h * w * co, ci * co + b * co
+            elif kind == 3:
+                other, params = 2 * n * ci * h * w, (4 if bn_buffers else 2) * ci * b
+            elif kind == 4:
+                other = n * ci * h * w
+            elif kind in (5, 6):
+                per = kh * kw - (kind == 5)
+                other = per * n * ci * out(h, kh, s, p, d) * out(w, kw, s, p, d)
+            if not bias_params and kind in (0, 1, 2):
+                params -= b * co
+            flops = mac * macs + (other if counted else 0)
+            if rows_done and i >= rows_done:  # a blocked pass that finishes one block of rows
+                flops = 0
+            result.append((flops, params))
+        if in_place:
+            layers[...] = 0
+        y = np.array(result, dtype=np.int64).reshape(len(result), 2)
+        y = y.astype(count_dtype).astype(np.int64)  # int32 arithmetic wraps past 2^31
+        return y.reshape(-1) if flat_when_empty and y.size == 0 else y
+
+    return count
+
+
+def _verdict(fn: Fn, case: str) -> Any:
+    impl = Implementation("flops_params_count", "python", "pitfall", fn)
+    return verify(SUITE, impl, SUITE.find_case(case))
+
+
+PITFALLS = [
+    # (wrong counter, case, words the diagnosis must contain)
+    (variant(fma=1), "random_layers", "values differ"),  # MACs reported as FLOPs
+    (variant(fma=2), "random_layers_macs", "values differ"),
+    (variant(dilated_taps=True), "random_layers", "values differ"),
+    (variant(ignore_groups=True), "random_layers", "values differ"),
+    (variant(ceil=True), "random_layers", "values differ"),
+    (variant(transposed_like_conv=True), "random_layers", "values differ"),
+    (variant(bn_buffers=True), "resnet34", "values differ"),  # running stats as params
+    (variant(bias_params=False), "lenet_float_table", "values differ"),
+    (variant(elementwise="counted"), "random_layers", "values differ"),
+    (variant(elementwise="excluded"), "lenet_counted", "values differ"),
+    (variant(table_dtype=np.float32), "huge_linear_f64", "values differ"),
+    (variant(count_dtype=np.int32), "resnet18_batch_32", "values differ"),  # wraps past 2^31
+    (variant(rows_done=256), "multi_block", "values differ"),
+    (variant(in_place=True), "random_layers", "modified its input(s) ['layers']"),
+    (variant(flat_when_empty=True), "no_layers", "has shape (0,), expected (0, 2)"),
+    (variant(unknown_is_zero=True), "unknown_layer_kind", "returned normally"),
+]
+
+
+@pytest.mark.parametrize(("fn", "case", "words"), PITFALLS)
+def test_the_suite_flags_each_pitfall(fn: Fn, case: str, words: str) -> None:
+    v = _verdict(fn, case)
+    assert v.status == "fail", (v.status, v.detail)
+    assert words in v.detail, v.detail
+
+
+@pytest.mark.parametrize("case", [c.name for c in SUITE.cases] + [e.name for e in SUITE.errors])
+def test_the_straightforward_counter_passes(case: str) -> None:
+    v = _verdict(variant(), case)
+    assert v.status == "pass", v.detail
+
+
+def test_the_blocked_mistake_hides_in_the_first_block() -> None:
+    assert _verdict(variant(rows_done=256), "random_layers").status == "pass"
+
+
+def _totals(rows: list[list[int]], **options: Any) -> tuple[int, int]:
+    counts = flops_params_count(np.array(rows, dtype=np.int64), CountOptions(**options))
+    return int(counts[:, 0].sum()), int(counts[:, 1].sum())
+
+
+def test_the_published_parameter_counts() -> None:
+    assert _totals(resnet_table((3, 4, 6, 3)))[1] == 21_797_672
+    assert _totals(resnet_table((2, 2, 2, 2)))[1] == 11_689_512
+    assert _totals(lenet_table())[1] == 62_006
+
+
+def test_resnet34_flops_equal_flop_counter_mode_on_the_real_model() -> None:
+    """7.33 GFLOP (3.66 GMAC) at 224x224: the table's total equals FlopCounterMode over a
+    meta-device ResNet-34 built from the resnet_basic_block reference's BasicBlock."""
+    torch = pytest.importorskip("torch")
+    from torch import nn
+    from torch.utils.flop_counter import FlopCounterMode
+
+    from implementations.resnet_basic_block.library_torch import BasicBlock
+
+    meta = torch.device("meta")
+    layers: list[nn.Module] = [nn.Conv2d(3, 64, 7, 2, 3, bias=False, device=meta),
+                               nn.BatchNorm2d(64, device=meta), nn.ReLU(),
+                               nn.MaxPool2d(3, 2, 1)]  # fmt: skip
+    c = 64
+    for stage, blocks in enumerate((3, 4, 6, 3)):
+        o = 64 * 2**stage
+        for i in range(blocks):
+            s = 2 if stage and i == 0 else 1
+            layers.append(BasicBlock(c, o, s, proj=s != 1 or c != o, zero_pad=False))
+            c = o
+    layers += [nn.AdaptiveAvgPool2d(1), nn.Flatten(), nn.Linear(512, 1000, device=meta)]
+    net = nn.Sequential(*layers).eval()
+    with FlopCounterMode(display=False) as counter, torch.no_grad():
+        net(torch.empty(1, 3, 224, 224, device=meta))
+    flops = _totals(resnet_table((3, 4, 6, 3)))[0]
+    assert flops == counter.get_total_flops()
+    assert round(flops / 1e9, 2) == 7.33
+    assert round(_totals(resnet_table((3, 4, 6, 3)), mac_flops=1)[0] / 1e9, 2) == 3.66
+
+
+def test_lenet_flops_per_image_are_the_spec_s_1_30_m() -> None:
+    from suites.small_cnn_forward import MACS
+
+    assert _totals(lenet_table())[0] == 2 * MACS
+    assert round(2 * MACS / 1e6, 2) == 1.30

@@ -43,10 +43,11 @@ def _fit(x: Any, y: Any, mode: int, eps: float) -> Any:
     if n >= cols:
         q, r = np.linalg.qr(a)
         u, s, vt = np.linalg.svd(r)
-        ut = u.T @ (q.T @ t)
+        # = u.T (q.T t); Numba's LAPACK results have no fixed layout: '@' wants contiguous
+        ut = (t @ np.ascontiguousarray(q)) @ np.ascontiguousarray(u)
     else:
         u, s, vt = np.linalg.svd(a, full_matrices=False)
-        ut = u.T @ t
+        ut = t @ np.ascontiguousarray(u)
     for k in range(len(s)):
         if s[k] > max(n, cols) * eps * s[0]:
             v += vt[k] * (ut[k] / s[k])

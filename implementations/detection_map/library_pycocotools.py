@@ -15,20 +15,19 @@ import io
 from typing import Any
 
 import numpy as np
-from pycocotools.coco import COCO
-from pycocotools.cocoeval import COCOeval
+from pycocotools import coco, cocoeval
 
 from harness import implementation
 from suites.detection_map import AREA_RANGES, MapOptions, check, thresholds
 
 
 def _coco(images: list[dict[str, Any]], classes: list[dict[str, Any]],
-          anns: list[dict[str, Any]]) -> COCO:  # fmt: skip
-    coco = COCO()
-    coco.dataset = {"images": images, "categories": classes, "annotations": anns}
+          anns: list[dict[str, Any]]) -> Any:  # fmt: skip
+    data = coco.COCO()
+    data.dataset = {"images": images, "categories": classes, "annotations": anns}
     with contextlib.redirect_stdout(io.StringIO()):
-        coco.createIndex()
-    return coco
+        data.createIndex()
+    return data
 
 
 def _anns(boxes: Any, labels: Any, images: Any) -> list[dict[str, Any]]:
@@ -66,7 +65,7 @@ def detection_map(det_boxes: Any, det_scores: Any, det_labels: Any, det_images: 
     dts = _anns(det_boxes, det_labels, det_images)
     for a, score in zip(dts, det_scores.tolist(), strict=True):
         a["score"], a["iscrowd"], a["area"] = float(score), 0, a["bbox"][2] * a["bbox"][3]
-    ev = COCOeval(_coco(images, classes, gts), _coco(images, classes, dts), "bbox")
+    ev = cocoeval.COCOeval(_coco(images, classes, gts), _coco(images, classes, dts), "bbox")
     ev.params.iouThrs = thresholds(opts)
     ev.params.areaRng, ev.params.areaRngLbl = [list(AREA_RANGES[opts.area_range])], ["r"]
     ev.params.maxDets = [opts.max_dets or max(len(dts), 1)]

@@ -11,10 +11,11 @@ import numba
 import numpy as np
 
 from harness import implementation
+from harness.numba_threads import threaded_njit
 from suites.lstm_cell import LstmOptions, blocks, check
 
 
-@numba.njit(parallel=True, cache=False)
+@threaded_njit()
 def _steps(xw: Any, whT: Any, h: Any, c: Any, out: Any, order: Any) -> None:  # pragma: no cover
     t_len, bsz, _ = xw.shape
     hid = h.shape[1]

@@ -9,10 +9,11 @@ import numba
 import numpy as np
 
 from harness import implementation
+from harness.numba_threads import threaded_njit
 from suites.relu_forward_backward import ARGS, ReluBackwardOptions, ReluOptions, check_backward
 
 
-@numba.njit(parallel=True, cache=False)
+@threaded_njit()
 def _forward(x: Any, keep_nan: bool, out: Any) -> None:  # pragma: no cover - compiled
     zero = out.dtype.type(0)
     for i in numba.prange(x.size):
@@ -20,7 +21,7 @@ def _forward(x: Any, keep_nan: bool, out: Any) -> None:  # pragma: no cover - co
         out[i] = v if (v > 0 or (keep_nan and v != v)) else zero
 
 
-@numba.njit(parallel=True, cache=False)
+@threaded_njit()
 def _backward(x: Any, g: Any, at_zero: bool, out: Any) -> None:  # pragma: no cover
     zero = out.dtype.type(0)
     for i in numba.prange(x.size):

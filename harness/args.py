@@ -344,8 +344,10 @@ def _result_dtype(floats: list[tuple[Any, Any]]) -> Any:
 
 
 def _swap_corner(boxes: np.ndarray) -> np.ndarray:
+    """The first box of any batch shape, (..., 4), made inverted (x2 below x1)."""
     out = np.array(boxes, copy=True)
-    out[0, 2] = out[0, 0] - 1.0
+    first = out.reshape(-1, out.shape[-1])[0]  # a view: out is contiguous
+    first[2] = first[0] - 1.0
     return out
 
 

@@ -183,12 +183,16 @@ def test_a_verify_case_runs_several_blocks(suite: Suite) -> None:
 
 
 def _rounded_to_float32(inputs: dict[str, Any]) -> dict[str, Any]:
-    return {
-        k: v.astype(np.float32).astype(np.float64)
-        if isinstance(v, np.ndarray) and v.dtype == np.float64
-        else v
-        for k, v in inputs.items()
-    }
+    """float64 arrays rounded to float32 and back, lists of them (ArrayList) included."""
+
+    def rounded(v: Any) -> Any:
+        if isinstance(v, np.ndarray) and v.dtype == np.float64:
+            return v.astype(np.float32).astype(np.float64)
+        if isinstance(v, list | tuple):
+            return type(v)(rounded(x) for x in v)
+        return v
+
+    return {k: rounded(v) for k, v in inputs.items()}
 
 
 def _float32_inputs_fail(suite: Suite, case: Case) -> bool:
@@ -341,7 +345,15 @@ def _declared_signature(impl: Implementation) -> tuple[list[str], bool]:
         and any("implementation" in ast.unparse(d) for d in n.decorator_list)
     ]
     assert funcs, f"{impl.source}: no @implementation-decorated function"
-    a = funcs[0].args
+
+    def registers(f: ast.FunctionDef) -> bool:  # a file may hold a forward and a backward
+        return any(
+            isinstance(d, ast.Call) and d.args and ast.literal_eval(d.args[0]) == impl.algorithm
+            for d in f.decorator_list
+            if isinstance(d, ast.Call) and d.args and isinstance(d.args[0], ast.Constant)
+        )
+
+    a = next((f for f in funcs if registers(f)), funcs[0]).args
     pos = [x.arg for x in a.posonlyargs + a.args]
     return pos, bool(a.defaults or a.kwonlyargs or a.vararg or a.kwarg)
 

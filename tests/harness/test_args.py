@@ -193,7 +193,8 @@ def test_nan_passes_a_rule_that_does_not_forbid_it() -> None:
 
 
 def test_rule_violate_turns_valid_inputs_into_broken_ones() -> None:
-    for rule, value in ((NOT_INVERTED, boxes()), (NO_NAN, scores())):
+    batched = np.stack([boxes(), boxes()])  # (B, N, 4): the first box of the batch breaks
+    for rule, value in ((NOT_INVERTED, boxes()), (NOT_INVERTED, batched), (NO_NAN, scores())):
         assert not np.any(rule.broken(np, value))
         broken = rule.violate(value)
         assert np.any(rule.broken(np, broken))

@@ -365,11 +365,52 @@ def shares_memory(a: Any, b: Any) -> bool:
         return bool(mem_a.ptr == mem_b.ptr and mem_a.size and mem_b.size)
     if isinstance(a, list) and isinstance(b, list) and not _holds_arrays(a, b):
         return not _list_ids(a).isdisjoint(_list_ids(b))
+    if isinstance(a, list) and isinstance(b, list):
+        lists = _lists_share_memory(a, b)
+        if lists is not None:
+            return lists
     if isinstance(a, list):
         return any(shares_memory(x, b) for x in a)
     if isinstance(b, list):
         return any(shares_memory(a, y) for y in b)
     return False
+
+
+def _lists_share_memory(a: list[Any], b: list[Any]) -> bool | None:
+    """``any(shares_memory(x, y))`` over two flat lists of NumPy arrays (or of torch
+    tensors; None entries share nothing), without comparing every pair: a parameter group
+    of hundreds of tensors would otherwise cost ~1e5 comparisons per pair of lists. Only
+    pairs that may overlap (NumPy: intersecting byte bounds; torch: the same storage) are
+    compared. None for any other mix of values: the caller compares pair by pair."""
+    np = _np()
+    xs, ys = [x for x in a if x is not None], [y for y in b if y is not None]
+    if not xs or not ys:
+        return None
+    if all(isinstance(v, np.ndarray) for v in (*xs, *ys)):
+        bounds = np.lib.array_utils.byte_bounds
+        # sweep over [low, high] intervals (closed: conservative for empty arrays)
+        events = sorted(
+            ((*bounds(v), side, k) for side, vs in enumerate((xs, ys)) for k, v in enumerate(vs)),
+            key=lambda e: e[0],
+        )
+        active: tuple[list[tuple[int, int]], list[tuple[int, int]]] = ([], [])
+        for low, high, side, k in events:
+            for act in active:
+                act[:] = [(h, j) for h, j in act if h >= low]
+            for _, j in active[1 - side]:
+                x, y = (xs[k], ys[j]) if side == 0 else (xs[j], ys[k])
+                if shares_memory(x, y):
+                    return True
+            active[side].append((high, k))
+        return False
+    if all(hasattr(v, "untyped_storage") for v in (*xs, *ys)):
+        by_ptr: dict[int, list[Any]] = {}
+        for x in xs:
+            by_ptr.setdefault(x.untyped_storage().data_ptr(), []).append(x)
+        return any(
+            shares_memory(x, y) for y in ys for x in by_ptr.get(y.untyped_storage().data_ptr(), [])
+        )
+    return None
 
 
 def _holds_arrays(*lists: list[Any]) -> bool:

@@ -2,6 +2,11 @@
 
 from __future__ import annotations
 
+from typing import Any
+
+import pytest
+
+from harness import backends
 from harness.backends import BACKENDS, device_of, is_interpreted, libraries
 
 
@@ -19,3 +24,51 @@ def test_libraries_in_backend_order() -> None:
 def test_only_plain_python_is_interpreted() -> None:
     assert [b for b in BACKENDS if is_interpreted(b)] == ["python"]
     assert not is_interpreted("library")
+
+
+def _pairwise(a: list[Any], b: list[Any]) -> bool:
+    return any(backends.shares_memory(x, y) for x in a for y in b)
+
+
+def test_lists_of_arrays_share_memory_as_any_of_their_pairs() -> None:
+    import numpy as np
+
+    buf = np.arange(64.0)
+    fresh = [np.zeros(3), None, np.ones((2, 2))]
+    cases: list[tuple[list[Any], list[Any]]] = [
+        ([buf[:8], np.zeros(4)], [np.ones(2), buf[4:12]]),  # overlapping views
+        ([buf[::2], None], [buf[1::2]]),  # interleaved: bounds overlap, no element shared
+        ([buf[:0], buf[10:20]], [buf[20:30], buf[:0]]),  # touching and empty
+        ([buf[:8].reshape(2, 4)], [buf[5:6].reshape(())]),  # 0-d view inside a matrix
+        (fresh, [np.zeros(3), None]),
+        ([None], [buf]),
+        (fresh, fresh),
+    ]
+    for a, b in cases:
+        assert backends.shares_memory(a, b) == _pairwise(a, b), (a, b)
+
+
+def test_lists_of_tensors_share_memory_as_any_of_their_pairs() -> None:
+    torch = pytest.importorskip("torch")
+    base = torch.arange(10.0)
+    a = [torch.zeros(3), base[:2]]
+    assert backends.shares_memory(a, [torch.ones(2), base[5:]])
+    assert not backends.shares_memory(a, [torch.ones(2), torch.zeros(0), None])
+
+
+def test_long_lists_are_not_compared_pair_by_pair(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Two 300-array parameter lists: 90,000 pairs, of which none may overlap."""
+    import numpy as np
+
+    calls = []
+    original = backends.shares_memory
+
+    def counted(a: Any, b: Any) -> bool:
+        calls.append(1)
+        return original(a, b)
+
+    monkeypatch.setattr(backends, "shares_memory", counted)
+    a, b = [np.zeros(4) for _ in range(300)], [np.zeros(4) for _ in range(300)]
+    assert not backends.shares_memory(a, b)
+    assert backends.shares_memory(a, [*b, a[7][1:]])
+    assert len(calls) < 3_000

@@ -387,7 +387,7 @@ def _lists_share_memory(a: list[Any], b: list[Any]) -> bool | None:
     if not xs or not ys:
         return None
     if all(isinstance(v, np.ndarray) for v in (*xs, *ys)):
-        bounds = np.lib.array_utils.byte_bounds
+        bounds = getattr(np.lib, "array_utils", np).byte_bounds  # NumPy 2 | 1.26
         # sweep over [low, high] intervals (closed: conservative for empty arrays)
         events = sorted(
             ((*bounds(v), side, k) for side, vs in enumerate((xs, ys)) for k, v in enumerate(vs)),

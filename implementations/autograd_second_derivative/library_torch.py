@@ -7,6 +7,7 @@ torch.func.hessian (jacfwd of jacrev).
 
 from __future__ import annotations
 
+import warnings
 from collections.abc import Callable
 from typing import Any
 
@@ -58,6 +59,8 @@ def forward_over_reverse(x: Any, v: Any, a: Any, opts: SecondDerivativeOptions) 
     f = scalar_function(a, opts)
     if x.numel() == 0:
         return _empty(x, opts)
-    if opts.result == "hessian":
-        return torch.func.hessian(f)(x)
-    return torch.func.jvp(torch.func.grad(f), (x,), (v,))[1]
+    with warnings.catch_warnings():  # torch.func scripts a helper through the deprecated jit
+        warnings.filterwarnings("ignore", "`torch.jit.script` is deprecated", DeprecationWarning)
+        if opts.result == "hessian":
+            return torch.func.hessian(f)(x)
+        return torch.func.jvp(torch.func.grad(f), (x,), (v,))[1]

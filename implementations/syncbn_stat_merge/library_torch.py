@@ -6,6 +6,7 @@ average), torch.var_mean (correction 0) gives the batch's statistics.
 
 from __future__ import annotations
 
+import warnings
 from typing import Any
 
 import torch
@@ -31,5 +32,7 @@ def syncbn_stat_merge(shards: Any, running_mean: Any, running_var: Any, num_batc
     else:
         momentum = opts.momentum if opts.momentum_convention == "torch" else 1 - opts.momentum
     F.batch_norm(x, rm, rv, training=True, momentum=momentum, eps=opts.eps)
-    var, mean = torch.var_mean(x, dim=[0, *range(2, x.ndim)], correction=0)
+    with warnings.catch_warnings():  # zero channels: torch warns of 0 dof for an empty reduction
+        warnings.filterwarnings("ignore", r"var_mean\(\): degrees of freedom", UserWarning)
+        var, mean = torch.var_mean(x, dim=[0, *range(2, x.ndim)], correction=0)
     return mean, var, rm, rv

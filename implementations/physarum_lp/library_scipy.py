@@ -29,6 +29,9 @@ from suites.physarum_lp import check
         "rank_deficient": "linprog returns the optimum; the case stops the dynamics early",
         "no_constraints": "linprog returns the optimum; the case stops the dynamics early",
         "square": "linprog returns the optimum; the case stops the dynamics early",
+        "bench_20x200": "linprog returns the optimum; the bench stops after max_iter steps",
+        "bench_100x1000": "linprog returns the optimum; the bench stops after max_iter steps",
+        "bench_1000x10000": "linprog returns the optimum; the bench stops after max_iter steps",
     },
 )
 def physarum_lp(A: Any, b: Any, c: Any, x0: Any, h: Any, tol: Any, max_iter: Any) -> Any:

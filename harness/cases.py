@@ -155,3 +155,12 @@ class Tolerance:
 
     def as_dict(self) -> dict[str, Any]:
         return {"rtol": self.rtol, "atol": self.atol, "reason": self.reason}
+
+
+def fuzz_cases(params: Any, options: Any) -> Any:
+    """The hypothesis strategy of a suite's fuzz cases: ``params`` (a strategy of parameter
+    dicts) and ``options`` (a strategy of option overrides, e.g. ``Opts.strategy()``) drawn
+    together into cases named "fuzz"."""
+    from hypothesis import strategies as st  # imported by fuzzing only, never by listing
+
+    return st.builds(lambda p, o: Case("fuzz", p, o, "fuzz"), params, options)

@@ -21,7 +21,7 @@ from typing import Any
 import numpy as np
 
 from harness.args import NO_NAN, NOT_INVERTED, Arg, Args, Rule, Scalar
-from harness.cases import bench, case, edge
+from harness.cases import bench, case, edge, fuzz_cases
 from harness.comparators import Close, Exact, Outputs
 from harness.comparators.base import EPS
 from harness.options import Options, option
@@ -238,8 +238,7 @@ def fuzz_strategy() -> Any:
             "dtype": st.sampled_from(["float32", "float64"]),
         }
     )
-    return st.builds(lambda p, o: Case("fuzz", p, o, "fuzz"), params,
-                     AtssOptions.strategy(optional=True))  # fmt: skip
+    return fuzz_cases(params, AtssOptions.strategy(optional=True))  # fmt: skip
 
 
 SUITE = Suite(

@@ -17,7 +17,7 @@ from typing import Any
 import numpy as np
 
 from harness.args import Arg, Args, Rule, Scalar
-from harness.cases import bench, case, edge, error
+from harness.cases import bench, case, edge, error, fuzz_cases
 from harness.comparators import Close, Outputs
 from harness.comparators.base import EPS
 from harness.options import Options, option
@@ -175,8 +175,7 @@ def fuzz_strategy() -> Any:
             "pattern": st.sampled_from(["random", "absent", "singletons"]),
         }
     )
-    return st.builds(lambda p, o: Case("fuzz", p, o, "fuzz"), params,
-                     BalanceOptions.strategy(optional=True))  # fmt: skip
+    return fuzz_cases(params, BalanceOptions.strategy(optional=True))  # fmt: skip
 
 
 CONVENTIONS = (

@@ -15,7 +15,7 @@ from typing import Any
 import numpy as np
 
 from harness.args import NO_NAN, Arg, Args, Scalar
-from harness.cases import bench, case, edge, error
+from harness.cases import bench, case, edge, error, fuzz_cases
 from harness.comparators import Close
 from harness.options import Options, option
 from harness.spec import Case, Cost, Inputs, Suite, Tolerance
@@ -226,8 +226,7 @@ def fuzz_strategy() -> Any:
             "pattern": st.sampled_from(["random", "ties", "half"]),
         }
     )
-    return st.builds(lambda p, o: Case("fuzz", p, o, "fuzz"), params,
-                     AccuracyOptions.strategy(optional=True))  # fmt: skip
+    return fuzz_cases(params, AccuracyOptions.strategy(optional=True))  # fmt: skip
 
 
 CONVENTIONS = (

@@ -15,7 +15,7 @@ from typing import Any
 import numpy as np
 
 from harness.args import Arg, Args
-from harness.cases import bench, case, edge, error
+from harness.cases import bench, case, edge, error, fuzz_cases
 from harness.comparators import Close
 from harness.options import Options, option
 from harness.spec import Case, Cost, Inputs, Suite, Tolerance
@@ -238,7 +238,7 @@ def _fuzz(backward: bool) -> Any:
         }
     )
     options = (SteBackwardOptions if backward else SteForwardOptions).strategy()
-    return st.builds(lambda p, o: Case("fuzz", p, o, "fuzz"), params, options)
+    return fuzz_cases(params, options)
 
 
 def fuzz_strategy() -> Any:

@@ -10,7 +10,7 @@ from typing import Any
 import numpy as np
 
 from harness.args import Arg, Args, Rule, Scalar
-from harness.cases import bench, case, edge, error
+from harness.cases import bench, case, edge, error, fuzz_cases
 from harness.comparators import Close, Outputs, default_tolerance
 from harness.options import Options, option
 from harness.spec import Case, Cost, Inputs, Suite, Tolerance
@@ -290,7 +290,7 @@ def fuzz_strategy() -> Any:
             "batch_box": st.booleans(),
         }
     )
-    return st.builds(lambda p, o: Case("fuzz", p, o, "fuzz"), params, CutOptions.strategy())
+    return fuzz_cases(params, CutOptions.strategy())
 
 
 SUITE = Suite(

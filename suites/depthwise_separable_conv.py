@@ -12,7 +12,7 @@ from typing import Any
 import numpy as np
 
 from harness.args import Arg, Args
-from harness.cases import bench, case, edge, error
+from harness.cases import bench, case, edge, error, fuzz_cases
 from harness.comparators import Close, default_tolerance
 from harness.options import Options, option
 from harness.spec import Case, Cost, Inputs, Suite, Tolerance
@@ -272,7 +272,7 @@ def fuzz_strategy() -> Any:
         }
     )
     options = SeparableOptions.strategy(optional=True)
-    return st.builds(lambda p, o: Case("fuzz", p, o, "fuzz"), params, options).filter(_valid)
+    return fuzz_cases(params, options).filter(_valid)
 
 
 def _valid(c: Case) -> bool:

@@ -31,7 +31,7 @@ from typing import Any
 import numpy as np
 
 from harness.args import NO_NAN, NOT_INVERTED, Arg, Args, Rule, Scalar
-from harness.cases import bench, case, edge, error
+from harness.cases import bench, case, edge, error, fuzz_cases
 from harness.comparators import Close, Outputs
 from harness.options import Options, option
 from harness.spec import Case, Cost, Inputs, Suite, Tolerance
@@ -424,7 +424,7 @@ def fuzz_strategy() -> Any:
     opts = MapOptions.strategy(optional=True).filter(
         lambda o: o.get("protocol") != "voc" or o.get("area_range", "all") == "all"
     )
-    return st.builds(lambda p, o: Case("fuzz", p, o, "fuzz"), params, opts)
+    return fuzz_cases(params, opts)
 
 
 CONVENTIONS = (

@@ -14,7 +14,7 @@ from typing import Any
 import numpy as np
 
 from harness.args import Arg, Args
-from harness.cases import bench, case, edge, error
+from harness.cases import bench, case, edge, error, fuzz_cases
 from harness.comparators import Close, default_tolerance
 from harness.options import Options, option
 from harness.spec import Case, Cost, Inputs, Suite, Tolerance
@@ -395,7 +395,7 @@ def fuzz_strategy() -> Any:
         }
     )
     flags = DiceOptions.strategy(optional=True)
-    return st.builds(lambda p, o: Case("fuzz", p, o, "fuzz"), params, flags).filter(
+    return fuzz_cases(params, flags).filter(
         lambda c: (
             not (
                 c.options.get("ignore_index") is not None

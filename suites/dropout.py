@@ -14,7 +14,7 @@ from typing import Any
 import numpy as np
 
 from harness.args import Arg, Args, Scalar
-from harness.cases import bench, case, edge, error
+from harness.cases import bench, case, edge, error, fuzz_cases
 from harness.comparators import Close, Comparison, KeepRate
 from harness.options import Options, option
 from harness.spec import Case, Cost, Inputs, Suite, Tolerance
@@ -212,7 +212,7 @@ def fuzz_strategy() -> Any:
             "pattern": st.sampled_from(["random", "nonfinite", "zeros"]),
         }
     )
-    return st.builds(lambda p, o: Case("fuzz", p, o, "fuzz"), params, flags)
+    return fuzz_cases(params, flags)
 
 
 SUITE = Suite(

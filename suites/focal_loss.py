@@ -14,7 +14,7 @@ from typing import Any
 import numpy as np
 
 from harness.args import Arg, Args, Rule, Scalar
-from harness.cases import bench, case, edge, error
+from harness.cases import bench, case, edge, error, fuzz_cases
 from harness.comparators import Close
 from harness.options import Options, option
 from harness.spec import Case, Cost, Inputs, Suite, Tolerance
@@ -272,7 +272,7 @@ def fuzz_strategy() -> Any:
         }
     )
     flags = FocalOptions.strategy(optional=True)
-    return st.builds(lambda p, o: Case("fuzz", p, o, "fuzz"), params, flags)
+    return fuzz_cases(params, flags)
 
 
 SUITE = Suite(

@@ -9,7 +9,7 @@ from typing import Any
 import numpy as np
 
 from harness.args import Arg, Args
-from harness.cases import bench, case, edge, error
+from harness.cases import bench, case, edge, error, fuzz_cases
 from harness.comparators import Close, default_tolerance
 from harness.options import Options, option
 from harness.spec import Case, Cost, Inputs, Suite, Tolerance
@@ -266,7 +266,7 @@ def fuzz_strategy() -> Any:
             "pattern": st.sampled_from(["random", "loops", "isolated"]),
         }
     )
-    return st.builds(lambda p, o: Case("fuzz", p, o, "fuzz"), params, GatOptions.strategy())
+    return fuzz_cases(params, GatOptions.strategy())
 
 
 SUITE = Suite(

@@ -9,7 +9,7 @@ from typing import Any
 import numpy as np
 
 from harness.args import Arg, Args
-from harness.cases import bench, case, edge, error
+from harness.cases import bench, case, edge, error, fuzz_cases
 from harness.comparators import Close, default_tolerance
 from harness.options import Options, option
 from harness.spec import Case, Cost, Inputs, Suite, Tolerance
@@ -281,7 +281,7 @@ def fuzz_strategy() -> Any:
             "pattern": st.sampled_from(["random", "loops", "dup_loops", "isolated", "symmetric"]),
         }
     )
-    return st.builds(lambda p, o: Case("fuzz", p, o, "fuzz"), params, GcnOptions.strategy())
+    return fuzz_cases(params, GcnOptions.strategy())
 
 
 SUITE = Suite(

@@ -16,7 +16,7 @@ from typing import Any
 import numpy as np
 
 from harness.args import Arg, Args, Scalar
-from harness.cases import bench, case, edge, error
+from harness.cases import bench, case, edge, error, fuzz_cases
 from harness.comparators import Close
 from harness.comparators.base import EPS
 from harness.options import Options, option
@@ -174,8 +174,7 @@ def fuzz_strategy() -> Any:
             "pattern": st.sampled_from(["random", "ties", "no_pos_image"]),
         }
     )
-    return st.builds(lambda p, o: Case("fuzz", p, o, "fuzz"), params,
-                     MiningOptions.strategy(optional=True))  # fmt: skip
+    return fuzz_cases(params, MiningOptions.strategy(optional=True))  # fmt: skip
 
 
 CONVENTIONS = (

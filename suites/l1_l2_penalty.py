@@ -15,7 +15,7 @@ from typing import Any
 import numpy as np
 
 from harness.args import Arg, Args, ArrayList, Rule
-from harness.cases import bench, case, edge, error
+from harness.cases import bench, case, edge, error, fuzz_cases
 from harness.comparators import Close, Each, Outputs
 from harness.options import Options, option
 from harness.spec import Case, Cost, Inputs, Suite
@@ -209,8 +209,7 @@ def fuzz_strategy() -> Any:
             "pattern": st.sampled_from(["random", "zeros", "nan"]),
         }
     )
-    return st.builds(lambda p, o: Case("fuzz", p, o, "fuzz"), params,
-                     PenaltyOptions.strategy(optional=True))  # fmt: skip
+    return fuzz_cases(params, PenaltyOptions.strategy(optional=True))  # fmt: skip
 
 
 CONVENTIONS = (

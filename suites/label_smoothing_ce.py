@@ -13,7 +13,7 @@ from typing import Any
 import numpy as np
 
 from harness.args import Arg, Args, Scalar
-from harness.cases import bench, case, edge, error
+from harness.cases import bench, case, edge, error, fuzz_cases
 from harness.comparators import Close
 from harness.comparators.base import EPS
 from harness.options import Options, option
@@ -243,7 +243,7 @@ def fuzz_strategy() -> Any:
         optional={"weight": st.sampled_from(["random", "some_zero"])},
     )
     flags = SmoothingOptions.strategy(omit=("ignore_index",), optional=True)
-    return st.builds(lambda p, o: Case("fuzz", p, o, "fuzz"), params, flags)
+    return fuzz_cases(params, flags)
 
 
 CONVENTIONS = (

@@ -11,7 +11,7 @@ from typing import Any
 import numpy as np
 
 from harness.args import NO_NAN, Arg, Args, Rule
-from harness.cases import bench, case, edge
+from harness.cases import bench, case, edge, fuzz_cases
 from harness.comparators import Close
 from harness.options import Options, option
 from harness.spec import Case, Cost, Inputs, Suite, Tolerance
@@ -247,7 +247,7 @@ def fuzz_strategy() -> Any:
             "iters": st.integers(1, 7),
         }
     )
-    return st.builds(lambda p, o: Case("fuzz", p, o, "fuzz"), params, CosineOptions.strategy())
+    return fuzz_cases(params, CosineOptions.strategy())
 
 
 SUITE = Suite(

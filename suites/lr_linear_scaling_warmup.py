@@ -11,7 +11,7 @@ from typing import Any
 import numpy as np
 
 from harness.args import Arg, Args
-from harness.cases import bench, case, edge
+from harness.cases import bench, case, edge, fuzz_cases
 from harness.comparators import Close
 from harness.options import Options, option
 from harness.spec import Case, Cost, Inputs, Suite, Tolerance
@@ -152,7 +152,7 @@ def fuzz_strategy() -> Any:
             "main": st.sampled_from(["cosine", "random", "constant"]),
         }
     )
-    return st.builds(lambda p, o: Case("fuzz", p, o, "fuzz"), params, WarmupOptions.strategy())
+    return fuzz_cases(params, WarmupOptions.strategy())
 
 
 SUITE = Suite(

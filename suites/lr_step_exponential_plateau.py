@@ -10,7 +10,7 @@ from typing import Any
 import numpy as np
 
 from harness.args import Arg, Args, Rule
-from harness.cases import bench, case, edge
+from harness.cases import bench, case, edge, fuzz_cases
 from harness.comparators import Close
 from harness.options import Options, option
 from harness.spec import Case, Cost, Inputs, Suite, Tolerance
@@ -351,7 +351,7 @@ def fuzz_strategy() -> Any:
             "metric": st.sampled_from(["plateaus", "negative", "accuracy", "nan", "ties"]),
         }
     )
-    return st.builds(lambda p, o: Case("fuzz", p, o, "fuzz"), params, flags)
+    return fuzz_cases(params, flags)
 
 
 SUITE = Suite(

@@ -15,7 +15,7 @@ from typing import Any
 import numpy as np
 
 from harness.args import Arg, Args
-from harness.cases import bench, case, edge, error
+from harness.cases import bench, case, edge, error, fuzz_cases
 from harness.comparators import Close, Outputs
 from harness.comparators.base import EPS
 from harness.options import Options, option
@@ -164,8 +164,7 @@ def fuzz_strategy() -> Any:
             "state": st.sampled_from(["random", "zero"]),
         }
     )
-    return st.builds(lambda p, o: Case("fuzz", p, o, "fuzz"), params,
-                     LstmOptions.strategy(optional=True))  # fmt: skip
+    return fuzz_cases(params, LstmOptions.strategy(optional=True))  # fmt: skip
 
 
 CONVENTIONS = (

@@ -13,7 +13,7 @@ from typing import Any
 import numpy as np
 
 from harness.args import NO_NAN, Arg, Args, Rule
-from harness.cases import bench, case, edge, error
+from harness.cases import bench, case, edge, error, fuzz_cases
 from harness.comparators import Close, Outputs, default_tolerance
 from harness.options import Options, option
 from harness.spec import Case, Cost, Inputs, Suite, Tolerance
@@ -295,7 +295,7 @@ def fuzz_strategy() -> Any:
         }
     )
     flags = MiouOptions.strategy(optional=True)
-    return st.builds(lambda p, o: Case("fuzz", p, o, "fuzz"), params, flags)
+    return fuzz_cases(params, flags)
 
 
 SUITE = Suite(

@@ -16,7 +16,7 @@ from typing import Any
 import numpy as np
 
 from harness.args import Arg, Args
-from harness.cases import bench, case, edge, error
+from harness.cases import bench, case, edge, error, fuzz_cases
 from harness.comparators import Close
 from harness.options import Options, option
 from harness.spec import Case, Cost, Inputs, Suite, Tolerance
@@ -178,8 +178,7 @@ def _fuzz(options: Any, backward: bool) -> Any:
             "pattern": st.sampled_from(["random", "special", "zeros", "tiny"]),
         }
     )
-    return st.builds(lambda p, o: Case("fuzz", p, o, "fuzz"), params,
-                     options.strategy(optional=True))  # fmt: skip
+    return fuzz_cases(params, options.strategy(optional=True))  # fmt: skip
 
 
 def fuzz_strategy() -> Any:

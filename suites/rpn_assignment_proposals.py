@@ -24,7 +24,7 @@ from typing import Any
 import numpy as np
 
 from harness.args import NO_NAN, NOT_INVERTED, Arg, Args, Rule, Scalar
-from harness.cases import bench, case, edge, error
+from harness.cases import bench, case, edge, error, fuzz_cases
 from harness.comparators import Close, Exact, Outputs
 from harness.comparators.base import EPS
 from harness.options import Options, option
@@ -369,8 +369,7 @@ def fuzz_strategy() -> Any:
             "dtype": st.sampled_from(["float32", "float64"]),
         }
     )
-    return st.builds(lambda p, o: Case("fuzz", p, o, "fuzz"), params,
-                     RpnOptions.strategy(optional=True))  # fmt: skip
+    return fuzz_cases(params, RpnOptions.strategy(optional=True))  # fmt: skip
 
 
 CONVENTIONS = (

@@ -21,7 +21,7 @@ from typing import Any
 import numpy as np
 
 from harness.args import NO_NAN, NOT_INVERTED, Arg, Args, Rule, Scalar
-from harness.cases import bench, case, edge
+from harness.cases import bench, case, edge, fuzz_cases
 from harness.comparators import Exact, Outputs
 from harness.options import Options, option
 from harness.spec import Case, Cost, Inputs, Suite
@@ -228,8 +228,7 @@ def fuzz_strategy() -> Any:
             "dtype": st.sampled_from(["float32", "float64"]),
         }
     )
-    return st.builds(lambda p, o: Case("fuzz", p, o, "fuzz"), params,
-                     SimOtaOptions.strategy(optional=True))  # fmt: skip
+    return fuzz_cases(params, SimOtaOptions.strategy(optional=True))  # fmt: skip
 
 
 SUITE = Suite(

@@ -12,7 +12,7 @@ from typing import Any
 import numpy as np
 
 from harness.args import Arg, Args
-from harness.cases import bench, case, edge, error
+from harness.cases import bench, case, edge, error, fuzz_cases
 from harness.comparators import Close, default_tolerance
 from harness.options import Options, option
 from harness.spec import Case, Cost, Inputs, Suite, Tolerance
@@ -275,7 +275,7 @@ def _fuzz(backward: bool) -> Any:
             "axis": st.sampled_from([-1, 0, 1, -2]),
         },
     )
-    return st.builds(lambda p, o: Case("fuzz", p, o, "fuzz"), params, flags)
+    return fuzz_cases(params, flags)
 
 
 def fuzz_strategy() -> Any:

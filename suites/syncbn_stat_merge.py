@@ -15,7 +15,7 @@ from typing import Any
 import numpy as np
 
 from harness.args import Arg, Args, ArrayList, Scalar
-from harness.cases import bench, case, edge, error
+from harness.cases import bench, case, edge, error, fuzz_cases
 from harness.comparators import Close, Outputs, default_tolerance
 from harness.spec import Case, Cost, Inputs, Suite, Tolerance
 from suites.batchnorm_forward_running_stats import BatchNormOptions, batch_weight
@@ -201,8 +201,7 @@ def fuzz_strategy() -> Any:
             "offset": st.sampled_from([0.0, 100.0]),
         }
     )
-    return st.builds(lambda p, o: Case("fuzz", p, o, "fuzz"), params,
-                     BatchNormOptions.strategy(omit=("momentum_convention",),
+    return fuzz_cases(params, BatchNormOptions.strategy(omit=("momentum_convention",),
                                                optional=True))  # fmt: skip
 
 

@@ -16,7 +16,7 @@ from typing import Any
 import numpy as np
 
 from harness.args import Arg, Args, Scalar
-from harness.cases import bench, case, edge, error
+from harness.cases import bench, case, edge, error, fuzz_cases
 from harness.comparators import Close
 from harness.comparators.base import EPS
 from harness.options import Options, option
@@ -217,8 +217,7 @@ def fuzz_strategy() -> Any:
             "pattern": st.sampled_from(["random", "identical", "easy", "nan"]),
         }
     )
-    return st.builds(lambda p, o: Case("fuzz", p, o, "fuzz"), params,
-                     TripletOptions.strategy(optional=True))  # fmt: skip
+    return fuzz_cases(params, TripletOptions.strategy(optional=True))  # fmt: skip
 
 
 CONVENTIONS = (

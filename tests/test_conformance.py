@@ -348,9 +348,11 @@ def _declared_signature(impl: Implementation) -> tuple[list[str], bool]:
 
     def registers(f: ast.FunctionDef) -> bool:  # a file may hold a forward and a backward
         return any(
-            isinstance(d, ast.Call) and d.args and ast.literal_eval(d.args[0]) == impl.algorithm
+            isinstance(d, ast.Call)
+            and d.args
+            and isinstance(d.args[0], ast.Constant)
+            and d.args[0].value == impl.algorithm
             for d in f.decorator_list
-            if isinstance(d, ast.Call) and d.args and isinstance(d.args[0], ast.Constant)
         )
 
     a = next((f for f in funcs if registers(f)), funcs[0]).args

@@ -303,6 +303,13 @@ def _float32_tolerance(case: Case) -> Tolerance | None:
     return Tolerance(2e-5, 2e-5, "float32 clipped polygon areas: ~15 eps seen, x10 margin")
 
 
+def float64_polygons(inputs: Inputs) -> bool:
+    """Float64 inputs: a fixed-point clipper (pyclipper's 1e-6 grid) is ~1e-7 off there,
+    past the float64 tolerance (its documented divergence); a fuzz case of float64
+    polygons is the same situation."""
+    return bool(np.asarray(inputs["polygons_a"]).dtype == np.float64)
+
+
 def _fuzz_case(p: int, k: int, m: int, seed: int, dtype: str, pattern: str, kind: str) -> Case:
     params = dict(p=p, k=k, m=m, seed=seed, dtype=dtype, pattern=pattern)
     return Case("fuzz", params, {"kind": kind}, "fuzz")
@@ -363,5 +370,6 @@ SUITE = Suite(
     multi_block={"P": 300},
     backends=("python", "numpy", "numba", "torch_cpu", "torch_cuda", "library"),
     fuzz=fuzz_strategy,
-    reference="shapely (GEOS) polygon intersection",
+    divergent_inputs={"star_f64": float64_polygons},
+    reference="shapely (GEOS) polygon intersection; pyclipper (1e-6 fixed point)",
 )

@@ -55,8 +55,7 @@ def in_dtype(fn: Fn) -> Fn:
 
 def test_the_oracle_agrees_with_shapely_and_opencv() -> None:
     """GEOS in float64 to 1e-12 (far coordinates excepted: GEOS keeps fewer digits there),
-    OpenCV's float32 polygon clipper to 1e-4."""
-    import cv2
+    OpenCV (the cv2 library reference) to 1e-3."""
     import shapely
 
     for name in ("random_f64", "identical_f64", "axis_aligned_shared_edges", "thin_1000_to_1",
@@ -69,22 +68,23 @@ def test_the_oracle_agrees_with_shapely_and_opencv() -> None:
         inter = shapely.area(shapely.intersection(polys[0][:, None], polys[1][None, :]))
         union = (a[:, 2] * a[:, 3])[:, None] + b[:, 2] * b[:, 3] - inter
         np.testing.assert_allclose(expected, inter / union, rtol=0, atol=1e-12, err_msg=name)
-    case = find("random_f32")
-    inputs = case_inputs(SUITE, case)
-    expected = SUITE.run_oracle(inputs, case)
-    a, b = inputs["boxes_a"], inputs["boxes_b"]
-    got = np.zeros(expected.shape)
-    for i, p in enumerate(a):
-        for j, q in enumerate(b):
-            kind, region = cv2.rotatedRectangleIntersection(
-                ((float(p[0]), float(p[1])), (float(p[2]), float(p[3])), float(np.rad2deg(p[4]))),
-                ((float(q[0]), float(q[1])), (float(q[2]), float(q[3])), float(np.rad2deg(q[4]))),
-            )
-            if kind != cv2.INTERSECT_NONE and region is not None and len(region) >= 3:
-                inter = cv2.contourArea(region)
-                got[i, j] = inter / (p[2] * p[3] + q[2] * q[3] - inter)
-    assert (expected > 0).sum() > 50  # the comparison is not vacuous
-    np.testing.assert_allclose(got, expected, rtol=0, atol=1e-4)
+    pytest.importorskip("cv2")
+    from implementations.rotated_box_iou.library_cv2 import rotated_box_iou as opencv
+
+    # its expected failures (float32, vertex merging) leave its option mapping unchecked by
+    # verify on y_toward_x (float64 only): checked here, at the merging tolerance
+    for name in ("random_f32", "y_toward_x_f64"):
+        case = find(name)
+        inputs = case_inputs(SUITE, case)
+        expected = SUITE.run_oracle(inputs, case)
+        got = opencv(inputs["boxes_a"], inputs["boxes_b"], RotatedIouOptions.build(case.options))
+        assert (expected > 0).sum() > 50  # the comparison is not vacuous
+        # OpenCV merges region vertices within sqrt(1e-6 x max box area) (<= 0.02 for sides
+        # < 20), cutting a sliver: IoU 7.9e-5 off on random_f32, at most 5.9e-4 on the
+        # suite's random cases (multi_block); float32 adds ~1e-7. 1e-3 sits above both.
+        np.testing.assert_allclose(got, expected, rtol=0, atol=1e-3, err_msg=name)
+    wrong_sense = SUITE.run_oracle(inputs, find("degrees_f64"))  # same inputs, x_toward_y
+    assert np.abs(wrong_sense - expected).max() > 1e-2  # the rotation sense shows at 1e-3
 
 
 def test_the_same_box_written_three_ways_has_iou_one() -> None:

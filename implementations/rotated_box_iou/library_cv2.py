@@ -68,10 +68,13 @@ def _rects(boxes: np.ndarray, opts: RotatedIouOptions) -> list[Any]:
     "cv2",
     arrays="numpy",
     requires=("cv2",),
-    max_flops=300.0 * 500 * 500,  # ~10 us per call on the ~1/5 of the pairs that may meet
+    max_flops=300.0 * 500 * 500,  # ~10 us a call on the ~1/5 of pairs that may meet: 0.6 s
     expected_failures={
         "random_f32": _MERGE,
         "multi_block": _MERGE,
+        # the bench cases are random boxes too: a few pairs fail, so they are not timed
+        "bench_100": _MERGE,
+        "bench_500": _MERGE,
         "random_f64": _F32,
         "degrees_f64": _F32,
         "y_toward_x_f64": _F32,

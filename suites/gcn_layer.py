@@ -67,8 +67,11 @@ ARGS = Args(
 
 
 # The same arguments when the graph is a matrix (adjacency dense or sparse): its own check.
-MATRIX_ARGS = Args(*(d for d in ARGS.decls if d.name != "edge_index"), nonempty=("N",),
-                   same_dtype=("x", "edge_weight", "weight", "bias"))  # fmt: skip
+MATRIX_ARGS = Args(
+    *(d for d in ARGS.decls if d.name != "edge_index"),
+    nonempty=("N",),
+    same_dtype=("x", "edge_weight", "weight", "bias"),
+)
 
 
 def stored_values(adjacency: Any) -> Any:
@@ -92,9 +95,11 @@ def check_matrix(adjacency: Any, n: int, negative: str | None) -> None:
         raise ValueError(f"adjacency must be square (N, N) = ({n}, {n}), got {shape}")
     values = stored_values(adjacency)
     kind = getattr(values, "dtype", None)
-    if kind is None or not (getattr(kind, "is_floating_point", False) or
-                            str(kind).rsplit(".", 1)[-1].startswith(("float", "int"))):
-        raise TypeError(f"adjacency must hold real numbers, got {kind}")  # fmt: skip
+    if kind is None or not (
+        getattr(kind, "is_floating_point", False)
+        or str(kind).rsplit(".", 1)[-1].startswith(("float", "int"))
+    ):
+        raise TypeError(f"adjacency must hold real numbers, got {kind}")
     if negative is not None and values.shape[0] and bool((values < 0).any()):
         raise ValueError(negative)
 
@@ -328,14 +333,17 @@ CASES = [
     # the matrix forms (directed graphs: a transposed A fails); repeated pairs summed in A
     case("dense_weighted_f64", weighted=True, dtype="float64", options=DENSE),
     case("dense_dup_loops", pattern="dup_loops", weighted=True, options=DENSE),
-    case("dense_row_no_loops_f64", pattern="loops", dtype="float64",
-         options={**DENSE, **ROW, **NO_LOOPS}),  # fmt: skip
+    case(
+        "dense_row_no_loops_f64",
+        pattern="loops",
+        dtype="float64",
+        options={**DENSE, **ROW, **NO_LOOPS},
+    ),
     # CSR with repeated stored entries and explicit zeros (a few on the diagonal)
     case("sparse_weighted_f64", weighted=True, dtype="float64", options=SPARSE),
     case("sparse_dup_loops", pattern="dup_loops", weighted=True, options=SPARSE),
     case("sparse_unweighted_add", options={**SPARSE, **ADD}),
-    case("sparse_unnormalized_f64", pattern="loops", dtype="float64",
-         options={**SPARSE, **NONE}),  # fmt: skip
+    case("sparse_unnormalized_f64", pattern="loops", dtype="float64", options={**SPARSE, **NONE}),
     # 300 nodes and 272 output features: past a 256-wide block of either
     case("multi_block", N=300, E=1500, F=9, Fo=272),
     edge("isolated_no_self_loops_f64", pattern="isolated", dtype="float64", options=NO_LOOPS),
@@ -367,8 +375,14 @@ ERRORS = [
     ),
     error("non_square_dense", ValueError, r"must be square", options=DENSE, non_square=True),
     error("non_square_sparse", ValueError, r"must be square", options=SPARSE, non_square=True),
-    error("negative_weight_sparse", ValueError, r"edge_weight must be >= 0 with symmetric",
-          weighted=True, pattern="negative", options=SPARSE),  # fmt: skip
+    error(
+        "negative_weight_sparse",
+        ValueError,
+        r"edge_weight must be >= 0 with symmetric",
+        weighted=True,
+        pattern="negative",
+        options=SPARSE,
+    ),
 ]
 # Standard: the specification's N = 10,000, 100,000 edges, 128 -> 64 (0.18 GFLOP).
 STD: dict[str, Any] = {"N": 10_000, "E": 100_000, "F": 128, "Fo": 64}
@@ -424,10 +438,16 @@ SUITE = Suite(
         "duplicates: repeated pairs summed (default) or the first kept; self_loops: "
         "add_remaining (default, torch-geometric: one loop per node, an existing loop keeps its "
         "(summed) weight), add (A + I), none; normalization: symmetric (default), row (D^-1·A) "
-        "or none. A zero degree gives a zero coefficient (D^-1/2 = 0), so an isolated node "
+        "or none. adjacency: edge_list (default); dense, edge_index an (N, N) array A[i, j] "
+        "(target row i, source column j, the summed weight of j -> i); sparse, the same A as "
+        "scipy.sparse CSR (NumPy, Numba), torch sparse COO (torch), cupyx CSR (CuPy), repeated "
+        "stored entries summed; in the matrix forms a zero entry, stored or not, is no edge "
+        "(nor an existing self-loop), edge_weight must be None and duplicates has no effect. "
+        "A zero degree gives a zero coefficient (D^-1/2 = 0), so an isolated node "
         "without self-loop outputs the bias. NaN in x reaches the nodes its edges point to. "
         "Output dtype: the float inputs' common dtype. ValueError: node ids outside [0, N), a "
-        "negative edge weight with symmetric normalization, N = 0, shapes not agreeing."
+        "negative edge weight with symmetric normalization, N = 0, shapes not agreeing, a "
+        "matrix adjacency that is not (N, N)."
     ),
     args=ARGS,
     options=GcnOptions,

@@ -1,6 +1,7 @@
 """gcn_layer with scipy.sparse: Â assembled as a COO matrix (duplicates summed when it is
-converted to CSR) or taken from the dense or sparse adjacency, the self-loops and degree scaling done with sparse diagonal products,
-then one sparse-times-dense product with X·W (BLAS).
+converted to CSR) or taken from the dense or sparse adjacency (repeated entries summed,
+stored zeros dropped), the self-loops and degree scaling done with sparse diagonal
+products, then one sparse-times-dense product with X·W (BLAS).
 """
 
 from __future__ import annotations

@@ -1,7 +1,8 @@
 """gat_layer in NumPy: one GEMM for all heads, two per-node score vectors (no per-edge
 concatenation), the terms sorted by target once, then the edge softmax and the weighted
 sum as segmented reductions (np.maximum.reduceat, np.add.reduceat) over (terms, H) and
-(terms, H, C) arrays, in the input dtype.
+(terms, H, C) arrays, in the input dtype. A dense or scipy.sparse count matrix is read as
+its nonzero entries, each term's exp weighed by its count.
 """
 
 from __future__ import annotations
@@ -28,7 +29,7 @@ def gat(x: Any, edge_index: Any, weight: Any, att_src: Any, att_dst: Any, opts: 
         edge_index, mult = matrix_edges(edge_index)
         mult = None if opts.multi_edges == "once" else mult.astype(dtype)
     src, dst = edge_index[0], edge_index[1]
-    if opts.multi_edges == "once" and mult is None and opts.adjacency == "edge_list":
+    if opts.multi_edges == "once" and opts.adjacency == "edge_list":
         keep = np.sort(np.unique(dst * n + src, return_index=True)[1])
         src, dst = src[keep], dst[keep]
     if opts.self_loops == "replace":

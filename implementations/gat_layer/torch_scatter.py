@@ -1,6 +1,7 @@
 """gat_layer in torch (CPU and CUDA, one code): one GEMM for all heads, two per-node score
 vectors, the edge softmax with scatter_reduce (amax) and index_add_ (sums) by target, and
-the weighted messages index_add_-ed into the targets' rows, in the input dtype.
+the weighted messages index_add_-ed into the targets' rows, in the input dtype. A dense or
+sparse COO count matrix is read as its nonzero entries, each term's exp weighed by its count.
 """
 
 from __future__ import annotations

@@ -1,7 +1,8 @@
 """gcn_layer in torch (CPU and CUDA, one code): coefficients from the weighted in-degrees
 (index_add_), self-loops kept as a diagonal scaling, the edges as a sparse COO matrix Â
 multiplied with the narrower of X and X·W by torch.sparse.mm (MKL / cuSPARSE; about 3x
-faster on CPU than a gather-scale plus index_add_ of the rows).
+faster on CPU than a gather-scale plus index_add_ of the rows). A dense or sparse COO
+adjacency is read as its nonzero entries (coalesced first: repeated entries summed).
 """
 
 from __future__ import annotations

@@ -112,9 +112,15 @@ def _python_to_numpy(value: Any) -> Any:
 # ---- numpy ----------------------------------------------------------------------------
 
 
+def _scipy_sparse(value: Any) -> bool:
+    """A scipy.sparse matrix or array (scipy is imported already wherever one exists)."""
+    sparse = sys.modules.get("scipy.sparse")
+    return sparse is not None and bool(sparse.issparse(value))
+
+
 def _numpy_copy(value: Any) -> Any:
     np = _np()
-    return value.copy() if isinstance(value, np.ndarray) else value
+    return value.copy() if isinstance(value, np.ndarray) or _scipy_sparse(value) else value
 
 
 def _numpy_out(value: Any) -> Any:
@@ -177,6 +183,14 @@ def _torch_from_numpy(device: str) -> Callable[[Any], Any]:
         if isinstance(value, np.ndarray):
             torch = importlib.import_module("torch")
             return torch.from_numpy(np.array(value, copy=True)).to(device)
+        if _scipy_sparse(value):  # an uncoalesced COO tensor: repeated entries and stored
+            torch = importlib.import_module("torch")  # zeros kept as they are
+            coo = value.tocoo(copy=True)
+            ids = np.stack([coo.row, coo.col]).astype(np.int64)
+            return torch.sparse_coo_tensor(
+                torch.from_numpy(ids), torch.from_numpy(np.array(coo.data, copy=True)),
+                coo.shape, check_invariants=False,
+            ).to(device)  # fmt: skip
         return value
 
     return convert
@@ -220,6 +234,9 @@ def _cupy_from_numpy(value: Any) -> Any:
     np = _np()
     if isinstance(value, np.ndarray):
         return importlib.import_module("cupy").asarray(value)
+    if _scipy_sparse(value):  # cupyx's CSR, repeated entries and stored zeros kept
+        csr = value.tocsr(copy=True)
+        return importlib.import_module("cupyx.scipy.sparse").csr_matrix(csr)
     return value
 
 
@@ -347,6 +364,8 @@ def shares_memory(a: Any, b: Any) -> bool:
     plain Python: the same list object (or a nested one).
     """
     np = _np()
+    if _torch_sparse(a) or _torch_sparse(b):  # no storage to ask; outputs are dense
+        return False
     if isinstance(a, np.ndarray) and isinstance(b, np.ndarray):
         if not np.may_share_memory(a, b):
             return False
@@ -374,6 +393,10 @@ def shares_memory(a: Any, b: Any) -> bool:
     if isinstance(b, list):
         return any(shares_memory(a, y) for y in b)
     return False
+
+
+def _torch_sparse(value: Any) -> bool:
+    return str(getattr(value, "layout", "")).startswith("torch.sparse")
 
 
 def _lists_share_memory(a: list[Any], b: list[Any]) -> bool | None:

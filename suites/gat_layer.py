@@ -13,6 +13,7 @@ from harness.cases import bench, case, edge, error, fuzz_cases
 from harness.comparators import Close, default_tolerance
 from harness.options import Options, option
 from harness.spec import Case, Cost, Inputs, Suite, Tolerance
+from suites.gcn_layer import as_matrix, check_matrix, matrix_edges
 
 
 def _slope(v: Any) -> bool:
@@ -45,6 +46,18 @@ class GatOptions(Options):
         meaning="none: the raw aggregation (GATConv); elu: ELU(α = 1) after it (the paper's "
         "hidden layers)",
     )
+    adjacency: str = option(
+        "edge_list",
+        "dense",
+        "sparse",
+        meaning="the form of the graph argument: edge_list, edge_index (2, E); dense, an "
+        "(N, N) array A[i, j] = the number of edges j -> i (target row, source column); "
+        "sparse, the same A as a scipy.sparse CSR matrix (NumPy), a torch sparse COO tensor "
+        "(torch), a cupyx CSR matrix (CuPy), whose repeated stored entries are summed. A "
+        "matrix entry is a multiplicity: under multi_edges=each the softmax term of j -> i "
+        "counts A[i, j] times (exp(e_ij) weighed by A[i, j]), under once it counts once; a "
+        "zero entry, stored or not, is no edge; a negative one is refused",
+    )
     negative_slope: float = option(
         0.2, 0.01, meaning="the LeakyReLU slope of the attention logits, in [0, 1)", accepts=_slope
     )
@@ -61,12 +74,24 @@ ARGS = Args(
     same_dtype=("x", "weight", "att_src", "att_dst"),
 )
 
+# The same arguments when the graph is a matrix (adjacency dense or sparse): its own check.
+MATRIX_ARGS = Args(
+    *(d for d in ARGS.decls if d.name != "edge_index"),
+    nonempty=("N",),
+    same_dtype=("x", "weight", "att_src", "att_dst"),
+)
+
 
 def check(
     x: Any, edge_index: Any, weight: Any, att_src: Any, att_dst: Any, opts: GatOptions
 ) -> Any:
     """The one-line input check of every implementation (any array namespace): shapes,
-    dtypes, node ids in [0, N). Returns the result dtype."""
+    dtypes, node ids in [0, N); a matrix adjacency (N, N) with real values >= 0. Returns the
+    result dtype."""
+    if opts.adjacency != "edge_list":
+        dtype = MATRIX_ARGS.check(x, weight, att_src, att_dst)
+        check_matrix(edge_index, int(x.shape[0]), "adjacency counts must be >= 0")
+        return dtype
     dtype = ARGS.check(x, edge_index, weight, att_src, att_dst)
     n = int(x.shape[0])
     if edge_index.shape[1]:
@@ -76,18 +101,27 @@ def check(
     return dtype
 
 
-def attention_edges(edge_index: Any, n: int, opts: GatOptions) -> tuple[np.ndarray, np.ndarray]:
-    """(sources, targets) of the softmax terms: repeated pairs merged under multi_edges='once',
-    then self-loops replaced by exactly one per node under self_loops='replace'."""
+def attention_edges(
+    edge_index: Any, n: int, opts: GatOptions
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """(sources, targets, multiplicities) of the softmax terms: a matrix adjacency read as
+    its nonzero entries with their values as multiplicities (an edge list: 1 per edge),
+    repeated pairs merged and multiplicities set to 1 under multi_edges='once', then
+    self-loops replaced by exactly one per node under self_loops='replace'."""
+    if opts.adjacency != "edge_list":
+        edge_index, mult = matrix_edges(edge_index)
+    else:
+        mult = np.ones(np.shape(edge_index)[1])
     src, dst = (np.asarray(edge_index[k], dtype=np.int64) for k in (0, 1))
     if opts.multi_edges == "once":
         keep = np.sort(np.unique(dst * n + src, return_index=True)[1])
-        src, dst = src[keep], dst[keep]
+        src, dst, mult = src[keep], dst[keep], np.ones(keep.shape[0])
     if opts.self_loops == "replace":
         keep = src != dst
         nodes = np.arange(n)
         src, dst = np.r_[src[keep], nodes], np.r_[dst[keep], nodes]
-    return src, dst
+        mult = np.r_[mult[keep], np.ones(n)]
+    return src, dst, mult
 
 
 def gat_layer(
@@ -95,23 +129,23 @@ def gat_layer(
 ) -> Any:
     """Oracle: float64, target by target. z = X·W per head; for target i and its incoming
     terms j, e_ij = LeakyReLU(att_dst·z_i + att_src·z_j), α = the max-shifted softmax of
-    e over those terms, out_i = Σ α_ij·z_j (0 without any term); heads concatenated or
-    averaged, then the activation."""
+    e over those terms (each exp weighed by the term's multiplicity), out_i = Σ α_ij·z_j
+    (0 without any term); heads concatenated or averaged, then the activation."""
     dtype = check(x, edge_index, weight, att_src, att_dst, opts)
     x64, w64 = np.asarray(x, dtype=np.float64), np.asarray(weight, dtype=np.float64)
     a_src, a_dst = np.asarray(att_src, np.float64), np.asarray(att_dst, np.float64)
     n, (_, h, c) = x64.shape[0], w64.shape
     z = np.einsum("nf,fhc->nhc", x64, w64)
     s_src, s_dst = (z * a_src).sum(-1), (z * a_dst).sum(-1)  # (N, H) per-node scores
-    src, dst = attention_edges(edge_index, n, opts)
+    src, dst, mult = attention_edges(edge_index, n, opts)
     out = np.zeros((n, h, c))
     for i in range(n):
-        js = src[dst == i]
+        js, ms = src[dst == i], mult[dst == i]
         if js.size == 0:
             continue
         e = s_dst[i][None, :] + s_src[js]  # (terms, H)
         e = np.where(e > 0, e, opts.negative_slope * e)
-        p = np.exp(e - e.max(axis=0))
+        p = ms[:, None] * np.exp(e - e.max(axis=0))
         alpha = p / p.sum(axis=0)
         out[i] = np.einsum("th,thc->hc", alpha, z[js])
     y = out.reshape(n, h * c) if opts.heads == "concat" else out.mean(axis=1)
@@ -126,7 +160,8 @@ def make_inputs(case: Case) -> Inputs:
     two self-loops; ``isolated`` routes no edge into the first half of the nodes;
     ``dense`` draws every (j, i) pair once; ``nan`` puts a NaN into x. ``logit_scale``
     multiplies the attention vectors (huge logits: a softmax without its max shift
-    overflows)."""
+    overflows). A matrix ``adjacency`` option turns the edge list into that matrix of
+    edge counts (suites.gcn_layer.as_matrix: stored zeros and repeated entries in CSR)."""
     p, rng = case.params, np.random.default_rng(case.seed)
     n, e, f, h, c = (int(p[k]) for k in ("N", "E", "F", "H", "C"))
     pattern = p.get("pattern", "random")
@@ -149,9 +184,13 @@ def make_inputs(case: Case) -> Inputs:
     scale = float(p.get("logit_scale", 1.0)) / math.sqrt(max(c, 1))
     a_src, a_dst = rng.standard_normal((h, c)) * scale, rng.standard_normal((h, c)) * scale
     dtype = np.dtype(case.dtype)
+    graph: Any = edge_index.astype(np.int64)
+    form = case.options.get("adjacency", "edge_list")
+    if form != "edge_list":  # counts: repeated pairs summed (dense) or stored repeatedly
+        graph = as_matrix(graph, None, n, form, dtype, rng)
     return {
         "x": x.astype(dtype),
-        "edge_index": edge_index.astype(np.int64),
+        "edge_index": graph,
         "weight": w.astype(dtype),
         "att_src": a_src.astype(dtype),
         "att_dst": a_dst.astype(dtype),
@@ -195,6 +234,7 @@ MEAN, NO_LOOPS, ONCE, ELU = (
     {"multi_edges": "once"},
     {"activation": "elu"},
 )
+DENSE, SPARSE = {"adjacency": "dense"}, {"adjacency": "sparse"}
 # Sizes: N 11, E 50 (repeated pairs and self-loops occur by chance), F 7, H 3, C 5 unless said.
 CASES = [
     case("random_f32"),  # the error base: every size distinct and >= 3
@@ -209,6 +249,22 @@ CASES = [
     case("multi_edges_each_f64", dtype="float64", E=90),
     case("once_as_given_loops", pattern="loops", options={**ONCE, **NO_LOOPS}),
     case("dense_graph_f64", pattern="dense", N=9, dtype="float64"),
+    # the matrix forms (directed graphs: a transposed A fails); multiplicities in A
+    case("dense_counts_f64", dtype="float64", E=90, options=DENSE),
+    case("dense_once_loops", pattern="loops", options={**DENSE, **ONCE}),
+    case(
+        "dense_loops_as_given_f64", pattern="loops", dtype="float64", options={**DENSE, **NO_LOOPS}
+    ),
+    # CSR with repeated stored entries and explicit zeros (a few on the diagonal)
+    case("sparse_counts_f64", dtype="float64", E=90, options=SPARSE),
+    case("sparse_loops_mean", pattern="loops", options={**SPARSE, **MEAN}),
+    case(
+        "sparse_loops_as_given_f64",
+        pattern="loops",
+        dtype="float64",
+        options={**SPARSE, **NO_LOOPS},
+    ),
+    case("sparse_once_as_given", pattern="loops", options={**SPARSE, **ONCE, **NO_LOOPS}),
     case("single_head", H=1, C=16, F=12),
     case("wide_features", N=40, E=200, F=96, H=4, C=8),
     # 300 nodes: past a 256-wide block of targets
@@ -221,6 +277,8 @@ CASES = [
     edge("single_node_no_loops", N=1, E=3, options=NO_LOOPS),
     edge("nan_reaches_out_neighbours", pattern="nan", dtype="float64"),
     # one empty size each, the others nonzero, distinct and not 2 (N 11, E 50, F 7, H 3, C 5)
+    edge("dense_isolated_no_loops", pattern="isolated", options={**DENSE, **NO_LOOPS}),
+    edge("sparse_single_node_f64", N=1, E=3, dtype="float64", options=SPARSE),
     edge("no_edges", E=0),
     edge("no_edges_no_loops", E=0, options=NO_LOOPS),
     edge("no_features", F=0),
@@ -231,6 +289,15 @@ CASES = [
 ERRORS = [
     error("node_id_past_n", ValueError, r"outside \[0, N=11\)", bad_id=11),
     error("negative_node_id", ValueError, r"outside \[0, N=11\)", bad_id=-1),
+    error("non_square_dense", ValueError, r"must be square", options=DENSE, non_square=True),
+    error("non_square_sparse", ValueError, r"must be square", options=SPARSE, non_square=True),
+    error(
+        "negative_count_dense",
+        ValueError,
+        r"counts must be >= 0",
+        options=DENSE,
+        negative_count=True,
+    ),
 ]
 INVALID_OPTIONS: list[dict[str, Any]] = [{"negative_slope": -0.1}, {"negative_slope": 1.0}]
 # Standard: the specification's Cora-sized layer, N = 2,708, 10,556 edges, F = 1,433 -> 8
@@ -243,8 +310,13 @@ BENCH = {
 
 
 def _make_inputs(case: Case) -> Inputs:
-    """make_inputs, then the error cases' out-of-range node id in the first target."""
+    """make_inputs, then the error cases' out-of-range node id in the first target, a
+    matrix adjacency without its last column or with a negative entry."""
     inputs = make_inputs(case)
+    if case.params.get("non_square"):
+        inputs["edge_index"] = inputs["edge_index"][:, :-1]
+    if case.params.get("negative_count"):
+        inputs["edge_index"][0, 1] = -1.0
     bad = case.params.get("bad_id")
     if bad is not None:
         inputs["edge_index"][1, 0] = int(bad)
@@ -284,11 +356,17 @@ SUITE = Suite(
         "scores (no N² x 2C concatenation); the softmax runs over i's incoming terms, "
         "shifted by their max (huge logits stay finite). self_loops: replace (default, "
         "GATConv: existing ones dropped, one per node added) or none; multi_edges: each "
-        "(default, a repeated edge is a term per occurrence) or once. A node without any "
+        "(default, a repeated edge is a term per occurrence) or once. adjacency: edge_list "
+        "(default); dense, edge_index an (N, N) array A[i, j] = the count of edges j -> i "
+        "(target row, source column); sparse, the same A as scipy.sparse CSR (NumPy), torch "
+        "sparse COO (torch), cupyx CSR (CuPy), repeated stored entries summed; a count k is k "
+        "terms under each (exp(e_ij) weighed by k), one under once; zero entries, stored or "
+        "not, are no edge. A node without any "
         "incoming term outputs 0 (an empty softmax). heads: concat (N, H·C) or mean (N, C); "
         "activation none (GATConv) or elu. No bias, no attention dropout. NaN in x reaches "
         "its node's out-neighbours. ValueError: node ids outside [0, N), N = 0, shapes not "
-        "agreeing; negative_slope outside [0, 1) is refused by the options record."
+        "agreeing, a matrix adjacency not (N, N) or with a negative count; negative_slope "
+        "outside [0, 1) is refused by the options record."
     ),
     args=ARGS,
     options=GatOptions,

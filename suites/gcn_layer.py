@@ -37,7 +37,19 @@ class GcnOptions(Options):
         "sum",
         "first",
         meaning="a repeated (source, target) pair: its weights summed (scatter-add, "
-        "torch-geometric, scipy.sparse) or only its first occurrence kept",
+        "torch-geometric, scipy.sparse) or only its first occurrence kept (edge lists only: a "
+        "matrix holds one total per pair)",
+    )
+    adjacency: str = option(
+        "edge_list",
+        "dense",
+        "sparse",
+        meaning="the form of the graph argument: edge_list, edge_index (2, E) plus optional "
+        "edge_weight (E,); dense, an (N, N) array A[i, j] = total weight of the edges j -> i "
+        "(target row, source column: GCN's Â·H); sparse, the same A as a scipy.sparse CSR "
+        "matrix (NumPy and Numba), a torch sparse COO tensor (torch), a cupyx CSR matrix "
+        "(CuPy), whose repeated stored entries are summed. In both matrix forms a zero entry, "
+        "stored or not, is no edge, and edge_weight must be None",
     )
 
 
@@ -54,12 +66,59 @@ ARGS = Args(
 )
 
 
+# The same arguments when the graph is a matrix (adjacency dense or sparse): its own check.
+MATRIX_ARGS = Args(
+    *(d for d in ARGS.decls if d.name != "edge_index"),
+    nonempty=("N",),
+    same_dtype=("x", "edge_weight", "weight", "bias"),
+)
+
+
+def stored_values(adjacency: Any) -> Any:
+    """The values a matrix adjacency holds, in its own namespace: a dense array itself, a
+    scipy/cupyx sparse matrix's data, a torch sparse tensor's (uncoalesced) values."""
+    layout = str(getattr(adjacency, "layout", ""))
+    if layout == "torch.sparse_coo":
+        return adjacency._values()
+    if layout.startswith("torch.sparse"):
+        return adjacency.values()
+    if hasattr(adjacency, "nnz") and hasattr(adjacency, "data"):
+        return adjacency.data
+    return adjacency
+
+
+def check_matrix(adjacency: Any, n: int, negative: str | None) -> None:
+    """A matrix adjacency: (N, N), real values; ``negative``: the ValueError's message for a
+    negative value (None: negative values are allowed)."""
+    shape = tuple(int(s) for s in getattr(adjacency, "shape", ()))
+    if shape != (n, n):
+        raise ValueError(f"adjacency must be square (N, N) = ({n}, {n}), got {shape}")
+    values = stored_values(adjacency)
+    kind = getattr(values, "dtype", None)
+    if kind is None or not (
+        getattr(kind, "is_floating_point", False)
+        or str(kind).rsplit(".", 1)[-1].startswith(("float", "int"))
+    ):
+        raise TypeError(f"adjacency must hold real numbers, got {kind}")
+    if negative is not None and values.shape[0] and bool((values < 0).any()):
+        raise ValueError(negative)
+
+
 def check(
     x: Any, edge_index: Any, edge_weight: Any, weight: Any, bias: Any, opts: GcnOptions
 ) -> Any:
     """The one-line input check of every implementation (any array namespace): shapes and
     dtypes, node ids in [0, N), no negative weight under symmetric normalisation (its
-    D^-1/2 would be imaginary). Returns the result dtype."""
+    D^-1/2 would be imaginary). Under a matrix adjacency: it is (N, N) with real values and
+    edge_weight is None. Returns the result dtype."""
+    if opts.adjacency != "edge_list":
+        dtype = MATRIX_ARGS.check(x, edge_weight, weight, bias)
+        if edge_weight is not None:
+            raise ValueError("edge_weight must be None with a matrix adjacency (A holds them)")
+        symmetric = opts.normalization == "symmetric"
+        negative = "edge_weight must be >= 0 with symmetric normalization" if symmetric else None
+        check_matrix(edge_index, int(x.shape[0]), negative)
+        return dtype
     dtype = ARGS.check(x, edge_index, edge_weight, weight, bias)
     n = int(x.shape[0])
     if edge_index.shape[1]:
@@ -73,6 +132,22 @@ def check(
         ):
             raise ValueError("edge_weight must be >= 0 with symmetric normalization")
     return dtype
+
+
+def matrix_edges(adjacency: Any) -> tuple[np.ndarray, np.ndarray]:
+    """A NumPy-world matrix adjacency (dense array or scipy.sparse) as an edge list: the
+    (2, E) int64 ids (row 0 sources j, row 1 targets i) and the float64 weights A[i, j] of
+    its nonzero entries, repeated stored entries summed first, explicit zeros dropped."""
+    if hasattr(adjacency, "tocoo"):
+        coo = adjacency.tocoo(copy=True)
+        coo.sum_duplicates()
+        dst, src, w = coo.row, coo.col, np.asarray(coo.data, dtype=np.float64)
+    else:
+        a = np.asarray(adjacency, dtype=np.float64)
+        dst, src = np.nonzero(a)
+        w = a[dst, src]
+    keep = w != 0
+    return np.stack([src[keep], dst[keep]]).astype(np.int64), w[keep]
 
 
 def normalized_edges(
@@ -109,11 +184,14 @@ def normalized_edges(
 def gcn_layer(
     x: Any, edge_index: Any, edge_weight: Any, weight: Any, bias: Any, opts: GcnOptions
 ) -> Any:
-    """Oracle: float64. Â from the edge list (normalized_edges), H = X·W, then out[i] = b +
+    """Oracle: float64. A matrix adjacency read as its edge list (matrix_edges), Â from the
+    edge list (normalized_edges), H = X·W, then out[i] = b +
     Σ over the edges j -> i of Â_ij·H[j], accumulated with np.add.at."""
     dtype = check(x, edge_index, edge_weight, weight, bias, opts)
     x64, w64 = np.asarray(x, dtype=np.float64), np.asarray(weight, dtype=np.float64)
     n = x64.shape[0]
+    if opts.adjacency != "edge_list":
+        edge_index, edge_weight = matrix_edges(edge_index)
     src, dst, coef = normalized_edges(edge_index, edge_weight, n, opts)
     h = x64 @ w64
     out = np.zeros((n, w64.shape[1]))
@@ -128,12 +206,38 @@ def gcn_layer(
 W_LO, W_HI = 0.25, 2.0
 
 
+def as_matrix(
+    edge_index: np.ndarray, ew: np.ndarray | None, n: int, form: str, dtype: Any, rng: Any
+) -> Any:
+    """The edge list as the matrix adjacency ``form`` asks for. dense: A[i, j] = the summed
+    weight of the edges j -> i (1 per edge when unweighted), so repeated pairs are summed.
+    sparse: a scipy CSR matrix keeping every edge as its own stored entry (repeated pairs
+    stay repeated: scipy sums them) plus explicit zeros at about N/3 random pairs, half of
+    them on the diagonal (a stored zero is no edge, nor an existing self-loop)."""
+    src, dst = edge_index
+    w = np.ones(src.shape[0]) if ew is None else ew
+    if form == "dense":
+        a = np.zeros((n, n))
+        np.add.at(a, (dst, src), w)
+        return a.astype(dtype)
+    import scipy.sparse as sp
+
+    k = max(n // 3, 1)
+    zr, zc = rng.integers(0, n, k), rng.integers(0, n, k)
+    zc[: (k + 1) // 2] = zr[: (k + 1) // 2]
+    rows, cols, vals = np.r_[dst, zr], np.r_[src, zc], np.r_[w, np.zeros(k)]
+    order = np.argsort(rows, kind="stable")
+    indptr = np.r_[0, np.cumsum(np.bincount(rows, minlength=n))]
+    return sp.csr_matrix((vals[order].astype(dtype), cols[order], indptr), shape=(n, n))
+
+
 def make_inputs(case: Case) -> Inputs:
     """A random directed multigraph without self-loops (sources and targets uniform over
     distinct nodes; repeated pairs occur naturally), then per ``pattern``: ``loops`` gives a
     third of the nodes one self-loop, ``dup_loops`` two; ``isolated`` routes no edge into the
     first half of the nodes; ``symmetric`` mirrors every edge; ``negative`` flips one weight's
-    sign; ``nan`` puts a NaN into x (it reaches that node's out-neighbours)."""
+    sign; ``nan`` puts a NaN into x (it reaches that node's out-neighbours). A matrix
+    ``adjacency`` option turns the edge list into that matrix (as_matrix)."""
     p, rng = case.params, np.random.default_rng(case.seed)
     n, e, f, fo = (int(p[k]) for k in ("N", "E", "F", "Fo"))
     pattern = p.get("pattern", "random")
@@ -165,10 +269,15 @@ def make_inputs(case: Case) -> Inputs:
         ew[0] = -ew[0]
     bias = rng.uniform(-0.5, 0.5, fo)
     dtype = np.dtype(case.dtype)
+    graph: Any = edge_index
+    weights = ew.astype(dtype) if p.get("weighted", False) else None
+    form = case.options.get("adjacency", "edge_list")
+    if form != "edge_list":
+        graph, weights = as_matrix(edge_index, weights, n, form, dtype, rng), None
     return {
         "x": x.astype(dtype),
-        "edge_index": edge_index,
-        "edge_weight": ew.astype(dtype) if p.get("weighted", False) else None,
+        "edge_index": graph,
+        "edge_weight": weights,
         "weight": w.astype(dtype),
         "bias": bias.astype(dtype) if p.get("bias", True) else None,
     }
@@ -202,6 +311,7 @@ def tolerance(case: Case) -> Tolerance:
 
 ROW, NONE = {"normalization": "row"}, {"normalization": "none"}
 ADD, NO_LOOPS, FIRST = {"self_loops": "add"}, {"self_loops": "none"}, {"duplicates": "first"}
+DENSE, SPARSE = {"adjacency": "dense"}, {"adjacency": "sparse"}
 # Sizes: N 13, E 60 (several repeated pairs: E²/2N(N-1) ~ 11), F 7, Fo 5 unless said.
 CASES = [
     case("random_f32"),
@@ -220,6 +330,20 @@ CASES = [
     case("unnormalized_no_loops", options={**NONE, **NO_LOOPS}),
     case("symmetric_graph", pattern="symmetric", dtype="float64"),
     case("wide_features", N=40, E=300, F=96, Fo=48),
+    # the matrix forms (directed graphs: a transposed A fails); repeated pairs summed in A
+    case("dense_weighted_f64", weighted=True, dtype="float64", options=DENSE),
+    case("dense_dup_loops", pattern="dup_loops", weighted=True, options=DENSE),
+    case(
+        "dense_row_no_loops_f64",
+        pattern="loops",
+        dtype="float64",
+        options={**DENSE, **ROW, **NO_LOOPS},
+    ),
+    # CSR with repeated stored entries and explicit zeros (a few on the diagonal)
+    case("sparse_weighted_f64", weighted=True, dtype="float64", options=SPARSE),
+    case("sparse_dup_loops", pattern="dup_loops", weighted=True, options=SPARSE),
+    case("sparse_unweighted_add", options={**SPARSE, **ADD}),
+    case("sparse_unnormalized_f64", pattern="loops", dtype="float64", options={**SPARSE, **NONE}),
     # 300 nodes and 272 output features: past a 256-wide block of either
     case("multi_block", N=300, E=1500, F=9, Fo=272),
     edge("isolated_no_self_loops_f64", pattern="isolated", dtype="float64", options=NO_LOOPS),
@@ -232,6 +356,9 @@ CASES = [
     edge("nan_reaches_out_neighbours", pattern="nan", dtype="float64"),
     # one empty size each, the others nonzero, distinct and not 2 (N 13, E 60, F 7, Fo 5)
     edge("no_edges", E=0),
+    edge("dense_isolated_no_loops", pattern="isolated", options={**DENSE, **NO_LOOPS}),
+    edge("dense_single_node", N=1, E=4, dtype="float64", options=DENSE),
+    edge("sparse_only_explicit_zeros", E=0, options=SPARSE),
     edge("no_edges_no_loops", E=0, weighted=True, options=NO_LOOPS),
     edge("no_features", F=0),
     edge("no_out_features", Fo=0),
@@ -246,6 +373,16 @@ ERRORS = [
         weighted=True,
         pattern="negative",
     ),
+    error("non_square_dense", ValueError, r"must be square", options=DENSE, non_square=True),
+    error("non_square_sparse", ValueError, r"must be square", options=SPARSE, non_square=True),
+    error(
+        "negative_weight_sparse",
+        ValueError,
+        r"edge_weight must be >= 0 with symmetric",
+        weighted=True,
+        pattern="negative",
+        options=SPARSE,
+    ),
 ]
 # Standard: the specification's N = 10,000, 100,000 edges, 128 -> 64 (0.18 GFLOP).
 STD: dict[str, Any] = {"N": 10_000, "E": 100_000, "F": 128, "Fo": 64}
@@ -257,8 +394,11 @@ BENCH = {
 
 
 def _make_inputs(case: Case) -> Inputs:
-    """make_inputs, then the error cases' out-of-range node id in the first target."""
+    """make_inputs, then the error cases' out-of-range node id in the first target or a
+    matrix adjacency without its last column."""
     inputs = make_inputs(case)
+    if case.params.get("non_square"):
+        inputs["edge_index"] = inputs["edge_index"][:, :-1]
     bad = case.params.get("bad_id")
     if bad is not None:
         inputs["edge_index"][1, 0] = int(bad)
@@ -298,10 +438,16 @@ SUITE = Suite(
         "duplicates: repeated pairs summed (default) or the first kept; self_loops: "
         "add_remaining (default, torch-geometric: one loop per node, an existing loop keeps its "
         "(summed) weight), add (A + I), none; normalization: symmetric (default), row (D^-1·A) "
-        "or none. A zero degree gives a zero coefficient (D^-1/2 = 0), so an isolated node "
+        "or none. adjacency: edge_list (default); dense, edge_index an (N, N) array A[i, j] "
+        "(target row i, source column j, the summed weight of j -> i); sparse, the same A as "
+        "scipy.sparse CSR (NumPy, Numba), torch sparse COO (torch), cupyx CSR (CuPy), repeated "
+        "stored entries summed; in the matrix forms a zero entry, stored or not, is no edge "
+        "(nor an existing self-loop), edge_weight must be None and duplicates has no effect. "
+        "A zero degree gives a zero coefficient (D^-1/2 = 0), so an isolated node "
         "without self-loop outputs the bias. NaN in x reaches the nodes its edges point to. "
         "Output dtype: the float inputs' common dtype. ValueError: node ids outside [0, N), a "
-        "negative edge weight with symmetric normalization, N = 0, shapes not agreeing."
+        "negative edge weight with symmetric normalization, N = 0, shapes not agreeing, a "
+        "matrix adjacency that is not (N, N)."
     ),
     args=ARGS,
     options=GcnOptions,

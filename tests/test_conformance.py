@@ -140,13 +140,19 @@ def test_oracle_raises_on_every_error_case(suite: Suite) -> None:
 
 
 def _sizes(suite: Suite, case: Case) -> dict[str, int]:
-    """Every declared dimension's size in this case, starred axes included (``*S0``)."""
+    """Every declared dimension's size in this case, starred axes included (``*S0``). An
+    input of another form than declared, which an option allows (a graph as a dense or
+    sparse matrix instead of an edge list), binds nothing."""
     inputs = suite.inputs_for(case)
     out: dict[str, int] = {}
     for decl in (a for a in suite.args.arrays if inputs[a.name] is not None):  # optional: None
-        for dim, _axis, size in decl.symbols(np.asarray(inputs[decl.name]).shape):
-            if isinstance(dim, str):
-                out[dim] = size
+        value = inputs[decl.name]
+        if not isinstance(value, np.ndarray | list | tuple):
+            continue
+        bound = decl.symbols(np.asarray(value).shape)
+        if any(isinstance(d, int) and d != size for d, _axis, size in bound):
+            continue
+        out.update((d, size) for d, _axis, size in bound if isinstance(d, str))
     return out
 
 

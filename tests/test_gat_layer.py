@@ -21,6 +21,35 @@ from suites.gat_layer import SUITE, GatOptions, check
 Fn = Callable[..., Any]
 
 
+def read_matrix(a: Any, how: str) -> np.ndarray:
+    """A dense or scipy.sparse count matrix A[target, source] as an edge list with A[i, j]
+    copies of j -> i, read the right way (repeated stored entries summed, zeros no edge) or
+    with one mistake: ``transposed`` (A[source, target]), ``stored`` (one edge per stored
+    entry, explicit zeros too), ``first_stored`` (a repeated stored entry's first only),
+    ``mask`` (one edge per nonzero pair, the counts lost), ``ignored`` (no edge at all)."""
+    if hasattr(a, "tocoo"):
+        coo = a.tocoo(copy=True)
+        if how not in ("stored", "first_stored"):
+            coo.sum_duplicates()
+        dst, src, counts = coo.row, coo.col, coo.data.astype(np.float64)
+        if how == "stored":
+            counts = np.ones_like(counts)
+        elif how == "first_stored":
+            keep = np.sort(np.unique(dst * a.shape[0] + src, return_index=True)[1])
+            dst, src, counts = dst[keep], src[keep], counts[keep]
+    else:
+        m = np.asarray(a, np.float64)
+        m = m.T if how == "transposed" else m
+        dst, src = np.nonzero(m)
+        counts = m[dst, src]
+    if how == "mask":
+        counts = (counts != 0).astype(np.float64)
+    if how == "ignored":
+        counts = np.zeros_like(counts)
+    reps = np.rint(counts).astype(np.int64)
+    return np.stack([np.repeat(src, reps), np.repeat(dst, reps)]).astype(np.int64)
+
+
 def variant(
     *,
     loops: str = "declared",
@@ -37,6 +66,7 @@ def variant(
     in_place: bool = False,
     flat_when_empty: bool = False,
     checks: bool = True,
+    matrix: str = "right",
 ) -> Fn:
     """A scatter-based NumPy GAT layer; every knob away from its default is one mistake."""
 
@@ -50,6 +80,8 @@ def variant(
         if swap_att:
             a_s, a_d = a_d, a_s
         s_src, s_dst = (z * a_s.astype(ct)).sum(-1), (z * a_d.astype(ct)).sum(-1)
+        if opts.adjacency != "edge_list":
+            ei = read_matrix(ei, matrix)
         src, dst = ei[0], ei[1]
         if (opts.multi_edges if multi == "declared" else multi) == "once":
             keep = np.sort(np.unique(dst * n + src, return_index=True)[1])
@@ -117,6 +149,18 @@ PITFALLS = [
     (variant(in_place=True), "random_f32", "modified its input(s) ['x']"),
     (variant(flat_when_empty=True), "no_heads", "has shape (0,), expected (11, 0)"),
     (variant(checks=False), "negative_node_id", "returned normally"),
+    # the matrix forms: the adjacency really is read, the right way round, counts kept
+    (variant(matrix="ignored"), "dense_counts_f64", "elements differ"),
+    (variant(matrix="ignored"), "sparse_loops_mean", "elements differ"),
+    (variant(matrix="transposed"), "dense_counts_f64", "elements differ"),
+    (variant(matrix="transposed"), "dense_once_loops", "elements differ"),
+    (variant(loops="none"), "dense_counts_f64", "elements differ"),
+    (variant(loops="none"), "sparse_counts_f64", "elements differ"),
+    (variant(matrix="mask"), "dense_counts_f64", "elements differ"),
+    (variant(matrix="mask"), "sparse_counts_f64", "elements differ"),
+    (variant(matrix="first_stored"), "sparse_counts_f64", "elements differ"),
+    (variant(matrix="stored"), "sparse_loops_as_given_f64", "elements differ"),  # stored 0s
+    (variant(checks=False), "non_square_sparse", "returned normally"),
 ]
 
 
@@ -131,6 +175,21 @@ def test_the_suite_flags_each_pitfall(fn: Fn, case: str, words: str) -> None:
 def test_the_straightforward_variant_passes(case: str) -> None:
     v = _verdict(variant(), case)
     assert v.status == "pass", v.detail
+
+
+def test_every_adjacency_form_gives_the_oracle_one_graph() -> None:
+    """The same seeded multigraph as an edge list, a dense and a sparse count matrix: one
+    output per multi_edges rule (a count of k is k softmax terms under each)."""
+    for name in ("multi_edges_each_f64", "multi_edges_once_f64", "self_loops_as_given_f64"):
+        base = SUITE.find_case(name)
+        assert isinstance(base, Case)
+        want = oracle_output(SUITE, base)
+        for form in ("dense", "sparse"):
+            case = Case(
+                f"{name}_{form}", base.params, {**base.options, "adjacency": form}, base.kind
+            )
+            got = oracle_output(SUITE, case)
+            np.testing.assert_allclose(got, want, rtol=1e-12, atol=1e-12, err_msg=case.name)
 
 
 def test_the_mistakes_hide_where_the_graph_cannot_show_them() -> None:

@@ -21,6 +21,34 @@ from suites.gcn_layer import SUITE, GcnOptions, check
 Fn = Callable[..., Any]
 
 
+def read_matrix(a: Any, how: str) -> tuple[np.ndarray, np.ndarray]:
+    """A dense or scipy.sparse A[target, source] as (edge_index, values), read the right way
+    (repeated stored entries summed, zeros no edge) or with one mistake: ``transposed``
+    (A[source, target]), ``stored`` (every stored entry an edge, explicit zeros too),
+    ``first_stored`` (a repeated stored entry's first value only, as if CSR were
+    canonical), ``ones`` (the structure without the values), ``ignored`` (no edge at all)."""
+    if hasattr(a, "tocoo"):
+        coo = a.tocoo(copy=True)
+        if how != "first_stored":
+            coo.sum_duplicates()
+        dst, src, vals = coo.row, coo.col, coo.data.astype(np.float64)
+        if how == "first_stored":
+            keep = np.sort(np.unique(dst * a.shape[0] + src, return_index=True)[1])
+            dst, src, vals = dst[keep], src[keep], vals[keep]
+        if how != "stored":
+            dst, src, vals = dst[vals != 0], src[vals != 0], vals[vals != 0]
+    else:
+        m = np.asarray(a, np.float64)
+        m = m.T if how == "transposed" else m
+        dst, src = np.nonzero(m)
+        vals = m[dst, src]
+    if how == "ones":
+        vals = np.ones_like(vals)
+    if how == "ignored":
+        dst, src, vals = dst[:0], src[:0], vals[:0]
+    return np.stack([src, dst]).astype(np.int64), vals
+
+
 def variant(
     *,
     loops: str = "declared",
@@ -33,6 +61,7 @@ def variant(
     in_place: bool = False,
     flat_when_empty: bool = False,
     checks: bool = True,
+    matrix: str = "right",
 ) -> Fn:
     """A dense-free NumPy GCN layer; every knob away from its default is one mistake."""
 
@@ -42,6 +71,8 @@ def variant(
         dtype = x.dtype
         ct = np.float32 if compute == "float32" else np.float64
         n = x.shape[0]
+        if opts.adjacency != "edge_list":
+            ei, ew = read_matrix(ei, matrix)
         src, dst = ei[0], ei[1]
         w = np.ones(src.shape[0], ct) if ew is None else ew.astype(ct)
         dup = opts.duplicates if duplicates == "declared" else duplicates
@@ -110,6 +141,18 @@ PITFALLS = [
     (variant(flat_when_empty=True), "no_out_features", "has shape (0,), expected (13, 0)"),
     (variant(checks=False), "negative_node_id", "returned normally"),
     (variant(checks=False), "negative_weight_symmetric", "returned normally"),
+    # the matrix forms: the adjacency really is read, the right way round, with its loops
+    (variant(matrix="ignored"), "dense_weighted_f64", "elements differ"),
+    (variant(matrix="ignored"), "sparse_weighted_f64", "elements differ"),
+    (variant(matrix="transposed"), "dense_weighted_f64", "elements differ"),
+    (variant(matrix="transposed"), "dense_dup_loops", "elements differ"),
+    (variant(loops="none"), "dense_weighted_f64", "elements differ"),
+    (variant(loops="none"), "sparse_weighted_f64", "elements differ"),
+    (variant(norm="none"), "sparse_dup_loops", "elements differ"),
+    (variant(matrix="stored"), "sparse_weighted_f64", "elements differ"),  # a stored 0 loop
+    (variant(matrix="first_stored"), "sparse_dup_loops", "elements differ"),
+    (variant(matrix="ones"), "sparse_weighted_f64", "elements differ"),
+    (variant(checks=False), "non_square_dense", "returned normally"),
 ]
 
 
@@ -126,6 +169,17 @@ def test_the_straightforward_variant_passes(case: str) -> None:
     assert v.status == "pass", v.detail
 
 
+def test_every_adjacency_form_gives_the_oracle_one_graph() -> None:
+    """The same seeded graph as an edge list, a dense and a sparse matrix: one output
+    (repeated pairs summed in every form, the CSR's stored zeros no edge)."""
+    base = SUITE.find_case("duplicate_self_loops")
+    assert isinstance(base, Case)
+    want = oracle_output(SUITE, base)
+    for form in ("dense", "sparse"):
+        case = Case(f"{base.name}_{form}", base.params, {"adjacency": form}, base.kind)
+        np.testing.assert_allclose(oracle_output(SUITE, case), want, rtol=1e-12, atol=1e-12)
+
+
 def test_the_mistakes_hide_where_the_graph_cannot_show_them() -> None:
     """Why the suite has directed, multi-block and self-loop cases: on a mirrored graph the
     out-degree is the in-degree, the first block of targets is right, and without existing
@@ -133,6 +187,7 @@ def test_the_mistakes_hide_where_the_graph_cannot_show_them() -> None:
     assert _verdict(variant(degree_of="source"), "symmetric_graph").status == "pass"
     assert _verdict(variant(rows_done=256), "random_f32").status == "pass"
     assert _verdict(variant(loops="add"), "random_f64").status == "pass"
+    assert _verdict(variant(matrix="ignored"), "sparse_only_explicit_zeros").status == "pass"
 
 
 def _dense_torch(case_name: str) -> tuple[Any, Any]:

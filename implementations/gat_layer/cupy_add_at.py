@@ -13,7 +13,7 @@ from harness import implementation
 from suites.gat_layer import GatOptions, check
 
 
-@implementation("gat_layer", "cupy", "add_at")
+@implementation("gat_layer", "cupy", "add_at", supports={"adjacency": ("edge_list",)})
 def gat(x: Any, edge_index: Any, weight: Any, att_src: Any, att_dst: Any, opts: GatOptions) -> Any:
     """GEMM; per-node scores; maximum.at, exp, add.at sums and messages."""
     dtype = check(x, edge_index, weight, att_src, att_dst, opts)

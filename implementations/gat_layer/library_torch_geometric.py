@@ -22,7 +22,7 @@ from suites.gat_layer import GatOptions, check
     "torch_geometric",
     arrays="torch_cpu",
     requires=("torch_geometric",),
-    supports={"multi_edges": ("each",)},
+    supports={"multi_edges": ("each",), "adjacency": ("edge_list",)},
     expected_failures={
         "no_features": "in_channels=0 means a lazily initialised Linear in torch-geometric",
         "no_heads": "GATConv cannot reshape an empty projection into (-1, 0, C)",

@@ -13,7 +13,7 @@ from harness import implementation
 from suites.gcn_layer import GcnOptions, check
 
 
-@implementation("gcn_layer", "cupy", "add_at")
+@implementation("gcn_layer", "cupy", "add_at", supports={"adjacency": ("edge_list",)})
 def gcn(x: Any, edge_index: Any, edge_weight: Any, weight: Any, bias: Any, opts: GcnOptions) -> Any:
     """bincount degrees, gather-scale rows, cupy.add.at per target, diagonal apart."""
     dtype = check(x, edge_index, edge_weight, weight, bias, opts)

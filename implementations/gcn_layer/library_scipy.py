@@ -1,6 +1,7 @@
 """gcn_layer with scipy.sparse: Â assembled as a COO matrix (duplicates summed when it is
-converted to CSR), the self-loops and degree scaling done with sparse diagonal products,
-then one sparse-times-dense product with X·W (BLAS).
+converted to CSR) or taken from the dense or sparse adjacency (repeated entries summed,
+stored zeros dropped), the self-loops and degree scaling done with sparse diagonal
+products, then one sparse-times-dense product with X·W (BLAS).
 """
 
 from __future__ import annotations
@@ -25,9 +26,15 @@ from suites.gcn_layer import GcnOptions, check
 def gcn(x: Any, edge_index: Any, edge_weight: Any, weight: Any, bias: Any, opts: GcnOptions) -> Any:
     """CSR A (sums duplicates), self-loops on its diagonal, D^-1/2·A·D^-1/2 (or D^-1·A)."""
     dtype = check(x, edge_index, edge_weight, weight, bias, opts)
-    n, e = x.shape[0], edge_index.shape[1]
-    w = np.ones(e, dtype) if edge_weight is None else edge_weight
-    a = sp.csr_matrix((w, (edge_index[1], edge_index[0])), shape=(n, n), dtype=dtype)
+    n = x.shape[0]
+    if opts.adjacency == "edge_list":
+        e = edge_index.shape[1]
+        w = np.ones(e, dtype) if edge_weight is None else edge_weight
+        a = sp.csr_matrix((w, (edge_index[1], edge_index[0])), shape=(n, n), dtype=dtype)
+    else:  # dense or sparse A[target, source]: repeated entries summed, stored zeros dropped
+        a = sp.csr_matrix(edge_index, dtype=dtype, copy=True)
+        a.sum_duplicates()
+        a.eliminate_zeros()
     if opts.self_loops == "add":
         a = a + sp.identity(n, dtype=dtype, format="csr")
     elif opts.self_loops == "add_remaining":

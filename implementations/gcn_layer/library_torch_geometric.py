@@ -25,6 +25,7 @@ from suites.gcn_layer import GcnOptions, check
         "normalization": ("symmetric",),
         "self_loops": ("add_remaining", "none"),
         "duplicates": ("sum",),
+        "adjacency": ("edge_list",),
     },
     expected_failures={
         "duplicate_self_loops": "add_remaining_self_loops keeps one of a node's repeated "

@@ -13,7 +13,7 @@ import numba
 import numpy as np
 
 from harness import implementation
-from suites.gcn_layer import GcnOptions, check
+from suites.gcn_layer import GcnOptions, check, matrix_edges
 
 _MODES = {"symmetric": 0, "row": 1, "none": 2}
 
@@ -63,6 +63,8 @@ def gcn(x: Any, edge_index: Any, edge_weight: Any, weight: Any, bias: Any, opts:
     """Counting-sort CSR by target, per-row fused scale-accumulate of Â·(X·W) (or (Â·X)·W)."""
     dtype = check(x, edge_index, edge_weight, weight, bias, opts)
     n, (f, fo) = x.shape[0], weight.shape
+    if opts.adjacency != "edge_list":  # a dense or scipy.sparse A: its nonzero entries
+        edge_index, edge_weight = matrix_edges(edge_index)
     src, dst = edge_index[0], edge_index[1]
     w = np.ones(src.shape[0]) if edge_weight is None else edge_weight.astype(np.float64)
     if opts.duplicates == "first":

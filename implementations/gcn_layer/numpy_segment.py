@@ -11,7 +11,7 @@ from typing import Any
 import numpy as np
 
 from harness import implementation
-from suites.gcn_layer import GcnOptions, check
+from suites.gcn_layer import GcnOptions, check, matrix_edges
 
 
 def _coefficients(
@@ -46,6 +46,8 @@ def gcn(x: Any, edge_index: Any, edge_weight: Any, weight: Any, bias: Any, opts:
     """Stable sort by target, gather-scale rows, np.add.reduceat per target, diagonal apart."""
     dtype = check(x, edge_index, edge_weight, weight, bias, opts)
     n, (f, fo) = x.shape[0], weight.shape
+    if opts.adjacency != "edge_list":  # a dense or scipy.sparse A: its nonzero entries
+        edge_index, edge_weight = matrix_edges(edge_index)
     src, dst, c, cl = _coefficients(edge_index, edge_weight, n, opts)
     first = fo <= f  # transform first: aggregate Fo columns instead of F
     h = np.matmul(x, weight, dtype=dtype) if first else x.astype(dtype, copy=False)

@@ -1,7 +1,8 @@
 """gcn_layer in torch (CPU and CUDA, one code): coefficients from the weighted in-degrees
 (index_add_), self-loops kept as a diagonal scaling, the edges as a sparse COO matrix Â
 multiplied with the narrower of X and X·W by torch.sparse.mm (MKL / cuSPARSE; about 3x
-faster on CPU than a gather-scale plus index_add_ of the rows).
+faster on CPU than a gather-scale plus index_add_ of the rows). A dense or sparse COO
+adjacency is read as its nonzero entries (coalesced first: repeated entries summed).
 """
 
 from __future__ import annotations
@@ -19,9 +20,20 @@ def gcn(x: Any, edge_index: Any, edge_weight: Any, weight: Any, bias: Any, opts:
     """Degrees and diagonal by index_add_, the edges by one sparse COO times dense product."""
     dtype = check(x, edge_index, edge_weight, weight, bias, opts)
     n, (f, fo), dev = x.shape[0], weight.shape, x.device
-    src, dst = edge_index[0], edge_index[1]
-    e = src.shape[0]
-    w = torch.ones(e, dtype=dtype, device=dev) if edge_weight is None else edge_weight
+    if opts.adjacency == "edge_list":
+        src, dst = edge_index[0], edge_index[1]
+        e = src.shape[0]
+        w = torch.ones(e, dtype=dtype, device=dev) if edge_weight is None else edge_weight
+    else:  # A[target, source], dense or sparse COO: repeated entries summed, zeros no edge
+        if edge_index.layout == torch.strided:
+            dst, src = edge_index.nonzero(as_tuple=True)
+            w = edge_index[dst, src]
+        else:
+            a = edge_index.coalesce()
+            (dst, src), w = a.indices(), a.values()
+            keep = w != 0
+            src, dst, w = src[keep], dst[keep], w[keep]
+        w, e = w.to(dtype), src.shape[0]
     if opts.duplicates == "first":
         keys, inverse = torch.unique(dst * n + src, return_inverse=True)
         pos = torch.arange(e, device=dev)

@@ -72,3 +72,25 @@ def test_long_lists_are_not_compared_pair_by_pair(monkeypatch: pytest.MonkeyPatc
     assert not backends.shares_memory(a, b)
     assert backends.shares_memory(a, [*b, a[7][1:]])
     assert len(calls) < 3_000
+
+
+def test_a_scipy_sparse_input_reaches_each_world_with_its_stored_entries() -> None:
+    """NumPy-world backends get a private copy of the matrix (an in-place sum_duplicates
+    cannot reach the next implementation); torch gets an uncoalesced COO tensor whose
+    repeated entries and stored zeros are the CSR's own; a sparse tensor shares no memory."""
+    import numpy as np
+
+    sp = pytest.importorskip("scipy.sparse")
+    csr = sp.csr_matrix(
+        (np.array([1.0, 2.0, 0.0]), np.array([1, 1, 0]), np.array([0, 2, 3])), shape=(2, 2)
+    )  # row 0: column 1 twice (1 + 2); row 1: a stored zero at column 0
+    mine = BACKENDS["numpy"].native(csr)
+    assert mine is not csr
+    mine.sum_duplicates()
+    assert csr.nnz == 3
+    torch = pytest.importorskip("torch")
+    t = BACKENDS["torch_cpu"].native(csr)
+    assert t.layout == torch.sparse_coo and not t.is_coalesced()
+    assert t._values().tolist() == [1.0, 2.0, 0.0]
+    assert t.to_dense().tolist() == [[0.0, 3.0], [0.0, 0.0]]
+    assert not backends.shares_memory(torch.zeros(2), t)

@@ -10,7 +10,7 @@ from __future__ import annotations
 from typing import Any
 
 import numpy as np
-from skimage.measure import block_reduce
+from skimage import measure
 
 from harness import implementation
 from suites.pooling_max_avg import ARGS, PoolOptions, pool_axes
@@ -35,10 +35,11 @@ def pool(x: Any, opts: PoolOptions) -> Any:
     ah, aw = pool_axes(x.shape, opts)
     whole = x[:, :, : ah.out * ah.k, : aw.out * aw.k]
     block = (1, 1, ah.k, aw.k)
+    reduce: Any = measure.block_reduce  # untyped in scikit-image
     if opts.op == "max":
-        out = block_reduce(whole, block, func=np.max)
+        out = reduce(whole, block, func=np.max)
     elif opts.divisor_override is not None:
-        out = block_reduce(whole, block, func=np.sum) / x.dtype.type(opts.divisor_override)
+        out = reduce(whole, block, func=np.sum) / x.dtype.type(opts.divisor_override)
     else:
-        out = block_reduce(whole, block, func=np.mean)
+        out = reduce(whole, block, func=np.mean)
     return np.ascontiguousarray(out, dtype=x.dtype)

@@ -1,9 +1,10 @@
 """Suite for newton_sqrt_cbrt: square and cube roots by Newton's method, optionally rounded
-to 4 significant figures."""
+to 4 significant figures and given as '.4g' strings; and the integer square root floor(√n)."""
 
 from __future__ import annotations
 
 import math
+from collections.abc import Mapping
 from dataclasses import dataclass
 from decimal import ROUND_HALF_EVEN, ROUND_HALF_UP, Context, Decimal
 from typing import Any
@@ -23,8 +24,11 @@ class RootOptions(Options):
     root: str = option(
         "sqrt",
         "cbrt",
+        "isqrt",
         meaning="sqrt: the square root (a negative input is a ValueError, as math.sqrt); "
-        "cbrt: the real cube root, odd in its input (cbrt(-8) = -2)",
+        "cbrt: the real cube root, odd in its input (cbrt(-8) = -2); isqrt: floor(√n) of "
+        "non-negative integers, exactly (as math.isqrt; int64 in, int64 out; a Python list "
+        "may hold ints of any size)",
     )
     round4: str = option(
         "none",
@@ -35,19 +39,43 @@ class RootOptions(Options):
         "decimal.ROUND_HALF_UP, or to even, as format(r, '.4g')), returned as the float "
         "nearest that decimal",
     )
+    output: str = option(
+        "float",
+        "string4g",
+        meaning="float: the roots as floats of n's dtype; string4g: each root (after round4) "
+        "as format(r, '.4g'), a str, in an (N,) array of str (a list for plain-list "
+        "backends)",
+    )
+
+    def validate(self) -> None:
+        if self.root == "isqrt" and (self.round4 != "none" or self.output != "float"):
+            raise ValueError("root='isqrt' gives exact integers: round4 and output apply to "
+                             "sqrt and cbrt only")  # fmt: skip
 
 
-ARGS = Args(Arg("n", ("N",), "float", rules=(NO_NAN,)))
+ARGS = Args(Arg("n", ("N",), "real", rules=(NO_NAN,)))
 
 
 def check(n: Any, opts: RootOptions) -> None:
-    """ARGS.check (float values, no NaN), then: a square root of a negative value is a
-    ValueError (-0.0 is not negative: its square root is -0.0, as IEEE 754 says)."""
-    ARGS.check(n)
-    if opts.root == "sqrt":
-        x = np.asarray(n) if isinstance(n, list) else n
-        if bool(array_namespace(x).any(x < 0)):
+    """ARGS.check (real values, no NaN); sqrt and cbrt take floats, isqrt integers (else a
+    TypeError); then a square root of a negative value is a ValueError (-0.0 is not
+    negative: its square root is -0.0, as IEEE 754 says). A plain list for isqrt may hold
+    Python ints beyond int64 (checked one by one)."""
+    if opts.root == "isqrt" and isinstance(n, list):
+        if not all(isinstance(v, int) and not isinstance(v, bool) for v in n):
+            raise TypeError("n must hold integers for root='isqrt'")
+        if any(v < 0 for v in n):
             raise ValueError("n holds a negative value: it has no real square root")
+        return
+    ARGS.check(n)
+    x = np.asarray(n) if isinstance(n, list) else n
+    xp = array_namespace(x)
+    integral = xp.isdtype(x.dtype, "integral")
+    if integral != (opts.root == "isqrt"):
+        want = "integers" if opts.root == "isqrt" else "floats"
+        raise TypeError(f"n must hold {want} for root={opts.root!r}, got dtype {x.dtype}")
+    if opts.root != "cbrt" and bool(xp.any(x < 0)):
+        raise ValueError("n holds a negative value: it has no real square root")
 
 
 # ---- oracle: exact integer roots, rounded once -----------------------------------------------
@@ -100,8 +128,11 @@ def newton_sqrt_cbrt(n: Any, opts: RootOptions) -> np.ndarray:
     """Oracle: each value's root from exact integer arithmetic (math.isqrt, an integer
     Newton cube root), rounded once to the input's precision; zeros and infinities are
     their own roots (sign kept); then the optional 4-figure rounding of its exact decimal.
-    Returns an (N,) array of the input's dtype."""
+    Returns an (N,) array of the input's dtype; isqrt: math.isqrt of each value (int64);
+    string4g: format(r, '.4g') of each root of n's dtype (an (N,) array of str)."""
     check(n, opts)
+    if opts.root == "isqrt":
+        return np.array([math.isqrt(v) for v in np.asarray(n).tolist()], dtype=np.int64)
     dtype = np.asarray(n).dtype
     k, bits = (2 if opts.root == "sqrt" else 3), PRECISION[str(dtype)]
     out = []
@@ -110,7 +141,10 @@ def newton_sqrt_cbrt(n: Any, opts: RootOptions) -> np.ndarray:
         if opts.round4 != "none":
             r = round4(float(dtype.type(r)), opts.round4)
         out.append(r)
-    return np.array(out, dtype=dtype)
+    roots = np.array(out, dtype=dtype)
+    if opts.output == "string4g":
+        return np.array([format(r, ".4g") for r in roots.tolist()], dtype=np.str_)
+    return roots
 
 
 # ---- comparison in units in the last place ---------------------------------------------------
@@ -148,9 +182,14 @@ class Ulps(Comparator):
 
     def allowed(self, case: Case) -> int:
         cbrt = case.options.get("root", "sqrt") == "cbrt"
-        return CBRT_ULPS if cbrt and case.options.get("round4", "none") == "none" else 0
+        exact = case.options.get("round4", "none") != "none" or _strings(case)
+        return CBRT_ULPS if cbrt and not exact else 0
 
     def tolerance(self, case: Case) -> Tolerance:
+        if case.options.get("root") == "isqrt":
+            return Tolerance(0.0, 0.0, "integer square roots: exact")
+        if _strings(case):
+            return Tolerance(0.0, 0.0, "'.4g' strings: equal text")
         k = self.allowed(case)
         why = (
             "cube roots: <= 4 ulps (the C library cbrt's bound on x86-64)"
@@ -160,11 +199,13 @@ class Ulps(Comparator):
         return Tolerance(k * float(np.finfo(case.dtype).eps), 0.0, why)
 
     def expected_dtype(self, case: Case) -> str | None:
-        return case.dtype
+        return None if _strings(case) else case.dtype
 
     def __call__(
         self, actual: Any, expected: Any, inputs: Inputs, case: Case, tol: Tolerance
     ) -> Comparison:
+        if case.options.get("root") == "isqrt" or _strings(case):
+            return _equal(actual, expected, inputs)
         e = np.asarray(expected).astype(case.dtype)
         a = np.asarray(actual, dtype=np.float64).astype(case.dtype)
         if e.size == 0:
@@ -191,6 +232,37 @@ class Ulps(Comparator):
         )
 
 
+def _strings(case: Case) -> bool:
+    return bool(case.options.get("output", "float") == "string4g")
+
+
+def _equal(actual: Any, expected: Any, inputs: Inputs) -> Comparison:
+    """Exact agreement: integer roots as integers, '.4g' roots as text."""
+    e = np.asarray(expected)
+    a = np.asarray(actual)
+    if e.dtype.kind == "U":
+        if a.size and a.dtype.kind != "U":
+            return Comparison(False, f"'.4g' output must hold str, got dtype {a.dtype}", 1, 1)
+        bad = a.astype(np.str_) != e
+    else:
+        if a.size and a.dtype.kind not in "iu":
+            return Comparison(False, f"integer roots must be integers, got dtype {a.dtype}", 1, 1)
+        bad = a.astype(np.int64) != e
+    if not bad.any():
+        return Comparison(True, total=int(e.size), error_ratio=0.0)
+    i = first_difference_index(bad)
+    n_bad = int(bad.sum())
+    return Comparison(
+        False,
+        f"{n_bad}/{e.size} roots differ; first at {i[0]}: n={np.asarray(inputs['n'])[i]!r} "
+        f"got {a[i]!r}, expected {e[i]!r}",
+        n_bad,
+        int(e.size),
+        worst_index=i,
+        error_ratio=float("inf"),
+    )
+
+
 # ---- inputs ----------------------------------------------------------------------------------
 
 #: Roots whose exact decimal has 5 significant figures ending in 5 (dyadic: j / 16, times
@@ -205,8 +277,34 @@ def tie_cubes(inputs: Inputs) -> bool:
     return bool(np.isin(n, TIE_ROOTS**3).any())
 
 
+#: int64 values whose floor square root a float64 sqrt gets wrong or nearly so: k^2 - 1 for
+#: k past 2^26 (the float sqrt rounds up to k), k^2 and k^2 + 1, around 2^62 and the top.
+ISQRT_HARD = sorted(
+    {0, 1, 2, 3, 4, 8, 9, 15, 16, 2**62 - 1, 2**62, 2**62 + 1, 2**63 - 1}
+    | {k * k + d for k in (2**26 + 1, 2**31 - 1, 2**31 + 1, 3037000499) for d in (-1, 0, 1)}
+)
+
+
+def isqrt_inputs(p: Mapping[str, Any], rng: np.random.Generator) -> np.ndarray:
+    """int64: the hard values above, then perfect squares of random roots below 2^31.5 and
+    their neighbours, then log-uniform values up to 2^63."""
+    size = int(p["size"])
+    if p.get("kind") == "isqrt_small":
+        return np.arange(size, dtype=np.int64)  # 0 .. size - 1: every small square and gap
+    k = rng.integers(2**20, 3037000499, size // 2, dtype=np.int64)
+    near = k * k + rng.integers(-1, 2, k.size)  # k^2 - 1, k^2, k^2 + 1: no overflow
+    logu = (2.0 ** rng.uniform(0, 62.9, size)).astype(np.int64)
+    x = np.concatenate([np.array(ISQRT_HARD, dtype=np.int64), near, logu])
+    x = np.resize(x, size)
+    if p.get("bad") == "negative" and size:
+        x[size // 2] = -4
+    return x
+
+
 def make_inputs(case: Case) -> Inputs:
     p, rng = case.params, np.random.default_rng(case.seed)
+    if case.options.get("root") == "isqrt":
+        return {"n": isqrt_inputs(p, rng)}
     size, dtype = int(p["size"]), np.dtype(case.dtype)
     cube = case.options.get("root", "sqrt") == "cbrt"
     kind = str(p.get("kind", "logu"))
@@ -257,6 +355,7 @@ def cost(case: Case) -> Cost:
 
 CBRT = {"root": "cbrt"}
 UP, EVEN = {"round4": "half_up"}, {"round4": "half_even"}
+ISQRT, G4 = {"root": "isqrt"}, {"output": "string4g"}
 
 CASES = [
     case("sqrt_near1", size=2000, kind="near1"),
@@ -269,6 +368,9 @@ CASES = [
     case("cbrt_perfect", size=300, kind="perfect", options=CBRT),
     case("sqrt_round4_up", size=400, options=UP),
     case("cbrt_round4_even", size=400, options={**CBRT, **EVEN}),
+    case("isqrt", size=600, dtype="int64", options=ISQRT),
+    case("sqrt_string4g", size=300, options=G4),
+    case("cbrt_string4g_f32", size=300, dtype="float32", options={**CBRT, **G4}),
 ]
 
 EDGES = [
@@ -287,11 +389,28 @@ EDGES = [
     edge("cbrt_ties_even", size=64, kind="ties", options={**CBRT, **EVEN}),
     edge("sqrt_decimal5_up", size=300, kind="decimal5", options=UP),
     edge("sqrt_ties_up_f32", size=64, kind="ties", dtype="float32", options=UP),
+    edge("isqrt_hard", size=len(ISQRT_HARD), dtype="int64", options=ISQRT),
+    edge("isqrt_small", size=300, kind="isqrt_small", dtype="int64", options=ISQRT),
+    edge("isqrt_empty", size=0, dtype="int64", options=ISQRT),
+    edge("sqrt_string4g_ties_up", size=64, kind="ties", options={**UP, **G4}),
+    edge("sqrt_string4g_ties_even", size=64, kind="ties", options={**EVEN, **G4}),
+    edge("sqrt_string4g_ties", size=64, kind="ties", options=G4),
+    edge("sqrt_string4g_extremes", size=9, kind="extremes", options=G4),
+    edge("string4g_empty", size=0, options=G4),
 ]
 
 ERRORS = [
     error("sqrt_negative", ValueError, r"negative", size=7, bad="negative"),
     error("cbrt_nan", ValueError, r"\bn\b", size=7, bad="nan", options=CBRT),
+    error(
+        "isqrt_negative",
+        ValueError,
+        r"negative",
+        size=7,
+        dtype="int64",
+        bad="negative",
+        options=ISQRT,
+    ),
 ]
 
 # The spec's standard is 1e7 values (large 1e9), but the oracle is exact integer
@@ -321,7 +440,11 @@ def fuzz_strategy() -> Any:
             "dtype": st.sampled_from(["float64", "float32"]),
         }
     )
-    return st.builds(_fuzz_case, st.integers(0, 64), params, RootOptions.strategy())
+    # isqrt takes integer inputs and no round4 / output: its cases are the fixed ones
+    options = st.tuples(RootOptions.strategy(omit=("root",)), st.sampled_from(["sqrt", "cbrt"]))
+    return st.builds(
+        _fuzz_case, st.integers(0, 64), params, options.map(lambda t: {**t[0], "root": t[1]})
+    )
 
 
 SUITE = Suite(
@@ -337,7 +460,11 @@ SUITE = Suite(
         "Zeros keep their sign (sqrt(-0.0) = -0.0), infinities are their own roots, "
         "subnormal inputs are exact inputs (no flush to zero). round4 'half_up' / "
         "'half_even': the root's exact decimal value rounded to 4 significant figures, ties "
-        "away from zero / to even, returned as the nearest float. The starting guess and "
+        "away from zero / to even, returned as the nearest float. output 'string4g': each "
+        "root of n's dtype (after round4) as format(r, '.4g'), an (N,) array of str (a list "
+        "for plain lists), compared as text. root 'isqrt': n (N,) int64 (a plain list may "
+        "hold any Python ints), floor(√n) exactly as int64 (math.isqrt), a negative n a "
+        "ValueError, round4 and output at their defaults. The starting guess and "
         "stopping rule are free; n is never written."
     ),
     args=ARGS,
@@ -356,5 +483,5 @@ SUITE = Suite(
     fuzz=fuzz_strategy,
     divergent_inputs={"cbrt_ties_up": tie_cubes, "cbrt_ties_even": tie_cubes},
     reference="math.sqrt (correctly rounded), numpy.sqrt / numpy.cbrt, math.cbrt; "
-    "decimal (4-figure rounding of the exact decimal)",
+    "decimal (4-figure rounding of the exact decimal); format(r, '.4g'); math.isqrt",
 )

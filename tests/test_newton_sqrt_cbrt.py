@@ -232,3 +232,121 @@ def test_integer_roots_are_floors() -> None:
     for big in [1, 7, 8, 9, 26, 27, 28, 10**30 - 1, 10**30, 2**200 + 1]:
         r = iroot(big, 3)
         assert r**3 <= big < (r + 1) ** 3
+
+
+# ---- integer square roots and '.4g' strings ---------------------------------------------------
+
+
+def run_fn(name: str, fn: Callable[..., Any]) -> Verdict:
+    impl = Implementation("newton_sqrt_cbrt", "numpy", "pitfall", fn)
+    found = SUITE.find_case(name)
+    assert isinstance(found, Case | ErrorCase)
+    return verify(SUITE, impl, found)
+
+
+def _isqrt_right(n: Any, opts: RootOptions) -> Any:
+    check(n, opts)
+    return np.array([math.isqrt(v) for v in n.tolist()], dtype=np.int64)
+
+
+def _isqrt_float(n: Any, opts: RootOptions) -> Any:
+    """int(math.sqrt(n)): float64(n) and its root round, so k^2 - 1 past 2^52 gives k."""
+    check(n, opts)
+    return np.sqrt(n.astype(np.float64)).astype(np.int64)
+
+
+def _isqrt_square_overflows(n: Any, opts: RootOptions) -> Any:
+    """The float root corrected by comparing (r + 1)^2 with n in int64: (r + 1)^2 wraps
+    negative for r = 3037000499 (n near 2^63), so r is raised past the root."""
+    check(n, opts)
+    r = np.minimum(np.sqrt(n.astype(np.float64)), 3037000499.0).astype(np.int64)
+    with np.errstate(over="ignore"):
+        r = np.where(r * r > n, r - 1, r)
+        return np.where((r + 1) * (r + 1) <= n, r + 1, r)
+
+
+def _isqrt_no_negative_check(n: Any, opts: RootOptions) -> Any:
+    return np.array([math.isqrt(max(v, 0)) for v in n.tolist()], dtype=np.int64)
+
+
+def _strings(mode: str) -> Callable[..., Any]:
+    """'.4g' strings of the correctly rounded roots; mode 'right': of the round4 value;
+    'format_first': format(r, '.4g') of the root whatever round4 says (ties to even);
+    'floats': the rounded floats, not strings."""
+
+    def roots(n: Any, opts: RootOptions) -> Any:
+        check(n, opts)
+        exact = [exact_root(abs(v), 2 if opts.root == "sqrt" else 3, 53) for v in n.tolist()]
+        if mode == "format_first" or opts.round4 == "none":
+            vals = [float(np.asarray(r).astype(n.dtype)) for r in exact]
+        else:
+            up = opts.round4 == "half_up"
+            ctx = Context(prec=4, rounding=ROUND_HALF_UP if up else ROUND_HALF_EVEN)
+            vals = [float(ctx.plus(Decimal(float(np.asarray(r).astype(n.dtype))))) for r in exact]
+        vals = [math.copysign(r, v) for r, v in zip(vals, n.tolist(), strict=True)]
+        if mode == "floats":
+            return np.array(vals, dtype=n.dtype)
+        return np.array([format(r, ".4g") for r in vals], dtype=np.str_)
+
+    return roots
+
+
+@pytest.mark.parametrize("name", ["isqrt", "isqrt_hard", "isqrt_small", "isqrt_empty"])
+def test_exact_integer_roots_pass(name: str) -> None:
+    assert run_fn(name, _isqrt_right).status == "pass"
+
+
+@pytest.mark.parametrize("name", ["sqrt_string4g_ties_up", "sqrt_string4g_ties_even"])
+def test_strings_of_the_rounded_roots_pass(name: str) -> None:
+    v = run_fn(name, _strings("right"))
+    assert v.status == "pass", v.detail
+
+
+ISQRT_PITFALLS = [
+    (_isqrt_float, "isqrt_hard", "roots differ"),
+    (_isqrt_float, "isqrt", "roots differ"),  # random k^2 - 1 past 2^52 as well
+    (_isqrt_square_overflows, "isqrt_hard", "roots differ"),
+    (_isqrt_no_negative_check, "isqrt_negative", "must raise ValueError"),
+    (_strings("format_first"), "sqrt_string4g_ties_up", "roots differ"),
+    (_strings("floats"), "sqrt_string4g", "must hold str"),
+]
+
+
+@pytest.mark.parametrize(("fn", "name", "diagnosis"), ISQRT_PITFALLS)
+def test_the_suite_catches_integer_and_string_mistakes(
+    fn: Callable[..., Any], name: str, diagnosis: str
+) -> None:
+    v = run_fn(name, fn)
+    assert v.status in ("fail", "error"), f"{fn.__name__} passed {name}"
+    assert diagnosis in v.detail, v.detail
+
+
+def test_isqrt_of_python_ints_past_int64() -> None:
+    """A plain list may hold any Python ints: the Python Newton and math.isqrt agree past
+    2^53 and past int64, where int(math.sqrt(n)) is off."""
+    from implementations.newton_sqrt_cbrt.library_math_decimal import roots as math_roots
+    from implementations.newton_sqrt_cbrt.python_newton import roots as python_roots
+
+    k = 2**52 + 1
+    values = [k * k - 1, k * k, k * k + 1, (2**64 + 3) ** 2 - 1, 10**40, 2**200 + 1, 0, 1, 3]
+    assert int(math.sqrt(k * k - 1)) != k - 1  # the pitfall these values expose
+    want = [math.isqrt(v) for v in values]
+    opts = RootOptions(root="isqrt")
+    assert python_roots(list(values), opts) == want
+    assert math_roots(list(values), opts) == want
+    with pytest.raises(ValueError, match="negative"):
+        python_roots([4, -1], opts)
+    with pytest.raises(TypeError):
+        python_roots([4.0], opts)
+
+
+def test_isqrt_takes_no_rounding_or_strings() -> None:
+    with pytest.raises(ValueError, match="isqrt"):
+        RootOptions(root="isqrt", round4="half_up")
+    with pytest.raises(ValueError, match="isqrt"):
+        RootOptions(root="isqrt", output="string4g")
+
+
+def test_float_roots_refuse_integer_inputs() -> None:
+    with pytest.raises(TypeError, match="floats"):
+        check(np.arange(3), RootOptions())

@@ -25,11 +25,14 @@ def _pass(x: Any, ct: Any, c2: Any, labels: Any, sums: Any, counts: Any, add: bo
     n, d = x.shape
     k = c2.shape[0]
     scores = np.empty(k, dtype=c2.dtype)
-    if add:
-        sums[:, :] = 0.0
-        counts[:] = 0
+    if add:  # plain loops, not slice assignments: each of those costs compile time
+        for j in range(k):
+            counts[j] = 0
+            for f in range(d):
+                sums[j, f] = 0.0
     for i in range(n):
-        scores[:] = c2
+        for j in range(k):
+            scores[j] = c2[j]
         for f in range(d):
             v = x[i, f]
             for j in range(k):

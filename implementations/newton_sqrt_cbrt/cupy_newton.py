@@ -62,7 +62,12 @@ def _cbrt(m: Any) -> Any:
     return r + (((m - p3) - err3) - err * r) / (3.0 * p)
 
 
-@implementation("newton_sqrt_cbrt", "cupy", "newton", supports={"round4": ("none",)})
+@implementation(
+    "newton_sqrt_cbrt",
+    "cupy",
+    "newton",
+    supports={"round4": ("none",), "root": ("sqrt", "cbrt"), "output": ("float",)},
+)
 def roots(n: Any, opts: RootOptions) -> Any:
     """frexp scaling, quadratic start, fixed Newton steps, one exact-residual step."""
     check(n, opts)

@@ -1,6 +1,7 @@
 """newton_sqrt_cbrt through the standard library: math.sqrt (correctly rounded) and
 math.cbrt per value, then decimal's 4-figure rounding of the root's exact decimal
-(ROUND_HALF_UP or ROUND_HALF_EVEN at a precision of 4 digits)."""
+(ROUND_HALF_UP or ROUND_HALF_EVEN at a precision of 4 digits), format(r, '.4g') for strings,
+math.isqrt for integer square roots."""
 
 from __future__ import annotations
 
@@ -26,10 +27,13 @@ TIES = (
     expected_failures={"cbrt_ties_up": TIES, "cbrt_ties_even": TIES},
 )
 def roots(n: Any, opts: RootOptions) -> Any:
-    """math.sqrt / math.cbrt, then Context(prec=4).plus(Decimal(root))."""
+    """math.sqrt / math.cbrt, then Context(prec=4).plus(Decimal(root)); math.isqrt."""
     check(n, opts)
+    if opts.root == "isqrt":
+        return [math.isqrt(v) for v in n]
     out = [(math.sqrt if opts.root == "sqrt" else math.cbrt)(v) for v in n]
-    if opts.round4 == "none":
-        return out
-    ctx = Context(prec=4, rounding=ROUND_HALF_UP if opts.round4 == "half_up" else ROUND_HALF_EVEN)
-    return [r if r == 0 or math.isinf(r) else float(ctx.plus(Decimal(r))) for r in out]
+    if opts.round4 != "none":
+        mode = ROUND_HALF_UP if opts.round4 == "half_up" else ROUND_HALF_EVEN
+        ctx = Context(prec=4, rounding=mode)
+        out = [r if r == 0 or math.isinf(r) else float(ctx.plus(Decimal(r))) for r in out]
+    return [format(r, ".4g") for r in out] if opts.output == "string4g" else out

@@ -1,5 +1,6 @@
 """newton_sqrt_cbrt through numpy.sqrt (IEEE, correctly rounded) and numpy.cbrt (the C
-library's cbrt)."""
+library's cbrt). No integer square root (a float sqrt is not floor(√n) past 2^52) and no
+'.4g' strings: refused as unsupported."""
 
 from __future__ import annotations
 
@@ -12,7 +13,11 @@ from suites.newton_sqrt_cbrt import RootOptions, check
 
 
 @implementation(
-    "newton_sqrt_cbrt", "library", "numpy", arrays="numpy", supports={"round4": ("none",)}
+    "newton_sqrt_cbrt",
+    "library",
+    "numpy",
+    arrays="numpy",
+    supports={"round4": ("none",), "root": ("sqrt", "cbrt"), "output": ("float",)},
 )
 def roots(n: Any, opts: RootOptions) -> Any:
     """np.sqrt or np.cbrt, in the input's dtype."""

@@ -4,7 +4,10 @@ start, a fixed count of Newton steps (quadratic convergence from the start's err
 last step on the residual n - r^k computed exactly with Dekker's product (no fused
 multiply-add: Numba keeps IEEE order without fastmath), then ldexp back. Correctly rounded
 square roots, faithful cube roots; subnormal and huge inputs stay exact; zeros and
-infinities pass through with their sign."""
+infinities pass through with their sign. Integer square roots: the float64 root of
+float64(n), truncated, is within one of floor(√n) for every int64 n; one exact integer
+correction each way, tested by division (no r^2 overflow). No '.4g' strings (Numba has no
+correctly rounded decimal formatting): refused as unsupported."""
 
 from __future__ import annotations
 
@@ -22,7 +25,7 @@ S2, S1, S0 = np.polyfit(np.linspace(0.5, 2, 64), np.sqrt(np.linspace(0.5, 2, 64)
 C2, C1, C0 = np.polyfit(np.linspace(0.5, 4, 64), np.cbrt(np.linspace(0.5, 4, 64)), 2)
 
 
-@numba.njit(cache=True, inline="always")
+@numba.njit(cache=False, inline="always")
 def _product(a: float, b: float) -> tuple[float, float]:
     p = a * b
     c = SPLIT * a
@@ -34,7 +37,7 @@ def _product(a: float, b: float) -> tuple[float, float]:
     return p, ((ah * bh - p) + ah * bl + al * bh) + al * bl
 
 
-@numba.njit(cache=True, inline="always")
+@numba.njit(cache=False, inline="always")
 def _above(m: float, a: float, b: float) -> bool:
     """sqrt(m) > (a + b) / 2 for neighbours a < b, exactly: m - a*b is a multiple of
     ulp(a) ulp(b) > ((b - a) / 2)^2, so the test is m > a*b = p + err (Dekker), i.e.
@@ -43,7 +46,7 @@ def _above(m: float, a: float, b: float) -> bool:
     return (m - p) > err
 
 
-@numba.njit(cache=True)
+@numba.njit(cache=False)
 def _roots(n: Any, out: Any, k: int) -> None:
     for i in range(n.size):
         v = float(n[i])
@@ -76,10 +79,28 @@ def _roots(n: Any, out: Any, k: int) -> None:
         out[i] = math.copysign(math.ldexp(r, (e - rem) // k), v)
 
 
-@implementation("newton_sqrt_cbrt", "numba", "newton", supports={"round4": ("none",)})
+@numba.njit(cache=False)
+def _isqrt(n: Any, out: Any) -> None:
+    for i in range(n.size):
+        v = n[i]
+        r = np.int64(min(math.sqrt(float(v)), 3037000499.0))
+        if r > 0 and r > v // r:  # r^2 > v
+            r -= 1
+        if r + 1 <= v // (r + 1):  # (r + 1)^2 <= v
+            r += 1
+        out[i] = r
+
+
+@implementation(
+    "newton_sqrt_cbrt", "numba", "newton", supports={"round4": ("none",), "output": ("float",)}
+)
 def roots(n: Any, opts: RootOptions) -> Any:
     """One compiled loop: frexp scaling, Newton steps, one exact-residual step."""
     check(n, opts)
+    if opts.root == "isqrt":
+        result = np.empty(n.shape, dtype=np.int64)
+        _isqrt(n.astype(np.int64), result)
+        return result
     out = np.empty(n.shape, dtype=np.float64)
     _roots(n, out, 2 if opts.root == "sqrt" else 3)
     return out.astype(n.dtype)

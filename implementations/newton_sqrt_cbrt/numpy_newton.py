@@ -6,7 +6,12 @@ data-dependent stopping), then one last Newton step on the residual n - r^k comp
 exactly with Dekker's product (Veltkamp split, no fused multiply-add needed), which leaves
 the square root correctly rounded and the cube root faithful. Scaling by powers of two
 keeps subnormal and huge inputs exact (no r^2 overflow); zeros and infinities pass
-through with their sign. float32 inputs are computed in float64 and rounded once."""
+through with their sign. float32 inputs are computed in float64 and rounded once. '.4g'
+strings by format per value (NumPy has no correctly rounded decimal formatting of its own).
+Integer square roots: the float64 root of float64(n), truncated, is within one of
+floor(√n) for every int64 n (float64(n) is off by 2^-53 relatively, the root by half
+that: under 4e-7 absolute below 2^31.5), then one exact integer correction each way,
+tested by division (r > n // r), which cannot overflow as r^2 could."""
 
 from __future__ import annotations
 
@@ -63,10 +68,27 @@ def _cbrt(m: Any) -> Any:
     return r + (((m - p3) - err3) - err * r) / (3.0 * p)
 
 
+def _isqrt(n: Any) -> Any:
+    r = np.minimum(np.sqrt(n.astype(np.float64)), 3037000499.0).astype(np.int64)
+    safe = np.maximum(r, 1)
+    r = np.where(r > n // safe, r - 1, r)  # r^2 > n
+    up = r + 1
+    return np.where(up <= n // up, up, r)  # (r + 1)^2 <= n
+
+
 @implementation("newton_sqrt_cbrt", "numpy", "newton", supports={"round4": ("none",)})
 def roots(n: Any, opts: RootOptions) -> Any:
     """frexp scaling, quadratic start, fixed Newton steps, one exact-residual step."""
     check(n, opts)
+    if opts.root == "isqrt":
+        return _isqrt(n)
+    out = _roots(n, opts)
+    if opts.output == "string4g":
+        return np.array([format(r, ".4g") for r in out.tolist()], dtype=np.str_)
+    return out
+
+
+def _roots(n: Any, opts: RootOptions) -> Any:
     x = np.abs(n).astype(np.float64)
     regular = np.isfinite(x) & (x != 0)
     m, e = np.frexp(np.where(regular, x, 1.0))

@@ -3,7 +3,8 @@
 iterate stops changing or starts to cycle between two neighbours (at most 8), then the
 neighbour whose rounding interval holds the exact root, decided in exact rational
 arithmetic on the few values the float test leaves in doubt. 4-figure rounding by the
-decimal module on the root's exact decimal (Decimal(float) is exact)."""
+decimal module on the root's exact decimal (Decimal(float) is exact); '.4g' strings by
+format. Integer square roots by integer Newton from above (exact for ints of any size)."""
 
 from __future__ import annotations
 
@@ -44,13 +45,29 @@ def _root(v: float, k: int) -> float:
     return math.copysign(math.ldexp(_nearest(r, m, k), (e - rem) // k), v)
 
 
+def _isqrt(v: int) -> int:
+    """floor(sqrt(v)) for an int v >= 0: Newton x <- (x + v // x) // 2 from a power of two
+    at or above the root decreases until it stops, at the floor."""
+    if v < 2:
+        return v
+    x = 1 << ((v.bit_length() + 1) // 2)
+    while True:
+        y = (x + v // x) // 2
+        if y >= x:
+            return x
+        x = y
+
+
 @implementation("newton_sqrt_cbrt", "python", "newton", max_flops=4e6)
 def roots(n: Any, opts: RootOptions) -> Any:
     """Newton per value with an exact final choice; decimal 4-figure rounding."""
     check(n, opts)
+    if opts.root == "isqrt":
+        return [_isqrt(v) for v in n]
     k = 2 if opts.root == "sqrt" else 3
     out = [_root(v, k) for v in n]
-    if opts.round4 == "none":
-        return out
-    ctx = Context(prec=4, rounding=ROUND_HALF_UP if opts.round4 == "half_up" else ROUND_HALF_EVEN)
-    return [r if r == 0 or math.isinf(r) else float(ctx.plus(Decimal(r))) for r in out]
+    if opts.round4 != "none":
+        mode = ROUND_HALF_UP if opts.round4 == "half_up" else ROUND_HALF_EVEN
+        ctx = Context(prec=4, rounding=mode)
+        out = [r if r == 0 or math.isinf(r) else float(ctx.plus(Decimal(r))) for r in out]
+    return [format(r, ".4g") for r in out] if opts.output == "string4g" else out

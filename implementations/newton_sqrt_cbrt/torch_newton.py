@@ -64,7 +64,10 @@ def _cbrt(m: Any) -> Any:
 
 
 @implementation(
-    "newton_sqrt_cbrt", ("torch_cpu", "torch_cuda"), "newton", supports={"round4": ("none",)}
+    "newton_sqrt_cbrt",
+    ("torch_cpu", "torch_cuda"),
+    "newton",
+    supports={"round4": ("none",), "root": ("sqrt", "cbrt"), "output": ("float",)},
 )
 def roots(n: Any, opts: RootOptions) -> Any:
     """frexp scaling, quadratic start, fixed Newton steps, one exact-residual step."""

@@ -315,15 +315,25 @@ def _numel(case: Case) -> int:
 
 def cost(case: Case) -> Cost:
     """Per element and step: v 3 flops, sqrt + eps 2, the quotient and the update 3 (+3
-    centered, +2 momentum, +2 weight decay). A step-by-step implementation reads p, g, v (+
-    gbar, buf) and writes p, v (+ gbar, buf): 5b per element-step, +2b for each extra buffer
-    (ALGORITHMS.md)."""
+    centered, +2 momentum, +2 weight decay, each by the element's group). A step-by-step
+    implementation reads p, g, v (+ gbar, buf) and writes p, v (+ gbar, buf): 5b per
+    element-step, +2b for each extra buffer (ALGORITHMS.md)."""
+    p = case.params
     opts = RmspropOptions.build(case.options)
     b = np.dtype(case.dtype).itemsize
-    work = _numel(case) * int(case.params.get("steps", 6))
-    extra = int(opts.centered) + int(opts.momentum > 0)
-    flops = 8 + 3 * opts.centered + 2 * (opts.momentum > 0) + 2 * (opts.weight_decay > 0)
-    return Cost(flops * work, (5 + 2 * extra) * b * work, work, "element-steps")
+    steps = int(p.get("steps", 6))
+    hyper, centered = _group_settings(opts, [dict(o) for o in p.get("groups", [])])
+    shapes = _shapes(p)
+    members = p.get("group_of", [i % len(centered) for i in range(len(shapes))])
+    flops = traffic = 0.0
+    for shape, j in zip(shapes, members, strict=True):
+        _, _, wd, mu = hyper[j]
+        work = math.prod(shape) * steps
+        extra = int(centered[j]) + int(mu > 0)
+        flops += (8 + 3 * int(centered[j]) + 2 * (mu > 0) + 2 * (wd > 0)) * work
+        traffic += (5 + 2 * extra) * b * work
+    work = _numel(case) * steps
+    return Cost(flops, traffic, work, "element-steps")
 
 
 def _roundings(case: Case) -> int:

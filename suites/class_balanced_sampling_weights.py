@@ -19,7 +19,7 @@ import numpy as np
 from harness.args import Arg, Args, Rule, Scalar
 from harness.cases import bench, case, edge, error, fuzz_cases
 from harness.comparators import Close, Outputs
-from harness.comparators.base import EPS
+from harness.comparators.base import EPS, Comparison
 from harness.options import Options, option
 from harness.spec import Case, Cost, Inputs, Suite, Tolerance
 
@@ -50,13 +50,15 @@ ARGS = Args(
     Arg("labels", ("N",), "int"),
     Scalar("num_classes", "int", low=1),
     Arg("beta", (), "float", rules=(BETA_RULE,)),
+    Scalar("num_samples", "int", low=1),  # the sampler's draws (torch: ValueError if <= 0)
     nonempty=("N",),
 )
 
 
-def check(labels: Any, num_classes: Any, beta: Any) -> None:
-    """ARGS, then the labels in [0, num_classes) and beta not NaN."""
-    ARGS.check(labels, num_classes, beta)
+def check(labels: Any, num_classes: Any, beta: Any, num_samples: Any) -> None:
+    """ARGS (num_samples >= 1 among them), then the labels in [0, num_classes) and beta not
+    NaN."""
+    ARGS.check(labels, num_classes, beta, num_samples)
     if bool(beta != beta):
         raise ValueError("beta is NaN")
     lo, hi = int(labels.min()), int(labels.max())
@@ -81,10 +83,10 @@ def class_weights_from_counts(counts: np.ndarray, beta: float, opts: BalanceOpti
 
 
 def class_balanced_sampling_weights(
-    labels: Any, num_classes: Any, beta: Any, opts: BalanceOptions
+    labels: Any, num_classes: Any, beta: Any, num_samples: Any, opts: BalanceOptions
 ) -> tuple[np.ndarray, np.ndarray]:
     """Oracle: counts by bincount, float64 weights, each sample its class's weight."""
-    check(labels, num_classes, beta)
+    check(labels, num_classes, beta, num_samples)
     y = np.asarray(labels)
     counts = np.bincount(y, minlength=int(num_classes))
     w = class_weights_from_counts(counts, float(beta), opts)
@@ -110,7 +112,8 @@ def make_inputs(case: Case) -> Inputs:
     if "label" in p:  # the error cases
         y[0] = int(p["label"])
     return {"labels": y.astype(np.int64), "num_classes": c,
-            "beta": np.asarray(float(p.get("beta", 0.999)))}  # fmt: skip
+            "beta": np.asarray(float(p.get("beta", 0.999))),
+            "num_samples": int(p.get("num_samples", NUM_SAMPLES))}  # fmt: skip
 
 
 def cost(case: Case) -> Cost:
@@ -131,8 +134,103 @@ def tolerance(case: Case) -> Tolerance:
                      "when normalised, and β^n's exp(n·log β); atol 0 (0 is exact)")  # fmt: skip
 
 
+# ---- the sampler's class frequencies ---------------------------------------------------------
+
+#: Draws of the sampler check unless a case says otherwise: every present class of the
+#: default cases (12 classes) expects ~1,700 draws, so the test sees a share off by a few %.
+NUM_SAMPLES = 20_000
+#: Significance of the chi-square test. Its draws come from a torch.Generator seeded by the
+#: case seed and the weights agree with the oracle's to ~1e-15 before the test runs, so the
+#: outcome is fixed per case (every case passes; nothing is flaky). Were the seed drawn at
+#: random, a correct implementation would fail a case with probability 1e-6.
+SAMPLER_ALPHA = 1e-6
+_MIN_EXPECTED = 5.0  # classes expecting fewer draws are pooled (the chi-square's usual rule)
+
+
+def sampled_classes(sample_weights: Any, labels: np.ndarray, num_classes: int, num_samples: int,
+                    seed: int) -> np.ndarray:  # fmt: skip
+    """(C,) class counts of num_samples indices drawn with replacement by
+    torch.utils.data.WeightedRandomSampler(sample_weights) on a torch.Generator seeded by
+    `seed` (replacement=True, its default); each index is read as a sample, counted under
+    its label."""
+    import torch
+    from torch.utils.data import WeightedRandomSampler
+
+    w = torch.as_tensor(np.asarray(sample_weights, dtype=np.float64))
+    gen = torch.Generator().manual_seed(int(seed))
+    # the sampler takes any 1-D weights torch.as_tensor accepts (annotated Sequence[float])
+    sampler = WeightedRandomSampler(w, int(num_samples), generator=gen)  # type: ignore[arg-type]
+    drawn = np.fromiter(iter(sampler), dtype=np.int64, count=int(num_samples))
+    return np.bincount(np.asarray(labels)[drawn], minlength=int(num_classes))
+
+
+def class_frequencies(labels: np.ndarray, sample_weights: np.ndarray, num_classes: int) -> Any:
+    """The class frequencies the weights imply: n_c·w_c over the total (uniform over the
+    present classes for 'inverse' and 'balanced')."""
+    mass = np.bincount(
+        labels, weights=np.asarray(sample_weights, np.float64), minlength=num_classes
+    )
+    return mass / mass.sum()
+
+
+def chisquare_pvalue(counts: np.ndarray, freq: np.ndarray) -> tuple[float, int]:
+    """Pearson chi-square p-value of the counts against the frequencies, classes expecting
+    fewer than 5 draws pooled into one bin; a draw of a class of frequency 0 gives p = 0.
+    Returns (p, the number of bins)."""
+    from scipy import stats
+
+    n = int(counts.sum())
+    expected = freq * n
+    if np.any(counts[expected == 0] > 0):
+        return 0.0, int(np.count_nonzero(expected))
+    keep = expected >= _MIN_EXPECTED
+    obs, exp = list(counts[keep]), list(expected[keep])
+    if expected[~keep].sum() > 0:
+        obs.append(counts[~keep].sum())
+        exp.append(expected[~keep].sum())
+    if len(obs) < 2:  # one bin: every draw in it (checked above)
+        return 1.0, len(obs)
+    e = np.asarray(exp, np.float64)
+    e *= n / e.sum()  # the pooled expectations sum to the draws exactly
+    return float(stats.chisquare(np.asarray(obs, np.float64), e).pvalue), len(obs)
+
+
+@dataclass(frozen=True)
+class SampledFrequencies(Close):
+    """Close, then WeightedRandomSampler driven by the implementation's sample weights:
+    num_samples draws (seeded by the case seed), their class counts chi-square tested
+    against the oracle's n_c·w_c frequencies at SAMPLER_ALPHA."""
+
+    def __call__(self, actual: Any, expected: Any, inputs: Inputs, case: Case,
+                 tol: Tolerance) -> Comparison:  # fmt: skip
+        close = super().__call__(actual, expected, inputs, case, tol)
+        if not close.passed:
+            return close
+        try:
+            import torch  # noqa: F401
+        except ImportError:  # the weights matched; only the sampler check is skipped
+            return replace_note(close, "sampler check skipped (no torch)")
+        labels, c = np.asarray(inputs["labels"]), int(inputs["num_classes"])
+        counts = sampled_classes(actual, labels, c, int(inputs["num_samples"]), case.seed)
+        p, bins = chisquare_pvalue(counts, class_frequencies(labels, expected, c))
+        note = (f"WeightedRandomSampler: {int(inputs['num_samples'])} draws, chi-square p={p:.3g} "
+                f"over {bins} class bins at alpha={SAMPLER_ALPHA:g}")  # fmt: skip
+        if p < SAMPLER_ALPHA:
+            detail = f"sampled class frequencies differ: {note}"
+            return Comparison(False, detail, 1, close.total, error_ratio=float("inf"))
+        return replace_note(close, note)
+
+
+def replace_note(c: Comparison, note: str) -> Comparison:
+    from dataclasses import replace
+
+    return replace(c, note=f"{c.note}; {note}" if c.note else note)
+
+
 _CLOSE = Close(override=tolerance)
-COMPARE = Outputs({"class_weights": _CLOSE, "sample_weights": _CLOSE})
+COMPARE = Outputs(
+    {"class_weights": _CLOSE, "sample_weights": SampledFrequencies(override=tolerance)}
+)
 
 BAL, EFF, NORM = {"scheme": "balanced"}, {"scheme": "effective"}, {"normalize": "sum_to_classes"}
 
@@ -158,6 +256,8 @@ EDGES = [
 ERRORS = [
     error("label_negative", ValueError, r"\blabels\b", label=-1),
     error("label_equals_num_classes", ValueError, r"\blabels\b", label=12),
+    # num_samples = 0 is generated from the declaration (below its range); a negative one too
+    error("num_samples_negative", ValueError, r"\bnum_samples\b", num_samples=-5),
 ]
 DEFAULTS = {"seed": 61, "dtype": "float64", "N": 500, "C": 12}
 
@@ -180,13 +280,16 @@ def fuzz_strategy() -> Any:
 
 CONVENTIONS = (
     "labels (N,) int in [0, num_classes), N >= 1; num_classes >= 1; beta a 0-d float in "
-    "[0, 1) (used by scheme='effective'). n_c = bincount(labels, minlength=num_classes); "
-    "C' = the number of classes with n_c > 0. Class weights: inverse 1/n_c, balanced "
-    "N/(C'·n_c) (sklearn's 'balanced' over the present classes), effective (1 − β)/(1 − "
-    "β^n_c) (β = 0: 1); 0 for an absent class. normalize='sum_to_classes' scales them to sum "
-    "to C'. Returns (class_weights (C,), sample_weights (N,) = class_weights[labels]), "
+    "[0, 1) (used by scheme='effective'); num_samples an int >= 1, the draws of the "
+    "WeightedRandomSampler the weights feed (validated only). n_c = bincount(labels, "
+    "minlength=num_classes); C' = the number of classes with n_c > 0. Class weights: "
+    "inverse 1/n_c, balanced N/(C'·n_c) (sklearn's 'balanced' over the present classes), "
+    "effective (1 − β)/(1 − β^n_c) (β = 0: 1); 0 for an absent class. "
+    "normalize='sum_to_classes' scales them to sum to C'. Returns (class_weights (C,), "
+    "sample_weights (N,) = class_weights[labels]), "
     "float64. ValueError: no labels, a label outside [0, num_classes), num_classes < 1, "
-    "beta outside [0, 1) or NaN; TypeError: non-int labels."
+    "beta outside [0, 1) or NaN, num_samples <= 0; TypeError: non-int labels or "
+    "num_samples."
 )
 
 SUITE = Suite(
@@ -214,8 +317,9 @@ SUITE = Suite(
     multi_block={"N": 20_000},
     fuzz=fuzz_strategy,
     backends=("numpy", "torch_cpu", "library"),
-    reference="sklearn.utils.class_weight.compute_class_weight('balanced'); the sampler's "
-    "class frequencies (torch.multinomial with replacement) by a chi-square test in the tests",
+    reference="sklearn.utils.class_weight.compute_class_weight('balanced'); "
+    "torch.utils.data.WeightedRandomSampler driven by the sample weights, its class "
+    "frequencies chi-square tested in every verdict",
 )
 
 SUITES = [SUITE]

@@ -1,10 +1,18 @@
-"""Suite for rmsprop: torch.optim.RMSprop over T injected steps, state updated in place."""
+"""Suite for rmsprop: torch.optim.RMSprop over T injected steps, state updated in place.
+
+Parameter groups as torch has them: every parameter belongs to a group (``group``), and each
+group has its own learning rate per step (a column of ``lrs``), alpha, eps, weight decay,
+momentum (``hyper``) and centering (``centered``). The options alpha, eps, weight_decay,
+momentum and centered are the optimizer's defaults (torch's constructor arguments): the
+inputs write them into every group a case does not override, and implementations read each
+group's own row. maximize and the convention apply to every group.
+"""
 
 from __future__ import annotations
 
 import math
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
 import numpy as np
@@ -60,30 +68,58 @@ def _negative_first(x: np.ndarray) -> np.ndarray:
     return out
 
 
+def _alpha_above_one(x: np.ndarray) -> np.ndarray:
+    out = np.array(x, copy=True)
+    out[0, 0] = 1.5
+    return out
+
+
 LR_RULE = Rule("lr >= 0 (torch: Invalid learning rate)", lambda xp, x: x < 0, _negative_first)
 STEP_RULE = Rule("step >= 0 (steps already taken)", lambda xp, x: x < 0, _negative_first)
+GROUP_RULE = Rule("group >= 0 (a group index)", lambda xp, x: x < 0, _negative_first)
+HYPER_RULE = Rule(
+    "alpha, eps, weight_decay, momentum >= 0 (torch: Invalid ... value)",
+    lambda xp, x: x < 0,
+    _negative_first,
+)
+ALPHA_RULE = Rule("alpha <= 1 (hyper[:, 0])", lambda xp, x: x[..., :1] > 1, _alpha_above_one)
+#: The columns of ``hyper``: each group's settings, in this order.
+HYPER = ("alpha", "eps", "weight_decay", "momentum")
 
 STATE = ("params", "square_avg", "grad_avg", "momentum_buffer", "step")
 ARGS = Args(
     ArrayList("params"),
     ArrayList("grads", like="params", lead=1),  # grads[i][k]: parameter i's gradient at step k
-    Arg("lrs", ("T",), "float", rules=(LR_RULE,)),
+    Arg("lrs", ("T", "G"), "float", rules=(LR_RULE,)),  # lrs[k, j]: group j's lr at step k
     ArrayList("square_avg", like="params"),
     ArrayList("grad_avg", like="params"),
     ArrayList("momentum_buffer", like="params"),
     Arg("step", ("P",), "int", rules=(STEP_RULE,)),  # steps each parameter has taken
+    Arg("group", ("P",), "int", rules=(GROUP_RULE,)),  # each parameter's group
+    Arg("hyper", ("G", 4), "float", rules=(HYPER_RULE, ALPHA_RULE)),  # a row of HYPER a group
+    Arg("centered", ("G",), "bool"),  # each group's centering
+    nonempty=("G",),  # torch: at least one param_group
 )
+GROUPS = ("group", "hyper", "centered")
 
 
 def check(params: Any, grads: Any, lrs: Any, square_avg: Any, grad_avg: Any,
-    momentum_buffer: Any, step: Any) -> int:  # fmt: skip
+    momentum_buffer: Any, step: Any, group: Any, hyper: Any, centered: Any) -> int:  # fmt: skip
     """ARGS.check, then what the declaration cannot say: every grads[i] stacks T = len(lrs)
-    steps, step holds one counter per parameter, and each parameter's gradients and state
-    have its dtype (as torch requires). Returns T."""
-    ARGS.check(params, grads, lrs, square_avg, grad_avg, momentum_buffer, step)
-    t = int(lrs.shape[0])
+    steps, step and group hold one entry per parameter, every group index names a column of
+    lrs, no setting is NaN, and each parameter's gradients and state have its dtype (as
+    torch requires). Returns T."""
+    ARGS.check(params, grads, lrs, square_avg, grad_avg, momentum_buffer, step, group, hyper,
+               centered)  # fmt: skip
+    t, n_groups = int(lrs.shape[0]), int(lrs.shape[1])
     if int(step.shape[0]) != len(params):
         raise ValueError(f"step has {int(step.shape[0])} counters but params has {len(params)}")
+    if int(group.shape[0]) != len(params):
+        raise ValueError(f"group has {int(group.shape[0])} entries but params has {len(params)}")
+    if len(params) and int(group.max()) >= n_groups:
+        raise ValueError(f"group index {int(group.max())} but lrs has G={n_groups} groups")
+    if bool((hyper != hyper).any()):
+        raise ValueError("hyper holds NaN")
     for i, p in enumerate(params):
         if int(grads[i].shape[0]) != t:
             raise ValueError(f"grads[{i}] stacks {int(grads[i].shape[0])} steps but lrs has T={t}")
@@ -100,30 +136,53 @@ def check(params: Any, grads: Any, lrs: Any, square_avg: Any, grad_avg: Any,
     return t
 
 
+def group_options(opts: RmspropOptions, hyper: Any, centered: Any) -> list[RmspropOptions]:
+    """Each group's settings as options: the defaults (maximize, convention) with the
+    group's row of hyper and its centered flag (any array library: read by tolist)."""
+    rows, flags = hyper.tolist(), centered.tolist()
+    return [
+        replace(
+            opts,
+            alpha=float(a),
+            eps=float(e),
+            weight_decay=float(wd),
+            momentum=float(mu),
+            centered=bool(c),
+        )
+        for (a, e, wd, mu), c in zip(rows, flags, strict=True)
+    ]
+
+
 def rmsprop(params: Any, grads: Any, lrs: Any, square_avg: Any, grad_avg: Any,
-    momentum_buffer: Any, step: Any, opts: RmspropOptions) -> tuple[Any, ...]:  # fmt: skip
-    """Oracle: float64, one parameter and one step at a time, straight from the definition;
-    returns the new (params, square_avg, grad_avg, momentum_buffer, step)."""
-    check(params, grads, lrs, square_avg, grad_avg, momentum_buffer, step)
+    momentum_buffer: Any, step: Any, group: Any, hyper: Any, centered: Any,
+    opts: RmspropOptions) -> tuple[Any, ...]:  # fmt: skip
+    """Oracle: float64, one parameter and one step at a time, straight from the definition,
+    each parameter with its group's settings; returns the new (params, square_avg,
+    grad_avg, momentum_buffer, step)."""
+    check(params, grads, lrs, square_avg, grad_avg, momentum_buffer, step, group, hyper,
+          centered)  # fmt: skip
     state = [
         [np.array(x, dtype=np.float64) for x in xs]
         for xs in (params, square_avg, grad_avg, momentum_buffer)
     ]
-    a, mu, wd, tf1 = opts.alpha, opts.momentum, opts.weight_decay, opts.convention == "tf1"
+    settings = group_options(opts, hyper, centered)
+    rates = np.asarray(lrs, dtype=np.float64).T.tolist()  # rates[j]: group j's lrs
     for i in range(len(params)):
+        o, j = settings[int(group[i])], int(group[i])
+        a, mu, wd, tf1 = o.alpha, o.momentum, o.weight_decay, o.convention == "tf1"
         p, v, gbar, buf = (s[i] for s in state)
-        for k, lr in enumerate(np.asarray(lrs, dtype=np.float64).tolist()):
+        for k, lr in enumerate(rates[j]):
             g = np.asarray(grads[i][k], dtype=np.float64)
             g = -g if opts.maximize else g
             if wd:
                 g = g + wd * p
             v = a * v + (1.0 - a) * g * g
             var = v
-            if opts.centered:
+            if o.centered:
                 gbar = a * gbar + (1.0 - a) * g
                 var = v - gbar * gbar
             with np.errstate(divide="ignore", invalid="ignore"):
-                d = np.sqrt(var + opts.eps) if tf1 else np.sqrt(var) + opts.eps
+                d = np.sqrt(var + o.eps) if tf1 else np.sqrt(var) + o.eps
                 if mu > 0:
                     buf = mu * buf + (lr * g / d if tf1 else g / d)
                     p = p - (buf if tf1 else lr * buf)
@@ -179,9 +238,20 @@ def _lrs(rng: np.random.Generator, steps: int, lr: float, schedule: str) -> np.n
     return np.full(steps, lr if schedule == "constant" else 0.0)
 
 
+def _group_settings(opts: RmspropOptions, overrides: list[dict[str, Any]]) -> tuple[Any, Any]:
+    """(hyper (G, 4), centered (G,)): group 0 has the defaults (the options), group j > 0
+    the defaults with overrides[j - 1] (its "lr" is read by make_inputs)."""
+    rows = [{**{k: getattr(opts, k) for k in (*HYPER, "centered")}, **o} for o in [{}, *overrides]]
+    hyper = np.array([[float(r[k]) for k in HYPER] for r in rows], np.float64)
+    return hyper, np.array([bool(r["centered"]) for r in rows])
+
+
 def make_inputs(case: Case) -> Inputs:
     """A fresh optimizer has zero state (tf1: v = 1); a resumed one (start > 0) any state a
-    run could reach: v > gbar^2 (centered) and a momentum buffer of the update's size."""
+    run could reach: v > gbar^2 (centered) and a momentum buffer of the update's size.
+    Parameter groups: group 0 takes the options (the defaults) and the case's lr; the case's
+    "groups" list overrides settings (and lr) for groups 1, 2, ...; parameter i belongs to
+    group i mod G unless "group_of" lists the groups."""
     p, rng = case.params, np.random.default_rng(case.seed)
     dtype = np.dtype(case.dtype)
     shapes, steps = _shapes(p), int(p.get("steps", 6))
@@ -204,7 +274,15 @@ def make_inputs(case: Case) -> Inputs:
         gbar.append(np.asarray(mean, dtype))
         v.append(np.asarray(mean * mean + spread * s**2 * rng.uniform(0.25, 2.0, shape), dtype))
         buf.append(np.asarray(rng.standard_normal(shape), dtype))
-    lrs = _lrs(rng, steps, float(p.get("lr", LR)), str(p.get("schedule", "constant")))
+    overrides = [dict(o) for o in p.get("groups", [])]
+    schedule = str(p.get("schedule", "constant"))
+    lr0 = float(p.get("lr", LR))
+    columns = [_lrs(rng, steps, lr0, schedule)]  # drawn first: one group keeps its inputs
+    columns += [_lrs(rng, steps, float(o.pop("lr", lr0)), schedule) for o in overrides]
+    lrs = np.stack(columns, axis=1)  # (T, G)
+    hyper, centered = _group_settings(opts, overrides)
+    n_groups = len(columns)
+    group = np.array(p.get("group_of", [i % n_groups for i in range(len(shapes))]), np.int64)
     if p.get("gbar_is_g"):  # every gradient equals the resumed mean: v - gbar^2 only decays
         grads = [np.broadcast_to(m, g.shape).copy() for m, g in zip(gbar, grads, strict=True)]
     if p.get("lrs_short"):  # error case: one learning rate fewer than stacked gradients
@@ -222,6 +300,9 @@ def make_inputs(case: Case) -> Inputs:
         "grad_avg": gbar,
         "momentum_buffer": buf,
         "step": counters,
+        "group": group,
+        "hyper": hyper,
+        "centered": centered,
     }
 
 
@@ -234,15 +315,25 @@ def _numel(case: Case) -> int:
 
 def cost(case: Case) -> Cost:
     """Per element and step: v 3 flops, sqrt + eps 2, the quotient and the update 3 (+3
-    centered, +2 momentum, +2 weight decay). A step-by-step implementation reads p, g, v (+
-    gbar, buf) and writes p, v (+ gbar, buf): 5b per element-step, +2b for each extra buffer
-    (ALGORITHMS.md)."""
+    centered, +2 momentum, +2 weight decay, each by the element's group). A step-by-step
+    implementation reads p, g, v (+ gbar, buf) and writes p, v (+ gbar, buf): 5b per
+    element-step, +2b for each extra buffer (ALGORITHMS.md)."""
+    p = case.params
     opts = RmspropOptions.build(case.options)
     b = np.dtype(case.dtype).itemsize
-    work = _numel(case) * int(case.params.get("steps", 6))
-    extra = int(opts.centered) + int(opts.momentum > 0)
-    flops = 8 + 3 * opts.centered + 2 * (opts.momentum > 0) + 2 * (opts.weight_decay > 0)
-    return Cost(flops * work, (5 + 2 * extra) * b * work, work, "element-steps")
+    steps = int(p.get("steps", 6))
+    hyper, centered = _group_settings(opts, [dict(o) for o in p.get("groups", [])])
+    shapes = _shapes(p)
+    members = p.get("group_of", [i % len(centered) for i in range(len(shapes))])
+    flops = traffic = 0.0
+    for shape, j in zip(shapes, members, strict=True):
+        _, _, wd, mu = hyper[j]
+        work = math.prod(shape) * steps
+        extra = int(centered[j]) + int(mu > 0)
+        flops += (8 + 3 * int(centered[j]) + 2 * (mu > 0) + 2 * (wd > 0)) * work
+        traffic += (5 + 2 * extra) * b * work
+    work = _numel(case) * steps
+    return Cost(flops, traffic, work, "element-steps")
 
 
 def _roundings(case: Case) -> int:
@@ -289,6 +380,10 @@ COMPARE = Outputs(
 F64 = "float64"
 CENTERED, MOM, TF1 = {"centered": True}, {"momentum": 0.9}, {"convention": "tf1"}
 ALL = {**CENTERED, **MOM, "weight_decay": 1e-2}
+# a second group with its own value of every setting (against the defaults' 1e-2, 0.99,
+# 1e-8, 0, 0, False)
+GROUP_ALL = {"lr": 3e-2, "alpha": 0.9, "eps": 1e-3, "weight_decay": 1e-2, "momentum": 0.9,
+             "centered": True}  # fmt: skip
 LARGE = {**CENTERED, **MOM}
 
 CASES = [
@@ -321,12 +416,28 @@ CASES = [
     # values (past a 16,384-value chunk and any 256-wide block) over 3 steps
     case("multi_block", steps=300, shapes=[[5000], [3, 7]], options=MOM, lr=1e-3),
     case("multi_chunk_f64", steps=3, shapes=[[200, 200], [9]], options=ALL, dtype=F64),
+    # parameter groups: every setting differs between the groups (params 0 and 2 in group
+    # 0, the defaults; 1 and 3 in group 1), one resumed parameter in each
+    case("groups_f64", steps=6, start=[0, 4, 9, 0], groups=[GROUP_ALL], dtype=F64),
+    case(
+        "three_groups_lr_random_f32",
+        steps=8,
+        schedule="random",
+        start=3,
+        options=ALL,
+        groups=[
+            {"lr": 1e-3, "momentum": 0.0, "centered": False},
+            {"alpha": 0.9, "eps": 1e-3, "weight_decay": 0.0},
+        ],
+        group_of=[2, 0, 1, 2],
+    ),
+    case("tf1_groups_f64", steps=6, options=TF1, groups=[GROUP_ALL], dtype=F64),
 ]
 
 EDGES = [
     # T = 0 and P = 0, every other size nonzero and distinct
     edge("no_steps", steps=0, shapes=[[3, 4], [5], [], [2, 2, 6], [7]]),
-    edge("no_params", steps=4, shapes=[]),
+    edge("no_params", steps=3, shapes=[], groups=[GROUP_ALL]),  # T = 3, G = 2: not hyper's 4
     edge("zero_size_params", steps=3, shapes=[[0], [3, 0, 2], [4]], options=ALL),
     edge("single_step_f64", steps=1, options=CENTERED, dtype=F64),
     edge("zero_gradients_fresh_f32", steps=4, grads="zero", options=ALL),
@@ -351,11 +462,14 @@ EDGES = [
     edge("tiny_gradients_f64", steps=5, scale=1e-9, dtype=F64),
     edge("constant_gradients_centered_f32", steps=10, grads="constant", options=CENTERED),
     edge("lr_zero_momentum_f32", steps=4, start=3, schedule="zero", options=MOM),
+    # a group no parameter belongs to (torch allows it): its settings are never read
+    edge("empty_group", steps=3, groups=[GROUP_ALL, {"alpha": 0.5}], group_of=[0, 2, 0, 2]),
 ]
 
 ERRORS = [
     error("lrs_shorter_than_grads", ValueError, r"\bgrads\b", lrs_short=True),
     error("one_counter_short", ValueError, r"\bstep\b", counters_short=1),
+    error("group_past_the_groups", ValueError, r"\bgroup\b", groups=[{}], group_of=[0, 1, 2, 0]),
     error(
         "float32_grads_on_float64_params", TypeError, r"\bgrads\b", grad_dtype="float32", dtype=F64
     ),
@@ -405,6 +519,7 @@ def fuzz_strategy() -> Any:
             "grads": st.sampled_from(["normal", "constant", "zero"]),
             "schedule": st.sampled_from(["constant", "step", "random", "zero"]),
             "scale": st.sampled_from([1.0, 1e-6, 1e3]),
+            "groups": st.sampled_from([[], [GROUP_ALL], [{"centered": True}, {"alpha": 0.0}]]),
         }
     )
     return st.builds(_fuzz_case, shapes, params, options)
@@ -418,23 +533,29 @@ SUITE = Suite(
     "place.",
     conventions=(
         "params is a list of arrays (any shapes, a 0-d one included); grads[i] stacks T "
-        "gradients of params[i] along a new first axis; lrs (T,) is the learning rate of each "
-        "step; square_avg, grad_avg, momentum_buffer are arrays like params (zeros for a "
-        "fresh torch optimizer; TF1 starts square_avg at 1); step (P,) int64 counts the steps "
-        "each parameter has taken (bookkeeping only: RMSprop has no bias correction). The "
-        "implementation updates params, the three buffers and step in place and returns None; "
-        "grads and lrs are never written, grad_avg is touched only when centered and "
-        "momentum_buffer only when momentum > 0. Step k: g = grads[k] (negated if maximize); "
-        "g += wd*p; v = alpha*v + (1 - alpha)*g*g; centered: gbar = alpha*gbar + (1 - alpha)*g "
-        "and the variance is v - gbar^2, else v. 'torch': d = sqrt(variance) + eps; momentum "
-        "mu > 0: buf = mu*buf + g/d, p -= lr*buf; else p -= lr*g/d. 'tf1': d = sqrt(variance "
-        "+ eps); buf = mu*buf + lr*g/d, p -= buf (mu = 0: p -= lr*g/d). Finally step += T. "
-        "Scalars are float64; arrays keep the parameters' dtype (state of another dtype is a "
-        "TypeError). The steps are applied in order, as in training. NaN and inf propagate "
-        "(eps = 0 with zero gradients gives NaN, as torch). ValueError: lr < 0 in lrs, step "
-        "< 0, grads not stacking len(lrs) steps, step's length not len(params); the options "
-        "refuse alpha outside [0, 1], eps, wd or momentum < 0; TypeError: non-float arrays, "
-        "gradients or state of another dtype than their parameter."
+        "gradients of params[i] along a new first axis. Parameter groups, as torch's "
+        "param_groups: group (P,) int64 names each parameter's group j in [0, G); lrs (T, G) "
+        "float64 holds group j's learning rate at step k in lrs[k, j]; hyper (G, 4) float64 "
+        "each group's alpha, eps, weight_decay, momentum; centered (G,) bool. Every parameter "
+        "is updated with its group's settings (the options alpha, eps, weight_decay, momentum, "
+        "centered are only the defaults the inputs fill the groups from; maximize and "
+        "convention apply to all). square_avg, grad_avg, momentum_buffer are arrays like params"
+        " (zeros for a fresh torch optimizer; TF1 starts square_avg at 1); step (P,) int64 "
+        "counts the steps each parameter has taken (bookkeeping only: RMSprop has no bias "
+        "correction). The implementation updates params, the three buffers and step in place "
+        "and returns None; grads and lrs are never written, grad_avg is touched only when "
+        "centered and momentum_buffer only when its group's momentum > 0. Step k: g = grads[k] "
+        "(negated if maximize); g += wd*p; v = alpha*v + (1 - alpha)*g*g; centered: gbar = "
+        "alpha*gbar + (1 - alpha)*g and the variance is v - gbar^2, else v. 'torch': d = "
+        "sqrt(variance) + eps; momentum mu > 0: buf = mu*buf + g/d, p -= lr*buf; else p -= "
+        "lr*g/d. 'tf1': d = sqrt(variance + eps); buf = mu*buf + lr*g/d, p -= buf (mu = 0: p -="
+        " lr*g/d). Finally step += T. Scalars are float64; arrays keep the parameters' dtype "
+        "(state of another dtype is a TypeError). The steps are applied in order, as in "
+        "training. NaN and inf propagate (eps = 0 with zero gradients gives NaN, as torch). "
+        "ValueError: lr < 0 in lrs, step < 0, grads not stacking len(lrs) steps, step's or "
+        "group's length not len(params), a group index outside [0, G), a group's alpha outside "
+        "[0, 1] or eps, wd or momentum < 0 or NaN (the options refuse the same); TypeError: "
+        "non-float arrays, gradients or state of another dtype than their parameter."
     ),
     args=ARGS,
     options=RmspropOptions,
@@ -450,6 +571,7 @@ SUITE = Suite(
     outputs=STATE,
     state=STATE,
     steps=("grads", "lrs"),
+    error_base="groups_f64",  # G = 2: a group-axis mismatch is an error case
     multi_block={"T": 300},
     invalid_options=[
         {"alpha": -0.1},
@@ -461,6 +583,7 @@ SUITE = Suite(
     ],
     backends=("numpy", "numba", "torch_cpu", "torch_cuda", "cupy", "library"),
     fuzz=fuzz_strategy,
-    reference="torch.optim.RMSprop stepped once per injected gradient (lr set per step; "
-    "foreach and single-tensor paths)",
+    reference="torch.optim.RMSprop with one param_group per group (its own lr, alpha, eps, "
+    "weight_decay, momentum, centered), stepped once per injected gradient (each group's lr "
+    "set per step; foreach and single-tensor paths)",
 )

@@ -18,7 +18,7 @@ import pytest
 from harness.registry import Implementation
 from harness.spec import Case
 from harness.verify import Verdict, verify
-from suites.rmsprop import SUITE, RmspropOptions, check
+from suites.rmsprop import SUITE, RmspropOptions, check, group_options
 
 
 @dataclass(frozen=True)
@@ -40,24 +40,30 @@ class Mistakes:
     step_not_written: bool = False
     flattened_state: bool = False  # params rebound to 1-D copies
     alias_buffer_to_grads: bool = False  # momentum_buffer[i] rebound to a view of a gradient
+    first_group_only: bool = False  # group 0's settings and lrs applied to every group
 
 
 def variant(mistakes: Mistakes) -> Callable[..., None]:
     def rmsprop(params: Any, grads: Any, lrs: Any, square_avg: Any, grad_avg: Any,
-        momentum_buffer: Any, step: Any, opts: RmspropOptions) -> None:  # fmt: skip
-        steps = check(params, grads, lrs, square_avg, grad_avg, momentum_buffer, step)
-        a, mu, wd = opts.alpha, opts.momentum, opts.weight_decay
-        if mistakes.alpha_swapped:
-            a = 1.0 - a
+        momentum_buffer: Any, step: Any, group: Any, hyper: Any, centered: Any,
+        opts: RmspropOptions) -> None:  # fmt: skip
+        steps = check(params, grads, lrs, square_avg, grad_avg, momentum_buffer, step, group,
+                      hyper, centered)  # fmt: skip
+        settings = group_options(opts, hyper, centered)
         tf1 = opts.convention == "tf1" and not mistakes.torch_form_always
         work = np.float32 if mistakes.float32_arithmetic else None
         for i in range(len(params)):
+            j = 0 if mistakes.first_group_only else int(group[i])
+            o = settings[j]
+            a, mu, wd = o.alpha, o.momentum, o.weight_decay
+            if mistakes.alpha_swapped:
+                a = 1.0 - a
             p, v, gbar, buf = (
                 x[i].astype(work or x[i].dtype)
                 for x in (params, square_avg, grad_avg, momentum_buffer)
             )
             for k in range(min(steps, mistakes.step_tile or steps)):
-                lr = float(lrs[k])
+                lr = float(lrs[k, j])
                 g = grads[i][k].astype(work or p.dtype)
                 if opts.maximize and not mistakes.ignore_maximize:
                     g = -g
@@ -68,9 +74,9 @@ def variant(mistakes: Mistakes) -> Callable[..., None]:
                     g = g + wd * p
                 v = a * v + (1 - a) * g * g
                 var = v
-                if opts.centered or mistakes.grad_avg_always:
+                if o.centered or mistakes.grad_avg_always:
                     gbar = a * gbar + (1 - a) * g
-                if opts.centered and not mistakes.centered_without_mean_square:
+                if o.centered and not mistakes.centered_without_mean_square:
                     var = v - gbar * gbar
                     if mistakes.float32_variance:
                         var = (v.astype(np.float32) - (gbar * gbar).astype(np.float32)).astype(
@@ -78,7 +84,7 @@ def variant(mistakes: Mistakes) -> Callable[..., None]:
                         )
                 with np.errstate(divide="ignore", invalid="ignore"):
                     inside = tf1 or mistakes.eps_inside_sqrt
-                    d = np.sqrt(var + opts.eps) if inside else np.sqrt(var) + opts.eps
+                    d = np.sqrt(var + o.eps) if inside else np.sqrt(var) + o.eps
                     if mu > 0 and mistakes.momentum_before_division:
                         buf = mu * buf + g
                         p = p - lr * buf / d
@@ -123,6 +129,10 @@ CORRECT_ON = [
     "centered_v_near_gbar_sq_f64",
     "zero_size_params",
     "multi_block",
+    "groups_f64",
+    "three_groups_lr_random_f32",
+    "tf1_groups_f64",
+    "empty_group",
 ]
 
 
@@ -154,6 +164,10 @@ PITFALLS = [
     ("step_tile", "multi_block", "output 'params'"),
     ("step_not_written", "fresh_f32", "output 'step': 4/4 values differ"),
     ("flattened_state", "zero_size_params", "state 'params'[0] was rebound"),
+    # group 0's settings and lrs for every parameter: group 1's parameters go wrong
+    ("first_group_only", "groups_f64", "output 'params'"),
+    ("first_group_only", "three_groups_lr_random_f32", "output 'params'"),
+    ("first_group_only", "tf1_groups_f64", "output 'params'"),
 ]
 
 
@@ -197,8 +211,44 @@ def test_the_oracle_follows_torch() -> None:
             "grad_avg": torch.tensor(inputs["grad_avg"][i]),
             "momentum_buffer": torch.tensor(inputs["momentum_buffer"][i]),
         }
-    for k, lr in enumerate(inputs["lrs"].tolist()):
+    for k, lr in enumerate(inputs["lrs"][:, 0].tolist()):
         opt.param_groups[0]["lr"] = lr
+        for p, g in zip(params, inputs["grads"], strict=True):
+            p.grad = torch.tensor(g[k])
+        opt.step()
+    for p, want in zip(params, expected[0], strict=True):
+        np.testing.assert_allclose(p.detach().numpy(), want, rtol=1e-12, atol=1e-14)
+
+
+def test_the_oracle_follows_torch_param_groups() -> None:
+    """The oracle against torch.optim.RMSprop with one param_group per group (each its own
+    lr, alpha, eps, weight_decay, momentum, centered), float64, resumed parameters."""
+    torch = pytest.importorskip("torch")
+    found = SUITE.find_case("groups_f64")
+    assert isinstance(found, Case)
+    inputs = SUITE.make_inputs(found)
+    opts = RmspropOptions.build(found.options)
+    settings = group_options(opts, inputs["hyper"], inputs["centered"])
+    expected = SUITE.run_oracle(inputs, found)
+    params = [torch.tensor(p) for p in inputs["params"]]
+    members = inputs["group"].tolist()
+    assert len(set(members)) == 2
+    opt = torch.optim.RMSprop([
+        {"params": [p for p, m in zip(params, members, strict=True) if m == j], "alpha": o.alpha,
+         "eps": o.eps, "weight_decay": o.weight_decay, "momentum": o.momentum,
+         "centered": o.centered}
+        for j, o in enumerate(settings)
+    ], lr=0.0)  # fmt: skip
+    for i, p in enumerate(params):
+        opt.state[p] = {
+            "step": torch.tensor(float(inputs["step"][i])),
+            "square_avg": torch.tensor(inputs["square_avg"][i]),
+            "grad_avg": torch.tensor(inputs["grad_avg"][i]),
+            "momentum_buffer": torch.tensor(inputs["momentum_buffer"][i]),
+        }
+    for k, rates in enumerate(inputs["lrs"].tolist()):
+        for group, lr in zip(opt.param_groups, rates, strict=True):
+            group["lr"] = lr
         for p, g in zip(params, inputs["grads"], strict=True):
             p.grad = torch.tensor(g[k])
         opt.step()

@@ -18,9 +18,9 @@ from suites.class_balanced_sampling_weights import BalanceOptions, check
                 requires=("sklearn",),
                 supports={"scheme": ("inverse", "balanced")})  # fmt: skip
 def class_balanced_sampling_weights(labels: Any, num_classes: Any, beta: Any,
-                                    opts: BalanceOptions) -> Any:  # fmt: skip
+                                    num_samples: Any, opts: BalanceOptions) -> Any:  # fmt: skip
     """compute_class_weight('balanced', classes=present, y=labels), scattered into (C,)."""
-    check(labels, num_classes, beta)
+    check(labels, num_classes, beta, num_samples)
     present = np.unique(labels)
     balanced = compute_class_weight("balanced", classes=present, y=labels)
     w = np.zeros(int(num_classes))

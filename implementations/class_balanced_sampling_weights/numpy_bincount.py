@@ -18,9 +18,9 @@ from suites.class_balanced_sampling_weights import (
 
 @implementation("class_balanced_sampling_weights", "numpy", "bincount")
 def class_balanced_sampling_weights(labels: Any, num_classes: Any, beta: Any,
-                                    opts: BalanceOptions) -> Any:  # fmt: skip
+                                    num_samples: Any, opts: BalanceOptions) -> Any:  # fmt: skip
     """bincount, O(C) weights, take."""
-    check(labels, num_classes, beta)
+    check(labels, num_classes, beta, num_samples)
     counts = np.bincount(labels, minlength=int(num_classes))
     w = class_weights_from_counts(counts, float(beta), opts)
     return w, np.take(w, labels)

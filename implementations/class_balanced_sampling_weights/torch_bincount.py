@@ -14,9 +14,9 @@ from suites.class_balanced_sampling_weights import BalanceOptions, check
 
 @implementation("class_balanced_sampling_weights", "torch_cpu", "bincount")
 def class_balanced_sampling_weights(labels: Any, num_classes: Any, beta: Any,
-                                    opts: BalanceOptions) -> Any:  # fmt: skip
+                                    num_samples: Any, opts: BalanceOptions) -> Any:  # fmt: skip
     """bincount, masked weights, gather."""
-    check(labels, num_classes, beta)
+    check(labels, num_classes, beta, num_samples)
     n = torch.bincount(labels, minlength=int(num_classes)).double()
     present = n > 0
     safe = torch.where(present, n, 1.0)

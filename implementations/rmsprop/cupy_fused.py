@@ -11,7 +11,7 @@ from typing import Any
 import cupy as cp
 
 from harness import implementation
-from suites.rmsprop import RmspropOptions, check
+from suites.rmsprop import RmspropOptions, check, group_options
 
 _FUSED = cp.ElementwiseKernel(
     "raw T g, raw T lrs, int64 steps, int64 n, T sign, T wd, T a, T c, T eps, T mu, "
@@ -47,27 +47,32 @@ _FUSED = cp.ElementwiseKernel(
 
 @implementation("rmsprop", "cupy", "fused")
 def rmsprop(params: Any, grads: Any, lrs: Any, square_avg: Any, grad_avg: Any,
-    momentum_buffer: Any, step: Any, opts: RmspropOptions) -> None:  # fmt: skip
-    """One kernel launch per parameter; scalars and lrs in the parameters' dtype."""
-    steps = check(params, grads, lrs, square_avg, grad_avg, momentum_buffer, step)
+    momentum_buffer: Any, step: Any, group: Any, hyper: Any, centered: Any,
+    opts: RmspropOptions) -> None:  # fmt: skip
+    """One kernel launch per parameter with its group's settings; scalars and lrs in the
+    parameters' dtype."""
+    steps = check(params, grads, lrs, square_avg, grad_avg, momentum_buffer, step, group,
+                  hyper, centered)  # fmt: skip
+    settings, groups = group_options(opts, hyper, centered), group.tolist()
     for i, p in enumerate(params):
         if p.size == 0 or steps == 0:
             continue
-        f = p.dtype.type
+        f, j = p.dtype.type, groups[i]
+        o = settings[j]
         _FUSED(
             cp.ascontiguousarray(grads[i]).reshape(-1),
-            lrs.astype(p.dtype),
+            cp.ascontiguousarray(lrs[:, j], dtype=p.dtype),
             steps,
             p.size,
-            f(-1.0 if opts.maximize else 1.0),
-            f(opts.weight_decay),
-            f(opts.alpha),
-            f(1.0 - opts.alpha),
-            f(opts.eps),
-            f(opts.momentum),
-            opts.centered,
-            opts.momentum > 0,
-            opts.convention == "tf1",
+            f(-1.0 if o.maximize else 1.0),
+            f(o.weight_decay),
+            f(o.alpha),
+            f(1.0 - o.alpha),
+            f(o.eps),
+            f(o.momentum),
+            o.centered,
+            o.momentum > 0,
+            o.convention == "tf1",
             p,
             square_avg[i],
             grad_avg[i],

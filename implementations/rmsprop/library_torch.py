@@ -1,6 +1,7 @@
 """rmsprop through torch.optim.RMSprop itself: the optimizer is built on the given tensors,
-its state restored from the inputs (step, square_avg, and momentum_buffer / grad_avg where
-torch keeps them), then stepped once per injected gradient with the group's lr set per step.
+one param_group per group with that group's settings, its state restored from the inputs
+(step, square_avg, and momentum_buffer / grad_avg where the group keeps them), then stepped
+once per injected gradient with every group's lr set per step.
 torch updates the state tensors it was handed in place."""
 
 from __future__ import annotations
@@ -10,28 +11,35 @@ from typing import Any
 import torch
 
 from harness import implementation
-from suites.rmsprop import RmspropOptions, check
+from suites.rmsprop import RmspropOptions, check, group_options
 
 
 def _run(params: Any, grads: Any, lrs: Any, square_avg: Any, grad_avg: Any,
-    momentum_buffer: Any, step: Any, opts: RmspropOptions, foreach: bool) -> None:  # fmt: skip
-    check(params, grads, lrs, square_avg, grad_avg, momentum_buffer, step)
+    momentum_buffer: Any, step: Any, groups: tuple[Any, Any, Any], opts: RmspropOptions,
+    foreach: bool) -> None:  # fmt: skip
+    check(params, grads, lrs, square_avg, grad_avg, momentum_buffer, step, *groups)
     if not params:
         return
-    opt = torch.optim.RMSprop(
-        params, lr=0.0, alpha=opts.alpha, eps=opts.eps, weight_decay=opts.weight_decay,
-        momentum=opts.momentum, centered=opts.centered, maximize=opts.maximize, foreach=foreach,
-    )  # fmt: skip
+    group, hyper, centered = groups
+    members = group.tolist()
+    param_groups = [
+        {"params": [p for p, m in zip(params, members, strict=True) if m == j], "lr": 0.0,
+         "alpha": o.alpha, "eps": o.eps, "weight_decay": o.weight_decay,
+         "momentum": o.momentum, "centered": o.centered}
+        for j, o in enumerate(group_options(opts, hyper, centered))
+    ]  # fmt: skip
+    opt = torch.optim.RMSprop(param_groups, maximize=opts.maximize, foreach=foreach)
     for i, p in enumerate(params):
+        o = opt.param_groups[members[i]]
         state = {"step": torch.tensor(float(step[i])), "square_avg": square_avg[i]}
-        if opts.momentum > 0:
+        if o["momentum"] > 0:
             state["momentum_buffer"] = momentum_buffer[i]
-        if opts.centered:
+        if o["centered"]:
             state["grad_avg"] = grad_avg[i]
         opt.state[p] = state
-    group = opt.param_groups[0]
-    for k, lr in enumerate(lrs.tolist()):
-        group["lr"] = lr
+    for k, rates in enumerate(lrs.tolist()):
+        for pg, lr in zip(opt.param_groups, rates, strict=True):
+            pg["lr"] = lr
         for p, g in zip(params, grads, strict=True):
             p.grad = g[k]
         opt.step()
@@ -47,9 +55,21 @@ SUPPORTS = {"convention": ("torch",)}
     "rmsprop", "library", "torch", arrays="torch_cpu", requires=("torch",), supports=SUPPORTS
 )
 def rmsprop(params: Any, grads: Any, lrs: Any, square_avg: Any, grad_avg: Any,
-    momentum_buffer: Any, step: Any, opts: RmspropOptions) -> None:  # fmt: skip
+    momentum_buffer: Any, step: Any, group: Any, hyper: Any, centered: Any,
+    opts: RmspropOptions) -> None:  # fmt: skip
     """torch.optim.RMSprop(foreach=False): the single-tensor loop torch runs on CPU."""
-    _run(params, grads, lrs, square_avg, grad_avg, momentum_buffer, step, opts, foreach=False)
+    _run(
+        params,
+        grads,
+        lrs,
+        square_avg,
+        grad_avg,
+        momentum_buffer,
+        step,
+        (group, hyper, centered),
+        opts,
+        foreach=False,
+    )
 
 
 @implementation(
@@ -57,6 +77,18 @@ def rmsprop(params: Any, grads: Any, lrs: Any, square_avg: Any, grad_avg: Any,
     supports=SUPPORTS,
 )  # fmt: skip
 def rmsprop_foreach(params: Any, grads: Any, lrs: Any, square_avg: Any, grad_avg: Any,
-    momentum_buffer: Any, step: Any, opts: RmspropOptions) -> None:  # fmt: skip
+    momentum_buffer: Any, step: Any, group: Any, hyper: Any, centered: Any,
+    opts: RmspropOptions) -> None:  # fmt: skip
     """torch.optim.RMSprop(foreach=True): the multi-tensor path torch takes on CUDA."""
-    _run(params, grads, lrs, square_avg, grad_avg, momentum_buffer, step, opts, foreach=True)
+    _run(
+        params,
+        grads,
+        lrs,
+        square_avg,
+        grad_avg,
+        momentum_buffer,
+        step,
+        (group, hyper, centered),
+        opts,
+        foreach=True,
+    )

@@ -14,7 +14,7 @@ import numba
 import numpy as np
 
 from harness import implementation
-from suites.rmsprop import RmspropOptions, check
+from suites.rmsprop import RmspropOptions, check, group_options
 
 BLOCK = 512
 
@@ -56,13 +56,18 @@ def _run(p: Any, g: Any, v: Any, gbar: Any, buf: Any, lrs: Any, sign: Any, wd: A
 
 @implementation("rmsprop", "numba", "fused")
 def rmsprop(params: Any, grads: Any, lrs: Any, square_avg: Any, grad_avg: Any,
-    momentum_buffer: Any, step: Any, opts: RmspropOptions) -> None:  # fmt: skip
-    """One compiled call per parameter for all T steps; scalars in the parameters' dtype."""
-    steps = check(params, grads, lrs, square_avg, grad_avg, momentum_buffer, step)
+    momentum_buffer: Any, step: Any, group: Any, hyper: Any, centered: Any,
+    opts: RmspropOptions) -> None:  # fmt: skip
+    """One compiled call per parameter for all T steps, with its group's settings and
+    learning rates; scalars in the parameters' dtype."""
+    steps = check(params, grads, lrs, square_avg, grad_avg, momentum_buffer, step, group,
+                  hyper, centered)  # fmt: skip
+    settings = group_options(opts, hyper, centered)
     for i, p in enumerate(params):
         if p.size == 0 or steps == 0:
             continue
-        f = p.dtype.type
+        f, j = p.dtype.type, int(group[i])
+        o = settings[j]
         flats = [x[i].reshape(-1) for x in (params, square_avg, grad_avg, momentum_buffer)]
         _run(
             flats[0],
@@ -70,16 +75,16 @@ def rmsprop(params: Any, grads: Any, lrs: Any, square_avg: Any, grad_avg: Any,
             flats[1],
             flats[2],
             flats[3],
-            lrs.astype(p.dtype),
-            f(-1.0 if opts.maximize else 1.0),
-            f(opts.weight_decay),
-            f(opts.alpha),
-            f(1.0 - opts.alpha),
-            f(opts.eps),
-            f(opts.momentum),
-            opts.centered,
-            opts.momentum > 0,
-            opts.convention == "tf1",
+            np.ascontiguousarray(lrs[:, j], dtype=p.dtype),
+            f(-1.0 if o.maximize else 1.0),
+            f(o.weight_decay),
+            f(o.alpha),
+            f(1.0 - o.alpha),
+            f(o.eps),
+            f(o.momentum),
+            o.centered,
+            o.momentum > 0,
+            o.convention == "tf1",
         )
         for x, flat in zip((params, square_avg, grad_avg, momentum_buffer), flats, strict=True):
             if not np.shares_memory(x[i], flat):  # a non-contiguous input was copied

@@ -12,7 +12,7 @@ from typing import Any
 import numpy as np
 
 from harness import implementation
-from suites.rmsprop import RmspropOptions, check
+from suites.rmsprop import RmspropOptions, check, group_options
 
 CHUNK = 1 << 14
 
@@ -68,12 +68,16 @@ def _steps(p: Any, v: Any, gbar: Any, buf: Any, g: Any, rates: list[float],
 
 @implementation("rmsprop", "numpy", "blocked")
 def rmsprop(params: Any, grads: Any, lrs: Any, square_avg: Any, grad_avg: Any,
-    momentum_buffer: Any, step: Any, opts: RmspropOptions) -> None:  # fmt: skip
-    """Per parameter and 16K-value chunk: all T steps, ~10 in-place ufunc passes each."""
-    steps = check(params, grads, lrs, square_avg, grad_avg, momentum_buffer, step)
-    rates = [float(r) for r in lrs]
+    momentum_buffer: Any, step: Any, group: Any, hyper: Any, centered: Any,
+    opts: RmspropOptions) -> None:  # fmt: skip
+    """Per parameter and 16K-value chunk: all T steps, ~10 in-place ufunc passes each, with
+    the parameter's group's settings and learning rates."""
+    steps = check(params, grads, lrs, square_avg, grad_avg, momentum_buffer, step, group,
+                  hyper, centered)  # fmt: skip
+    settings, columns = group_options(opts, hyper, centered), lrs.T.tolist()
     lists = (params, square_avg, grad_avg, momentum_buffer)
     for i, p in enumerate(params):
+        j = int(group[i])
         flats = [x[i].reshape(-1) for x in lists]
         g = grads[i].reshape(steps, p.size)
         a, b = np.empty(min(CHUNK, p.size), p.dtype), np.empty(min(CHUNK, p.size), p.dtype)
@@ -81,7 +85,7 @@ def rmsprop(params: Any, grads: Any, lrs: Any, square_avg: Any, grad_avg: Any,
             c = slice(s, min(s + CHUNK, p.size))
             n = c.stop - s
             p_, v_, m_, b_ = (f[c] for f in flats)
-            _steps(p_, v_, m_, b_, g[:, c], rates, opts, a[:n], b[:n])
+            _steps(p_, v_, m_, b_, g[:, c], columns[j], settings[j], a[:n], b[:n])
         for x, flat in zip(lists, flats, strict=True):
             if x[i].size and not np.shares_memory(x[i], flat):  # a non-contiguous input
                 x[i][...] = flat.reshape(x[i].shape)

@@ -11,7 +11,7 @@ from typing import Any
 import torch
 
 from harness import implementation
-from suites.rmsprop import RmspropOptions, check
+from suites.rmsprop import RmspropOptions, check, group_options
 
 CHUNK = 1 << 16
 
@@ -48,14 +48,19 @@ def _steps(p: Any, v: Any, gbar: Any, buf: Any, g: Any, rates: list[float],
 
 @implementation("rmsprop", ("torch_cpu", "torch_cuda"), "blocked")
 def rmsprop(params: Any, grads: Any, lrs: Any, square_avg: Any, grad_avg: Any,
-    momentum_buffer: Any, step: Any, opts: RmspropOptions) -> None:  # fmt: skip
-    """Per parameter and chunk: all T steps, ~7 in-place passes each."""
-    steps = check(params, grads, lrs, square_avg, grad_avg, momentum_buffer, step)
-    rates = lrs.tolist()  # one device sync, not one per step
+    momentum_buffer: Any, step: Any, group: Any, hyper: Any, centered: Any,
+    opts: RmspropOptions) -> None:  # fmt: skip
+    """Per parameter and chunk: all T steps, ~7 in-place passes each, with the parameter's
+    group's settings and learning rates."""
+    steps = check(params, grads, lrs, square_avg, grad_avg, momentum_buffer, step, group,
+                  hyper, centered)  # fmt: skip
+    columns = lrs.T.tolist()  # one device sync, not one per step
+    settings, groups = group_options(opts, hyper, centered), group.tolist()
     lists = (params, square_avg, grad_avg, momentum_buffer)
     for i, p in enumerate(params):
         if p.numel() == 0 or steps == 0:
             continue
+        j = groups[i]
         flats = [x[i].view(-1) for x in lists]  # the harness's state is contiguous
         g = grads[i].reshape(steps, -1)
         chunk = min(CHUNK if p.device.type == "cpu" else p.numel(), p.numel())
@@ -63,5 +68,5 @@ def rmsprop(params: Any, grads: Any, lrs: Any, square_avg: Any, grad_avg: Any,
         for s in range(0, p.numel(), chunk):
             e = min(s + chunk, p.numel())
             p_, v_, m_, b_ = (f[s:e] for f in flats)
-            _steps(p_, v_, m_, b_, g[:, s:e], rates, opts, a[: e - s], b[: e - s])
+            _steps(p_, v_, m_, b_, g[:, s:e], columns[j], settings[j], a[: e - s], b[: e - s])
     step += steps

@@ -356,10 +356,10 @@ SUITE = Suite(
         "float64 result rounds half up once, floor(x + 0.5), and saturates to [0, 255] once, "
         "at the end, compared exactly (truncation, a missing clamp or a clamp between the "
         "passes are errors); with 'fixed_point' a library's own integer pipeline (OpenCV's "
-        "11-bit coefficients) must be within 1 grey level. Other integer dtypes raise TypeError; H = 0 or W = 0 raises "
-        "ValueError. Non-finite pixels are not compared. Must raise: out_h or out_w <= 0 "
-        "(ValueError naming it), an unknown mode or antialias with align_corners (the options "
-        "record refuses it)."
+        "11-bit coefficients) must be within 1 grey level. Other integer dtypes raise "
+        "TypeError; H = 0 or W = 0 raises ValueError. Non-finite pixels are not compared. "
+        "Must raise: out_h or out_w <= 0 (ValueError naming it), an unknown mode or "
+        "antialias with align_corners (the options record refuses it)."
     ),
     args=ARGS,
     options=ResizeCubicOptions,

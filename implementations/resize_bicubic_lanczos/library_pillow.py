@@ -59,9 +59,9 @@ def resize(image: Any, out_h: int, out_w: int, opts: ResizeCubicOptions) -> Any:
     planes = image.reshape(n * c, h, w)
     for k in range(n * c):
         if native_u8:
-            src = Image.fromarray(np.ascontiguousarray(planes[k]), mode="L")
+            src = Image.fromarray(np.ascontiguousarray(planes[k]))  # uint8: mode L
         else:
-            src = Image.fromarray(np.ascontiguousarray(planes[k], dtype=np.float32), mode="F")
+            src = Image.fromarray(np.ascontiguousarray(planes[k], dtype=np.float32))  # F
         res = np.asarray(src.resize((out_w, out_h), Image.Resampling.BICUBIC))
         out[k] = round_half_up(res) if out_dtype == np.uint8 and not native_u8 else res
     return out.reshape(n, c, out_h, out_w)

@@ -190,10 +190,11 @@ def tolerance(case: Case) -> Tolerance:
     """uint8 'exact': compared exactly. Every implementation forms the value in float64 and
     rounds once: the dyadic weights of integer factors (2x: t = 1/4, 3/4) give exact sums,
     so a .5 tie is a tie everywhere; other weights differ between float64 pipelines by a few
-    ulps of 255, which moves the rounding only for a value within ~1e-13 of a .5 boundary
-    (none on the suite's fixed seeds). uint8 'fixed_point': within 1 grey level (OpenCV's
-    11-bit coefficients quantise each axis's weights: the error stays under 1 before the
-    final rounding on these cases). Floats: the weighted
+    ulps of 255, which moves the rounding only for a value within ~1e-13 of a .5 boundary:
+    an exact tie at non-dyadic rational weights (t = 1/3) does that, and the fixed cases
+    have none (fuzz compares those modes' uint8 under 'fixed_point'). uint8 'fixed_point':
+    within 1 grey level (OpenCV's 11-bit coefficients quantise each axis's weights: the
+    error stays under 1 before the final rounding on these cases). Floats: the weighted
     sum of K = Ky·Kx taps (10·sqrt(K)·eps), with atol scaled by 2, the sum of |weights| of
     a cubic or Lanczos kernel per 2-D tap set being below 2 (negative lobes), and the
     source coordinate computed in the working precision by the libraries (OpenCV and torch

@@ -271,10 +271,12 @@ def prepare(suite: Suite, impl: Implementation, case: Case) -> PreparedCall:
 
 
 def unsupported_options(suite: Suite, impl: Implementation, case: Case) -> dict[str, Any]:
-    """The case's flag values this implementation declares it does not handle."""
+    """The case's flag values this implementation declares it does not handle (a default
+    value too, where ``supports`` leaves it out)."""
+    opts = suite.options.build(case.options)
     return {
-        k: v for k, v in suite.options.build(case.options).changed().items()
-        if not impl.supports_value(k, v)
+        k: getattr(opts, k) for k in impl.supports
+        if not impl.supports_value(k, getattr(opts, k))
     }  # fmt: skip
 
 

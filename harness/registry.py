@@ -127,7 +127,8 @@ def implementation(
     ``backend`` is a token of the fixed vocabulary (or a tuple of them for a generic
     array-namespace implementation); ``library`` references name the array backend they
     consume with ``arrays``. Every value of the suite's options is handled unless
-    ``supports`` narrows a flag to the values listed (the defaults must be among them);
+    ``supports`` narrows a flag to the values listed (the default may be left out, for a
+    library that lacks the default convention);
     the registered function then refuses the others with ValueError before running, so it
     does so when called on its own too. ``max_flops`` caps the case size. ``prepare``: the
     function does its setup and returns the closure to time. ``own_rng``: it draws from its
@@ -482,11 +483,10 @@ class Registry:
                 flag = suite.options.flag(name)
             except ValueError as exc:
                 raise RegistryError(f"{impl.key}: supports= names {exc}") from None
-            if not any(same_value(flag.default, v) for v in values):
-                raise RegistryError(
-                    f"{impl.key}: supports={{{name!r}: ...}} must include the default "
-                    f"{flag.default!r}"
-                )
+            if not values:
+                raise RegistryError(f"{impl.key}: supports={{{name!r}: ()}} lists no value")
+            del flag  # the default may be left out: a library without the default
+            # convention (Pillow's a = -0.5 cubic) then refuses the default cells too
         if impl.key in self.implementations:
             other = self.implementations[impl.key]
             raise RegistryError(

@@ -183,6 +183,12 @@ def exact_ties(inputs: Inputs) -> bool:
     return False
 
 
+def float64_image(inputs: Inputs) -> bool:
+    """Libraries that resize in float32 (Pillow's mode 'F') are ~1e-8 off on any float64
+    image: the same situation as their documented float64 case."""
+    return bool(np.asarray(inputs["image"]).dtype == np.float64)
+
+
 def make_inputs(case: Case) -> Inputs:
     p = case.params
     rng = np.random.default_rng(case.seed)
@@ -382,7 +388,11 @@ SUITE = Suite(
     standard="bench_540p",
     multi_block={"W": 300},
     fuzz=fuzz_strategy,
-    divergent_inputs={"uint8_down": exact_ties, "uint8_extremes": exact_ties},
+    divergent_inputs={
+        "uint8_down": exact_ties,
+        "uint8_extremes": exact_ties,
+        "antialias_down_f64": float64_image,
+    },
     invalid_options=[
         {"align_corners": True, "asymmetric": True},
         {"antialias": True, "align_corners": True},

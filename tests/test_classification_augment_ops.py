@@ -299,6 +299,32 @@ def test_factor_edge_values() -> None:
     np.testing.assert_allclose(jitter(x, 3, 0.5, wts), jitter(x, 3, -0.5, wts), atol=1e-12)
 
 
+@pytest.mark.parametrize("factor", [0.0, 0.3, 0.6, 1.0, 1.4, 2.5])
+@pytest.mark.parametrize("op, enhancer", [(0, "Brightness"), (1, "Contrast"), (2, "Color")])
+def test_pillow_image_enhance_is_the_same_blend_truncated(
+    op: int, enhancer: str, factor: float
+) -> None:
+    """The reference library: Pillow's ImageEnhance Brightness, Contrast and Color on uint8
+    RGB are the oracle's blends (gray_weights='rec601') on the 0..255 scale, within 1 grey
+    level of the oracle's value truncated to an integer. Pillow's Image.blend truncates (it
+    does not round: brightness equals floor(f·x) exactly), and its degenerate images are
+    themselves integers: L = (19595R + 38470G + 7471B + 2^15) >> 16 rounded, the contrast
+    mean int(mean(L) + 0.5). That error, |d| <= 0.5 + 1e-4, reaches the blend scaled by
+    |1 − f| <= 1.5 here: < 1 before the truncation, so at most 1 grey level after it (the
+    bound holds for factors below 3)."""
+    enhance = pytest.importorskip("PIL.ImageEnhance")
+    image_mod = pytest.importorskip("PIL.Image")
+    rng = np.random.default_rng(7)
+    img = rng.integers(0, 256, (19, 23, 3), dtype=np.uint8)
+    x = img.astype(np.float64).transpose(2, 0, 1) / 255.0
+    ours = jitter(x, op, factor, GRAY_WEIGHTS["rec601"])
+    want = np.floor(ours.transpose(1, 2, 0) * 255.0 + 1e-6)  # 1e-6: x/255·255 lands an ulp low
+    got = np.asarray(getattr(enhance, enhancer)(image_mod.fromarray(img, "RGB")).enhance(factor))
+    assert np.abs(got.astype(np.float64) - want).max() <= 1.0
+    if op == 0:  # a blend with black: the truncation alone, nothing to be 1 off
+        assert np.array_equal(got, want)
+
+
 # ---- the generic mistakes --------------------------------------------------------------------
 
 

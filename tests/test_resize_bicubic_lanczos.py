@@ -161,6 +161,18 @@ def uint8_saturated_between_passes(
     return correct(first, out_h, out_w, opts)  # then the rows
 
 
+def uint8_truncates(image: Any, out_h: int, out_w: int, opts: ResizeCubicOptions) -> Any:
+    """Saturates but truncates instead of rounding half up: x.7 becomes x."""
+    out = correct(image.astype(np.float64), out_h, out_w, opts)
+    return np.clip(np.floor(out), 0, 255).astype(np.uint8)
+
+
+def uint8_clamps_above_only(image: Any, out_h: int, out_w: int, opts: ResizeCubicOptions) -> Any:
+    """Rounds, saturates at 255 but not at 0: a negative overshoot wraps (-3 -> 253)."""
+    out = correct(image.astype(np.float64), out_h, out_w, opts)
+    return np.minimum(np.floor(out + 0.5), 255).astype(np.int64).astype(np.uint8)
+
+
 def test_float_outputs_are_not_clamped() -> None:
     assert_caught(float_clamped, "float_overshoot_f64")
 
@@ -168,6 +180,22 @@ def test_float_outputs_are_not_clamped() -> None:
 @pytest.mark.parametrize("fn", [uint8_wraps, uint8_saturated_between_passes])
 def test_uint8_saturates_once_at_the_end(fn: Fn) -> None:
     assert_caught(fn, "uint8_overshoot")
+
+
+@pytest.mark.parametrize("case", ["uint8_up2x", "uint8_down", "uint8_antialias_up"])
+def test_uint8_truncation_is_caught_by_the_exact_comparison(case: str) -> None:
+    """Truncating is at most 1 grey level off, so only the exact 'exact' comparison sees it."""
+    assert_caught(uint8_truncates, case)
+
+
+def test_uint8_without_saturation_at_zero_is_caught() -> None:
+    assert_caught(uint8_clamps_above_only, "uint8_overshoot")
+
+
+def test_the_fixed_point_allowance_is_one_grey_level() -> None:
+    """Under 'fixed_point' (OpenCV's own uint8 path) truncation passes: that is the
+    allowance the library needs, and why 'exact' is the default every backend meets."""
+    assert _verdict(uint8_truncates, "uint8_fixed_point").status == "pass"
 
 
 # ---- the generic mistakes ----------------------------------------------------------------------

@@ -24,7 +24,7 @@ from suites.resize_bicubic_lanczos import ResizeCubicOptions, check_resize
     "torch_interpolate",
     arrays="torch_cpu",
     requires=("torch",),
-    supports={"mode": ("cubic", "cubic_antialias")},
+    supports={"mode": ("cubic", "cubic_antialias"), "uint8_arithmetic": ("exact",)},
 )
 def resize(image: Any, out_h: int, out_w: int, opts: ResizeCubicOptions) -> Any:
     """F.interpolate(size=(out_h, out_w), mode='bicubic', align_corners=, antialias=)."""

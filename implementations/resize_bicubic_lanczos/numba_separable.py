@@ -58,7 +58,9 @@ def _kernel(x: Any, iy: Any, wy: Any, ix: Any, wx: Any, out: Any, columns_first:
             _columns(tmp, ix, wx, out[p])
 
 
-@implementation("resize_bicubic_lanczos", "numba", "separable")
+@implementation(
+    "resize_bicubic_lanczos", "numba", "separable", supports={"uint8_arithmetic": ("exact",)}
+)
 def resize(image: Any, out_h: int, out_w: int, opts: ResizeCubicOptions) -> Any:
     """Gathered horizontal pass, then vectorised vertical pass, per plane (or the reverse)."""
     out_dtype = check_resize(image, out_h, out_w)

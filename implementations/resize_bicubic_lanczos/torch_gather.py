@@ -17,7 +17,12 @@ from implementations.resize_bicubic_lanczos._taps import taps
 from suites.resize_bicubic_lanczos import ResizeCubicOptions, check_resize
 
 
-@implementation("resize_bicubic_lanczos", ("torch_cpu", "torch_cuda"), "gather")
+@implementation(
+    "resize_bicubic_lanczos",
+    ("torch_cpu", "torch_cuda"),
+    "gather",
+    supports={"uint8_arithmetic": ("exact",)},
+)
 def resize(image: Any, out_h: int, out_w: int, opts: ResizeCubicOptions) -> Any:
     """Columns: gather + addcmul_ on the input rows; rows: index_select + addcmul_."""
     out_dtype = check_resize(image, out_h, out_w)

@@ -31,7 +31,12 @@ def _pass(xp: Any, x: Any, idx: Any, w: Any, axis: int) -> Any:
     return acc
 
 
-@implementation("resize_bicubic_lanczos", ("numpy", "cupy"), "gather")
+@implementation(
+    "resize_bicubic_lanczos",
+    ("numpy", "cupy"),
+    "gather",
+    supports={"uint8_arithmetic": ("exact",)},
+)
 def resize(image: Any, out_h: int, out_w: int, opts: ResizeCubicOptions) -> Any:
     """K takes per axis, the column pass first when upscaling rows; uint8 via float64."""
     out_dtype, xp = check_resize(image, out_h, out_w), array_namespace(image)

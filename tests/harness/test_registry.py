@@ -221,15 +221,20 @@ def test_supports_must_name_a_declared_flag(
     assert registry.implementations == {}
 
 
-def test_supports_must_include_the_default(
-    registry: Registry, make_impl: Callable[..., Implementation]
+def test_supports_may_leave_out_the_default_but_not_be_empty(
+    registry: Registry, make_impl: Callable[..., Implementation], suite: Suite
 ) -> None:
-    with pytest.raises(
-        RegistryError, match=r"supports=\{'mode': \.\.\.\} must include the default 'plain'"
-    ):
-        registry._add(make_impl(supports={"mode": ("double",)}))
-    registry._add(make_impl(supports={"mode": ("plain",)}))
-    assert list(registry.implementations) == ["toy_scale/numpy/test"]
+    """A library without the default convention (Pillow's a = -0.5 cubic) narrows the flag
+    to what it has: the default cells are then refused like any other unsupported value."""
+    from harness.prepare import unsupported_options
+
+    with pytest.raises(RegistryError, match=r"supports=\{'mode': \(\)\} lists no value"):
+        registry._add(make_impl(supports={"mode": ()}))
+    registry._add(make_impl(supports={"mode": ("double",)}))
+    [impl] = registry.implementations.values()
+    by_name = {c.name: c for c in suite.cases}
+    assert unsupported_options(suite, impl, by_name["small"]) == {"mode": "plain"}
+    assert unsupported_options(suite, impl, by_name["double"]) == {}
 
 
 def test_narrowed_plugin_refuses_other_values_when_called_directly(

@@ -117,14 +117,22 @@ def check_caching(
     fresh copies of the inputs than on the inputs already seen say the seen ones were
     answered from something keyed on them.
     """
-    # one pair when a timed call is slow; the first call is no guide (it includes a JIT
-    # compile), and one pair of fast calls on a busy machine can differ by 5x by chance
+    # A slow call (over SLOW_CALL_S) makes one call on fresh copies, held against the fastest
+    # timed round: at that length the pair's equal coldness matters no more than the noise,
+    # and the seen call would cost a whole call more. Fast calls make FRESH_CALLS pairs: the
+    # first call is no guide (it includes a JIT compile), and one pair of fast calls on a
+    # busy machine can differ by 5x by chance.
     per_call = record.median_s if record.median_s is not None else record.first_call_s
-    calls = 1 if (per_call or 0.0) > SLOW_CALL_S else FRESH_CALLS
+    slow = (per_call or 0.0) > SLOW_CALL_S
+    timed = slow and bool(record.samples)  # else nothing to hold the fresh call against
     try:
-        seen, fresh, again = paired_call_seconds(suite, case, target, calls)
+        seen, fresh, again = paired_call_seconds(
+            suite, case, target, 1 if slow else FRESH_CALLS, seen_too=not timed
+        )
     except Exception as exc:
         return flag(record, f"raised {type(exc).__name__} when called again after timing")
+    if timed:
+        seen = [min(record.samples)]
     names = tuple(n for n in suite.outputs if n not in target.call.state)
     pairs = zip(_returned(first_out, len(names)), _returned(again, len(names)), strict=True)
     if any(shares_memory(a, b) for a, b in pairs):
@@ -145,12 +153,13 @@ def _returned(raw: Any, count: int) -> list[Any]:
 
 
 def paired_call_seconds(
-    suite: Suite, case: Case, target: Target, calls: int
+    suite: Suite, case: Case, target: Target, calls: int, seen_too: bool = True
 ) -> tuple[list[float], list[float], Any]:
     """Seconds of ``calls`` pairs: ``target`` on the inputs it was timed on, then the same
     implementation on inputs converted anew (a prepare step runs before the clock starts);
     the garbage collector off as in the timed rounds. Also the output of the last call on
-    the seen inputs."""
+    the seen inputs. Without ``seen_too``, only the calls on fresh inputs (the output is
+    the last of those)."""
     seen: list[float] = []
     fresh: list[float] = []
     out: Any = None
@@ -163,12 +172,14 @@ def paired_call_seconds(
         enabled = gc.isenabled()
         gc.disable()
         try:
+            if seen_too:
+                start = time.perf_counter()
+                out = target()
+                seen.append(time.perf_counter() - start)
             start = time.perf_counter()
-            out = target()
-            seen.append(time.perf_counter() - start)
-            start = time.perf_counter()
-            new()
+            answer = new()
             fresh.append(time.perf_counter() - start)
+            out = out if seen_too else answer
         finally:
             if enabled:
                 gc.enable()
@@ -231,13 +242,16 @@ def time_only(
 Runner = Callable[[Callable[[], Any], Callable[[], None] | None, float | None], Any]
 
 
-def pytest_benchmark_runner(fixture: Any, timing: Timing | None = None) -> Runner:
+def pytest_benchmark_runner(
+    fixture: Any, timing: Timing | None = None, compiles: bool = True
+) -> Runner:
     """Adapt pytest-benchmark's fixture: raw round durations divided by iterations.
 
     ``timing`` is the profile's rule (harness.budget.Timing; None: no round budget, as the
     full profile and the gate). A fast stateless call is timed by pytest-benchmark's own
-    loop. A call too slow for the round budget gets one warm call (a first call that only
-    compiled is told apart from a slow one), then ``pedantic`` rounds of one call, as many
+    loop. A call too slow for the round budget gets one warm call when its backend
+    ``compiles`` (a first call that only compiled is told apart from a slow one; elsewhere
+    the first call is a call like the others), then ``pedantic`` rounds of one call, as many
     as the budget holds. A cell with declared state always runs through ``pedantic``, with
     ``setup`` resetting the state before every round, so every timed call starts from the
     same state.
@@ -248,7 +262,7 @@ def pytest_benchmark_runner(fixture: Any, timing: Timing | None = None) -> Runne
         target: Callable[[], Any], setup: Callable[[], None] | None, first: float | None
     ) -> tuple[list[float], int]:
         per_call = first or 0.0
-        if rule.is_slow(per_call):
+        if compiles and rule.is_slow(per_call):
             if setup is not None:
                 setup()
             start = time.perf_counter()

@@ -50,8 +50,8 @@ QUICK_SIZES = 2
 
 # pytest-benchmark calls a target once to calibrate its timer, once to warm that up and once
 # as the warm-up round before its rounds (shootout/verify_bench.py: warmup on, 1 iteration);
-# after the rounds, harness.bench checks for cached results with one pair of calls (three
-# pairs when calls are short, which costs next to nothing).
+# after the rounds, harness.bench checks for cached results with pairs of calls (three pairs
+# of calls this short, which costs next to nothing; a slow call gets one call on fresh inputs).
 BENCH_EXTRA_CALLS = 5
 #: A stateful cell without a round budget is timed round by round (a reset before each,
 #: outside the timing): about this many seconds of rounds, at least 5 and at most 50.
@@ -95,13 +95,17 @@ class Timing:
         most = MAX_STATEFUL_ROUNDS if stateful else self.min_rounds
         return max(self.slow_rounds, min(most, math.floor(budget / t)))
 
-    def after_first_call(self, per_call: float, first_call: float, stateful: bool) -> float:
+    def after_first_call(
+        self, per_call: float, first_call: float, stateful: bool, compiles: bool = True
+    ) -> float:
         """Seconds a bench cell spends after its (verified) first call, whose time was
-        ``first_call`` (a compile included): the warm call that decides, then the rounds."""
-        probe = per_call if self.is_slow(first_call) else 0.0
+        ``first_call`` (a compile included where the backend ``compiles``): the warm call
+        that decides, then the rounds; a slow call's caching check is one more call (a fast
+        call's is in ``fast_seconds``)."""
+        probe = per_call if compiles and self.is_slow(first_call) else 0.0
         if not stateful and not self.is_slow(per_call):
             return probe + self.fast_seconds(per_call)
-        return probe + self.rounds(per_call, stateful) * per_call
+        return probe + (self.rounds(per_call, stateful) + 1) * per_call
 
 
 #: The timing rule of each benchmark profile (``--max-time`` overrides ``max_time``).
@@ -219,6 +223,13 @@ def runs_on_cpu(impl: Implementation) -> bool:
     return device_of(impl.backend) == "cpu" and device_of(impl.arrays) == "cpu"
 
 
+def first_call_compiles(impl: Implementation) -> bool:
+    """Whether a first call may be slower than the next for a reason of its own: a JIT
+    compile (Numba), a device's lazy start or kernel compile (CUDA, CuPy). Elsewhere the
+    first call times like the others, and the quick profile takes it as the warm call."""
+    return _backend(impl).jit or device_of(impl.arrays) != "cpu" or device_of(impl.backend) != "cpu"
+
+
 def _backend(impl: Implementation) -> Backend:
     """The array world that runs the implementation (by its token when it could not be
     imported here: such a placeholder is fed NumPy arrays)."""
@@ -274,7 +285,8 @@ def predict(
         seconds = rates.cell_s + first
         if cell.mode == "bench":
             timing = timing or TIMINGS["quick"]
-            seconds += timing.after_first_call(per_call, first, bool(cell.suite.state))
+            compiles = first_call_compiles(cell.impl)
+            seconds += timing.after_first_call(per_call, first, bool(cell.suite.state), compiles)
         out.add(algorithm, seconds)
     return out
 

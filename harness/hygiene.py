@@ -253,6 +253,10 @@ class Guard:
 
     def __init__(self, pinned: int | None, leftovers: list[_LeftThread]) -> None:
         _EnvironmentWrites.install()
+        # The pool readings import threadpoolctl, whose import sets KMP_DUPLICATE_LIB_OK:
+        # imported before the start is read, so the harness's own write is not the cell's.
+        import threadpoolctl  # noqa: F401
+
         self.pinned = pinned
         self.before = {name: r.value for name, r in _readings().items()}
         self.import_env: set[str] = set()  # written by a module being imported: kept

@@ -167,7 +167,7 @@ def run_cell(cell: Cell, request: pytest.FixtureRequest) -> None:
             with state.hygiene.cell(cell.id, run.verdicts, run.measurements, pinned):
                 _run_cell(state, cell, request)
         finally:  # saved after the hygiene findings are in the cell's records
-            if cell.mode == "bench" or state.watch.due_for_save():
+            if state.watch.due_for_save():
                 state.save(complete=False)  # so a crash re-runs few cells (harness.supervise)
 
 
@@ -186,7 +186,11 @@ def _run_cell(state: State, cell: Cell, request: pytest.FixtureRequest) -> None:
         from harness.prepare import input_bytes
 
         case = cell.case.as_case() if isinstance(cell.case, ErrorCase) else cell.case
-        runner = pytest_benchmark_runner(request.getfixturevalue("benchmark"), state.watch.timing)
+        from harness.budget import first_call_compiles
+
+        fixture = request.getfixturevalue("benchmark")
+        compiles = first_call_compiles(cell.impl)
+        runner = pytest_benchmark_runner(fixture, state.watch.timing, compiles)
         if not state.selection.verify_first:
             from harness.bench import time_only
 

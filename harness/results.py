@@ -187,8 +187,32 @@ class Run:
         return directory / f"{stamp}-{self.run_id}.json"
 
     def save(self, path: Path, complete: bool) -> Path:
-        write_atomic(path, json.dumps(self.document(complete), indent=1, allow_nan=True))
+        write_atomic(path, encode_document(self.document(complete)))
         return path
+
+
+#: The lists of a results document written one record to a line.
+RECORD_LISTS = ("verdicts", "measurements")
+
+
+def encode_document(document: dict[str, Any]) -> str:
+    """A results document as JSON text: one top-level key to a line, and one record to a
+    line in the verdict and measurement lists, so the file reads and diffs line by line.
+
+    Every value goes through ``json.dumps`` without ``indent``, which is the C encoder:
+    with ``indent`` the json module falls back to its pure-Python encoder, some 20 times
+    slower, and a run saves its growing file again every few seconds (a 13 MB quick-profile
+    file took 40 % of the run that way).
+    """
+    lines = []
+    for key, value in document.items():
+        if key in RECORD_LISTS and value:
+            body = ",\n  ".join(json.dumps(record, allow_nan=True) for record in value)
+            text = f"[\n  {body}\n ]"
+        else:
+            text = json.dumps(value, allow_nan=True)
+        lines.append(f" {json.dumps(key)}: {text}")
+    return "{\n" + ",\n".join(lines) + "\n}\n"
 
 
 def current_umask() -> int:

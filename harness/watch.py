@@ -28,7 +28,10 @@ if TYPE_CHECKING:
     from harness.results import Run
     from harness.selection import Cell
 
-SAVE_EVERY_S = 2.0  # verify saves at most this often: a crash makes it re-run at most that
+# A run saves its results file at most this often (and at its end): a crash re-runs the
+# cells of at most that long. Saving after every cell rewrote a growing file, quadratic in
+# the cells: 40 % of a quick-profile bench at 94 algorithms.
+SAVE_EVERY_S = 2.0
 
 
 #: Extrapolate a call's time from cases at most this many times smaller (in flops).

@@ -232,24 +232,51 @@ def test_flag_adds_each_reason_once() -> None:
 
 
 @pytest.mark.parametrize(
-    ("first_call_s", "median_s", "pairs"),
+    ("first_call_s", "median_s", "samples", "pairs", "seen_too"),
     [
-        (6.0, 1e-4, FRESH_CALLS),  # a JIT compile in the first call: the timed calls are fast
-        (1e-4, 0.5, 1),  # slow timed calls: one pair is enough and costs less
-        (6.0, None, 1),  # nothing timed: the first call is all there is
+        # a JIT compile in the first call: the timed calls are fast
+        (6.0, 1e-4, (1e-4,), FRESH_CALLS, True),
+        # slow timed calls: one call on fresh inputs, held against the fastest timed round
+        (1e-4, 0.5, (0.5, 0.6), 1, False),
+        (6.0, None, (), 1, True),  # nothing timed: the first call is all there is
     ],
 )
 def test_the_caching_check_sizes_its_pairs_by_the_timed_calls(
-    monkeypatch: pytest.MonkeyPatch, first_call_s: float, median_s: float | None, pairs: int
+    monkeypatch: pytest.MonkeyPatch,
+    first_call_s: float,
+    median_s: float | None,
+    samples: tuple[float, ...],
+    pairs: int,
+    seen_too: bool,
 ) -> None:
-    asked: list[int] = []
+    asked: list[tuple[int, bool]] = []
 
-    def paired(suite: Any, case: Any, target: Any, calls: int) -> tuple[list[float], ...]:
-        asked.append(calls)
-        return [1e-3] * calls, [1e-3] * calls, None
+    def paired(
+        suite: Any, case: Any, target: Any, calls: int, seen_too: bool = True
+    ) -> tuple[list[float], ...]:
+        asked.append((calls, seen_too))
+        return [1e-3] * calls * seen_too, [1e-3] * calls, None
 
     monkeypatch.setattr(bench, "paired_call_seconds", paired)
-    rec = replace(record(), first_call_s=first_call_s, median_s=median_s)
+    rec = replace(record(), first_call_s=first_call_s, median_s=median_s, samples=samples)
     target = SimpleNamespace(call=SimpleNamespace(state=()))
     out = check_caching(rec, SimpleNamespace(outputs=()), None, target, None)  # type: ignore[arg-type]
-    assert asked == [pairs] and out.fresh_s == pytest.approx(1e-3) and not out.flagged
+    assert asked == [(pairs, seen_too)] and out.fresh_s == pytest.approx(1e-3)
+    assert not out.flagged
+
+
+def test_a_slow_cached_result_is_caught_by_one_fresh_call(
+    suite: Suite, make_impl: MakeImpl, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(bench, "SLOW_CALL_S", 1e-4)  # the timed calls below count as slow
+    cache: dict[int, np.ndarray] = {}
+
+    def memoised(x: np.ndarray, factor: float, opts: Any) -> np.ndarray:
+        if id(x) not in cache:
+            time.sleep(0.02)
+            cache[id(x)] = x * x.dtype.type(factor)
+        return cache[id(x)].copy()
+
+    _, rec = measure(suite, make_impl(memoised), suite.find_case("bench_64"), fake_runner([1e-3]))
+    assert rec.fresh_s is not None and rec.fresh_s >= 0.02
+    assert rec.flagged.startswith("a call on fresh copies of its inputs took")

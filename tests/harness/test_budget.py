@@ -44,7 +44,22 @@ def test_a_fast_call_is_timed_by_pytest_benchmark_and_a_slow_one_within_the_roun
     assert QUICK.after_first_call(0.01, 2.01, stateful=False) == pytest.approx(
         0.01 + QUICK.fast_seconds(0.01)
     )
-    assert QUICK.after_first_call(4.0, 4.0, stateful=False) == pytest.approx(4.0 + 3 * 4.0)
+    # a slow call: the warm call where the first may have compiled, 3 rounds, 1 fresh call
+    assert QUICK.after_first_call(4.0, 4.0, stateful=False) == pytest.approx(4.0 + 4 * 4.0)
+    # where the first call cannot have compiled, it was the warm call
+    assert QUICK.after_first_call(4.0, 4.0, stateful=False, compiles=False) == pytest.approx(
+        4 * 4.0
+    )
+
+
+def test_where_the_first_call_cannot_compile_a_slow_one_gets_no_warm_call() -> None:
+    calls: list[str] = []
+    fixture = FakeBenchmark()
+    run = pytest_benchmark_runner(fixture, QUICK, compiles=False)
+    run(lambda: calls.append("call"), None, 0.3)  # slow, and no compile to tell apart
+    assert calls == [] and not fixture.plain
+    (kwargs,) = fixture.pedantic_calls
+    assert kwargs["rounds"] == 3
 
 
 def test_stateful_rounds_fill_the_budget_and_without_one_keep_the_old_rule() -> None:

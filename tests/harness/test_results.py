@@ -183,3 +183,27 @@ def test_find_results_expands_folders(tmp_path: Path) -> None:
     single = tmp_path / "other.json"
     found = find_results([folder, single])
     assert found == [folder / "a.json", folder / "b.json", single]
+
+
+# ---- the file's text ---------------------------------------------------------------------------
+
+
+def test_a_saved_run_reads_back_equal_with_one_record_to_a_line(tmp_path: Path) -> None:
+    r = run()
+    r.verdicts = [{"status": "pass", "detail": "a\nb", "worst": float("nan")}] * 3
+    r.measurements = [{"status": "ok", "samples": [1e-3, float("inf"), 2.5e-300]}]
+    path = r.save(tmp_path / "run.json", complete=True)
+    text = path.read_text()
+    back = json.loads(text)
+    document = r.document(complete=True)
+    assert back.keys() == document.keys()
+    assert json.dumps(back, sort_keys=True) == json.dumps(document, sort_keys=True)
+    lines = text.splitlines()
+    # every record on a line of its own, every top-level key on a line of its own
+    assert sum(line.startswith('  {"status": "pass"') for line in lines) == 3
+    assert sum(line.startswith('  {"status": "ok"') for line in lines) == 1
+    assert {line.split(":")[0].strip() for line in lines if line.startswith(' "')} == {
+        json.dumps(k) for k in document
+    }
+    empty = run().save(tmp_path / "empty.json", complete=False)
+    assert json.loads(empty.read_text())["verdicts"] == []

@@ -232,6 +232,21 @@ def test_supports_must_include_the_default(
     assert list(registry.implementations) == ["toy_scale/numpy/test"]
 
 
+def test_a_library_reference_may_leave_the_default_out_and_refuses_it(
+    registry: Registry, make_impl: Callable[..., Implementation]
+) -> None:
+    """A library that answers only a corner (supports without the default) registers; a
+    case on the default is then one of its unsupported conventions, like any other value."""
+    from harness.cases import Case
+    from harness.prepare import unsupported_options
+
+    impl = make_impl(backend="library", supports={"mode": ("double",)})
+    registry._add(impl)
+    suite = registry.suite("toy_scale")
+    assert unsupported_options(suite, impl, Case("c", {})) == {"mode": "plain"}
+    assert unsupported_options(suite, impl, Case("c", {}, {"mode": "double"})) == {}
+
+
 def test_narrowed_plugin_refuses_other_values_when_called_directly(
     registry: Registry, suite: Suite, tmp_path: Path
 ) -> None:

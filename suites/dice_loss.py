@@ -320,8 +320,15 @@ CASES = [
     case(
         "torchmetrics_like_squared_one_hot",
         pattern="absent",
-        options={**IDX1, **ONE_HOT, "smooth": 0.0, "squared": True, "average": "class",
-                 "empty": "zero", "reduction": "sum"},  # fmt: skip
+        options={
+            **IDX1,
+            **ONE_HOT,
+            "smooth": 0.0,
+            "squared": True,
+            "average": "class",
+            "empty": "zero",
+            "reduction": "sum",
+        },
     ),
     # 600 x 7 pixels per image: pixel-blocked kernels run several blocks, the last partial;
     # classes in bands of rows, so a block left out takes one class's pixels

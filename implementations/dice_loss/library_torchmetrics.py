@@ -39,10 +39,10 @@ def _masks(x: Any, name: str) -> Any:
     return x.to(torch.int64)
 
 
-def _dice(p: Any, g: Any, c: int, fmt: str, opts: DiceOptions) -> Any:
+def _dice(p: Any, g: Any, c: int, fmt: Any, opts: DiceOptions) -> Any:
     """dice_score's Dice values: (N, C') per image and class, (C',) per class, () micro."""
-    level = "samplewise" if opts.average == "image_class" else "global"
-    average = "micro" if opts.average == "micro" else "none"
+    level: Any = "samplewise" if opts.average == "image_class" else "global"
+    average: Any = "micro" if opts.average == "micro" else "none"
     background = opts.include_background or c == 1
     with warnings.catch_warnings():
         # dice_score warns on every average='micro' call that its default changed (we pass
@@ -93,7 +93,7 @@ def dice_loss(preds: Any, target: Any, opts: DiceOptions) -> Any:
     dtype = preds.dtype
     if n * c * h * w == 0:  # torchmetrics refuses C = 0 and cannot reduce empty images
         shape = {"image_class": (n, c), "class": (c,), "micro": ()}[opts.average]
-        shape = shape[:-1] + (max(c - 1, 0),) if shape and not opts.include_background else shape
+        shape = (*shape[:-1], max(c - 1, 0)) if shape and not opts.include_background else shape
         nan = torch.full(shape, math.nan, dtype=torch.float64)
         return _reduce(nan, opts).to(dtype)
     p = _masks(preds, "preds")

@@ -32,7 +32,9 @@ _F32 = "torchmetrics divides the counts in float32: ~1e-8 relative, past the flo
 def _mean(values: Any, weights: Any) -> Any:
     keep = ~torch.isnan(values)
     total = weights[keep].sum()
-    return (values[keep] * weights[keep]).sum() / total if total > 0 else values.new_tensor(math.nan)
+    return (
+        (values[keep] * weights[keep]).sum() / total if total > 0 else values.new_tensor(math.nan)
+    )
 
 
 def _scores(p: Any, t: Any, weights: Any, opts: MiouOptions) -> tuple[Any, Any]:

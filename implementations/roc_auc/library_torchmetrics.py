@@ -40,5 +40,6 @@ def roc_auc(scores: Any, labels: Any, opts: AucOptions) -> Any:
     if scores.ndim == 1:
         out = binary_auroc(scores, labels)
     else:
-        out = multilabel_auroc(scores, labels, num_labels=scores.shape[1], average=opts.average)
+        average: Any = opts.average  # one of torchmetrics' Literal values (supports)
+        out = multilabel_auroc(scores, labels, num_labels=scores.shape[1], average=average)
     return torch.as_tensor(out).to(dtype)

@@ -271,13 +271,12 @@ def prepare(suite: Suite, impl: Implementation, case: Case) -> PreparedCall:
 
 
 def unsupported_options(suite: Suite, impl: Implementation, case: Case) -> dict[str, Any]:
-    """The case's flag values this implementation declares it does not handle (a default
-    value too, where ``supports`` leaves it out)."""
+    """The case's flag values this implementation declares it does not handle: its
+    non-default values, and a default the implementation leaves out of ``supports`` (a
+    library that answers only a corner of the conventions)."""
     opts = suite.options.build(case.options)
-    return {
-        k: getattr(opts, k) for k in impl.supports
-        if not impl.supports_value(k, getattr(opts, k))
-    }  # fmt: skip
+    values = {**{k: getattr(opts, k) for k in impl.supports}, **opts.changed()}
+    return {k: v for k, v in values.items() if not impl.supports_value(k, v)}
 
 
 def case_cost(suite: Suite, case: Case) -> Cost:

@@ -485,8 +485,13 @@ class Registry:
                 raise RegistryError(f"{impl.key}: supports= names {exc}") from None
             if not values:
                 raise RegistryError(f"{impl.key}: supports={{{name!r}: ()}} lists no value")
-            del flag  # the default may be left out: a library without the default
-            # convention (Pillow's a = -0.5 cubic) then refuses the default cells too
+            # a library reference may answer only a corner of the conventions (a hard
+            # metric beside a soft loss): its cells on the default are then refused too
+            if impl.backend != "library" and not any(same_value(flag.default, v) for v in values):
+                raise RegistryError(
+                    f"{impl.key}: supports={{{name!r}: ...}} must include the default "
+                    f"{flag.default!r}"
+                )
         if impl.key in self.implementations:
             other = self.implementations[impl.key]
             raise RegistryError(

@@ -303,6 +303,33 @@ CASES = [
         pattern="absent",
         options={**IDX1, **ONE_HOT, "smooth": 0.0, "empty": "skip", "average": "micro"},
     ),
+    # the same corner with ignored pixels (dice_score has none: its adapter masks them),
+    # no background and a Dice per (image, class); then 0/1 masks, squared, per class
+    case(
+        "torchmetrics_like_ignore_no_background",
+        pattern="absent",
+        options={
+            **IDX1,
+            "smooth": 0.0,
+            "empty": "skip",
+            "ignore_index": 255,
+            "include_background": False,
+            "reduction": "none",
+        },
+    ),
+    case(
+        "torchmetrics_like_squared_one_hot",
+        pattern="absent",
+        options={
+            **IDX1,
+            **ONE_HOT,
+            "smooth": 0.0,
+            "squared": True,
+            "average": "class",
+            "empty": "zero",
+            "reduction": "sum",
+        },
+    ),
     # 600 x 7 pixels per image: pixel-blocked kernels run several blocks, the last partial;
     # classes in bands of rows, so a block left out takes one class's pixels
     case("tall_images", N=2, C=3, H=600, W=7, pattern="bands"),
@@ -449,11 +476,12 @@ SUITE = Suite(
     standard="bench_2x21x256x256",
     multi_block={"H": 600},
     fuzz=fuzz_strategy,
-    # the specification's row: no library cell. torchmetrics' dice_score is a hard metric
-    # (float predictions are argmaxed, no smoothing, 0/0 skipped): it answers only the
-    # activation='none', smooth=0, empty='skip' corner, and every registered implementation
-    # must handle each flag's default (softmax, s = 1e-6).
+    # the specification's row. torchmetrics' dice_score is a hard metric (float predictions
+    # are argmaxed, no smoothing, 0/0 is NaN): its library cell answers only the
+    # activation='none', smooth=0 corner (the torchmetrics_like cases) and refuses the rest
     backends=("numpy", "numba", "torch_cpu", "torch_cuda", "cupy"),
     reference="torchmetrics.functional.segmentation.dice_score on hard predictions (the "
-    "torchmetrics_like cases; checked outside the suite, not installed here)",
+    "torchmetrics_like cases; library/torchmetrics)",
+    # torchmetrics divides its counts in float32: any float64 draw in its corner shows it
+    divergent_inputs={"torchmetrics_like_f64": lambda inputs: inputs["preds"].dtype == np.float64},
 )

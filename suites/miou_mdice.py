@@ -340,5 +340,5 @@ SUITE = Suite(
     multi_block={"H": 600},
     fuzz=fuzz_strategy,
     reference="sklearn.metrics confusion_matrix / jaccard_score / f1_score; torchmetrics "
-    "multiclass_jaccard_index (golden fixture)",
+    "multiclass_jaccard_index and multiclass_f1_score (library/torchmetrics; golden fixture)",
 )

@@ -221,20 +221,37 @@ def test_supports_must_name_a_declared_flag(
     assert registry.implementations == {}
 
 
-def test_supports_may_leave_out_the_default_but_not_be_empty(
+def test_supports_is_never_empty_and_a_handwritten_one_keeps_the_default(
     registry: Registry, make_impl: Callable[..., Implementation], suite: Suite
 ) -> None:
-    """A library without the default convention (Pillow's a = -0.5 cubic) narrows the flag
-    to what it has: the default cells are then refused like any other unsupported value."""
+    """Only a library reference may answer a corner without the default (next test): a
+    handwritten implementation must handle the default convention."""
     from harness.prepare import unsupported_options
 
     with pytest.raises(RegistryError, match=r"supports=\{'mode': \(\)\} lists no value"):
-        registry._add(make_impl(supports={"mode": ()}))
-    registry._add(make_impl(supports={"mode": ("double",)}))
+        registry._add(make_impl(backend="library", supports={"mode": ()}))
+    with pytest.raises(RegistryError, match=r"must include the default 'plain'"):
+        registry._add(make_impl(supports={"mode": ("double",)}))
+    registry._add(make_impl(backend="library", supports={"mode": ("double",)}))
     [impl] = registry.implementations.values()
     by_name = {c.name: c for c in suite.cases}
     assert unsupported_options(suite, impl, by_name["small"]) == {"mode": "plain"}
     assert unsupported_options(suite, impl, by_name["double"]) == {}
+
+
+def test_a_library_reference_may_leave_the_default_out_and_refuses_it(
+    registry: Registry, make_impl: Callable[..., Implementation]
+) -> None:
+    """A library that answers only a corner (supports without the default) registers; a
+    case on the default is then one of its unsupported conventions, like any other value."""
+    from harness.cases import Case
+    from harness.prepare import unsupported_options
+
+    impl = make_impl(backend="library", supports={"mode": ("double",)})
+    registry._add(impl)
+    suite = registry.suite("toy_scale")
+    assert unsupported_options(suite, impl, Case("c", {})) == {"mode": "plain"}
+    assert unsupported_options(suite, impl, Case("c", {}, {"mode": "double"})) == {}
 
 
 def test_narrowed_plugin_refuses_other_values_when_called_directly(

@@ -428,10 +428,13 @@ def test_the_dry_run_without_a_cuda_device_reports_it_and_exits_0(tmp_path: Path
     from reports.frames import load_frames
 
     frames = load_frames([ROOT / "tests" / "fixtures" / "results_small.json", out / "results"])
-    assert frames.runs["machine"].nunique() == 2
-    # no fixture without torchvision, and the manifest says why
+    # two runs side by side (two machines, unless the fixture was recorded on one like this)
+    assert frames.runs["run_id"].nunique() == 2
+    assert results["machine"]["fingerprint"] in set(frames.runs["machine"])
+    # the manifest says why there are no torchvision fixtures
     manifest = json.loads((out / "fixtures" / "manifest.json").read_text())
-    assert manifest["fixtures"] == []
+    # fixtures only from sources installed here (torchmetrics may be), none from torchvision
+    assert not [f for f in manifest["fixtures"] if f["file"].startswith("torchvision")]
     assert "torchvision not installed" in {s["reason"] for s in manifest["skipped"]}
     text = (out / "summary.md").read_text()
     assert text.startswith("# GPU check: no CUDA device")

@@ -333,9 +333,9 @@ def test_bench_skips_what_it_predicts_over_budget_and_records_a_crash(
     assert skipped["status"] == "skip" and v["sleepy", "bench_2000"]["detail"] == skipped["reason"]
     found = re.fullmatch(r"skipped: predicted ([0-9.]+) s > budget 3 s", skipped["reason"])
     assert found is not None, skipped["reason"]
-    # 100 times the flops: the first call, one warm call, then three rounds (the quick
-    # profile's 0.5 s round budget holds fewer calls of that length)
-    assert float(found[1]) == pytest.approx((1 + 1 + 3) * 100 * per_call, rel=0.01)
+    # 100 times the flops: the first call, one warm call, three rounds (the quick profile's
+    # 0.5 s round budget holds fewer calls of that length), one call on fresh inputs
+    assert float(found[1]) == pytest.approx((1 + 1 + 3 + 1) * 100 * per_call, rel=0.01)
     crashed = m["crash_at_200", "bench_200"]
     assert crashed["status"] == "error" and crashed["samples"] == []
     assert crashed["reason"].startswith("crashed: killed by SIGSEGV (signal 11) in crash_at_200")

@@ -27,6 +27,7 @@ def _kernel(
     kt: Any,
     v: Any,
     bias: Any,
+    bstride: Any,
     has_bias: bool,
     causal: bool,
     offset: int,
@@ -40,6 +41,7 @@ def _kernel(
     for r in numba.prange(B * H * L):
         b, h, i = r // (H * L), (r // L) % H, r % L
         qi, kb, vb = q[b, h, i], kt[b, h], v[b, h]  # 1-D/2-D views keep the indexing flat
+        row, step = b * bstride[0] + h * bstride[1] + i * bstride[2], bstride[3]
         tile = np.empty(_TILE, dtype=q.dtype)
         acc = np.zeros(dv, dtype=q.dtype)
         top, total, saw_nan = neg_inf, zero, False
@@ -54,7 +56,7 @@ def _kernel(
             tile_top = neg_inf
             for jj in range(n):
                 if has_bias:
-                    tile[jj] += bias[b, h, i, j0 + jj]
+                    tile[jj] += bias[row + (j0 + jj) * step]
                 s = tile[jj]
                 if s != s:
                     saw_nan = True
@@ -95,14 +97,21 @@ def attention(q: Any, k: Any, v: Any, mask: Any, scale: Any, opts: AttentionOpti
         bias = np.where(keep, dtype.type(0), dtype.type(-np.inf))
     else:
         bias = mask.astype(dtype, copy=False)
-    bias = np.broadcast_to(bias, (B, H, L, S))  # one layout with or without a mask: one compile
+    # the bias as one flat read-only buffer and its element strides (0 along broadcast axes):
+    # one argument type with or without a mask, whatever its shape, so one compile per dtype
+    bias = np.ascontiguousarray(bias)
+    bias = bias.reshape((1,) * (4 - bias.ndim) + bias.shape)
+    bstride = np.array([0 if bias.shape[a] == 1 else bias.strides[a] // bias.itemsize
+                        for a in range(4)], dtype=np.int64)  # fmt: skip
+    flat = np.broadcast_to(bias.reshape(-1), (bias.size,))
     kt = np.ascontiguousarray(k.swapaxes(-1, -2))  # (B, H, d, S): keys contiguous
     out = np.empty((B, H, L, dv), dtype=dtype)
     _kernel(
         np.ascontiguousarray(q),
         kt,
         np.ascontiguousarray(v),
-        bias,
+        flat,
+        bstride,
         mask is not None,
         opts.is_causal,
         causal_offset(L, S, opts.causal_alignment),

@@ -21,7 +21,67 @@ _TILE = 64  # keys per tile: a tile of logits stays in L1 next to the accumulato
 _FASTMATH = {"reassoc", "contract", "nsz", "arcp"}
 
 
-@threaded_njit(fastmath=_FASTMATH)
+@numba.njit(cache=True, fastmath=_FASTMATH)
+def _row(
+    qi: Any,
+    kb: Any,
+    vb: Any,
+    bias: Any,
+    row: int,
+    step: int,
+    has_bias: bool,
+    stop: int,
+    scale: Any,
+    consts: Any,
+    out: Any,
+) -> None:
+    """One query row against its first `stop` keys: out = softmax(scores + bias) @ values.
+    Compiled once per dtype and cached on disk; the parallel driver below only loops."""
+    d, dv = qi.shape[0], vb.shape[1]
+    zero, neg_inf, dead_value = consts[0], consts[1], consts[2]  # typed: no float64 creep
+    tile = np.empty(_TILE, dtype=qi.dtype)
+    acc = np.zeros(dv, dtype=qi.dtype)
+    top, total, saw_nan = neg_inf, zero, False
+    for j0 in range(0, stop, _TILE):
+        n = min(_TILE, stop - j0)
+        tile[:n] = 0
+        for t in range(d):  # outer product form: the inner loop runs along keys
+            qs, krow = qi[t] * scale, kb[t, j0 : j0 + n]
+            for jj in range(n):
+                tile[jj] += qs * krow[jj]
+        tile_top = neg_inf
+        for jj in range(n):
+            if has_bias:
+                tile[jj] += bias[row + (j0 + jj) * step]
+            s = tile[jj]
+            if s != s:
+                saw_nan = True
+            elif s > tile_top:
+                tile_top = s
+        if tile_top == neg_inf:
+            continue  # every key of the tile is blocked
+        if tile_top > top:  # rescale what was accumulated under the old max
+            alpha = math.exp(top - tile_top)
+            total *= alpha
+            for c in range(dv):
+                acc[c] *= alpha
+            top = tile_top
+        for jj in range(n):
+            p = math.exp(tile[jj] - top)
+            total += p
+            vrow = vb[j0 + jj]
+            for c in range(dv):
+                acc[c] += p * vrow[c]
+    if saw_nan:
+        out[:] = np.nan
+    elif top == neg_inf:
+        out[:] = dead_value
+    else:
+        for c in range(dv):
+            out[c] = acc[c] / total
+
+
+@threaded_njit()
 def _kernel(
     q: Any,
     kt: Any,
@@ -35,54 +95,14 @@ def _kernel(
     consts: Any,
     out: Any,
 ) -> None:
-    B, H, L, d = q.shape
-    S, dv = kt.shape[3], v.shape[3]
-    zero, neg_inf, dead_value = consts[0], consts[1], consts[2]  # typed: no float64 creep
+    B, H, L = q.shape[:3]
+    S = kt.shape[3]
     for r in numba.prange(B * H * L):
         b, h, i = r // (H * L), (r // L) % H, r % L
-        qi, kb, vb = q[b, h, i], kt[b, h], v[b, h]  # 1-D/2-D views keep the indexing flat
-        row, step = b * bstride[0] + h * bstride[1] + i * bstride[2], bstride[3]
-        tile = np.empty(_TILE, dtype=q.dtype)
-        acc = np.zeros(dv, dtype=q.dtype)
-        top, total, saw_nan = neg_inf, zero, False
+        row = b * bstride[0] + h * bstride[1] + i * bstride[2]
         stop = min(S, max(0, i + offset + 1)) if causal else S
-        for j0 in range(0, stop, _TILE):
-            n = min(_TILE, stop - j0)
-            tile[:n] = 0
-            for t in range(d):  # outer product form: the inner loop runs along keys
-                qs, krow = qi[t] * scale, kb[t, j0 : j0 + n]
-                for jj in range(n):
-                    tile[jj] += qs * krow[jj]
-            tile_top = neg_inf
-            for jj in range(n):
-                if has_bias:
-                    tile[jj] += bias[row + (j0 + jj) * step]
-                s = tile[jj]
-                if s != s:
-                    saw_nan = True
-                elif s > tile_top:
-                    tile_top = s
-            if tile_top == neg_inf:
-                continue  # every key of the tile is blocked
-            if tile_top > top:  # rescale what was accumulated under the old max
-                alpha = math.exp(top - tile_top)
-                total *= alpha
-                for c in range(dv):
-                    acc[c] *= alpha
-                top = tile_top
-            for jj in range(n):
-                p = math.exp(tile[jj] - top)
-                total += p
-                vrow = vb[j0 + jj]
-                for c in range(dv):
-                    acc[c] += p * vrow[c]
-        if saw_nan:
-            out[b, h, i, :] = np.nan
-        elif top == neg_inf:
-            out[b, h, i, :] = dead_value
-        else:
-            for c in range(dv):
-                out[b, h, i, c] = acc[c] / total
+        _row(q[b, h, i], kt[b, h], v[b, h], bias, row, bstride[3], has_bias, stop, scale,
+             consts, out[b, h, i])  # fmt: skip
 
 
 @implementation("scaled_dot_product_attention", "numba", "online_softmax")

@@ -7,11 +7,11 @@ and above +inf, -0.0 folded onto 0.0, the whole key negated bitwise when largest
 overflow). A line is scanned once; an entry is kept in a buffer only when its key is
 strictly below the k-th smallest key kept so far (an equal key comes later in the line, so
 it ranks below that k-th entry under the lower-index rule and can never enter the top k).
-When the buffer fills, a quickselect on (key, index) keeps its best k and
-lowers the threshold; at the end the k survivors are heapsorted on (key, index). That order
-is exactly stable_lower_index, and a valid 'unspecified' or unsorted answer. On a random
-line of n entries about k ln(n / k) entries pass the filter: the pass is one load, a few
-integer operations and one well-predicted branch per entry.
+When the buffer fills, a quickselect on (key, index) keeps its best k and lowers the
+threshold; at the end the k survivors are heapsorted on (key, index). That order is exactly
+stable_lower_index, and a valid 'unspecified' or unsorted answer. On a random line of n
+entries about k ln(n / k) entries pass the filter: the pass is one load, a few integer
+operations and one well-predicted branch per entry.
 """
 
 from __future__ import annotations
@@ -23,7 +23,7 @@ import numpy as np
 
 from harness import implementation
 from harness.numba_threads import threaded_njit
-from suites.topk_gather import TopkOptions, check, sortable_key
+from suites.topk_gather import TopkOptions, check
 
 
 @numba.njit(cache=True, inline="always")
@@ -153,14 +153,14 @@ def _topk(bits: Any, is_float: bool, largest: bool, k: int,
 def _bits(a: np.ndarray) -> tuple[np.ndarray, bool]:
     """A C-contiguous int32 or int64 array (two compiled signatures) that _key ranks, and
     whether it holds float bits: float32 / float64 viewed as integers, int32 / int64 as they
-    are. Narrower types widen exactly; uint64 goes through the suite's monotone int64 key."""
+    are. Narrower types widen exactly; uint64 flips its top bit (order kept, as int64)."""
     if a.dtype.kind == "f":
         a = np.ascontiguousarray(a if a.dtype.itemsize >= 4 else a.astype(np.float32))
         return a.view(np.int32 if a.dtype.itemsize == 4 else np.int64), True
     if a.dtype == np.int32 or a.dtype == np.int64:
         return np.ascontiguousarray(a), False
     if a.dtype == np.uint64:
-        return sortable_key(a, False), False
+        return (a ^ np.uint64(1 << 63)).view(np.int64), False
     return a.astype(np.int64), False
 
 

@@ -88,14 +88,14 @@ def _exp_nonpos_impl(t: Any) -> Any:
     return impl
 
 
-@numba.njit(fastmath=_EXACT)
+@numba.njit(cache=True, fastmath=_EXACT)
 def _shift(row: Any, dst: Any, top: Any, lse: Any) -> None:
     """dst = (row - top) - lse: two roundings in this order (x - max is exact near the max)."""
     for j in range(row.shape[0]):
         dst[j] = (row[j] - top) - lse
 
 
-@numba.njit(cache=False, fastmath=_FAST)
+@numba.njit(cache=True, fastmath=_FAST)
 def _forward(z: Any, out: Any, log: bool, consts: Any) -> None:
     rows, length = z.shape
     zero, neg_inf, nan, fill, one = consts[0], consts[1], consts[2], consts[3], consts[4]
@@ -141,7 +141,7 @@ def _forward(z: Any, out: Any, log: bool, consts: Any) -> None:
                     dst[j] *= f
 
 
-@numba.njit(cache=False, fastmath=_FAST)
+@numba.njit(cache=True, fastmath=_FAST)
 def _backward(saved: Any, g: Any, dead: Any, out: Any, log: bool, consts: Any) -> None:
     rows, length = g.shape
     zero, fill = consts[0], consts[3]

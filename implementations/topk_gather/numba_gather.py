@@ -1,5 +1,7 @@
 """gather in Numba: one compiled triple loop over index, the outer axis in parallel; the
-gathered axis is moved last on both sides (views), so the inner loop reads one x line."""
+gathered axis is moved last on both sides (views), so the inner loop reads one x line. The
+values are copied as unsigned integers of their width (bit-exact: NaN payloads, -0.0) and
+the index as int64, so one compiled signature serves every dtype of a width."""
 
 from __future__ import annotations
 
@@ -29,6 +31,8 @@ def gather(x: Any, dim: int, index: Any) -> Any:
     axis = gather_check(x, dim, index)
     out = np.empty(index.shape, dtype=x.dtype)
     if out.size:
-        _gather_last(np.moveaxis(x, axis, -1), np.moveaxis(index, axis, -1),
-                     np.moveaxis(out, axis, -1))  # fmt: skip
+        bits = np.dtype(f"u{x.dtype.itemsize}")
+        _gather_last(np.moveaxis(x.view(bits), axis, -1),
+                     np.moveaxis(index.astype(np.int64, copy=False), axis, -1),
+                     np.moveaxis(out.view(bits), axis, -1))  # fmt: skip
     return out

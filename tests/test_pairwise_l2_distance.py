@@ -104,11 +104,13 @@ def test_ignoring_the_squared_flag_is_caught() -> None:
 
 
 def test_float32_arithmetic_on_float64_inputs_is_caught() -> None:
-    """Caught on squared distances. Unsquared, the GEMM allowance sqrt(delta) (about
-    5e-7 at D = 16 in float64) is as wide as float32's rounding of the distances, so
-    random_f64 lets float32 arithmetic through: the squared case is the check."""
+    """Caught on squared distances, direct or GEMM. Unsquared, the GEMM allowance
+    sqrt(delta) (about 5e-7 at D = 16 in float64) is as wide as float32's rounding of the
+    distances, so random_f64 lets float32 arithmetic through: the squared case is the
+    check."""
     assert run("random_f64", compute=np.float32).status == "pass"
     assert_flagged(run("squared_f64", compute=np.float32), "finite values off")
+    assert_flagged(run("squared_f64", compute=np.float32, gemm=True), "finite values off")
 
 
 def test_a_block_wrong_past_its_first_rows_is_caught() -> None:

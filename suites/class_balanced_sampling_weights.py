@@ -258,6 +258,8 @@ ERRORS = [
     error("label_equals_num_classes", ValueError, r"\blabels\b", label=12),
     # num_samples = 0 is generated from the declaration (below its range); a negative one too
     error("num_samples_negative", ValueError, r"\bnum_samples\b", num_samples=-5),
+    # the spec's "empty labels" (ARGS declares N non-empty)
+    error("no_labels", ValueError, r"\bN\b", N=0),
 ]
 DEFAULTS = {"seed": 61, "dtype": "float64", "N": 500, "C": 12}
 

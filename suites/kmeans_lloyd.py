@@ -17,7 +17,11 @@ from harness.spec import Case, Cost, Inputs, Suite
 @dataclass(frozen=True)
 class KMeansOptions(Options):
     empty_cluster: str = option(
-        "keep", "raise", meaning="a cluster left without points keeps its centre, or ValueError"
+        "keep",
+        "raise",
+        "relocate",
+        meaning="a cluster left without points keeps its centre, or ValueError, or (sklearn) "
+        "takes the point farthest from its own centre as its one member for that update",
     )
     final_assignment: bool = option(
         True,
@@ -80,6 +84,22 @@ def _nearest(x: np.ndarray, c: np.ndarray) -> np.ndarray:
     return labels
 
 
+def relocated(x: np.ndarray, c: np.ndarray, labels: np.ndarray) -> Any:
+    """empty_cluster='relocate' (sklearn's _relocate_empty_clusters_dense): the update's
+    membership after the empty clusters (ascending index) each take one of the points
+    farthest from their own centre (descending squared distance |x_i - c[labels_i]|^2, ties
+    to the lower point index), which leaves its cluster for that update only: the labels
+    stay. Nothing moves when every distance is 0 (more centres than distinct points)."""
+    empty = np.setdiff1d(np.arange(len(c)), labels)
+    dist = np.sum((x - c[labels]) ** 2, axis=1)
+    if not len(empty) or not dist.size or dist.max() == 0:
+        return labels
+    owner = labels.copy()
+    far = np.argsort(-dist, kind="stable")[: len(empty)]
+    owner[far] = empty
+    return owner
+
+
 def kmeans_lloyd(
     x: Any, centers: Any, max_iter: int, tol: float, opts: KMeansOptions
 ) -> tuple[Any, Any, Any, int]:
@@ -92,9 +112,10 @@ def kmeans_lloyd(
     previous = None
     for iteration in range(1, max_iter + 1):
         labels = _nearest(x, c)
+        owner = relocated(x, c, labels) if opts.empty_cluster == "relocate" else labels
         new = c.copy()
         for j in range(len(c)):
-            members = x[labels == j]
+            members = x[owner == j]
             if len(members):
                 new[j] = members.mean(axis=0)
             elif opts.empty_cluster == "raise":
@@ -227,6 +248,9 @@ def make_inputs(case: Case) -> Inputs:
         x = np.repeat(x, repeat, axis=0)[rng.permutation(n)] if repeat > 1 else x
     if p.get("init") == "data":  # k distinct points of x as the initial centres
         c = x[rng.choice(n, k, replace=False)]
+    if p.get("far_centre"):  # the last centre far out on axis 0: empty at the first step
+        c[-1] = 0.0
+        c[-1, 0] = -FAR
     if p.get("nan"):
         x[0, 0] = np.nan
     return {
@@ -246,6 +270,8 @@ def magnitude(case: Case) -> float:
     pattern = case.params.get("pattern", "blobs")
     if pattern in MOTIFS:
         return max(FAR, Y * (int(case.params["motifs"]) - 1) / 2.0)
+    if case.params.get("far_centre"):
+        return FAR
     if pattern == "mixture":
         return L + 6.0 * SIGMA_MIX
     return S * (_lattice_side(k, d) - 1) / 2.0 + R + INIT_R if d else 1.0
@@ -281,6 +307,7 @@ COMPARE = Partition(data="x", close=Close(reduction=_reduction, scale=magnitude)
 F64: dict[str, Any] = {"dtype": "float64"}
 NO_FINAL: dict[str, Any] = {"final_assignment": False}
 MIX: dict[str, Any] = {"pattern": "mixture", "dtype": "float64"}
+RELOCATE: dict[str, Any] = {"empty_cluster": "relocate"}
 
 CASES = [
     case("blobs_f32", n=400, d=5, k=7),
@@ -313,6 +340,13 @@ CASES = [
     edge("equidistant_no_final_f32", pattern="equidistant", motifs=3, options=NO_FINAL),
     edge("emptied_mid_run_f32", pattern="emptied", motifs=3),
     edge("emptied_mid_run_no_final_f64", pattern="emptied", motifs=2, **F64, options=NO_FINAL),
+    # empty_cluster='relocate' (sklearn): the last initial centre far out is empty at the
+    # first step and takes the point farthest from its centre, in the blob it left alone
+    edge("relocate_far_centre_f64", n=300, d=3, k=6, far_centre=True, **F64, options=RELOCATE),
+    edge("relocate_far_centre_f32", n=240, d=2, k=5, far_centre=True, options=RELOCATE),
+    # the motif of "emptied": the far centre is empty at the first step and takes one of
+    # the three duplicates at 8.6 (12 - 8.6 rounds above 1.4 + 2: no tie between groups)
+    edge("relocate_emptied_f64", pattern="emptied", motifs=1, **F64, options=RELOCATE),
     # float64 points a quarter float32 ulp from a tie: float32 arithmetic assigns them to
     # the other centre, and both means move by 0.5
     edge("near_tie_f64", pattern="near_tie", motifs=3, **F64),
@@ -373,8 +407,9 @@ def _empties(case: Case) -> bool:
 def _fuzz_case(pattern: str, n: int, d: int, k: int, params: dict[str, Any], opts: Any) -> Case:
     """A drawn case every correct implementation, the library references included, must
     pass: blobs with D >= 1 and a point per blob (no cluster ever empties, so the raise
-    policy may run; float32 never meets a near-tie), the tie motifs, and float64 mixtures,
-    replaced by blobs where their run empties a cluster (sklearn relocates it)."""
+    policy may run and relocate moves nothing; float32 never meets a near-tie), the tie
+    motifs, and float64 mixtures, replaced by blobs where their run empties a cluster
+    (sklearn relocates it, whatever empty_cluster says)."""
     options = dict(opts)
     if pattern in ("equidistant", "near_tie"):
         dtype = "float32" if pattern == "equidistant" and n % 2 else "float64"
@@ -395,7 +430,7 @@ def fuzz_strategy() -> Any:
         {
             "final_assignment": st.booleans(),
             "tol_scale": st.sampled_from(KMeansOptions.flag("tol_scale").values),
-            "empty_cluster": st.sampled_from(["keep", "keep", "raise"]),
+            "empty_cluster": st.sampled_from(["keep", "keep", "raise", "relocate"]),
         }
     )
     params = st.fixed_dictionaries(
@@ -426,7 +461,11 @@ SUITE = Suite(
         "Iteration t = 1, 2, ...: assign every point to the centre at the smallest squared "
         "distance (exact ties: the lowest centre index), then move every centre to the mean "
         "of its points; a centre left without points keeps its position "
-        "(empty_cluster='keep') or the call raises ValueError ('raise'). The run stops after "
+        "(empty_cluster='keep') or the call raises ValueError ('raise'), or ('relocate', "
+        "sklearn) the empty clusters, ascending, each take for this update one of the points "
+        "farthest from their own centre (descending |x_i - c_labels_i|^2, ties to the lower "
+        "point index; the labels stay; nothing moves when every distance is 0; a cluster "
+        "the move leaves empty keeps its centre). The run stops after "
         "iteration t when the total squared centre shift sum_j |c_j(t) - c_j(t-1)|^2 <= tol "
         "(tol_scale='absolute'; 'variance': tol times the mean over features of the "
         "population variance of x, 0 when D = 0, as sklearn), or when no label changed from "

@@ -8,6 +8,7 @@ equations square kappa, which the near-collinear case exposes.
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 from typing import Any
 
@@ -20,6 +21,14 @@ from harness.options import Options, option
 from harness.spec import Case, Cost, Inputs, Suite, Tolerance
 
 
+def _step_size(v: Any) -> bool:
+    return isinstance(v, float) and 0.0 < v < math.inf
+
+
+def _steps(v: Any) -> bool:
+    return isinstance(v, int) and not isinstance(v, bool) and v >= 1
+
+
 @dataclass(frozen=True)
 class LinRegOptions(Options):
     fit_intercept: bool = option(True, False, meaning="fit b, or b = 0")
@@ -30,6 +39,27 @@ class LinRegOptions(Options):
         "which centres X and y), or the smallest |(w, b)| (numpy.linalg.lstsq on X with a "
         "column of ones)",
     )
+    solver: str = option(
+        "least_squares",
+        "gradient_descent",
+        meaning="the minimiser (QR/SVD, minimum norm), or the iterate after `steps` full-batch "
+        "gradient-descent steps from w = 0, b = 0",
+    )
+    loss: str = option(
+        "mean",
+        "sum",
+        meaning="gradient descent on the mean of the squared residuals (gradient factor 2/N) "
+        "or on their sum (factor 2)",
+    )
+    lr: float = option(0.01, 1e-4, meaning="gradient descent step size", accepts=_step_size)
+    steps: int = option(100, 10, 1, meaning="gradient descent steps", accepts=_steps)
+
+    def validate(self) -> None:
+        gd = self.solver == "gradient_descent"
+        if not gd and (self.loss, self.lr, self.steps) != ("mean", 0.01, 100):
+            raise ValueError("loss, lr and steps are options of solver='gradient_descent'")
+        if gd and self.norm_includes_intercept:
+            raise ValueError("a gradient-descent iterate has no minimum-norm convention")
 
 
 ARGS = Args(
@@ -68,9 +98,30 @@ def cutoff_eps(dtype: Any) -> float:
     return 2.0**-23 if "float32" in str(dtype) else 2.0**-52
 
 
+def gradient_descent(x: np.ndarray, y: np.ndarray, opts: LinRegOptions) -> tuple[Any, float]:
+    """`steps` full-batch steps from w = 0, b = 0 on the loss mean (or sum) of r^2,
+    r = X w + b - y: w <- w - lr·f·X^T r, b <- b - lr·f·sum(r) (b stays 0 without an
+    intercept), f = 2/N (mean) or 2 (sum); both updates from the same r."""
+    n, d = x.shape
+    f = 2.0 / n if opts.loss == "mean" else 2.0
+    w, b = np.zeros(d), 0.0
+    for _ in range(opts.steps):
+        r = x @ w + b - y
+        grad_w, grad_b = f * (x.T @ r), f * r.sum()
+        w = w - opts.lr * grad_w
+        if opts.fit_intercept:
+            b = b - opts.lr * grad_b
+    return w, b
+
+
 def linear_regression_fit(x: Any, y: Any, opts: LinRegOptions) -> tuple[Any, Any]:
-    """Oracle: float64 SVD of the design (see ``design``), minimum-norm solution."""
+    """Oracle: float64 SVD of the design (see ``design``), minimum-norm solution; or the
+    float64 gradient-descent iterate (``gradient_descent``)."""
     dtype = ARGS.check(x, y)
+    if opts.solver == "gradient_descent":
+        w, b = gradient_descent(np.asarray(x, np.float64), np.asarray(y, np.float64), opts)
+        out = np.dtype(str(dtype))
+        return w.astype(out), out.type(b)
     a, t, xm, ym = design(np.asarray(x, np.float64), np.asarray(y, np.float64), opts)
     v, _ = min_norm(a, t, cutoff_eps(dtype))
     if not opts.fit_intercept:
@@ -141,6 +192,19 @@ def tolerance(case: Case) -> Tolerance:
     rtol times the largest |output|."""
     n = int(case.params["n"])
     eps = float(np.finfo(np.dtype(case.dtype)).eps)
+    opts = LinRegOptions.build(case.options)
+    if opts.solver == "gradient_descent":
+        # each step's gradient carries a relative rounding of ~sqrt(N)*eps, and a stable
+        # step map (|1 - lr*f*lambda| <= 1) does not amplify what earlier steps left: the
+        # error grows at most linearly in the steps (a diverging run scales every error
+        # with its iterate, so the bound stays relative to max|output|)
+        inputs = make_inputs(case)
+        x, y = (np.asarray(inputs[k], np.float64) for k in ("x", "y"))
+        w, b = gradient_descent(x, y, opts)
+        scale = float(max(np.abs(w).max(initial=0.0), abs(b), 1e-300))
+        rtol = 10.0 * np.sqrt(max(n, 1)) * eps * opts.steps
+        why = f"10*sqrt(N)*eps*steps, steps={opts.steps} (gradient descent), atol = rtol*max|out|"
+        return Tolerance(rtol, rtol * scale, why)
     kappa, rho, scale = _conditioning(case)
     rtol = 10.0 * np.sqrt(max(n, 1)) * eps * (kappa + kappa * kappa * rho)
     reason = (
@@ -151,9 +215,14 @@ def tolerance(case: Case) -> Tolerance:
 
 
 def cost(case: Case) -> Cost:
-    """QR of the N x D design 2*N*D^2 flops (+ centring 2*N*D); traffic b*N*(D + 1)."""
+    """QR of the N x D design 2*N*D^2 flops (+ centring 2*N*D); traffic b*N*(D + 1).
+    Gradient descent: 4*N*D flops and b*N*D bytes a step."""
     n, d = int(case.params["n"]), int(case.params["d"])
     b = np.dtype(case.dtype).itemsize
+    opts = LinRegOptions.build(case.options)
+    if opts.solver == "gradient_descent":
+        steps = opts.steps
+        return Cost(4.0 * n * d * steps + 4.0 * n * steps, b * n * (d + 1) * steps, n, "rows")
     return Cost(2.0 * n * d * d + 2.0 * n * d + 1.0, b * n * (d + 1) + b * (d + 1), n, "rows")
 
 
@@ -164,6 +233,7 @@ COMPARE = Outputs({"coef": Close(override=tolerance), "intercept": Close(overrid
 F64: dict[str, Any] = {"dtype": "float64"}
 NO_B: dict[str, Any] = {"fit_intercept": False}
 JOINT: dict[str, Any] = {"norm_includes_intercept": True}
+GD: dict[str, Any] = {"solver": "gradient_descent"}
 
 CASES = [
     case("random_f32", n=300, d=5),
@@ -191,6 +261,19 @@ CASES = [
     edge("no_features", n=30, d=0),
     edge("no_features_no_intercept_f64", n=20, d=0, **F64, options=NO_B),
     edge("exact_fit_f64", n=60, d=3, noise=0.0, **F64),
+    # gradient descent: 100 steps of lr 0.01 on the mean loss from w = 0 (not converged:
+    # the iterate itself is compared), the sum loss with a step N times smaller, no
+    # intercept, one step, past a block of rows, no features, and a diverging run
+    case("gd_mean_f64", n=200, d=6, **F64, options=GD),
+    case("gd_mean_f32", n=150, d=5, options=GD),
+    case("gd_sum_f64", n=100, d=4, **F64, options={**GD, "loss": "sum", "lr": 1e-4}),
+    case("gd_no_intercept_f64", n=120, d=5, **F64, options={**GD, **NO_B}),
+    case("gd_multi_block", n=3000, d=40, **F64, options={**GD, "steps": 10}),
+    edge("gd_one_step_f64", n=80, d=3, **F64, options={**GD, "steps": 1}),
+    edge("gd_no_features_f64", n=40, d=0, **F64, options=GD),
+    # column scales up to 1e3: lr 0.01 is far past 1/lambda_max, the iterate grows by
+    # ~1e4 a step (ten steps: ~1e40, still finite in float64)
+    edge("gd_diverges_f64", n=100, d=4, pattern="scaled", **F64, options={**GD, "steps": 10}),
 ]
 
 ERRORS = [
@@ -221,7 +304,11 @@ def fuzz_strategy() -> Any:
         }
     )
     return st.builds(
-        lambda p, o: Case("fuzz", p, o, "fuzz"), params, LinRegOptions.strategy(optional=True)
+        lambda p, o: Case("fuzz", p, o, "fuzz"),
+        params,
+        # least squares only: gradient descent on the drawn scaled columns diverges to
+        # overflow, where inf and NaN depend on the order of operations
+        LinRegOptions.strategy(omit=("solver", "loss", "lr", "steps"), optional=True),
     )
 
 
@@ -240,7 +327,11 @@ SUITE = Suite(
         "share one float dtype. "
         "D = 0: coef is empty and b the mean of y (or 0). Compared with a tolerance from "
         "each case's conditioning (kappa, relative residual): QR and SVD solvers pass, the "
-        "normal equations fail the near-collinear case. ValueError: NaN in X or y, N = 0, "
+        "normal equations fail the near-collinear case. solver='gradient_descent': the "
+        "iterate after `steps` steps from w = 0, b = 0 of w <- w - lr·f·X^T r, b <- b - "
+        "lr·f·sum(r), r = X w + b - y (both from the same r; b stays 0 without an "
+        "intercept), f = 2/N (loss='mean') or 2 ('sum'), in X's dtype; compared within "
+        "10*sqrt(N)*eps*steps. ValueError: NaN in X or y, N = 0, "
         "shape errors; TypeError: non-float X or y, mixed dtypes."
     ),
     args=ARGS,
@@ -260,5 +351,6 @@ SUITE = Suite(
     fuzz=fuzz_strategy,
     backends=("numpy", "numba", "torch_cpu", "torch_cuda", "cupy", "library"),
     reference="numpy.linalg.lstsq (on [X, 1], or on centred data); "
-    "sklearn.linear_model.LinearRegression",
+    "sklearn.linear_model.LinearRegression; gradient descent: torch autograd with "
+    "torch.optim.SGD",
 )

@@ -208,5 +208,12 @@ SUITE = Suite(
     standard="bench_512x512x64",
     multi_block={"M": 520, "N": 300, "D": 544},
     fuzz=fuzz_strategy,
+    # fuzz draws that sklearn's input validation refuses, as on these expected failures
+    divergent_inputs={
+        "nan_propagation": lambda inputs: bool(
+            np.isnan(inputs["a"]).any() or np.isnan(inputs["b"]).any()
+        ),
+        "empty_a": lambda inputs: 0 in np.shape(inputs["a"]) or 0 in np.shape(inputs["b"]),
+    },
     reference="scipy.spatial.distance.cdist (direct, float64); torch.cdist; sklearn",
 )

@@ -52,13 +52,28 @@ class InitOptions(Options):
         meaning="a of leaky_relu; sqrt(5) is torch's default layer init",
         accepts=_finite_slope,
     )
+    truncation: str = option(
+        "none",
+        "two_std",
+        "two_std_rescaled",
+        meaning="normal schemes: untruncated, N(0, std^2) cut to [-2·std, 2·std] (torch's "
+        "trunc_normal_(std=std, a=-2·std, b=2·std); the variance shrinks to 0.774·std^2), or "
+        "the scale std/0.8796 cut at ±2 scale so the variance stays std^2 (Keras/JAX "
+        "VarianceScaling 'truncated_normal')",
+    )
 
     def validate(self) -> None:
         if self.scheme.startswith("xavier") and self.mode != "fan_in":
             raise ValueError("mode is a Kaiming option: Xavier averages fan_in and fan_out")
+        if self.scheme.endswith("uniform") and self.truncation != "none":
+            raise ValueError("truncation is an option of the normal schemes")
 
 
 ARGS = Args(Arg("weight", ("O", "I", "*K"), "float", star=(0, 3)))
+
+#: The standard deviation of a standard normal cut to [-2, 2]: sqrt(1 - 4·phi(2)/(Phi(2) -
+#: Phi(-2))). Keras/JAX divide the scale by it so the cut law keeps the variance std^2.
+TRUNC_STD = 0.87962566103423978
 
 
 # ---- what implementations share: the fans, the gain, the spread --------------------------
@@ -85,6 +100,11 @@ def spread(shape: Sequence[int], opts: InitOptions) -> float:
     else:
         std = gain(opts) / math.sqrt(max(fan_in if opts.mode == "fan_in" else fan_out, 1))
     return math.sqrt(3.0) * std if opts.scheme.endswith("uniform") else std
+
+
+def trunc_scale(std: float, opts: InitOptions) -> float:
+    """The scale of the normal cut at ±2 scale: std itself (torch) or std/TRUNC_STD (Keras)."""
+    return std / TRUNC_STD if opts.truncation == "two_std_rescaled" else std
 
 
 # ---- the oracle: the law, written apart from the shared functions above --------------------
@@ -127,6 +147,20 @@ def weight_init_xavier_kaiming(weight: Any, opts: InitOptions) -> Law:
             f"{alt} (U(+-{alt_b:.4g}) for U(+-{b:.4g}))",
         )
     std, alt_std = math.sqrt(var), math.sqrt(alt_var)
+    if opts.truncation != "none":
+        # N(0, scale^2) cut to [-2 scale, 2 scale]; the alternative is the other convention's
+        # scale (the variance correction applied or forgotten), a shift of 1/0.8796 in scale
+        cut_sd = float(stats.truncnorm(-2.0, 2.0).std())  # 0.8796, computed apart from TRUNC_STD
+        scale = std / cut_sd if opts.truncation == "two_std_rescaled" else std
+        wrong = std if opts.truncation == "two_std_rescaled" else std / cut_sd
+        return Law(
+            shape,
+            stats.truncnorm(-2.0, 2.0, loc=0.0, scale=scale),
+            stats.truncnorm(-2.0, 2.0, loc=0.0, scale=wrong),
+            2.0 * scale,
+            f"the other truncation convention (N(0, {wrong:.4g}^2) cut at ±{2 * wrong:.4g} "
+            f"for N(0, {scale:.4g}^2) cut at ±{2 * scale:.4g})",
+        )
     return Law(
         shape,
         stats.norm(0.0, std),
@@ -218,6 +252,18 @@ CASES = [
         dtype="float64",
         options={"scheme": "xavier_normal", "nonlinearity": "linear"},
     ),
+    # truncated normals: torch's trunc_normal_ at ±2 std, and Keras's variance-keeping scale
+    case(
+        "kaiming_trunc_normal_f32",
+        shape=[64, 96],
+        options={"scheme": "kaiming_normal", "truncation": "two_std"},
+    ),
+    case(
+        "xavier_trunc_rescaled_f64",
+        shape=[48, 80],
+        dtype="float64",
+        options={"scheme": "xavier_normal", "truncation": "two_std_rescaled"},
+    ),
     # several hundred rows (7200 values): past the first block of a blocked or threaded fill
     case("multi_block", shape=[300, 24], options={"scheme": "kaiming_normal"}),
     edge("tiny_weak", shape=[2, 3], options={"scheme": "kaiming_uniform"}),
@@ -239,6 +285,8 @@ INVALID_OPTIONS: list[dict[str, Any]] = [
     {"scheme": "orthogonal"},
     {"negative_slope": math.nan},
     {"scheme": "xavier_normal", "mode": "fan_out"},
+    {"scheme": "kaiming_uniform", "truncation": "two_std"},
+    {"scheme": "kaiming_normal", "truncation": "three_std"},
 ]
 
 # Standard: the spec's 512x512x3x3 (2.4e6 values, a conv layer); the KS check of its first
@@ -270,16 +318,18 @@ def fuzz_strategy() -> Any:
     from hypothesis import strategies as st
 
     options = st.builds(
-        lambda scheme, mode, nl, a: {
+        lambda scheme, mode, nl, a, cut: {
             "scheme": scheme,
             "mode": mode if "kaiming" in scheme else "fan_in",
             "nonlinearity": nl,
             "negative_slope": a,
+            "truncation": cut if scheme.endswith("normal") else "none",
         },
         st.sampled_from(SCHEMES),
         st.sampled_from(InitOptions.flag("mode").values),
         st.sampled_from(InitOptions.flag("nonlinearity").values),
         st.sampled_from([0.0, 0.01, 0.2, math.sqrt(5.0), -0.5]),
+        st.sampled_from(InitOptions.flag("truncation").values),
     )
     # sizes >= 1: a zero kernel axis makes torch's Xavier divide by zero (empty_* cover it)
     shapes = st.lists(st.integers(1, 40), min_size=2, max_size=2) | st.lists(
@@ -297,20 +347,22 @@ SUITE = Suite(
     summary="Fill a weight (out, in, *kernel) in place with Xavier or Kaiming draws from the "
     "library's own generator; judged by a KS test against the law.",
     conventions=(
-        "weight_init_xavier_kaiming(weight, opts) fills weight in place (torch.nn.init "
-        "style) and its values are read back; the input values are ignored. weight: 2- to "
-        "5-D floating (out, in, *kernel); fan_in = in·k, fan_out = out·k, k the product of "
-        "the kernel sizes (as torch). gain: leaky_relu sqrt(2/(1 + a^2)) with a = "
-        "negative_slope (a = 0 is relu's sqrt(2), torch's Kaiming default), relu sqrt(2), "
-        "tanh 5/3, linear 1. xavier_normal: N(0, std^2), std = gain·sqrt(2/(fan_in + "
-        "fan_out)); xavier_uniform: U(-b, b), b = sqrt(3)·std; kaiming_normal: std = "
-        "gain/sqrt(fan), fan = fan_in (mode='fan_in', default) or fan_out; kaiming_uniform: "
-        "b = sqrt(3)·std = gain·sqrt(3/fan). Every implementation draws from its own "
-        "library's generator, seeded by the harness from the case seed (NumPy's and Python's "
-        "global ones, torch's, CuPy's). Values keep weight's dtype; float64 draws carry "
-        "float64 randomness. An empty tensor is left as it is. ValueError: fewer than 2 or "
-        "more than 5 dimensions; the options record refuses an unknown scheme, mode or "
-        "nonlinearity, a non-finite slope, and mode with Xavier. TypeError: integer weight."
+        "weight_init_xavier_kaiming(weight, opts) fills weight in place (torch.nn.init style) and "
+        "its values are read back; the input values are ignored. weight: 2- to 5-D floating (out, "
+        "in, *kernel); fan_in = in·k, fan_out = out·k, k the product of the kernel sizes (as "
+        "torch). gain: leaky_relu sqrt(2/(1 + a^2)) with a = negative_slope (a = 0 is relu's "
+        "sqrt(2), torch's Kaiming default), relu sqrt(2), tanh 5/3, linear 1. xavier_normal: N(0, "
+        "std^2), std = gain·sqrt(2/(fan_in + fan_out)); xavier_uniform: U(-b, b), b = sqrt(3)·std;"
+        " kaiming_normal: std = gain/sqrt(fan), fan = fan_in (mode='fan_in', default) or fan_out; "
+        "kaiming_uniform: b = sqrt(3)·std = gain·sqrt(3/fan). truncation (normal schemes): N(0, "
+        "s^2) cut to [-2s, 2s] with s = std ('two_std', torch.nn.init.trunc_normal_) or s = "
+        "std/0.8796 ('two_std_rescaled', Keras/JAX: the variance stays std^2). Every "
+        "implementation draws from its own library's generator, seeded by the harness from the "
+        "case seed (NumPy's and Python's global ones, torch's, CuPy's). Values keep weight's "
+        "dtype; float64 draws carry float64 randomness. An empty tensor is left as it is. "
+        "ValueError: fewer than 2 or more than 5 dimensions; the options record refuses an unknown"
+        " scheme, mode or nonlinearity, a non-finite slope, mode with Xavier, truncation of a "
+        "uniform scheme. TypeError: integer weight."
     ),
     args=ARGS,
     options=InitOptions,
@@ -330,6 +382,7 @@ SUITE = Suite(
     multi_block={"O": 300},
     invalid_options=INVALID_OPTIONS,
     fuzz=fuzz_strategy,
-    reference="torch.nn.init.{xavier,kaiming}_{uniform,normal}_ with calculate_gain; "
+    reference="torch.nn.init.{xavier,kaiming}_{uniform,normal}_ with calculate_gain, "
+    "trunc_normal_ for the truncated laws; "
     "scipy.stats.kstest against the law",
 )

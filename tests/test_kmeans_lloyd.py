@@ -44,6 +44,8 @@ def lloyd(
     sums_dtype: Any = np.float64,
     guard_empty: bool = True,
     honour_raise: bool = True,
+    honour_relocate: bool = True,
+    relocate_order: Callable[[Any], Any] = lambda dist: np.argsort(-dist, kind="stable"),
     honour_final: bool = True,
     honour_scale: bool = True,
     iterations: Callable[[int], range] = lambda m: range(1, m + 1),
@@ -69,12 +71,20 @@ def lloyd(
         counts = np.bincount(labels, minlength=len(c))
         if honour_raise and opts.empty_cluster == "raise" and not counts.all():
             raise empty_cluster_error(int(np.argmin(counts)), iteration)
+        owner = labels  # who each point counts for in this update
+        if honour_relocate and opts.empty_cluster == "relocate" and not counts.all():
+            dist = np.sum((x - c[labels]).astype(np.float64) ** 2, axis=1)
+            if dist.max() > 0:  # sklearn: the empty ones take the farthest points
+                empty = np.flatnonzero(counts == 0)
+                owner = labels.copy()
+                owner[relocate_order(dist)[: len(empty)]] = empty
+                counts = np.bincount(owner, minlength=len(c))
         sums = np.zeros((len(c), d), dtype=sums_dtype)
         if sums_dtype == np.float64:
             for f in range(d):
-                sums[:, f] = np.bincount(labels, weights=x[:, f], minlength=len(c))
+                sums[:, f] = np.bincount(owner, weights=x[:, f], minlength=len(c))
         else:  # one point after the other, in sums_dtype
-            np.add.at(sums, labels, x.astype(sums_dtype))
+            np.add.at(sums, owner, x.astype(sums_dtype))
         with np.errstate(invalid="ignore", divide="ignore"):
             means = (sums / counts[:, None]).astype(x.dtype)
         new = np.where((counts > 0)[:, None], means, c) if guard_empty else means
@@ -226,6 +236,39 @@ def test_an_empty_cluster_divided_by_zero_count_is_caught() -> None:
 
 def test_ignoring_empty_cluster_raise_is_caught() -> None:
     assert_flagged(run("empty_cluster_raise", honour_raise=False), "returned normally")
+
+
+def test_keeping_an_empty_centre_under_relocate_is_caught() -> None:
+    verdict = run("relocate_far_centre_f64", honour_relocate=False)
+    assert_flagged(verdict, "labels differ away from any tie")
+
+
+def test_relocating_to_the_nearest_point_is_caught() -> None:
+    verdict = run("relocate_far_centre_f32", relocate_order=lambda dist: np.argsort(dist))
+    assert_flagged(verdict, "labels differ away from any tie")
+
+
+def test_relocate_follows_sklearn_on_its_cases() -> None:
+    """sklearn's _relocate_empty_clusters_dense is the convention: its KMeans agrees with
+    the oracle on the relocate cases (one far point a relocation, no tie that matters)."""
+    import warnings
+
+    from sklearn.cluster import KMeans
+
+    for case in SUITE.cases:
+        if case.options.get("empty_cluster") != "relocate":
+            continue
+        inputs = case_inputs(SUITE, case)
+        x, centers = inputs["x"], inputs["centers"]
+        want = oracle_output(SUITE, case)
+        model = KMeans(len(centers), init=centers, n_init=1, max_iter=inputs["max_iter"], tol=0)
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            model.fit(x)
+        assert model.n_iter_ == want[3], case.name
+        # float32 cases: sklearn's float32 means against the float64 oracle (|x| <= 60)
+        np.testing.assert_allclose(model.cluster_centers_, want[0], rtol=0, atol=1e-4)
+        assert np.array_equal(model.labels_, want[1]), case.name
 
 
 # ---- iteration counts ----------------------------------------------------------------------

@@ -28,11 +28,27 @@ def fit(
     rcond: float | None = None,
     rows: int = 0,  # > 0: only the first `rows` rows are used
     empty_shape: bool = False,  # coef (1,) when D = 0
+    gd_factor: float | None = None,  # gradient descent: this factor instead of 2/N or 2
+    gd_extra_steps: int = 0,
+    gd_frozen_b: bool = False,  # the intercept never stepped
+    gd_fresh_r: bool = False,  # b stepped with the residual after w's step
 ) -> Any:
     """A straightforward least-squares fit; each keyword argument switches one mistake on."""
     dtype = x.dtype
     if len(x) == 0:
         raise ValueError("x has N=0; N cannot be empty")
+    if opts.solver == "gradient_descent":
+        xs, ys = x.astype(compute), y.astype(compute)
+        f = (2.0 / len(x) if opts.loss == "mean" else 2.0) if gd_factor is None else gd_factor
+        w, b = np.zeros(x.shape[1], compute), compute(0)
+        for _ in range(opts.steps + gd_extra_steps):
+            r = xs @ w + b - ys
+            w = w - opts.lr * f * (xs.T @ r)
+            if gd_fresh_r:
+                r = xs @ w + b - ys
+            if opts.fit_intercept and not gd_frozen_b:
+                b = b - opts.lr * f * r.sum()
+        return w.astype(dtype), dtype.type(b)
     xs, ys = x.astype(compute), y.astype(compute)
     if rows:
         xs, ys = xs[:rows], ys[:rows]
@@ -109,6 +125,39 @@ def test_a_fit_blind_past_its_first_block_is_caught() -> None:
 
 def test_a_wrong_shape_on_no_features_is_caught() -> None:
     assert_flagged(run("no_features", empty_shape=True), "shape")
+
+
+def test_gradient_descent_on_the_sum_for_the_mean_is_caught() -> None:
+    assert_flagged(run("gd_mean_f64", gd_factor=2.0), "coef")
+
+
+def test_gradient_descent_without_the_factor_2_is_caught() -> None:
+    assert_flagged(run("gd_mean_f32", gd_factor=1.0 / 150), "coef")
+
+
+def test_gradient_descent_one_step_too_many_is_caught() -> None:
+    assert_flagged(run("gd_mean_f64", gd_extra_steps=1), "coef")
+    assert_flagged(run("gd_one_step_f64", gd_extra_steps=1), "coef")
+
+
+def test_gradient_descent_with_a_frozen_intercept_is_caught() -> None:
+    assert_flagged(run("gd_mean_f64", gd_frozen_b=True), "intercept")
+
+
+def test_gradient_descent_stepping_b_with_a_fresh_residual_is_caught() -> None:
+    assert_flagged(run("gd_mean_f64", gd_fresh_r=True), "intercept")
+
+
+def test_float32_gradient_descent_on_float64_inputs_is_caught() -> None:
+    assert_flagged(run("gd_mean_f64", compute=np.float32), "coef")
+
+
+def test_the_gradient_descent_options_are_refused_for_least_squares() -> None:
+    for bad in ({"loss": "sum"}, {"steps": 10}, {"lr": 1e-4}):
+        with pytest.raises(ValueError, match="gradient_descent"):
+            LinRegOptions.build(bad)
+    with pytest.raises(ValueError, match="minimum-norm"):
+        LinRegOptions.build({"solver": "gradient_descent", "norm_includes_intercept": True})
 
 
 def test_the_oracle_is_the_minimum_norm_solution_on_collinear_columns() -> None:

@@ -23,10 +23,12 @@ from harness.verify import case_inputs, oracle_output, verify
 from suites.weight_init_xavier_kaiming import (
     ARGS,
     SUITE,
+    TRUNC_STD,
     UNWRITTEN,
     InitOptions,
     gain,
     spread,
+    trunc_scale,
 )
 
 Fn = Callable[..., Any]
@@ -53,9 +55,35 @@ def _uniform(opts: InitOptions) -> bool:
 # ---- a correct reference and the classic mistakes -------------------------------------------
 
 
+def _cut_normal(weight: Any, s: float) -> None:
+    """N(0, s^2) cut to [-2s, 2s] by redrawing, from NumPy's global generator."""
+    z = np.random.normal(0.0, 1.0, weight.shape)
+    while (far := np.abs(z) > 2.0).any():
+        z[far] = np.random.normal(0.0, 1.0, int(far.sum()))
+    weight[...] = s * z
+
+
 def correct(weight: Any, opts: InitOptions) -> None:
     ARGS.check(weight)
+    if opts.truncation != "none":
+        _cut_normal(weight, trunc_scale(spread(weight.shape, opts), opts))
+        return
     _draw(weight, spread(weight.shape, opts), _uniform(opts))
+
+
+def truncation_ignored(weight: Any, opts: InitOptions) -> None:
+    """The plain normal where a truncated one is asked for."""
+    _draw(weight, spread(weight.shape, opts), uniform=False)
+
+
+def variance_correction_forgotten(weight: Any, opts: InitOptions) -> None:
+    """Keras's truncated law with torch's scale: std where std/0.8796 is due."""
+    _cut_normal(weight, spread(weight.shape, opts))
+
+
+def variance_correction_added(weight: Any, opts: InitOptions) -> None:
+    """torch's trunc_normal_ law with Keras's variance-keeping scale std/0.8796."""
+    _cut_normal(weight, spread(weight.shape, opts) / TRUNC_STD)
 
 
 def fan_out_for_fan_in(weight: Any, opts: InitOptions) -> None:
@@ -130,6 +158,10 @@ PITFALLS = [
     (float32_draws, "xavier_normal_f64", "float32 numbers"),
     (first_block_only, "multi_block", "distribution differs"),
     (returns_a_new_array, "xavier_uniform_f32", "past the bound"),
+    (truncation_ignored, "kaiming_trunc_normal_f32", "past the bound"),
+    (truncation_ignored, "xavier_trunc_rescaled_f64", "past the bound"),
+    (variance_correction_forgotten, "xavier_trunc_rescaled_f64", "distribution differs"),
+    (variance_correction_added, "kaiming_trunc_normal_f32", "past the bound"),
     (unchecked, "vector", "must raise ValueError"),
     (unchecked, "integer_weight", "must raise TypeError"),
 ]
@@ -152,6 +184,12 @@ def test_the_correct_reference_passes(case: str) -> None:
 
 def test_the_blocked_mistake_hides_in_the_first_block() -> None:
     assert _verdict(first_block_only, "xavier_uniform_f32").status == "pass"
+
+
+def test_the_truncated_normal_std_is_scipys() -> None:
+    from scipy import stats
+
+    assert float(stats.truncnorm(-2.0, 2.0).std()) == pytest.approx(TRUNC_STD, rel=1e-15)
 
 
 def test_unknown_options_are_refused() -> None:

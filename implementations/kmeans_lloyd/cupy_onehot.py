@@ -32,7 +32,7 @@ def _pass(x: Any, x64: Any, c: Any, labels: Any, sums: Any | None) -> None:
             sums += onehot.T @ x64[s : s + rows]
 
 
-@implementation("kmeans_lloyd", "cupy", "onehot")
+@implementation("kmeans_lloyd", "cupy", "onehot", supports={"empty_cluster": ("keep", "raise")})
 def kmeans(x: Any, centers: Any, max_iter: int, tol: float, opts: KMeansOptions) -> Any:
     """GEMM scores, argmin, one-hot GEMM sums (deterministic), on the current device."""
     dtype = check_inputs(x, centers, max_iter, tol)

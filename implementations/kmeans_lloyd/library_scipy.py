@@ -26,6 +26,7 @@ from suites.kmeans_lloyd import KMeansOptions, check_inputs, threshold
     "scipy",
     arrays="numpy",
     requires=("scipy",),
+    supports={"empty_cluster": ("keep", "raise")},  # kmeans2 never relocates
     expected_failures={"no_features": "kmeans2 refuses x with 0 features (Empty input)"},
 )
 def kmeans(x: Any, centers: Any, max_iter: int, tol: float, opts: KMeansOptions) -> Any:

@@ -4,7 +4,7 @@ sklearn's loop is this suite's with final_assignment=True and tol_scale='varianc
 on unchanged labels or a total squared shift <= tol times the mean feature variance, then
 reassigns the labels to the returned centres). The absolute tol convention is passed as
 tol / mean variance. Where a cluster empties, sklearn moves its centre to the point farthest
-from its own centre instead of keeping it: those cases are expected failures.
+from its own centre (empty_cluster='relocate'); under 'keep' those cases are expected failures.
 """
 
 from __future__ import annotations
@@ -31,7 +31,7 @@ RELOCATES = (
     arrays="numpy",
     requires=("sklearn",),
     # sklearn always reassigns at the end and never raises on an empty cluster
-    supports={"final_assignment": (True,), "empty_cluster": ("keep",)},
+    supports={"final_assignment": (True,), "empty_cluster": ("keep", "relocate")},
     expected_failures={
         "emptied_mid_run_f32": RELOCATES,
         "duplicate_centre_f32": RELOCATES + "; the duplicate that loses the first tie is empty",

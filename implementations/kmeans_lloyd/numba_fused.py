@@ -52,7 +52,7 @@ def _scores(c: Any) -> tuple[Any, Any]:
     return np.ascontiguousarray((c * c.dtype.type(-2)).T), np.einsum("kd,kd->k", c, c)
 
 
-@implementation("kmeans_lloyd", "numba", "fused")
+@implementation("kmeans_lloyd", "numba", "fused", supports={"empty_cluster": ("keep", "raise")})
 def kmeans(x: Any, centers: Any, max_iter: int, tol: float, opts: KMeansOptions) -> Any:
     """Fused assign-and-sum kernel per iteration; centres updated in NumPy (K x D)."""
     dtype = check_inputs(x, centers, max_iter, tol)

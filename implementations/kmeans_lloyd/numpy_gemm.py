@@ -26,6 +26,20 @@ def _assign(x: Any, c: Any, labels: Any) -> None:
         np.argmin(scores, axis=1, out=labels[s : s + ROWS])
 
 
+def _relocated(x: Any, c: Any, labels: Any, counts: Any) -> Any:
+    """sklearn's relocation: the empty clusters (ascending) take the points farthest from
+    their own centres (float64 squared distances, descending, ties to the lower index) for
+    this update; the labels stay."""
+    diff = x - c[labels]
+    dist = np.einsum("nd,nd->n", diff, diff, dtype=np.float64)
+    if not dist.size or dist.max() == 0:
+        return labels
+    empty = np.flatnonzero(counts == 0)
+    owner = labels.copy()
+    owner[np.argsort(-dist, kind="stable")[: len(empty)]] = empty
+    return owner
+
+
 @implementation("kmeans_lloyd", "numpy", "gemm")
 def kmeans(x: Any, centers: Any, max_iter: int, tol: float, opts: KMeansOptions) -> Any:
     """GEMM-scored assignment, bincount update (float64 sums), labels-unchanged stop."""
@@ -41,9 +55,13 @@ def kmeans(x: Any, centers: Any, max_iter: int, tol: float, opts: KMeansOptions)
         counts = np.bincount(labels, minlength=k)
         if opts.empty_cluster == "raise" and not counts.all():
             raise empty_cluster_error(int(np.argmin(counts)), iteration)
+        owner = labels
+        if opts.empty_cluster == "relocate" and not counts.all():
+            owner = _relocated(x, c, labels, counts)
+            counts = np.bincount(owner, minlength=k)
         sums = np.empty((k, d))
         for f in range(d):
-            sums[:, f] = np.bincount(labels, weights=xt[f], minlength=k)
+            sums[:, f] = np.bincount(owner, weights=xt[f], minlength=k)
         full = counts > 0
         new = c.copy()
         new[full] = sums[full] / counts[full, None]

@@ -30,7 +30,9 @@ def _mean_variance(x: list[list[float]], d: int) -> float:
     return total / d if d else 0.0
 
 
-@implementation("kmeans_lloyd", "python", "loops", max_flops=2e7)
+@implementation(
+    "kmeans_lloyd", "python", "loops", max_flops=2e7, supports={"empty_cluster": ("keep", "raise")}
+)
 def kmeans(x: Any, centers: Any, max_iter: int, tol: float, opts: KMeansOptions) -> Any:
     """Assign by nearest centre, then average; stop on a small shift or unchanged labels."""
     check_inputs(x, centers, max_iter, tol)

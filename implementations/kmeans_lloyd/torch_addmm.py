@@ -24,7 +24,12 @@ def _assign(x: Any, c: Any, labels: Any) -> None:
         torch.argmin(torch.addmm(c2, x[s : s + rows], ct), dim=1, out=labels[s : s + rows])
 
 
-@implementation("kmeans_lloyd", ("torch_cpu", "torch_cuda"), "addmm")
+@implementation(
+    "kmeans_lloyd",
+    ("torch_cpu", "torch_cuda"),
+    "addmm",
+    supports={"empty_cluster": ("keep", "raise")},
+)
 def kmeans(x: Any, centers: Any, max_iter: int, tol: float, opts: KMeansOptions) -> Any:
     """Blocked addmm + argmin assignment, index_add_ update in float64, on x's device."""
     dtype = check_inputs(x, centers, max_iter, tol)

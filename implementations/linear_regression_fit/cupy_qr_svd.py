@@ -13,7 +13,7 @@ from harness import implementation
 from suites.linear_regression_fit import ARGS, LinRegOptions, cutoff_eps
 
 
-@implementation("linear_regression_fit", "cupy", "qr_svd")
+@implementation("linear_regression_fit", "cupy", "qr_svd", supports={"solver": ("least_squares",)})
 def linear_regression_fit(x: Any, y: Any, opts: LinRegOptions) -> Any:
     """QR of the design, SVD of R, minimum-norm solution, on the current device."""
     dtype = ARGS.check(x, y)

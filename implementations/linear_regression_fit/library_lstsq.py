@@ -11,7 +11,14 @@ from harness import implementation
 from suites.linear_regression_fit import ARGS, LinRegOptions
 
 
-@implementation("linear_regression_fit", "library", "lstsq", arrays="numpy", requires=("numpy",))
+@implementation(
+    "linear_regression_fit",
+    "library",
+    "lstsq",
+    arrays="numpy",
+    requires=("numpy",),
+    supports={"solver": ("least_squares",)},
+)
 def linear_regression_fit(x: Any, y: Any, opts: LinRegOptions) -> Any:
     """lstsq on the design each convention names."""
     dtype = ARGS.check(x, y)

@@ -20,7 +20,7 @@ from suites.linear_regression_fit import ARGS, LinRegOptions, cutoff_eps
     "sklearn",
     arrays="numpy",
     requires=("sklearn",),
-    supports={"norm_includes_intercept": (False,)},
+    supports={"norm_includes_intercept": (False,), "solver": ("least_squares",)},
     expected_failures={
         "no_features": "sklearn refuses X with 0 features (ValueError)",
         "no_features_no_intercept_f64": "sklearn refuses X with 0 features (ValueError)",

@@ -63,7 +63,7 @@ def _fit(x: Any, y: Any, mode: int, eps: float) -> Any:
     return v, xm, ym
 
 
-@implementation("linear_regression_fit", "numba", "qr_svd")
+@implementation("linear_regression_fit", "numba", "qr_svd", supports={"solver": ("least_squares",)})
 def linear_regression_fit(x: Any, y: Any, opts: LinRegOptions) -> Any:
     """Fused centring, then QR + SVD inside one compiled function (float64)."""
     dtype = ARGS.check(x, y)

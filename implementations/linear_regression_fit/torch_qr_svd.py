@@ -14,7 +14,12 @@ from harness import implementation
 from suites.linear_regression_fit import ARGS, LinRegOptions, cutoff_eps
 
 
-@implementation("linear_regression_fit", ("torch_cpu", "torch_cuda"), "qr_svd")
+@implementation(
+    "linear_regression_fit",
+    ("torch_cpu", "torch_cuda"),
+    "qr_svd",
+    supports={"solver": ("least_squares",)},
+)
 def linear_regression_fit(x: Any, y: Any, opts: LinRegOptions) -> Any:
     """QR of the design, SVD of R, minimum-norm solution, on x's device."""
     dtype = ARGS.check(x, y)

@@ -18,7 +18,7 @@ _UNIFORM = cp.ElementwiseKernel("T u, T s", "T w", "w = (u + u - (T)1) * s", "op
 _NORMAL = cp.ElementwiseKernel("T z, T s", "T w", "w = z * s", "opshootout_norm")
 
 
-@implementation("weight_init_xavier_kaiming", "cupy", "fill")
+@implementation("weight_init_xavier_kaiming", "cupy", "fill", supports={"truncation": ("none",)})
 def init(weight: Any, opts: InitOptions) -> None:
     """random_sample / standard_normal in weight's dtype, then one kernel writes weight."""
     dtype = ARGS.check(weight)

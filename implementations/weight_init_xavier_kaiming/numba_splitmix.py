@@ -49,7 +49,9 @@ def _fill(flat: Any, s: float, uniform: bool, seed: int) -> None:
             flat[2 * j + 1] = r * math.sin(t)
 
 
-@implementation("weight_init_xavier_kaiming", "numba", "splitmix")
+@implementation(
+    "weight_init_xavier_kaiming", "numba", "splitmix", supports={"truncation": ("none",)}
+)
 def init(weight: Any, opts: InitOptions) -> None:
     """One compiled pass writing weight's memory; each value rounded to its dtype as stored."""
     ARGS.check(weight)

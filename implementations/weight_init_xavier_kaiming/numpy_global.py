@@ -14,7 +14,7 @@ from harness import implementation
 from suites.weight_init_xavier_kaiming import ARGS, InitOptions, spread
 
 
-@implementation("weight_init_xavier_kaiming", "numpy", "global")
+@implementation("weight_init_xavier_kaiming", "numpy", "global", supports={"truncation": ("none",)})
 def init(weight: Any, opts: InitOptions) -> None:
     """weight[...] = np.random.uniform(-b, b, shape) or np.random.normal(0, std, shape)."""
     ARGS.check(weight)

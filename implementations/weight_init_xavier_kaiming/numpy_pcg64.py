@@ -3,7 +3,8 @@
 A PCG64 Generator seeded from the global generator (so the harness's seed decides it)
 writes float32 or float64 values into weight's memory (``out=``): uniforms are then
 scaled in place, normals come from the ziggurat (much cheaper than the legacy polar
-method). No temporaries for contiguous float32/float64 weights.
+method); truncated normals redraw the values past ±2 until none is left. No temporaries
+for contiguous float32/float64 weights.
 """
 
 from __future__ import annotations
@@ -13,7 +14,7 @@ from typing import Any
 import numpy as np
 
 from harness import implementation
-from suites.weight_init_xavier_kaiming import ARGS, InitOptions, spread
+from suites.weight_init_xavier_kaiming import ARGS, InitOptions, spread, trunc_scale
 
 
 @implementation("weight_init_xavier_kaiming", "numpy", "pcg64")
@@ -30,6 +31,13 @@ def init(weight: Any, opts: InitOptions) -> None:
         buf -= s
     else:
         rng.standard_normal(out=buf, dtype=buf.dtype)
+        if opts.truncation != "none":
+            s = dtype.type(trunc_scale(float(s), opts))
+            # cut at ±2 by rejection: 4.6 % of the draws are redrawn, then 0.2 %, ...
+            out = np.flatnonzero(np.abs(buf) > 2.0)
+            while out.size:
+                buf[out] = rng.standard_normal(out.size, dtype=buf.dtype)
+                out = out[np.abs(buf[out]) > 2.0]
         buf *= s
     if not direct:
         weight[...] = buf.reshape(weight.shape)

@@ -32,7 +32,13 @@ def _shape(weight: list[Any]) -> list[int]:
     return shape
 
 
-@implementation("weight_init_xavier_kaiming", "python", "random", max_flops=2.0 * 300_000)
+@implementation(
+    "weight_init_xavier_kaiming",
+    "python",
+    "random",
+    max_flops=2.0 * 300_000,
+    supports={"truncation": ("none",)},
+)
 def init(weight: Any, opts: InitOptions) -> None:
     """random.random()·2b - b or random.gauss(0, std), one comprehension per innermost row."""
     ARGS.check(weight)

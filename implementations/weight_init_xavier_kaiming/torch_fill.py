@@ -12,7 +12,12 @@ from harness import implementation
 from suites.weight_init_xavier_kaiming import ARGS, InitOptions, spread
 
 
-@implementation("weight_init_xavier_kaiming", ("torch_cpu", "torch_cuda"), "fill")
+@implementation(
+    "weight_init_xavier_kaiming",
+    ("torch_cpu", "torch_cuda"),
+    "fill",
+    supports={"truncation": ("none",)},
+)
 def init(weight: Any, opts: InitOptions) -> None:
     """weight.uniform_(-b, b) or weight.normal_(0, std) on torch's default generator."""
     ARGS.check(weight)

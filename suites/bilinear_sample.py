@@ -213,6 +213,7 @@ BENCH = {
     "quick": [bench("bench_256", n=2, c=3, h=256, w=256, ho=256, wo=256)],
     "full": [
         bench("bench_512", n=16, c=3, h=512, w=512, ho=512, wo=512),
+        bench("bench_large_2048", n=16, c=3, h=2048, w=2048, ho=2048, wo=2048),
         bench("bench_256_reflection", n=2, c=3, h=256, w=256, ho=256, wo=256, options=REFLECT),
     ],
 }

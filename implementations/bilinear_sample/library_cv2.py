@@ -6,7 +6,7 @@ Padding modes map to OpenCV borders: zeros -> BORDER_CONSTANT 0 (each tap outsid
 0), border -> BORDER_REPLICATE, reflection -> BORDER_REFLECT (about the pixel edges) or
 BORDER_REFLECT_101 (about the centres, align_corners=True): reflecting the taps' indices
 gives the same values as grid_sample's reflecting the coordinate and clamping. A uint8
-image is widened to float32 first (exact). OpenCV gives garbage for a NaN position: the
+image is widened to the output dtype first (exact). OpenCV gives garbage for a NaN position: the
 adapter writes NaN there.
 
 The spec's caveat holds, and depends on the channel count too (OpenCV 5.1): on float32
@@ -73,7 +73,7 @@ def sample(image: Any, coords: Any, opts: SampleOptions) -> Any:
     out = np.empty((n, c, ho, wo), dtype=dtype)
     if out.size == 0:
         return out
-    work = np.float32 if image.dtype.kind in "iu" else image.dtype
+    work = dtype if image.dtype.kind in "iu" else image.dtype  # integers widen exactly
     border = _border(opts)
     for b in range(n):
         rows = np.ascontiguousarray(coords[b, :, :, 0], dtype=np.float32)

@@ -13,6 +13,7 @@ _ENV_VARS = (
     "NUMEXPR_NUM_THREADS",
     "VECLIB_MAXIMUM_THREADS",
     "NUMBA_NUM_THREADS",
+    "OPENCV_FOR_THREADS_NUM",  # OpenCV's own pthreads pool (cv2.getNumThreads), read at import
 )
 _LIMITS: list[Any] = []  # keeps the threadpoolctl limiter alive for the whole process
 

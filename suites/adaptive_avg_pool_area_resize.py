@@ -181,6 +181,7 @@ BENCH = {
     "full": [
         bench("bench_spec_standard", n=16, c=256, h=500, w=500, oh=224, ow=224),
         bench("bench_spec_global", n=16, c=2048, h=7, w=7, oh=1, ow=1),
+        bench("bench_large", n=64, c=256, h=500, w=500, oh=224, ow=224),  # 16 GB of float32
     ],
 }
 

@@ -37,9 +37,12 @@ class AugmentOptions(Options):
     crop: str = option(
         "centre",
         "random_resized",
-        meaning="CenterCrop(out_h, out_w), or RandomResizedCrop((out_h, out_w), scale=(0.08, "
+        "random",
+        meaning="CenterCrop(out_h, out_w); RandomResizedCrop((out_h, out_w), scale=(0.08, "
         "1), ratio=(3/4, 4/3)) with its draws injected, resized bilinear with antialias "
-        "(torchvision's default) after ToTensor",
+        "(torchvision's default) after ToTensor; or RandomCrop(out_h, out_w) (no padding): "
+        "the plain crop (top, left, out_h, out_w) at top = floor(draws[n, 0, 2]·(H − out_h + "
+        "1)), left = floor(draws[n, 0, 3]·(W − out_w + 1)) (randint with its draw injected)",
     )
 
 
@@ -76,7 +79,7 @@ def check_augment(
     _, h, w, c = image.shape
     if c not in (1, 3):
         raise ValueError(f"image must have 1 or 3 channels (C), got {c}")
-    if opts.crop == "centre" and (out_h > h or out_w > w):
+    if opts.crop != "random_resized" and (out_h > h or out_w > w):
         raise ValueError(f"out_h, out_w = {out_h}, {out_w} crop more than the {h}x{w} image")
     f, o, s = (np.asarray(_host(a), dtype=np.float64) for a in (factors, order, std))
     if np.any(~(f[:, :3] >= 0)):
@@ -102,6 +105,14 @@ def _host(x: Any) -> Any:
 def crop_origin(h: int, w: int, out_h: int, out_w: int) -> tuple[int, int]:
     """CenterCrop's top-left: int(round((H − h)/2)), Python's round (half to even)."""
     return round((h - out_h) / 2.0), round((w - out_w) / 2.0)
+
+
+def random_crop_origin(h: int, w: int, out_h: int, out_w: int, u: Any) -> tuple[int, int]:
+    """RandomCrop's top-left with its draws injected: ``u`` is one image's (10, 4) draws;
+    the first attempt's top and left uniforms give randint(0, H − out_h + 1) = floor(u·(H −
+    out_h + 1)) and the same across."""
+    ui, uj = float(u[0][2]), float(u[0][3])
+    return math.floor(ui * (h - out_h + 1)), math.floor(uj * (w - out_w + 1))
 
 
 #: RandomResizedCrop's defaults: area fraction and aspect-ratio range
@@ -217,6 +228,9 @@ def classification_augment_ops(
         if opts.crop == "random_resized":
             i, j, ch, cw = resized_crop_box(h, w, np.asarray(draws[k], dtype=np.float64))
             x = resize_bilinear(x[None, :, i : i + ch, j : j + cw], out_h, out_w, AA)[0]
+        elif opts.crop == "random":
+            i, j = random_crop_origin(h, w, out_h, out_w, np.asarray(draws[k], dtype=np.float64))
+            x = x[:, i : i + out_h, j : j + out_w]
         else:
             x = x[:, top : top + out_h, left : left + out_w]
         if flip[k]:
@@ -254,6 +268,8 @@ def make_inputs(case: Case) -> Inputs:
     if p.get("misses"):  # area draws too large for any aspect: every attempt misses
         draws[:, :, 0], draws[:, :, 1] = 0.999, np.where(np.arange(10) % 2, 0.0, 1.0)
     mean, std = (np.array(v[:c] if c == 3 else v[:1]) for v in IMAGENET)
+    if p.get("zero_std"):  # the must-raise case: Normalize would divide by zero
+        std[-1] = 0.0
     return {
         "image": image,
         "flip": rng.random(n) < 0.5,
@@ -290,6 +306,7 @@ COMPARE = Close(override=tolerance)
 F64: dict[str, Any] = {"dtype": "float64"}
 TV = {"gray_weights": "torchvision"}
 RRC = {"crop": "random_resized"}
+RANDOM = {"crop": "random"}
 
 CASES = [
     case("pipeline_f32", n=4, h=23, w=29, c=3, oh=17, ow=21),
@@ -323,11 +340,27 @@ CASES = [
         options=RRC,
         **F64,
     ),
+    case("random_crop_f32", n=4, h=23, w=29, c=3, oh=16, ow=15, options=RANDOM),
+    case("random_crop_f64", n=3, h=26, w=21, c=3, oh=12, ow=14, options={**RANDOM, **TV}, **F64),
+    # the crop as large as the image: randint(0, 1) is 0 whatever the draw
+    edge("random_crop_whole_image", n=2, h=7, w=10, c=3, oh=7, ow=10, options=RANDOM),
     edge("random_resized_upscale", n=2, h=9, w=11, c=3, oh=20, ow=24, options=RRC, **F64),
 ]
 
 ERRORS = [
     error("crop_too_large", ValueError, r"out_h", n=1, h=5, w=6, c=3, oh=6, ow=6),
+    error(
+        "random_crop_too_large",
+        ValueError,
+        r"out_h",
+        n=1,
+        h=5,
+        w=6,
+        c=3,
+        oh=5,
+        ow=7,
+        options=RANDOM,
+    ),
     error(
         "hue_out_of_range",
         ValueError,
@@ -353,6 +386,7 @@ ERRORS = [
         set=[-0.1, 1.0, 1.0, 0.0],
     ),
     error("two_channels", ValueError, r"\bC\b", n=1, h=5, w=6, c=2, oh=4, ow=4),
+    error("zero_std", ValueError, r"\bstd\b", n=2, h=5, w=6, c=3, oh=4, ow=4, zero_std=True),
     error("empty_height", ValueError, r"\bH\b", n=1, h=0, w=6, c=3, oh=1, ow=1),
 ]
 
@@ -395,14 +429,16 @@ def fuzz_strategy() -> Any:
 SUITE = Suite(
     algorithm="classification_augment_ops",
     family="dense-image-ops",
-    summary="ToTensor, CenterCrop or RandomResizedCrop to (out_h, out_w), flip, ColorJitter "
-    "(injected factors and order), Normalize(mean, std): uint8 (N, H, W, C) -> float (N, C, "
-    "out_h, out_w).",
+    summary="ToTensor, CenterCrop, RandomCrop or RandomResizedCrop to (out_h, out_w), flip, "
+    "ColorJitter (injected factors and order), Normalize(mean, std): uint8 (N, H, W, C) -> "
+    "float (N, C, out_h, out_w).",
     conventions=(
         "ToTensor: HWC uint8 -> CHW float / 255 (the output dtype is that of factors, mean, "
         "std). crop='centre': CenterCrop at (int(round((H − out_h)/2)), int(round((W − "
         "out_w)/2))), Python's "
-        "round (half to even, so a margin of 2.5 starts at 2). crop='random_resized': "
+        "round (half to even, so a margin of 2.5 starts at 2). crop='random': RandomCrop "
+        "without padding, top = floor(draws[n, 0, 2]·(H − out_h + 1)), left = floor(draws[n, "
+        "0, 3]·(W − out_w + 1)). crop='random_resized': "
         "RandomResizedCrop's get_params with draws[n] = 10 attempts of (area, log-aspect, "
         "top, left) uniforms: target = H·W·(0.08 + 0.92·u), aspect = exp(log(3/4) + "
         "log(16/9)·u), w = round(sqrt(target·aspect)), h = round(sqrt(target/aspect)), "

@@ -450,5 +450,6 @@ SUITE = Suite(
     multi_block={"W": 300, "O": 264},
     fuzz=fuzz_strategy,
     reference="torch.nn.functional.conv2d (oneDNN, torch 2.13 CPU; F.pad for asymmetric "
-    "padding and padding modes); scipy.signal.correlate2d(mode='valid') per channel pair",
+    "padding and padding modes); scipy.signal.correlate2d(mode='valid') per channel pair; "
+    "cv2.filter2D (BORDER_CONSTANT, anchor (0, 0)) on cv2.copyMakeBorder-padded planes, cropped",
 )

@@ -36,6 +36,15 @@ class SeparableOptions(Options):
     dilation: tuple[int, int] = option(
         (1, 1), (2, 2), meaning="depthwise (d_h, d_w), each >= 1", accepts=lambda v: _ints(v, 2, 1)
     )
+    shuffle_groups: int = option(
+        1,
+        2,
+        3,
+        meaning="channel shuffle g of the output (ShuffleNet): reshape (N, g, O/g, H, W), swap "
+        "the two channel axes, flatten, so output k is channel (k % g)·(O/g) + k // g of the "
+        "convolution; 1: no shuffle. O must be divisible by g",
+        accepts=lambda v: isinstance(v, int) and not isinstance(v, bool) and v >= 1,
+    )
 
     def validate(self) -> None:  # JSON gives lists: hold tuples
         for name in ("stride", "padding", "dilation"):
@@ -67,10 +76,14 @@ def separable_plan(x_shape: Sequence[int], w_shape: Sequence[int], opts: Separab
 
 
 def check(x: Any, w_dw: Any, b_dw: Any, w_pw: Any, b_pw: Any, opts: SeparableOptions) -> Any:
-    """ARGS.check, the both-biases-or-none rule and the geometry; returns (dtype, plan)."""
+    """ARGS.check, the both-biases-or-none rule, the shuffle's divisibility and the
+    geometry; returns (dtype, plan)."""
     dtype = ARGS.check(x, w_dw, b_dw, w_pw, b_pw)
     if (b_dw is None) != (b_pw is None):
         raise ValueError("b_dw and b_pw: give both biases or neither")
+    o, g = int(np.shape(w_pw)[0]), opts.shuffle_groups
+    if o % g:
+        raise ValueError(f"w_pw has O={o} output channels, not divisible by shuffle_groups={g}")
     return dtype, separable_plan(np.shape(x), np.shape(w_dw), opts)
 
 
@@ -101,7 +114,15 @@ def depthwise_separable(
     out = np.einsum("om,nmhw->nohw", np.asarray(w_pw, dtype=np.float64)[:, :, 0, 0], mid)
     if b_pw is not None:
         out += np.asarray(b_pw, dtype=np.float64)[:, None, None]
-    return out.astype(dtype)
+    return out[:, shuffle_order(out.shape[1], opts.shuffle_groups)].astype(dtype)
+
+
+def shuffle_order(o: int, g: int) -> np.ndarray:
+    """The channel shuffle as an explicit permutation: output k takes channel
+    (k % g)·(O/g) + k // g (the reshape (g, O/g), transpose, flatten of ShuffleNet)."""
+    k = np.arange(o)
+    order: np.ndarray = (k % g) * (o // g) + k // g
+    return order
 
 
 def make_inputs(case: Case) -> Inputs:
@@ -210,6 +231,12 @@ CASES = [
     # one empty symbol each; every other size nonzero, distinct and not 1 (w_pw's literal)
     edge("empty_batch", N=0, C=5, mult=2, O=7, H=11, W=13, kh=4, kw=3),
     edge("no_out_channels", N=2, C=5, mult=2, O=0, H=11, W=13, kh=4, kw=3),
+    # channel shuffle: g = 2 and 3 of O = 6 (the two differ from their inverse permutations
+    # only when g·g != O), g = O (an identity, like g = 1), uneven O/g with a multiplier
+    case("shuffle_g2", O=6, options={"shuffle_groups": 2}),
+    case("shuffle_g3_f64", dtype="float64", O=6, options={"shuffle_groups": 3}),
+    case("shuffle_g3_stride2", C=3, mult=2, O=12, H=9, W=11, options={**S2, "shuffle_groups": 3}),
+    edge("shuffle_g_equals_o", O=2, options={"shuffle_groups": 2}),
 ]
 ERRORS = [
     error(
@@ -222,6 +249,15 @@ ERRORS = [
         O=7,
     ),
     error("one_bias_only", ValueError, r"both biases or neither", one_bias=True),
+    error(
+        "o_not_divisible_by_shuffle_groups",
+        ValueError,
+        r"O=7 .*shuffle_groups=2",
+        C=5,
+        mult=2,
+        O=7,
+        options={"shuffle_groups": 2},
+    ),
     error(
         "output_empty",
         ValueError,
@@ -237,6 +273,8 @@ INVALID_OPTIONS: list[dict[str, Any]] = [
     {"padding": (-1, 0, 0, 0)},
     {"padding": "valid"},
     {"stride": (1.5, 1)},
+    {"shuffle_groups": 0},
+    {"shuffle_groups": True},
 ]
 # The spec's standard (8 x 64 x 112 x 112 -> 128, 3 x 3: 1.8 GFLOP, 100 MB in) is seconds
 # per call on one core here; the quick profile runs one image of it (0.22 GFLOP), the
@@ -277,6 +315,8 @@ def fuzz_strategy() -> Any:
 
 def _valid(c: Case) -> bool:
     p = c.params
+    if p["O"] % SeparableOptions.build(c.options).shuffle_groups:
+        return False
     try:
         separable_plan(
             (1, p["C"], p["H"], p["W"]),
@@ -302,6 +342,8 @@ SUITE = Suite(
         "sides or TF 'same'; geometry as conv2d_direct (floor). Stride and dilation apply to "
         "the depthwise stage; the pointwise stage is 1 x 1, stride 1. Biases on both stages "
         "or neither (ValueError otherwise); BN/ReLU between the stages are not part of it. "
+        "shuffle_groups g > 1 shuffles the output channels (output k is channel "
+        "(k % g)·(O/g) + k // g; ValueError when g does not divide O). "
         "Cross-correlation, no kernel flip. x may be a uint8 image (widened, never "
         "accumulated in uint8). Output dtype: the result dtype of the inputs. NaN propagates "
         "to the outputs whose window holds it. Raises ValueError when M is not a multiple of "

@@ -204,6 +204,7 @@ BENCH = {
     "full": [
         bench("bench_one_image", N=1, H=56, W=56, **STD, options=P1),
         bench("bench_spec_standard", N=8, H=56, W=56, **STD, options=P1),
+        bench("bench_large", N=32, H=56, W=56, **{**STD, "C": 128, "O": 128}, options=P1),
     ],
 }
 

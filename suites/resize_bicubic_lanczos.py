@@ -317,6 +317,7 @@ BENCH = {
     "quick": [bench("bench_512_up2x", n=2, c=3, h=512, w=512, oh=1024, ow=1024)],
     "full": [
         bench("bench_spec_standard", n=16, c=3, h=512, w=512, oh=1024, ow=1024),
+        bench("bench_large_1080p_up2x", n=16, c=3, h=1080, w=1920, oh=2160, ow=3840),
         bench("bench_512_up2x_lanczos4", n=2, c=3, h=512, w=512, oh=1024, ow=1024, options=LZ),
         bench("bench_512_up2x_uint8", n=2, c=3, h=512, w=512, oh=1024, ow=1024, **U8),
         bench("bench_1024_down_antialias", n=2, c=3, h=1024, w=1024, oh=384, ow=384, options=AA),

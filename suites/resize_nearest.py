@@ -136,6 +136,7 @@ BENCH = {
     "quick": [bench("bench_540p", n=2, c=3, h=540, w=960, oh=360, ow=640)],
     "full": [
         bench("bench_1080p_to_720p", n=16, c=3, h=1080, w=1920, oh=720, ow=1280),
+        bench("bench_large_4k_to_1080p", n=16, c=3, h=2160, w=3840, oh=1080, ow=1920),
         bench("bench_up2x_512", n=16, c=3, h=512, w=512, oh=1024, ow=1024),
         bench(
             "bench_540p_uint8_exact", n=2, c=3, h=540, w=960, oh=360, ow=640, options=EXACT, **U8

@@ -28,6 +28,7 @@ from suites.classification_augment_ops import (
     crop_origin,
     grayscale,
     jitter,
+    random_crop_origin,
     resized_crop_box,
 )
 from suites.resize_bilinear import ResizeOptions, resize_bilinear
@@ -52,6 +53,7 @@ def _pipeline(
     after_step: Callable[[Any], Any] = lambda x: x,
     box: Callable[[int, int, Any], tuple[int, int, int, int]] = resized_crop_box,
     resize_opts: ResizeOptions = AA,
+    random_origin: Callable[[int, int, int, int, Any], tuple[int, int]] = random_crop_origin,
 ) -> Any:
     image, flip, factors, order, draws, mean, std, out_h, out_w = inputs
     check: Fn = check_augment
@@ -65,6 +67,9 @@ def _pipeline(
         if opts.crop == "random_resized":
             i, j, ch, cw = box(h, w, draws[k])
             x = resize_bilinear(x[None, :, i : i + ch, j : j + cw], out_h, out_w, resize_opts)[0]
+        elif opts.crop == "random":
+            i, j = random_origin(h, w, out_h, out_w, draws[k])
+            x = x[:, i : i + out_h, j : j + out_w]
         else:
             x = x[:, top : top + out_h, left : left + out_w]
         if flip[k]:
@@ -143,6 +148,34 @@ def test_crop_rules_agree_on_whole_margins() -> None:
     """Why the odd margins matter: on whole margins floor and half up are right too."""
     assert _verdict(_variant(origin=floor_origin), "pipeline_f32").status == "pass"
     assert crop_origin(22, 31, 19, 26) == (2, 2)
+
+
+# ---- RandomCrop --------------------------------------------------------------------------------
+
+
+def _random_origin_with(
+    randint: Callable[[float, int], int] = lambda u, n: math.floor(u * n), top: int = 2
+) -> Callable[[int, int, int, int, Any], tuple[int, int]]:
+    def origin(h: int, w: int, oh: int, ow: int, u: Any) -> tuple[int, int]:
+        return randint(float(u[0][top]), h - oh + 1), randint(float(u[0][5 - top]), w - ow + 1)
+
+    return origin
+
+
+@pytest.mark.parametrize(
+    "knobs",
+    [
+        {"random_origin": lambda h, w, oh, ow, u: crop_origin(h, w, oh, ow)},  # draws ignored
+        {"random_origin": _random_origin_with(randint=lambda u, n: math.floor(u * (n - 1)))},
+        {"random_origin": _random_origin_with(top=3)},  # the left draw used for the top
+    ],
+)
+def test_random_crop_mistakes_are_caught(knobs: dict[str, Any]) -> None:
+    assert _verdict(_variant(), "random_crop_f32").status == "pass"
+    assert _verdict(_variant(), "random_crop_f64").status == "pass"
+    assert _verdict(_variant(**knobs), "random_crop_whole_image").status == "pass"  # origin 0
+    v = _verdict(_variant(**knobs), "random_crop_f32")
+    assert v.status == "fail" and "elements differ" in v.detail, v.detail
 
 
 # ---- RandomResizedCrop -------------------------------------------------------------------------

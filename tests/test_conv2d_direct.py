@@ -286,3 +286,24 @@ def test_oracle_matches_scipy_correlate2d_not_convolve2d() -> None:
           for o in range(w.shape[0])] for n in range(x.shape[0])]
     )  # fmt: skip
     np.testing.assert_allclose(oracle_output(SUITE, case), want, rtol=1e-12, atol=1e-12)
+
+
+def filter2d_defaults(x: Any, weight: Any, bias: Any, opts: ConvOptions) -> Any:
+    """cv2.filter2D left at its defaults on the unpadded image: it correlates (no flip) and
+    keeps the size, but its border is BORDER_REFLECT_101, not zeros."""
+    cv2 = pytest.importorskip("cv2")
+    dtype = ARGS.check(x, weight, bias)
+    xs, w = np.asarray(x, dtype=dtype), np.asarray(weight, dtype=dtype)
+    out = np.zeros((xs.shape[0], w.shape[0], *xs.shape[2:]), dtype=dtype)
+    for n in range(xs.shape[0]):
+        for o in range(w.shape[0]):
+            for c in range(xs.shape[1]):
+                out[n, o] += cv2.filter2D(xs[n, c], -1, w[o, c])
+    return out + np.asarray(bias, dtype=dtype)[:, None, None]
+
+
+def test_cv2_filter2d_defaults_reflect_at_the_border() -> None:
+    """3 x 3, padding 1, zeros: the default filter2D has the right shape and interior, but
+    every border output reads mirrored pixels instead of zeros."""
+    v = assert_caught(filter2d_defaults, "random_f64", "elements differ")
+    assert "(0, 0, 0, 0)" in v.detail  # the first difference is the corner

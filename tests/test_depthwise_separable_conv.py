@@ -46,6 +46,7 @@ def stages(
     drop_dw_bias: bool = False,
     dtype: Any = None,
     tile: int = 0,
+    shuffle: str = "right",
 ) -> Any:
     """Depthwise taps then a pointwise product; keywords inject one mistake each."""
     dtype = dtype or check(x, w_dw, b_dw, w_pw, b_pw, opts)[0]
@@ -80,6 +81,11 @@ def stages(
     out = np.einsum("om,nmhw->nohw", np.asarray(w_pw).astype(dtype)[:, :, 0, 0], mid)
     if b_pw is not None:
         out += np.asarray(b_pw).astype(dtype)[:, None, None]
+    g, (n, o, oh, ow) = opts.shuffle_groups, out.shape
+    if shuffle == "right":  # view (N, g, O/g), swap the two channel axes, flatten
+        return out.reshape(n, g, o // g, oh, ow).swapaxes(1, 2).reshape(out.shape)
+    if shuffle == "inverse":  # view (N, O/g, g) instead: the inverse permutation
+        return out.reshape(n, o // g, g, oh, ow).swapaxes(1, 2).reshape(out.shape)
     return out
 
 
@@ -152,6 +158,16 @@ def forgets_tile_offset(*a: Any) -> Any:
     return stages(*a, tile=128)
 
 
+def shuffle_ignored(*a: Any) -> Any:
+    return stages(*a, shuffle="none")
+
+
+def shuffle_inverted(*a: Any) -> Any:
+    """The shuffle's reshape the wrong way round: (O/g, g) then transpose, which undoes
+    the ShuffleNet shuffle instead (the same only when g = 1, g = O or g·g = O)."""
+    return stages(*a, shuffle="inverse")
+
+
 def test_depth_multiplier_channels_are_blocked_not_interleaved() -> None:
     assert_caught(interleaved_multiplier, "multiplier2_rect", "elements differ")
     assert_caught(interleaved_multiplier, "multiplier3_f64", "elements differ")
@@ -189,6 +205,23 @@ def test_uint8_image_accumulated_in_uint8() -> None:
 
 def test_wrong_shape_on_empty_batch() -> None:
     assert_caught(flat_empty, "empty_batch", "shape")
+
+
+def test_channel_shuffle_ignored_or_inverted() -> None:
+    assert_caught(shuffle_ignored, "shuffle_g2", "elements differ")
+    assert run(shuffle_ignored, "shuffle_g_equals_o").status == "pass"  # g = O: identity
+    assert_caught(shuffle_inverted, "shuffle_g3_f64", "elements differ")
+    assert_caught(shuffle_inverted, "shuffle_g3_stride2", "elements differ")
+
+
+def test_shuffle_is_shufflenets_reshape_transpose() -> None:
+    """The oracle's explicit permutation equals torch's view/transpose/flatten."""
+    from suites.depthwise_separable_conv import shuffle_order
+
+    for o, g in ((6, 2), (6, 3), (12, 3), (8, 8), (5, 1)):
+        x = torch.arange(o).view(1, o, 1, 1)
+        want = x.view(1, g, o // g, 1, 1).transpose(1, 2).reshape(-1).numpy()
+        np.testing.assert_array_equal(shuffle_order(o, g), want)
 
 
 def test_tiled_loop_wrong_past_its_first_tile() -> None:

@@ -17,7 +17,12 @@ import cv2
 import numpy as np
 
 from harness import implementation
-from suites.classification_augment_ops import AugmentOptions, check_augment, crop_origin
+from suites.classification_augment_ops import (
+    AugmentOptions,
+    check_augment,
+    crop_origin,
+    random_crop_origin,
+)
 
 _F32 = "OpenCV's colour conversions are float32 only (float64 inputs run in float32)"
 
@@ -46,7 +51,7 @@ def _step(img: Any, op: int, f: float) -> Any:
     "cv2",
     arrays="numpy",
     requires=("cv2",),
-    supports={"gray_weights": ("rec601",), "crop": ("centre",)},
+    supports={"gray_weights": ("rec601",), "crop": ("centre", "random")},
     expected_failures={
         "pipeline_f64": _F32,
         "identity_factors": _F32,
@@ -76,6 +81,8 @@ def augment(
     out = np.empty((n, c, out_h, out_w), dtype=dtype)
     m, s = mean.astype(np.float32), std.astype(np.float32)
     for k in range(n):
+        if opts.crop == "random":  # RandomCrop: the drawn origin of this image
+            top, left = random_crop_origin(h, w, out_h, out_w, draws[k])
         img = image[k, top : top + out_h, left : left + out_w].astype(np.float32) / 255.0
         img = img if c == 3 else np.ascontiguousarray(img[..., 0])
         if flip[k]:

@@ -1,7 +1,8 @@
 """classification_augment_ops through the array API: whole-batch steps, jitter grouped by op.
 
 The crop is taken on the uint8 image before anything else (only the kept pixels are
-converted), the flip is one where over the batch, and each of the four ColorJitter steps
+converted; RandomCrop's origins are floor(u·(n + 1)) of the host copy of the draws, one
+slice per image), the flip is one where over the batch, and each of the four ColorJitter steps
 runs every op on the images whose order names it at that step (gathered, transformed,
 written back), so no image pays for an op twice. The HSV round trip is branch-free: the
 hue from one division, and back to RGB without sectors (channel = v − v·s·clip(min(k,
@@ -116,6 +117,15 @@ def augment(
     n, h, w, c = image.shape
     if opts.crop == "random_resized":
         x = _resized_crops(xp, image, draws, out_h, out_w, dtype)
+    elif opts.crop == "random":
+        u = np.asarray(_host(draws), dtype=np.float64)[:, 0, 2:]  # (N, 2): top, left draws
+        tops = np.floor(u[:, 0] * (h - out_h + 1)).astype(np.int64)
+        lefts = np.floor(u[:, 1] * (w - out_w + 1)).astype(np.int64)
+        x = xp.empty((n, c, out_h, out_w), dtype=dtype, device=device(image))
+        for k in range(n):
+            t, left = int(tops[k]), int(lefts[k])
+            x[k] = xp.permute_dims(image[k, t : t + out_h, left : left + out_w, :], (2, 0, 1))
+        x /= 255.0
     else:
         top, left = crop_origin(h, w, out_h, out_w)
         crop = image[:, top : top + out_h, left : left + out_w, :]

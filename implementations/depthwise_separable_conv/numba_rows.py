@@ -63,11 +63,22 @@ def _frozen(a: Any) -> Any:
     return view
 
 
+def _shuffled(rows: Any, g: int) -> Any:
+    """The channel shuffle moved onto the pointwise weights (or bias): output k uses row
+    (k % g)·(O/g) + k // g, a (g, O/g) transpose of the leading axis (contiguous copy)."""
+    if g == 1:
+        return rows
+    o = rows.shape[0]
+    return np.ascontiguousarray(rows.reshape(g, o // g, *rows.shape[1:]).swapaxes(0, 1)).reshape(
+        rows.shape
+    )
+
+
 @implementation("depthwise_separable_conv", "numba", "rows_gemm")
 def separable(x: Any, w_dw: Any, b_dw: Any, w_pw: Any, b_pw: Any, opts: SeparableOptions) -> Any:
     """Geometry in Python, then the compiled per-image depthwise rows + GEMM."""
     dtype, plan = check(x, w_dw, b_dw, w_pw, b_pw, opts)
-    n, m, o = x.shape[0], w_dw.shape[0], w_pw.shape[0]
+    n, m, o, g = x.shape[0], w_dw.shape[0], w_pw.shape[0], opts.shuffle_groups
     out = np.empty((n, o, plan.out_h * plan.out_w), dtype=dtype)
     if out.size:
         geo = np.array([*plan.stride, *plan.dilation, plan.pads[0], plan.pads[2], plan.out_h,
@@ -77,8 +88,8 @@ def separable(x: Any, w_dw: Any, b_dw: Any, w_pw: Any, b_pw: Any, opts: Separabl
             _frozen(np.asarray(x, dtype=dtype)),
             _frozen(np.asarray(w_dw, dtype=dtype).reshape(m, w_dw.shape[2], w_dw.shape[3])),
             _frozen(zeros_m if b_dw is None else np.asarray(b_dw, dtype=dtype)),
-            _frozen(np.asarray(w_pw, dtype=dtype).reshape(o, m)),
-            _frozen(zeros_o if b_pw is None else np.asarray(b_pw, dtype=dtype)),
+            _frozen(_shuffled(np.asarray(w_pw, dtype=dtype).reshape(o, m), g)),
+            _frozen(_shuffled(zeros_o if b_pw is None else np.asarray(b_pw, dtype=dtype), g)),
             _frozen(geo),
             out,
         )

@@ -3,7 +3,9 @@ depthwise stage as kH·kW whole-array multiply-adds of strided windows (bytes-bo
 GEMM), the pointwise stage as one batched matrix product (N, O, M) @ (N, M, H_out·W_out).
 
 The zero-padded input is built once with every input channel repeated m times (the depth
-multiplier), so tap (i, j) is one broadcast multiply by the (M,) column of w_dw.
+multiplier), so tap (i, j) is one broadcast multiply by the (M,) column of w_dw. The channel
+shuffle costs nothing: it reorders the rows of the pointwise weights and bias instead of the
+output.
 """
 
 from __future__ import annotations
@@ -45,8 +47,11 @@ def separable(x: Any, w_dw: Any, b_dw: Any, w_pw: Any, b_pw: Any, opts: Separabl
             mid += wd[:, 0, i, j][:, None, None] * win
     if b_dw is not None:
         mid += xp.astype(b_dw, dtype)[:, None, None]
-    wp = xp.reshape(xp.astype(w_pw, dtype), (o, m))
+    g = opts.shuffle_groups  # output k = row (k % g)·(O/g) + k // g: a (g, O/g) transpose
+    wp = xp.reshape(xp.astype(w_pw, dtype), (g, o // g, m))
+    wp = xp.reshape(xp.permute_dims(wp, (1, 0, 2)), (o, m))
     out = xp.reshape(xp.matmul(wp, xp.reshape(mid, (n, m, oh * ow))), (n, o, oh, ow))
     if b_pw is not None:
-        out += xp.astype(b_pw, dtype)[:, None, None]
+        bp = xp.reshape(xp.astype(b_pw, dtype), (g, o // g))
+        out += xp.reshape(xp.permute_dims(bp, (1, 0)), (o,))[:, None, None]
     return out

@@ -38,6 +38,7 @@ def variant(
     compute: str = "input",
     tile_past: int = 0,
     empty: str = "shaped",
+    single_key_view: bool = False,
     checks: bool = True,
 ) -> Fn:
     """A straightforward batched NumPy SDPA; every knob away from its default is one mistake."""
@@ -51,6 +52,8 @@ def variant(
         (B, H, L, d), S, dv = qq.shape, kk.shape[2], vv.shape[3]
         if empty == "flat" and 0 in (B, H, L, dv):
             return np.zeros(0, dtype)
+        if single_key_view and S == 1 and mask is None and not opts.is_causal:
+            return np.broadcast_to(v, (B, H, L, dv))  # every weight is 1: v's row, as a view
         width = d if scale_from == "d" else dv
         if scale_or:  # `scale or 1/sqrt(d)`: an explicit 0 silently becomes the default
             s = scale or 1.0 / math.sqrt(width)
@@ -124,6 +127,8 @@ PITFALLS = [
     # wrong only past the first 64-key tile: the small cases cannot see it, multi_block does
     (variant(tile_past=64), "multi_block", "elements differ"),
     (variant(empty="flat"), "no_value_dims", "shape"),
+    # one key: every weight is 1, so the output is v's row, returned as a view of v
+    (variant(single_key_view=True), "single_key", "shares memory with input"),
     # unchecked: an integer mask slips through as an additive one
     (variant(checks=False), "mask:wrong_dtype", "returned normally"),
 ]

@@ -14,9 +14,11 @@ from harness.options import Options, option
 from harness.spec import Case, Cost, Inputs, Suite
 
 #: Layer kinds (column 0 of a row); anything else is refused, never counted as 0.
-CONV, LINEAR, CONV_T, BATCHNORM, RELU, MAXPOOL, AVGPOOL = range(7)
+CONV, LINEAR, CONV_T, BATCHNORM, RELU, MAXPOOL, AVGPOOL, BMM = range(8)
 KINDS = {CONV: "conv2d", LINEAR: "linear", CONV_T: "conv_transpose2d", BATCHNORM: "batchnorm2d",
-         RELU: "relu", MAXPOOL: "maxpool2d", AVGPOOL: "avgpool2d"}  # fmt: skip
+         RELU: "relu", MAXPOOL: "maxpool2d", AVGPOOL: "avgpool2d", BMM: "bmm"}  # fmt: skip
+#: Kinds whose output has the input's channels (c_out = c_in).
+SAME_CHANNELS = (BATCHNORM, RELU, MAXPOOL, AVGPOOL)
 #: The 13 columns of a row.
 COLUMNS = ("kind", "n", "c_in", "h", "w", "c_out", "kh", "kw", "stride", "pad", "dilation",
            "groups", "bias")  # fmt: skip
@@ -79,9 +81,11 @@ def layer_rows(layers: Any) -> list[list[int]]:
                 raise ValueError(f"layers[{i}]: {name} must be >= {least}, got {value}")
         if bias not in (0, 1):
             raise ValueError(f"layers[{i}]: bias must be 0 or 1, got {bias}")
+        if kind == BMM and bias:
+            raise ValueError(f"layers[{i}]: a bmm row has no bias (bias must be 0)")
         if kind in (CONV, CONV_T) and (c_in % g or c_out % g):
             raise ValueError(f"layers[{i}]: groups={g} must divide c_in={c_in} and c_out={c_out}")
-        if kind >= BATCHNORM and c_out != c_in:
+        if kind in SAME_CHANNELS and c_out != c_in:
             raise ValueError(f"layers[{i}]: a {KINDS[kind]} row needs c_out = c_in")
         if kind in (MAXPOOL, AVGPOOL) and 2 * p > min(kh, kw):
             raise ValueError(f"layers[{i}]: a pooling pad must be at most half the kernel")
@@ -106,7 +110,9 @@ def flops_params_count(layers: Any, opts: CountOptions) -> Any:
     """Oracle: exact integers, one row at a time; (L, 2) int64 of [FLOPs, parameters].
     conv: m = N·C_out·H_out·W_out·(C_in/g)·kH·kW multiply-adds (dilation changes H_out, not
     the taps); transposed conv: N·H_in·W_in·C_in·(C_out/g)·kH·kW (each input pixel
-    scattered through the kernel, FlopCounterMode's count); linear: N·h·w·C_in·C_out.
+    scattered through the kernel, FlopCounterMode's count); linear: N·h·w·C_in·C_out;
+    bmm (attention's Q·Kᵀ and weights·V): N batched (h·w, C_in) x (C_in, C_out) products,
+    N·h·w·C_in·C_out multiply-adds and no parameters.
     FLOPs = mac_flops·m (+ elementwise ops when counted). Parameters: the weight's numel +
     C_out with bias; BN 2·C with affine; ReLU and pooling none (BN buffers never count)."""
     out = []
@@ -124,6 +130,8 @@ def flops_params_count(layers: Any, opts: CountOptions) -> Any:
             macs = n * h * w * c_in * (c_out // g) * kh * kw
             params = c_in * (c_out // g) * kh * kw + bias * c_out
             other = bias * n * c_out * ho * wo
+        elif kind == BMM:
+            macs = n * h * w * c_in * c_out
         elif kind == LINEAR:
             macs = n * h * w * c_in * c_out
             params = c_in * c_out + bias * c_out
@@ -184,6 +192,21 @@ def lenet_table(n: int = 1) -> list[list[int]]:
     ]  # fmt: skip
 
 
+def attention_table(
+    n: int = 1, length: int = 197, embed: int = 768, heads: int = 12
+) -> list[list[int]]:
+    """One ViT-B/16 self-attention layer at 224x224 (197 tokens, E = 768, 12 heads) as
+    FlopCounterMode sees it: the packed q/k/v projection, Q·Kᵀ and weights·V as batched
+    products over batch·heads (d_h = 64), the output projection."""
+    dh = embed // heads
+    return [
+        _row(LINEAR, n, embed, length, 1, 3 * embed, bias=1),
+        _row(BMM, n * heads, dh, length, 1, length),  # (L, d_h) x (d_h, L): the logits
+        _row(BMM, n * heads, length, length, 1, dh),  # (L, L) x (L, d_h): the context
+        _row(LINEAR, n, embed, length, 1, embed, bias=1),
+    ]  # fmt: skip
+
+
 def _random_row(rng: np.random.Generator) -> list[int]:
     kind = int(rng.integers(0, 7))
     n, h, w = int(rng.integers(1, 5)), int(rng.integers(9, 40)), int(rng.integers(9, 40))
@@ -211,6 +234,8 @@ def make_inputs(case: Case) -> Inputs:
         rows = resnet_table((2, 2, 2, 2), batch)
     elif net == "lenet":
         rows = lenet_table(batch)
+    elif net == "attention":
+        rows = attention_table(batch)
     elif net == "huge_linear":
         rows = [_row(LINEAR, batch, 2**24 + 1, 1, 1, 3, bias=1), _row(RELU, batch, 3, 1, 1),
                 _row(CONV, batch, 3, 2**12 + 1, 2**12 + 3, 5, 3, 1, 1)]  # fmt: skip
@@ -245,6 +270,9 @@ CASES = [
     case("resnet18_batch_32", net="resnet18", batch=32),
     case("lenet_counted", net="lenet", options=COUNTED),
     case("lenet_float_table", net="lenet", batch=3, dtype="float64"),
+    # batched products (attention): FlopCounterMode counts torch.bmm as 2·B·M·K·N
+    case("attention_layer", net="attention", batch=2),
+    case("attention_layer_macs_counted", net="attention", options={**MAC, **COUNTED}),
     # several hundred rows: past a 256-row block
     case("multi_block", L=300, seed=41),
     edge("huge_linear_f64", net="huge_linear", dtype="float64"),
@@ -261,6 +289,7 @@ ERRORS = [
     error("empty_conv_output", ValueError, r"output would be empty", net="lenet", bad=[0, 6, 40]),
     error("bn_channels_change", ValueError, r"needs c_out = c_in", net="resnet18", bad=[1, 5, 9]),
     error("bias_flag_2", ValueError, r"bias must be 0 or 1", net="lenet", bad=[0, 12, 2]),
+    error("bmm_with_bias", ValueError, r"a bmm row has no bias", net="attention", bad=[1, 12, 1]),
 ]
 BENCH = {
     "smoke": [bench("bench_lenet", net="lenet")],
@@ -288,11 +317,14 @@ SUITE = Suite(
     algorithm="flops_params_count",
     family="attention-and-layers",
     summary="FLOPs and trainable parameters per layer of a network given as a table of layer "
-    "rows (conv, transposed conv, linear, BN, ReLU, pooling) -> (L, 2) int64 [FLOPs, params].",
+    "rows (conv, transposed conv, linear, BN, ReLU, pooling, batched matmul) -> (L, 2) int64 "
+    "[FLOPs, params].",
     conventions=(
         "flops_params_count(layers, opts). layers (L, 13): kind (0 conv2d, 1 linear, 2 "
-        "conv_transpose2d, 3 batchnorm2d, 4 relu, 5 maxpool2d, 6 avgpool2d), n, c_in, h, w "
-        "(the input), c_out, kh, kw, stride, pad, dilation, groups, bias (0/1; BN: affine). "
+        "conv_transpose2d, 3 batchnorm2d, 4 relu, 5 maxpool2d, 6 avgpool2d, 7 bmm), n, c_in, "
+        "h, w (the input), c_out, kh, kw, stride, pad, dilation, groups, bias (0/1; BN: "
+        "affine). A bmm row is n batched (h·w, c_in) x (c_in, c_out) products (attention's "
+        "Q·Kᵀ and weights·V): n·h·w·c_in·c_out multiply-adds, no parameters, bias 0. "
         "FLOPs count a multiply-add as mac_flops (2, FlopCounterMode; or 1, MACs); a conv's "
         "count uses its output size (floor, as torch) and C_in/g taps, dilation changing the "
         "output size only; a transposed conv counts N·H_in·W_in·C_in·(C_out/g)·kH·kW (input "
@@ -317,8 +349,8 @@ SUITE = Suite(
     multi_block={"L": 300},
     fuzz=fuzz_strategy,
     reference="torch.utils.flop_counter.FlopCounterMode over each row's module (nn.Conv2d, "
-    "nn.ConvTranspose2d, nn.Linear, nn.BatchNorm2d, nn.ReLU, nn.MaxPool2d, nn.AvgPool2d) on "
-    "meta tensors, parameters = the module's parameters' numel; ResNet-34 = 21,797,672 "
-    "parameters and 7.33 GFLOP at 224x224, LeNet = 62,006",
+    "nn.ConvTranspose2d, nn.Linear, nn.BatchNorm2d, nn.ReLU, nn.MaxPool2d, nn.AvgPool2d, "
+    "torch.bmm) on meta tensors, parameters = the module's parameters' numel; ResNet-34 = "
+    "21,797,672 parameters and 7.33 GFLOP at 224x224, LeNet = 62,006",
     backends=("python", "library"),
 )

@@ -41,6 +41,13 @@ class MhaOptions(Options):
         meaning="a query with no key left: NaN output and weights (nn.MultiheadAttention) "
         "or zero weights (output = out_proj_bias)",
     )
+    out_proj: bool = option(
+        True,
+        False,
+        meaning="apply the output projection W_o (nn.MultiheadAttention), or return the "
+        "concatenated heads as they are (F.linear + SDPA variants without W_o; "
+        "out_proj_weight and out_proj_bias are then None)",
+    )
 
 
 # The layout is declared batch-first; with batch_first=False query, key and value are checked
@@ -55,7 +62,7 @@ ARGS = Args(
     Arg("attn_mask", ("*N", "L", "S"), "mask", star=(0, 1), optional=True),
     Arg("in_proj_weight", ("F", "E"), optional=True),
     Arg("in_proj_bias", ("F",), optional=True),
-    Arg("out_proj_weight", ("E", "E")),
+    Arg("out_proj_weight", ("E", "E"), optional=True),
     Arg("out_proj_bias", ("E",), optional=True),
     Arg("q_proj_weight", ("E", "E"), optional=True),
     Arg("k_proj_weight", ("E", "Ek"), optional=True),
@@ -113,6 +120,10 @@ def check(query: Any, key: Any, value: Any, key_padding_mask: Any, attn_mask: An
             )
     elif not all(separate):
         raise ValueError("need in_proj_weight, or all three of q/k/v_proj_weight")
+    if opts.out_proj and out_proj_weight is None:
+        raise ValueError("out_proj_weight is required with out_proj=True")
+    if not opts.out_proj and (out_proj_weight is not None or out_proj_bias is not None):
+        raise ValueError("out_proj=False takes no out_proj_weight or out_proj_bias (give None)")
     if in_proj_bias is not None and in_proj_bias.shape[0] != 3 * E:
         raise ValueError(f"in_proj_bias must have 3*E = {3 * E} entries")
     if E % H:
@@ -148,7 +159,7 @@ def multi_head_attention(query: Any, key: Any, value: Any, key_padding_mask: Any
     num_heads: int, opts: MhaOptions) -> tuple[Any, Any]:  # fmt: skip
     """Oracle: float64, one (batch, head) at a time: project, split heads as contiguous d_h
     blocks, add both masks to the logits, max-subtracted softmax over keys, weights·V,
-    concatenate, output projection."""
+    concatenate, output projection (none with out_proj=False)."""
     check(query, key, value, key_padding_mask, attn_mask, in_proj_weight, in_proj_bias,
           out_proj_weight, out_proj_bias, q_proj_weight, k_proj_weight, v_proj_weight,
           num_heads, opts)  # fmt: skip
@@ -161,7 +172,7 @@ def multi_head_attention(query: Any, key: Any, value: Any, key_padding_mask: Any
         np.asarray(w, np.float64)
         for w in projection_weights(in_proj_weight, q_proj_weight, k_proj_weight, v_proj_weight, E)
     )
-    w_out = np.asarray(out_proj_weight, np.float64)
+    w_out = np.eye(E) if out_proj_weight is None else np.asarray(out_proj_weight, np.float64)
     b_in = np.zeros(3 * E) if in_proj_bias is None else np.asarray(in_proj_bias, np.float64)
     b_out = np.zeros(E) if out_proj_bias is None else np.asarray(out_proj_bias, np.float64)
     padding = np.zeros((B, S)) if key_padding_mask is None else _additive(key_padding_mask, opts)
@@ -188,7 +199,7 @@ def multi_head_attention(query: Any, key: Any, value: Any, key_padding_mask: Any
             ctx = w @ v[:, cols]  # S = 0: zeros, fixed below like any dead row
             ctx[dead] = np.nan if opts.fully_masked == "nan" else 0.0
             context[b, :, cols] = ctx
-        out[b] = context[b] @ w_out.T + b_out
+        out[b] = context[b] @ w_out.T + b_out if opts.out_proj else context[b]
     if not opts.need_weights:
         return (out if opts.batch_first else out.transpose(1, 0, 2)), None
     if opts.average_attn_weights:
@@ -248,6 +259,9 @@ def make_inputs(case: Case) -> Inputs:
         w_v = rng.standard_normal((E, Ev)) * (WEIGHT_STD / math.sqrt(Ev))
     if not opts.batch_first:
         query, key, value = (a.transpose(1, 0, 2) for a in (query, key, value))
+    # out_proj=False: no W_o, b_o (give_out_proj: given anyway, an error case); with
+    # drop_out_proj, W_o is missing under out_proj=True (an error case)
+    keep_out = (opts.out_proj or p.get("give_out_proj")) and not p.get("drop_out_proj")
     return {
         "query": np.ascontiguousarray(query, dtype=dtype),
         "key": np.ascontiguousarray(key, dtype=dtype),
@@ -256,8 +270,8 @@ def make_inputs(case: Case) -> Inputs:
         "attn_mask": attn,
         "in_proj_weight": None if separate else w_in.astype(dtype),
         "in_proj_bias": b_in.astype(dtype) if biases in ("both", "in") else None,
-        "out_proj_weight": w_out.astype(dtype),
-        "out_proj_bias": b_out.astype(dtype) if biases in ("both", "out") else None,
+        "out_proj_weight": w_out.astype(dtype) if keep_out else None,
+        "out_proj_bias": b_out.astype(dtype) if biases in ("both", "out") and keep_out else None,
         "q_proj_weight": w_q.astype(dtype) if separate else None,
         "k_proj_weight": w_k.astype(dtype) if separate else None,
         "v_proj_weight": w_v.astype(dtype) if separate else None,
@@ -272,10 +286,12 @@ def cost(case: Case) -> Cost:
     opts = MhaOptions(**case.options)
     b, scores = np.dtype(case.dtype).itemsize, B * H * L * S
     weights = (scores // H if opts.average_attn_weights else scores) if opts.need_weights else 0
+    n_out = 2 if opts.out_proj else 1  # the q projection, and W_o when there is one
     return Cost(
-        # projections q, k, v, out; QK^T and weights·V; softmax ~5 per score
-        flops=2.0 * B * (2 * L * E + S * (Ek + Ev)) * E + 4.0 * B * L * S * E + 5.0 * scores,
-        bytes=b * ((2 * E + Ek + Ev) * E + 4 * E + B * (2 * L * E + S * (Ek + Ev)) + weights),
+        # projections q, k, v, out (none without W_o); QK^T and weights·V; softmax ~5 a score
+        flops=2.0 * B * (n_out * L * E + S * (Ek + Ev)) * E + 4.0 * B * L * S * E + 5.0 * scores,
+        bytes=b
+        * ((n_out * E + Ek + Ev) * E + (2 + n_out) * E + B * (2 * L * E + S * (Ek + Ev)) + weights),
         items=B * L,
         item_unit="queries",
     )
@@ -336,7 +352,7 @@ COMPARE = Outputs(
 
 SEQ, PER_HEAD = {"batch_first": False}, {"average_attn_weights": False}
 ATTEND, ZERO = {"mask_true_means": "attend"}, {"fully_masked": "zero"}
-NO_WEIGHTS = {"need_weights": False}
+NO_WEIGHTS, NO_OUT = {"need_weights": False}, {"out_proj": False}
 CASES = [
     case("random_f32", H=4),
     case("random_f64", dtype="float64", B=3, L=7, S=11, E=24, H=3),
@@ -416,6 +432,13 @@ CASES = [
     edge("no_queries_attn_3d", L=0, attn="bool", attn_dims=3),
     edge("no_keys_attn_kdim", S=0, attn="float", kdim=3, vdim=5, options=ZERO),
     edge("no_keys_no_weights", S=0, attn="bool", options=NO_WEIGHTS),
+    # out_proj=False: the concatenated heads are the output (no W_o, no b_o)
+    case("no_out_proj_f32", mask="bool", attn="bool", options=NO_OUT),
+    case("no_out_proj_seq_first_f64", dtype="float64", options={**NO_OUT, **SEQ, **PER_HEAD}),
+    edge("no_out_proj_kdim_vdim", kdim=6, vdim=10, mask="float", options=NO_OUT),
+    edge("no_out_proj_dead_zero", mask="dead_rows", options={**NO_OUT, **ZERO}),
+    edge("no_out_proj_dead_nan", mask="dead_rows", dtype="float64", options=NO_OUT),
+    edge("no_out_proj_no_keys", S=0, options={**NO_OUT, **ZERO}),
 ]
 DEFAULTS = {"seed": 7, "dtype": "float32", "B": 2, "L": 5, "S": 7, "E": 12, "H": 3}
 _PACKED_BASE = with_defaults(next(c for c in CASES if c.name == "masked_f32"), DEFAULTS)
@@ -441,6 +464,16 @@ ERRORS = [
     error("packed_weight_kdim", ValueError, r"kdim = vdim = E", kdim=12, vdim=12, mutate_pack=True),
     error(
         "separate_weights_missing_one", ValueError, r"all three", kdim=6, vdim=6, mutate_drop_v=True
+    ),
+    error(
+        "out_proj_weight_missing", ValueError, r"out_proj_weight is required", drop_out_proj=True
+    ),
+    error(
+        "out_proj_weight_given_without_out_proj",
+        ValueError,
+        r"out_proj=False takes no out_proj_weight",
+        give_out_proj=True,
+        options=NO_OUT,
     ),
     *(
         e  # in_proj_weight's generated errors (it is None in the error base)
@@ -530,7 +563,8 @@ SUITE = Suite(
         "v = value·W_vᵀ + b_v; head h takes the contiguous columns h·d_h..(h+1)·d_h - 1, "
         "d_h = E / num_heads; logits q_h·k_hᵀ/sqrt(d_h) plus the key padding bias plus the "
         "attention bias; softmax over keys; context = weights·v_h, heads concatenated; "
-        "out = context·out_proj_weightᵀ + out_proj_bias (None: no bias). key_padding_mask "
+        "out = context·out_proj_weightᵀ + out_proj_bias (None: no bias), or out = context "
+        "with out_proj=False (out_proj_weight and out_proj_bias then None). key_padding_mask "
         "(B, S) and attn_mask (L, S) or (B·num_heads, L, S) (slice b·num_heads + h): None; "
         "bool, a key ignored (bias -inf) where mask == (mask_true_means == 'blocked'), "
         "nn.MultiheadAttention's True-ignores by default; or float, added to the logits; the "
@@ -542,7 +576,8 @@ SUITE = Suite(
         "is dead). Dropout is 0. Outputs have the input dtype. Raises ValueError for wrong "
         "ndims, mismatched B, L, S, E, kdim or vdim, in_proj_weight rows != 3E, both or "
         "neither weight layout, a packed weight with kdim or vdim != E, a 3-D attn_mask "
-        "without B·num_heads slices, E = 0, E not divisible by num_heads, num_heads < 1; "
+        "without B·num_heads slices, E = 0, E not divisible by num_heads, num_heads < 1, "
+        "out_proj_weight missing with out_proj=True or given with out_proj=False; "
         "TypeError for integer arrays, mixed dtypes, an integer mask, a non-int num_heads."
     ),
     args=ARGS,

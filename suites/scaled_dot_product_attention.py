@@ -172,6 +172,10 @@ CASES = [
     edge("fully_masked_rows_nan", mask="rows_dead", options=NAN),
     edge("fully_masked_attend", mask="rows_dead", dtype="float64", options={**ATTEND, **NAN}),
     edge("saturated_logits_scale_1e4", scale=1e4, pattern="saturated", S=32),
+    # float16: QKᵀ·1e4 passes float16's 65504 (inf - inf = NaN in a float16 softmax); torch's
+    # F.sdpa works in float32 and rounds once, as every implementation here must
+    edge("float16", dtype="float16", mask="full"),
+    edge("saturated_logits_scale_1e4_f16", scale=1e4, pattern="saturated", S=32, dtype="float16"),
     edge("head_dim_1", d=1, L=16, S=24),
     edge("dv_differs", d=8, dv=24),
     edge("causal", L=24, S=24, options=CAUSAL),
@@ -257,11 +261,12 @@ SUITE = Suite(
         "combines with mask. A row with no key left (all blocked, all -inf, or S = 0) gives "
         "zeros (fully_masked='zero', what torch 2.13 CPU F.sdpa returns for bool and -inf "
         "masks, verified) or NaN ('nan'). The softmax subtracts the row max, so logits of 1e5 "
-        "stay finite in float32. NaN in q propagates to its row; NaN in k or v at blocked pairs "
-        "is unspecified. Output: (B, H, L, d_v) in the input dtype. Raises ValueError for a "
-        "wrong ndim, mismatched (B, H), d or S, d = 0, a mask not broadcastable, a NaN scale; "
-        "TypeError for integer q/k/v, q/k/v of different dtypes, an integer mask, a non-number "
-        "scale."
+        "stay finite in float32; float16 inputs are worked in float32 (QKᵀ at a scale of 1e4 "
+        "overflows float16) and rounded once. NaN in q propagates to its row; NaN in k or v at "
+        "blocked pairs is unspecified. Output: (B, H, L, d_v) in the input dtype. Raises "
+        "ValueError for a wrong ndim, mismatched (B, H), d or S, d = 0, a mask not "
+        "broadcastable, a NaN scale; TypeError for integer q/k/v, q/k/v of different dtypes, an "
+        "integer mask, a non-number scale."
     ),
     args=ARGS,
     options=AttentionOptions,

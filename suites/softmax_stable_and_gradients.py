@@ -1,4 +1,5 @@
-"""Suites for softmax_stable_and_gradients: max-subtracted softmax / log-softmax and their VJPs.
+"""Suites for softmax_stable_and_gradients: max-subtracted softmax / log-softmax, the stable
+sigmoid, and their VJPs.
 
 Two modes, one suite each: the forward pass, and the backward pass (the vector-Jacobian
 product of the forward with an upstream gradient g, the forward itself outside the timing).
@@ -25,7 +26,12 @@ def _is_axis(v: Any) -> bool:
 @dataclass(frozen=True)
 class SoftmaxOptions(Options):
     function: str = option(
-        "softmax", "log_softmax", meaning="probabilities, or log-probabilities x - logsumexp(x)"
+        "softmax",
+        "log_softmax",
+        "sigmoid",
+        meaning="probabilities, log-probabilities x - logsumexp(x), or the elementwise stable "
+        "sigmoid 1/(1 + e^-x) for x >= 0, e^x/(1 + e^x) otherwise (axis and all_neg_inf do not "
+        "apply: sigmoid(-inf) = 0)",
     )
     all_neg_inf: str = option(
         "nan",
@@ -76,9 +82,21 @@ def _probabilities(z: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     return s, log_s, dead
 
 
+def stable_sigmoid(z: np.ndarray) -> np.ndarray:
+    """float64 sigmoid that never exponentiates a positive number: 1/(1 + e^-x) for x >= 0,
+    e^x/(1 + e^x) for x < 0 (each form's exp stays in (0, 1]); NaN stays NaN."""
+    e = np.exp(-np.abs(z))  # e^-x where x >= 0, e^x where x < 0
+    with np.errstate(invalid="ignore"):
+        out: np.ndarray = np.where(z >= 0, 1.0 / (1.0 + e), e / (1.0 + e))
+    return out
+
+
 def softmax_stable_and_gradients(x: Any, opts: SoftmaxOptions) -> Any:
-    """Oracle: float64 rows along the axis; subtract the row max, exponentiate, normalise."""
+    """Oracle: float64 rows along the axis; subtract the row max, exponentiate, normalise.
+    function='sigmoid': the elementwise stable sigmoid instead (no slices)."""
     _, axis = check_forward(x, opts)
+    if opts.function == "sigmoid":
+        return stable_sigmoid(np.asarray(x, dtype=np.float64))
     z = np.moveaxis(np.asarray(x, dtype=np.float64), axis, -1)
     s, log_s, dead = _probabilities(z)
     out = s if opts.function == "softmax" else log_s
@@ -87,8 +105,12 @@ def softmax_stable_and_gradients(x: Any, opts: SoftmaxOptions) -> Any:
 
 
 def softmax_stable_and_gradients_backward(x: Any, g: Any, opts: SoftmaxOptions) -> Any:
-    """Oracle: the VJP s·(g - <g, s>) of softmax, or g - s·Σg of log-softmax, float64."""
+    """Oracle: the VJP s·(g - <g, s>) of softmax, or g - s·Σg of log-softmax, float64;
+    sigmoid: g·σ(x)·(1 - σ(x)), with 1 - σ(x) written as σ(-x) (no cancellation)."""
     _, axis = check_backward(x, g, opts)
+    if opts.function == "sigmoid":
+        z = np.asarray(x, dtype=np.float64)
+        return np.asarray(g, dtype=np.float64) * stable_sigmoid(z) * stable_sigmoid(-z)
     z = np.moveaxis(np.asarray(x, dtype=np.float64), axis, -1)
     gz = np.moveaxis(np.asarray(g, dtype=np.float64), axis, -1)
     s, _, dead = _probabilities(z)
@@ -170,8 +192,12 @@ def tolerance(case: Case) -> Tolerance:
     <= log(L)/L keeps the absolute error below atol = rtol/L (s averages 1/L, so atol still
     tells a right answer from zeros). Log-softmax: out_i = (x_i - m) - log Σ with |x_i - m|
     <= |out_i| + log L, so the error is eps·(|out_i| + 2 log L + c): rtol = atol =
-    10·sqrt(L)·eps covers it. float16 inputs are rounded once more on output (its eps)."""
+    10·sqrt(L)·eps covers it. float16 inputs are rounded once more on output (its eps).
+    Sigmoid: elementwise, one exp, one add and one divide, each a relative error of a few
+    eps and no reduction: K = 1, atol = rtol (values in [0, 1])."""
     _, length = _slices(case)
+    if case.options.get("function") == "sigmoid":
+        return default_tolerance(case.dtype, 1, 1.0)
     if case.options.get("function", "softmax") == "log_softmax":
         return default_tolerance(case.dtype, length, 1.0)
     return default_tolerance(case.dtype, length, 1.0 / max(length, 1))
@@ -186,9 +212,13 @@ def backward_tolerance(case: Case) -> Tolerance:
     same bound. float16: the saved forward output and the gradient are each rounded to
     float16 (eps16/2 relative apiece, the rounded s reaching v_i as s_i·eps16·G) while the sums
     run in float32 (torch, and every implementation here): rtol = 4·eps16, atol = 4·eps16·G
-    (the default's sqrt(L) would let every float16 VJP of a 50-long slice pass as zeros)."""
+    (the default's sqrt(L) would let every float16 VJP of a 50-long slice pass as zeros).
+    Sigmoid: g·σ·(1 - σ) elementwise; 1 - σ computed from a rounded σ near 1 carries an
+    absolute error ~ eps, times |g| <= G and σ <= 1: K = 1, atol = rtol·G."""
     _, length = _slices(case)
     scale = 6.0 * float(case.params.get("gscale", 1.0))
+    if case.options.get("function") == "sigmoid" and case.dtype != "float16":
+        return default_tolerance(case.dtype, 1, scale)
     if case.dtype == "float16":
         eps = 2.0**-11
         return Tolerance(4 * eps, 4 * eps * scale, f"float16 4*eps, atol = rtol*{scale:g} (G)")
@@ -198,6 +228,7 @@ def backward_tolerance(case: Case) -> Tolerance:
 
 LOG, ZERO, AXIS0 = {"function": "log_softmax"}, {"all_neg_inf": "zero"}, {"axis": 0}
 LOG_ZERO = {**LOG, **ZERO}
+SIG = {"function": "sigmoid"}
 # Cases both modes share; their names read the same in both tables.
 COMMON = [
     # the error base: M and N distinct and >= 2
@@ -240,6 +271,18 @@ COMMON = [
     edge("no_rows", M=0, N=5),
     edge("empty_rows", M=3, N=0),
     edge("empty_axis0", M=0, N=5, options=AXIS0),
+    # the stable sigmoid (elementwise): e^x/(1 + e^x) at x ~ +1000 is inf/inf, and the
+    # derivative e^-x/(1 + e^-x)^2 at x ~ -1000 likewise; scale 300 puts both signs far out
+    case("sigmoid_f32", options=SIG),
+    case("sigmoid_f64", dtype="float64", options=SIG),
+    edge("sigmoid_logits_1000", loc=1000.0, options=SIG),
+    edge("sigmoid_very_negative", loc=-1000.0, options=SIG),
+    edge("sigmoid_wide_spread_f64", scale=300.0, dtype="float64", options=SIG),
+    # all -inf rows: sigmoid(-inf) = 0, whatever all_neg_inf says (no slice to be dead)
+    edge("sigmoid_neg_inf_rows", pattern="dead", options=SIG),
+    edge("sigmoid_pos_inf", pattern="pos_inf", dtype="float64", options=SIG),
+    edge("sigmoid_nan", pattern="nan", options=SIG),
+    edge("sigmoid_no_rows", M=0, N=5, options=SIG),
 ]
 ERRORS = [
     error("axis_out_of_range", ValueError, r"\baxis\b", options={"axis": 2}),
@@ -291,7 +334,10 @@ CONVENTIONS = (
     "-2 .. 1 accepted, anything else raises ValueError naming the axis). softmax(x)_i = "
     "exp(x_i - max x)/Σ_j exp(x_j - max x) and log-softmax = (x - max x) - log Σ exp(x - max x) "
     "(function='log_softmax'), never log(softmax): it stays finite where the probability "
-    "underflows. Logits of ±1000 are fine in float32. A slice whose entries are all -inf "
+    "underflows. function='sigmoid' is the elementwise stable sigmoid, 1/(1 + e^-x) for "
+    "x >= 0 and e^x/(1 + e^x) otherwise (no overflow at ±1000; sigmoid(±inf) = 1 or 0, NaN "
+    "stays NaN; axis is still checked, all_neg_inf does not apply). Logits of ±1000 are fine "
+    "in float32. A slice whose entries are all -inf "
     "gives NaN (all_neg_inf='nan', torch and scipy) or zeros ('zero'); an empty slice gives an "
     "empty output. A +inf entry makes its whole slice NaN (inf - inf), as does a NaN entry. "
     "The output has x's dtype; float16 may be computed in float32 and rounded once. "
@@ -301,7 +347,8 @@ CONVENTIONS = (
 SUITE = Suite(
     algorithm="softmax_stable_and_gradients",
     family="attention-and-layers",
-    summary="Softmax or log-softmax of x (M, N) along one axis, max-subtracted -> (M, N).",
+    summary="Softmax or log-softmax of x (M, N) along one axis, max-subtracted, or the stable "
+    "sigmoid elementwise -> (M, N).",
     conventions=CONVENTIONS,
     args=ARGS,
     options=SoftmaxOptions,
@@ -339,9 +386,11 @@ BACKWARD_SUITE = Suite(
     algorithm="softmax_stable_and_gradients.backward",
     mode="backward",
     family="attention-and-layers",
-    summary="VJP of softmax / log-softmax of x (M, N) with upstream gradient g (M, N) -> (M, N).",
+    summary="VJP of softmax / log-softmax / sigmoid of x (M, N) with upstream gradient g "
+    "(M, N) -> (M, N).",
     conventions=CONVENTIONS.replace("x: (M, N) floating.", "x, g: (M, N), one floating dtype.")
-    + " Backward: s·(g - <g, s>) for softmax, g - s·Σg for log-softmax, per slice; a slice "
+    + " Backward: s·(g - <g, s>) for softmax, g - s·Σg for log-softmax, per slice, "
+    "g·σ·(1 - σ) for sigmoid (no overflow at ±1000); a slice "
     "that is all -inf gives NaN or zeros as in the forward. The forward may run outside the "
     "timed call (implementations register prepare=True). Raises ValueError when g's shape "
     "differs from x's, TypeError when their dtypes differ.",

@@ -41,6 +41,7 @@ def variant(
     rows_done: int = 0,
     in_place: bool = False,
     flat_when_empty: bool = False,
+    bmm_params: bool = False,
 ) -> Fn:
     """A straightforward counter; every knob away from its default is one mistake."""
 
@@ -73,6 +74,9 @@ def variant(
                 params = ci * co // g * kh * kw + b * co
             elif kind == 1:
                 macs, other, params = n * h * w * ci * co, b * n * h * w * co, ci * co + b * co
+            elif kind == 7:  # a batched product: no parameters
+                macs = n * h * w * ci * co
+                params = ci * co if bmm_params else 0  # the right operand taken for a weight
             elif kind == 3:
                 other, params = 2 * n * ci * h * w, (4 if bn_buffers else 2) * ci * b
             elif kind == 4:
@@ -101,6 +105,8 @@ def _verdict(fn: Fn, case: str) -> Any:
 
 
 PITFALLS = [
+    # a batched product (attention's Q·Kᵀ) counted like a linear layer's weight
+    (variant(bmm_params=True), "attention_layer", "values differ"),
     # (wrong counter, case, words the diagnosis must contain)
     (variant(fma=1), "random_layers", "values differ"),  # MACs reported as FLOPs
     (variant(fma=2), "random_layers_macs", "values differ"),

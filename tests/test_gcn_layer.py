@@ -227,3 +227,26 @@ def test_the_oracle_matches_the_dense_row_formula_float64() -> None:
     expected = (a / a.sum(dim=1, keepdim=True)) @ x.double() @ w.double() + b.double()
     got = oracle_output(SUITE, case)
     np.testing.assert_allclose(got, expected.numpy(), rtol=1e-6, atol=1e-6)
+
+
+def test_two_layers_give_kipf_and_welling_s_network_float64() -> None:
+    """The spec's two-layer GCN softmax(Â·ReLU(Â·X·W0)·W1) from two oracle calls (the layer
+    has no activation, as GCNConv: ReLU and the softmax sit between and after), against the
+    dense formula with Â = D^-1/2·(A + I)·D^-1/2 on a graph without self-loops."""
+    import torch
+
+    a, (x, w0, _, case) = _dense_torch("random_f64")
+    assert bool((torch.diagonal(a) == 0).all())  # add_remaining = A + I here
+    inputs = {k: None if v is None else np.array(v) for k, v in case_inputs(SUITE, case).items()}
+    opts = GcnOptions.build(case.options)
+    w1 = np.random.default_rng(0).standard_normal((w0.shape[1], 5)) / np.sqrt(w0.shape[1])
+    hidden = np.maximum(
+        SUITE.oracle(inputs["x"], inputs["edge_index"], inputs["edge_weight"], inputs["weight"],
+                     None, opts), 0.0)  # fmt: skip
+    logits = SUITE.oracle(hidden, inputs["edge_index"], inputs["edge_weight"], w1, None, opts)
+    got = torch.softmax(torch.from_numpy(logits), dim=1)
+    a_hat = a + torch.eye(a.shape[0], dtype=a.dtype)
+    d = a_hat.sum(dim=1).rsqrt()
+    a_hat = d[:, None] * a_hat * d[None, :]
+    expected = torch.softmax(a_hat @ torch.relu(a_hat @ x @ w0) @ torch.from_numpy(w1), dim=1)
+    np.testing.assert_allclose(got.numpy(), expected.numpy(), rtol=1e-12, atol=1e-14)

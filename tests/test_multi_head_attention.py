@@ -45,6 +45,7 @@ def variant(
     padding_with_attn: bool = True,
     swap_kv: bool = False,
     weights_always: bool = False,
+    merge: str = "heads_first",
 ) -> Fn:
     """A straightforward NumPy MHA; every knob away from its default is one classic mistake."""
 
@@ -131,8 +132,12 @@ def variant(
         weights = np.where(is_dead, np.nan if convention == "nan" else 0.0, weights)
         context = weights @ v
         context = np.where(is_dead, np.nan if convention == "nan" else 0.0, context)
-        context = context.transpose(0, 2, 1, 3).reshape(B, L, E)
-        out = context @ np.asarray(out_proj_weight, ct).T
+        if merge == "heads_last":  # (B, L, d_h, H) flattened: the columns interleaved
+            context = context.transpose(0, 2, 3, 1).reshape(B, L, E)
+        else:
+            context = context.transpose(0, 2, 1, 3).reshape(B, L, E)
+        # out_proj=False (W_o None): the heads as they are
+        out = context if out_proj_weight is None else context @ np.asarray(out_proj_weight, ct).T
         if out_proj_bias is not None:
             out = out + np.asarray(out_proj_bias, ct)
         if seq_first:
@@ -196,6 +201,12 @@ PITFALLS = [
     (variant(weights_always=True), "no_weights", "need_weights=False expects None"),
     # unchecked: NumPy's reshape error instead of the message naming B*num_heads
     (variant(checks=False), "attn_mask_3d_slices_not_bh", "message 'cannot reshape array"),
+    # heads concatenated in the wrong order: without W_o the output shows it directly
+    (variant(merge="heads_last"), "no_out_proj_f32", "elements differ"),
+    # out_proj=False with W_o given anyway: applied silently instead of refused
+    (variant(checks=False), "out_proj_weight_given_without_out_proj", "returned normally"),
+    # W_o missing under out_proj=True: silently read as "no output projection"
+    (variant(checks=False), "out_proj_weight_missing", "returned normally"),
 ]
 
 
@@ -289,3 +300,30 @@ def test_the_oracle_matches_torch_with_kdim_vdim_and_both_masks_float64() -> Non
     assert none is None
     no_weights = SUITE.resolve(Case("nw", dict(case.params), {"need_weights": False}))
     assert SUITE.run_oracle(SUITE.make_inputs(no_weights), no_weights)[1] is None
+
+
+def test_the_oracle_without_w_o_matches_f_linear_and_sdpa_float64() -> None:
+    """out_proj=False: F.linear for the three projections, heads split as contiguous d_h
+    blocks, F.scaled_dot_product_attention (True-attends mask), heads concatenated: equal to
+    the oracle (an independent route from the library adapter's identity W_o)."""
+    torch = pytest.importorskip("torch")
+    F = torch.nn.functional
+    case = SUITE.resolve(
+        Case(
+            "no_wo",
+            {"dtype": "float64", "mask": "bool", "kdim": 6, "vdim": 10},
+            {"out_proj": False, "need_weights": False},
+        )
+    )
+    inputs = SUITE.make_inputs(case)
+    expected, none = SUITE.run_oracle(inputs, case)
+    assert none is None and inputs["out_proj_weight"] is None
+    t = {n: torch.from_numpy(v) for n, v in inputs.items() if isinstance(v, np.ndarray)}
+    H, (B, L, E), S = inputs["num_heads"], inputs["query"].shape, inputs["key"].shape[1]
+    b = t["in_proj_bias"]
+    q = F.linear(t["query"], t["q_proj_weight"], b[:E]).view(B, L, H, E // H).transpose(1, 2)
+    k = F.linear(t["key"], t["k_proj_weight"], b[E : 2 * E]).view(B, S, H, E // H).transpose(1, 2)
+    v = F.linear(t["value"], t["v_proj_weight"], b[2 * E :]).view(B, S, H, E // H).transpose(1, 2)
+    attend = (~t["key_padding_mask"]).view(B, 1, 1, S)  # default polarity: True ignores
+    got = F.scaled_dot_product_attention(q, k, v, attn_mask=attend).transpose(1, 2)
+    np.testing.assert_allclose(got.reshape(B, L, E).numpy(), expected, rtol=1e-10, atol=1e-12)

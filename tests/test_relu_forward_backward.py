@@ -163,3 +163,28 @@ def test_an_in_place_op_on_the_saved_output_is_refused_by_autograd() -> None:
     (want,) = torch.autograd.grad(f.relu(leaf), leaf, torch.from_numpy(g))
     np.testing.assert_array_equal(relu_backward(x, g, ReluBackwardOptions()), want.numpy())
     np.testing.assert_array_equal(relu_forward_backward(x, ReluOptions()), f.relu(leaf).detach())
+
+
+def test_a_chunked_kernel_wrong_past_its_first_chunk_is_caught() -> None:
+    """A kernel over 64K-element chunks whose later chunks are copied unrectified (forward)
+    or pass g unmasked (backward): the small cases fit in one chunk and pass; multi_block
+    (420,000 elements) is what catches it."""
+    chunk = 1 << 16
+
+    def forward(x: Any, opts: Any) -> Any:
+        flat = np.ascontiguousarray(x).reshape(-1)
+        out = flat.copy()
+        np.maximum(flat[:chunk], np.zeros((), x.dtype), out=out[:chunk])
+        return out.reshape(x.shape)
+
+    def backward(x: Any, g: Any, opts: Any) -> Any:
+        check_backward(x, g)
+        fx, fg = np.ascontiguousarray(x).reshape(-1), np.ascontiguousarray(g).reshape(-1)
+        out = fg.copy()
+        out[:chunk] = np.where(fx[:chunk] <= 0, np.zeros((), g.dtype), fg[:chunk])
+        return out.reshape(g.shape)
+
+    _ok(forward, "random_2d", "random_4d_f64", "flat")
+    _bad(_verdict(forward, "multi_block"), "elements differ")
+    _ok(backward, "random_2d", "random_4d_f64", "flat", backward=True)
+    _bad(_verdict(backward, "multi_block", backward=True), "elements differ")

@@ -351,3 +351,90 @@ def test_torch_gradcheck_agrees_on_a_slice_with_minus_inf_entries() -> None:
         (grad,) = torch.autograd.grad(fn(xt, dim=-1), xt, torch.from_numpy(g))
         ours = softmax_stable_and_gradients_backward(x, g, SoftmaxOptions(function=function))
         np.testing.assert_allclose(ours, grad.numpy(), rtol=1e-12, atol=1e-15)
+
+
+# ---- the stable sigmoid (function='sigmoid') ---------------------------------------------
+
+
+def _elementwise(fn: Callable[[np.ndarray], np.ndarray]) -> Callable[..., Any]:
+    """A forward implementation applying fn elementwise in x's dtype."""
+
+    def impl(x: Any, opts: SoftmaxOptions) -> Any:
+        normalized_axis(opts)
+        with np.errstate(all="ignore"):
+            return fn(np.asarray(x)).astype(x.dtype)
+
+    return impl
+
+
+def _elementwise_backward(slope: Callable[[np.ndarray], np.ndarray]) -> Callable[..., Any]:
+    """A backward implementation g·slope(x) in x's dtype."""
+
+    def impl(x: Any, g: Any, opts: SoftmaxOptions) -> Any:
+        normalized_axis(opts)
+        with np.errstate(all="ignore"):
+            return (np.asarray(g) * slope(np.asarray(x))).astype(x.dtype)
+
+    return impl
+
+
+def _sigmoid(z: np.ndarray) -> np.ndarray:
+    e = np.exp(-np.abs(z))
+    return np.where(z >= 0, 1 / (1 + e), e / (1 + e))
+
+
+def test_the_one_sided_sigmoid_forms_overflow_on_their_bad_side() -> None:
+    """e^x/(1 + e^x) is inf/inf at x ~ +1000; 1/(1 + e^-x) is right (1/inf = 0) but
+    overflows on the way, so only the first form is a wrong answer the suite must catch."""
+    exp_form = _elementwise(lambda z: np.exp(z) / (1 + np.exp(z)))
+    assert _verdict(_elementwise(_sigmoid), "sigmoid_wide_spread_f64").status == "pass"
+    assert _verdict(exp_form, "sigmoid_f32").status == "pass"
+    _bad(_verdict(exp_form, "sigmoid_logits_1000"), "NaN where the oracle has a number")
+    _bad(_verdict(exp_form, "sigmoid_wide_spread_f64"), "NaN where the oracle has a number")
+
+
+def test_the_dead_slice_rule_does_not_apply_to_the_sigmoid() -> None:
+    """sigmoid(-inf) = 0: a row of -inf gives zeros, not the softmax's NaN slice."""
+
+    def dead_rows_nan(z: np.ndarray) -> np.ndarray:
+        out = _sigmoid(z)
+        out[np.all(z == -np.inf, axis=-1)] = np.nan
+        return out
+
+    _bad(_verdict(_elementwise(dead_rows_nan), "sigmoid_neg_inf_rows"), "NaN where the oracle")
+
+
+def test_the_sigmoid_derivative_must_not_overflow() -> None:
+    """σ' = e^-x/(1 + e^-x)^2 is inf/inf at x ~ -1000; σ·(1 - σ) and e/(1 + e)^2 with
+    e = exp(-|x|) are fine; the suite's numpy implementation is the latter."""
+
+    def naive(z: np.ndarray) -> np.ndarray:
+        return np.exp(-z) / (1 + np.exp(-z)) ** 2
+
+    right = _elementwise_backward(lambda z: _sigmoid(z) * (1 - _sigmoid(z)))
+    for case in ("sigmoid_f32", "sigmoid_very_negative", "sigmoid_wide_spread_f64"):
+        assert _verdict(right, case, BACKWARD_SUITE).status == "pass", case
+        v = verify(BACKWARD_SUITE, NUMPY_BACKWARD, BACKWARD_SUITE.find_case(case))
+        assert v.status == "pass", (case, v.detail)
+    _bad(_verdict(_elementwise_backward(naive), "sigmoid_very_negative", BACKWARD_SUITE), "NaN")
+    # the softmax VJP applied to the sigmoid: a different function altogether
+    softmax_rule = _elementwise_backward(lambda z: _sigmoid(z))
+    _bad(_verdict(softmax_rule, "sigmoid_f32", BACKWARD_SUITE), "elements differ")
+
+
+def test_the_sigmoid_oracle_matches_scipy_expit_and_torch_autograd() -> None:
+    import scipy.special
+
+    torch = pytest.importorskip("torch")
+    x = np.concatenate([np.linspace(-800, 800, 101), [-np.inf, np.inf, 0.0, -0.0]])[None, :]
+    opts = SoftmaxOptions(function="sigmoid")
+    np.testing.assert_allclose(
+        softmax_stable_and_gradients(x, opts), scipy.special.expit(x), rtol=1e-15, atol=1e-300
+    )
+    g = np.random.default_rng(0).standard_normal(x.shape)
+    t = torch.from_numpy(x[:, :-4].copy()).requires_grad_(True)
+    (grad,) = torch.autograd.grad(torch.sigmoid(t), t, torch.from_numpy(g[:, :-4].copy()))
+    expected = softmax_stable_and_gradients_backward(x[:, :-4], g[:, :-4], opts)
+    # torch's sigmoid backward is g·σ·(1 - σ): for x >> 0 the 1 - σ cancels to an absolute
+    # error ~ eps·|g| (|g| < 5 here), where the oracle keeps e^-x exactly
+    np.testing.assert_allclose(grad.numpy(), expected, rtol=1e-12, atol=5 * 2.0**-52)

@@ -1,8 +1,8 @@
 """flops_params_count with torch.utils.flop_counter.FlopCounterMode: each row's module
 (nn.Conv2d, nn.ConvTranspose2d, nn.Linear, nn.BatchNorm2d in eval mode, nn.ReLU,
-nn.MaxPool2d, nn.AvgPool2d) built on the meta device and run on a meta input of the row's
-shape under the counter (no memory, no arithmetic); parameters are the module's
-parameters' numel. FlopCounterMode counts no elementwise work.
+nn.MaxPool2d, nn.AvgPool2d, or torch.bmm for a batched product) built on the meta device and
+run on a meta input of the row's shape under the counter (no memory, no arithmetic);
+parameters are the module's parameters' numel. FlopCounterMode counts no elementwise work.
 """
 
 from __future__ import annotations
@@ -34,7 +34,21 @@ def _module(row: list[int]) -> tuple[nn.Module, tuple[int, ...]]:
         return nn.ReLU(), (n, ci, h, w)
     if kind == 5:
         return nn.MaxPool2d((kh, kw), s, p, d), (n, ci, h, w)
-    return nn.AvgPool2d((kh, kw), s, p), (n, ci, h, w)
+    if kind == 6:
+        return nn.AvgPool2d((kh, kw), s, p), (n, ci, h, w)
+    return _Bmm(torch.empty((n, ci, co), device=meta)), (n, h * w, ci)
+
+
+class _Bmm(nn.Module):
+    """torch.bmm(x, other) with a fixed meta right-hand side: a batched product, no
+    parameters (the right operand is a buffer-free attribute)."""
+
+    def __init__(self, other: Any) -> None:
+        super().__init__()
+        self.other = other
+
+    def forward(self, x: Any) -> Any:
+        return torch.bmm(x, self.other)
 
 
 @implementation(

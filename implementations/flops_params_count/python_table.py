@@ -39,6 +39,11 @@ def _linear(r: Row) -> tuple[int, int, int]:
     return n * h * w * ci * co, b * n * h * w * co, (ci + b) * co
 
 
+def _bmm(r: Row) -> tuple[int, int, int]:
+    _, n, ci, h, w, co, *_ = r
+    return n * h * w * ci * co, 0, 0
+
+
 def _batchnorm(r: Row) -> tuple[int, int, int]:
     _, n, c, h, w, *_, b = r
     return 0, 2 * n * c * h * w, 2 * c * b
@@ -59,7 +64,7 @@ def _pool(per_window: Callable[[int], int]) -> Callable[[Row], tuple[int, int, i
 
 _COUNT: dict[int, Callable[[Row], tuple[int, int, int]]] = {
     0: _conv, 1: _linear, 2: _conv_t, 3: _batchnorm, 4: _relu,
-    5: _pool(lambda k: k - 1), 6: _pool(lambda k: k),
+    5: _pool(lambda k: k - 1), 6: _pool(lambda k: k), 7: _bmm,
 }  # fmt: skip
 
 

@@ -5,7 +5,8 @@ assigned as its parameters, so no weight is drawn or copied; with kdim or vdim !
 built with them and holds q/k/v_proj_weight apart, as torch does. The adapter flips the
 polarity of bool masks when True means attend, turns a bool mask into its additive form when
 the other mask is float (torch deprecates mixed mask types), and fixes the rows with no key
-left: torch gives NaN for a fully masked row but out_proj.bias for S = 0.
+left: torch gives NaN for a fully masked row but out_proj.bias for S = 0. With out_proj=False
+the module gets W_o = I and b_o = 0 (exact), so it returns the concatenated heads.
 """
 
 from __future__ import annotations
@@ -59,14 +60,20 @@ def mha(query: Any, key: Any, value: Any, key_padding_mask: Any, attn_mask: Any,
     check(query, key, value, key_padding_mask, attn_mask, in_proj_weight, in_proj_bias,
           out_proj_weight, out_proj_bias, q_proj_weight, k_proj_weight, v_proj_weight,
           num_heads, opts)  # fmt: skip
-    E, H, like = out_proj_weight.shape[1], int(num_heads), out_proj_weight
+    E, H, like = query.shape[2], int(num_heads), query
     Ek, Ev = key.shape[2], value.shape[2]
     module = torch.nn.MultiheadAttention(E, H, bias=True, kdim=Ek, vdim=Ev,
         batch_first=opts.batch_first, device="meta", dtype=like.dtype)  # fmt: skip
     zeros = like.new_zeros((3 * E,))
     state = {
         "in_proj_bias": zeros if in_proj_bias is None else in_proj_bias,
-        "out_proj.weight": out_proj_weight,
+        # out_proj=False: W_o = I and b_o = 0, an exact identity (each output is one product
+        # by 1 plus products by 0), so the module returns the concatenated heads
+        "out_proj.weight": (
+            torch.eye(E, dtype=like.dtype, device=like.device)
+            if out_proj_weight is None
+            else out_proj_weight
+        ),
         "out_proj.bias": zeros[:E] if out_proj_bias is None else out_proj_bias,
     }
     separate = (q_proj_weight, k_proj_weight, v_proj_weight)

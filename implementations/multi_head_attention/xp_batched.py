@@ -26,8 +26,8 @@ def mha(query: Any, key: Any, value: Any, key_padding_mask: Any, attn_mask: Any,
     dtype = check(query, key, value, key_padding_mask, attn_mask, in_proj_weight, in_proj_bias,
                   out_proj_weight, out_proj_bias, q_proj_weight, k_proj_weight, v_proj_weight,
                   num_heads, opts)  # fmt: skip
-    xp, dev = array_namespace(query, out_proj_weight), device(query)
-    E, H = out_proj_weight.shape[1], int(num_heads)
+    xp, dev = array_namespace(query), device(query)
+    E, H = query.shape[2], int(num_heads)
     dh = E // H
     w_in = projection_weights(in_proj_weight, q_proj_weight, k_proj_weight, v_proj_weight, E)
     zero = xp.asarray(0.0, dtype=dtype, device=dev)
@@ -80,11 +80,14 @@ def mha(query: Any, key: Any, value: Any, key_padding_mask: Any, attn_mask: Any,
         context = xp.where(dead, xp.asarray(math.nan, dtype=dtype, device=dev), context)
     # back to the storage order of query, so the output GEMM writes the result in place
     context = xp.permute_dims(context, (0, 2, 1, 3) if opts.batch_first else (2, 0, 1, 3))
-    rows = xp.reshape(context, (context.shape[0] * context.shape[1], E))
-    out = xp.matmul(rows, xp.matrix_transpose(out_proj_weight))
-    if out_proj_bias is not None:
-        out += out_proj_bias
-    out = xp.reshape(out, (context.shape[0], context.shape[1], E))
+    if out_proj_weight is None:  # out_proj=False: the concatenated heads are the output
+        out = xp.reshape(context, (context.shape[0], context.shape[1], E))
+    else:
+        rows = xp.reshape(context, (context.shape[0] * context.shape[1], E))
+        out = xp.matmul(rows, xp.matrix_transpose(out_proj_weight))
+        if out_proj_bias is not None:
+            out += out_proj_bias
+        out = xp.reshape(out, (context.shape[0], context.shape[1], E))
     if not opts.need_weights:
         return out, None
     weights = xp.mean(scores, axis=1) if opts.average_attn_weights else scores

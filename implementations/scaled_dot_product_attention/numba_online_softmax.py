@@ -107,8 +107,20 @@ def _kernel(
 
 @implementation("scaled_dot_product_attention", "numba", "online_softmax")
 def attention(q: Any, k: Any, v: Any, mask: Any, scale: Any, opts: AttentionOptions) -> Any:
-    """Mask-to-bias in NumPy; the compiled kernel does all the arithmetic."""
+    """Mask-to-bias in NumPy; the compiled kernel does all the arithmetic (float16 inputs in
+    float32: logits past 65504 would overflow, and Numba has no float16 arithmetic)."""
     dtype = ARGS.check(q, k, v, mask, scale)
+    if dtype == np.float16:
+        if mask is not None and mask.dtype != np.bool_:
+            mask = mask.astype(np.float32)
+        q, k, v = (a.astype(np.float32) for a in (q, k, v))
+        return _attention(q, k, v, mask, scale, opts, np.dtype(np.float32)).astype(np.float16)
+    return _attention(q, k, v, mask, scale, opts, dtype)
+
+
+def _attention(
+    q: Any, k: Any, v: Any, mask: Any, scale: Any, opts: AttentionOptions, dtype: Any
+) -> Any:
     (B, H, L, d), S, dv = q.shape, k.shape[2], v.shape[3]
     if mask is None:
         bias = np.zeros((1, 1, 1, 1), dtype=dtype)

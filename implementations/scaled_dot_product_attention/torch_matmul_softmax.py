@@ -39,8 +39,17 @@ def _bias(mask: Any, L: int, S: int, like: Any, opts: AttentionOptions) -> Any:
 
 @implementation("scaled_dot_product_attention", ("torch_cpu", "torch_cuda"), "matmul_softmax")
 def attention(q: Any, k: Any, v: Any, mask: Any, scale: Any, opts: AttentionOptions) -> Any:
-    """(q·kᵀ)·scale + bias -> torch.softmax -> ·v, per block of query rows."""
+    """(q·kᵀ)·scale + bias -> torch.softmax -> ·v, per block of query rows; float16 works in
+    float32 (logits past 65504 would overflow) and rounds once."""
     ARGS.check(q, k, v, mask, scale)
+    if q.dtype == torch.float16:
+        if mask is not None and mask.dtype != torch.bool:
+            mask = mask.float()
+        return _attention(q.float(), k.float(), v.float(), mask, scale, opts).half()
+    return _attention(q, k, v, mask, scale, opts)
+
+
+def _attention(q: Any, k: Any, v: Any, mask: Any, scale: Any, opts: AttentionOptions) -> Any:
     (B, H, L, d), S, dv = q.shape, k.shape[2], v.shape[3]
     scale = 1.0 / math.sqrt(d) if scale is None else float(scale)
     bias = _bias(mask, L, S, q, opts)

@@ -2,7 +2,8 @@
 
 One code for NumPy, torch (CPU and CUDA) and CuPy via array-api-compat: scores are built for a
 block of query rows at a time (all batches and heads), so peak memory stays bounded whatever
-L·S is; everything runs in the input dtype and every step over the scores works in place.
+L·S is; everything runs in the input dtype (float16 in float32: QKᵀ at a scale of 1e4 overflows
+float16) and every step over the scores works in place.
 """
 
 from __future__ import annotations
@@ -22,8 +23,20 @@ _BLOCK_ELEMENTS = 1 << 24  # scores per block: 64 MiB in float32
     "scaled_dot_product_attention", ("numpy", "torch_cpu", "torch_cuda", "cupy"), "materialized"
 )
 def attention(q: Any, k: Any, v: Any, mask: Any, scale: Any, opts: AttentionOptions) -> Any:
-    """Q·Kᵀ per row block via matmul, additive bias, max-subtracted exp in place, then ·V."""
+    """Q·Kᵀ per row block via matmul, additive bias, max-subtracted exp in place, then ·V;
+    float16 works in float32 (logits past 65504 would overflow) and rounds once."""
     dtype, xp = ARGS.check(q, k, v, mask, scale), array_namespace(q, k, v)
+    if dtype == xp.float16:
+        q, k, v = (xp.astype(a, xp.float32) for a in (q, k, v))
+        if mask is not None and not xp.isdtype(mask.dtype, "bool"):
+            mask = xp.astype(mask, xp.float32)
+        return xp.astype(_attention(q, k, v, mask, scale, opts, xp.float32, xp), dtype)
+    return _attention(q, k, v, mask, scale, opts, dtype, xp)
+
+
+def _attention(
+    q: Any, k: Any, v: Any, mask: Any, scale: Any, opts: AttentionOptions, dtype: Any, xp: Any
+) -> Any:
     (B, H, L, d), S, dv, dev = q.shape, k.shape[2], v.shape[3], device(q)
     scale = 1.0 / math.sqrt(d) if scale is None else float(scale)
     zero, blocked = (xp.asarray(x, dtype=dtype, device=dev) for x in (0.0, -math.inf))

@@ -144,7 +144,12 @@ def _forward(z: Any, log: bool, fill: float) -> Any:
     return out
 
 
-@implementation("softmax_stable_and_gradients", "cupy", "rowblock")
+@implementation(
+    "softmax_stable_and_gradients",
+    "cupy",
+    "rowblock",
+    supports={"function": ("softmax", "log_softmax")},
+)
 def softmax(x: Any, opts: SoftmaxOptions) -> Any:
     """One block per slice: block max, block sum of exp, one write pass."""
     dtype, axis = check_forward(x, opts)
@@ -155,7 +160,13 @@ def softmax(x: Any, opts: SoftmaxOptions) -> Any:
     return out.T if axis == 0 else out
 
 
-@implementation("softmax_stable_and_gradients.backward", "cupy", "rowblock", prepare=True)
+@implementation(
+    "softmax_stable_and_gradients.backward",
+    "cupy",
+    "rowblock",
+    prepare=True,
+    supports={"function": ("softmax", "log_softmax")},
+)
 def softmax_backward(x: Any, g: Any, opts: SoftmaxOptions) -> Callable[[], Any]:
     """Setup: the forward's output and the all -inf slices; timed: one block per slice,
     a block-wide dot (or sum) and one write pass."""

@@ -1,6 +1,7 @@
 """scipy.special.softmax / log_softmax, adapted to the suite's all -inf convention.
 
-What a SciPy user calls: softmax(x, axis) or log_softmax(x, axis). SciPy gives NaN for a
+What a SciPy user calls: softmax(x, axis) or log_softmax(x, axis), or expit(x) for the
+sigmoid. SciPy gives NaN for a
 slice of all -inf (the default); the adapter zeroes those slices for all_neg_inf='zero'.
 """
 
@@ -31,8 +32,11 @@ from suites.softmax_stable_and_gradients import SoftmaxOptions, check_forward
     },
 )
 def softmax(x: Any, opts: SoftmaxOptions) -> Any:
-    """scipy.special.softmax(x, axis) or log_softmax(x, axis); zero-filled all -inf slices."""
+    """scipy.special.softmax(x, axis), log_softmax(x, axis) or expit(x); zero-filled all -inf
+    slices."""
     _, axis = check_forward(x, opts)
+    if opts.function == "sigmoid":
+        return scipy.special.expit(x)
     fn = scipy.special.softmax if opts.function == "softmax" else scipy.special.log_softmax
     with np.errstate(invalid="ignore", divide="ignore", over="ignore"):
         out = fn(x, axis=axis)

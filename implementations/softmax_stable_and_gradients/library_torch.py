@@ -1,4 +1,5 @@
-"""torch.nn.functional.softmax / log_softmax forward, and their VJP through autograd.
+"""torch.nn.functional.softmax / log_softmax (or torch.sigmoid) forward, and their VJP through
+autograd.
 
 The forward is what a practitioner calls. The backward builds the graph in setup (x with
 requires_grad, the forward) and times only torch.autograd.grad with the upstream gradient,
@@ -25,6 +26,8 @@ def _dead(x: Any, axis: int) -> Any:
 
 
 def _call(x: Any, axis: int, opts: SoftmaxOptions) -> Any:
+    if opts.function == "sigmoid":
+        return torch.sigmoid(x)
     fn = F.softmax if opts.function == "softmax" else F.log_softmax
     if opts.all_neg_inf == "nan":
         return fn(x, dim=axis)

@@ -179,7 +179,12 @@ def _run_forward(z: Any, log: bool, fill: float) -> Any:
     return out
 
 
-@implementation("softmax_stable_and_gradients", "numba", "online")
+@implementation(
+    "softmax_stable_and_gradients",
+    "numba",
+    "online",
+    supports={"function": ("softmax", "log_softmax")},
+)
 def softmax(x: Any, opts: SoftmaxOptions) -> Any:
     """Online max-and-sum pass over tiles, then one rescale pass; float16 runs in float32."""
     dtype, axis = check_forward(x, opts)
@@ -190,7 +195,13 @@ def softmax(x: Any, opts: SoftmaxOptions) -> Any:
     return out.T if axis == 0 else out
 
 
-@implementation("softmax_stable_and_gradients.backward", "numba", "online", prepare=True)
+@implementation(
+    "softmax_stable_and_gradients.backward",
+    "numba",
+    "online",
+    prepare=True,
+    supports={"function": ("softmax", "log_softmax")},
+)
 def softmax_backward(x: Any, g: Any, opts: SoftmaxOptions) -> Callable[[], Any]:
     """Setup: the online forward (its output saved, as autograd keeps it); timed: one dot or
     sum and one fused update per row."""

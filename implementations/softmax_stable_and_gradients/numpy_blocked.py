@@ -4,6 +4,8 @@ pass an in-place ufunc on the output block (no full-size temporaries).
 Per block: row max, subtract into the output, exp in place, row sum, scale in place; the
 max, exp, sum and scale passes re-read the block from L2 instead of memory. float16 inputs
 are worked in float32 (one rounding at the end). Slices along axis 0 are transposed once.
+The stable sigmoid is elementwise: e = exp(-|x|) (never overflows), then 1/(1 + e) or
+e/(1 + e) by sign; its derivative is e/(1 + e)^2 for either sign (no 1 - σ cancellation).
 """
 
 from __future__ import annotations
@@ -49,6 +51,24 @@ def _forward_rows(z: np.ndarray, log: bool, fill: float, work: Any) -> np.ndarra
     return out
 
 
+def _exp_neg_abs(x: np.ndarray, work: Any) -> np.ndarray:
+    """e = exp(-|x|) in dtype ``work``, one buffer: in (0, 1], NaN stays NaN."""
+    e: np.ndarray = np.abs(x, dtype=work)
+    np.negative(e, out=e)
+    np.exp(e, out=e)
+    return e
+
+
+def _sigmoid(x: np.ndarray, work: Any) -> np.ndarray:
+    """1/(1 + e) where x >= 0, e/(1 + e) where x < 0, with e = exp(-|x|)."""
+    e = _exp_neg_abs(x, work)
+    with np.errstate(invalid="ignore"):
+        num = np.where(x < 0, e, np.ones((), work))  # NaN: e is NaN, the quotient too
+    e += 1
+    np.divide(num, e, out=e)
+    return e
+
+
 def _layout(x: np.ndarray, axis: int) -> np.ndarray:
     """The slices as C-contiguous rows."""
     return np.ascontiguousarray(x.T if axis == 0 else x)
@@ -59,6 +79,8 @@ def softmax(x: Any, opts: SoftmaxOptions) -> Any:
     """Row blocks in L2: max, subtract, exp, sum and scale in place on the output block."""
     dtype, axis = check_forward(x, opts)
     work = np.float32 if dtype == np.float16 else dtype
+    if opts.function == "sigmoid":
+        return _sigmoid(x, work).astype(dtype, copy=False)
     fill = np.nan if opts.all_neg_inf == "nan" else 0.0
     out = _forward_rows(_layout(x, axis), opts.function == "log_softmax", fill, work)
     out = out.astype(dtype, copy=False)
@@ -91,6 +113,10 @@ def softmax_backward(x: Any, g: Any, opts: SoftmaxOptions) -> Callable[[], Any]:
     """Setup: the blocked forward (its saved output); timed: the blocked VJP."""
     dtype, axis = check_backward(x, g, opts)
     work = np.float32 if dtype == np.float16 else dtype
+    if opts.function == "sigmoid":  # saved: σ' = e/(1 + e)^2, e = exp(-|x|)
+        e = _exp_neg_abs(x, work)
+        slope = e / np.square(e + 1)
+        return lambda: np.multiply(g, slope, dtype=work).astype(dtype, copy=False)
     log = opts.function == "log_softmax"
     z = _layout(x, axis)
     saved = _forward_rows(z, log, np.nan, work)  # dead rows stay NaN: their VJP is NaN

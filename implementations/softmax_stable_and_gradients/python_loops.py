@@ -51,7 +51,13 @@ def _forward(x: Any, axis: int, opts: SoftmaxOptions) -> tuple[Rows, Rows]:
     return [p[0] for p in pairs], [p[1] for p in pairs]
 
 
-@implementation("softmax_stable_and_gradients", "python", "loops", max_flops=_CAP)
+@implementation(
+    "softmax_stable_and_gradients",
+    "python",
+    "loops",
+    max_flops=_CAP,
+    supports={"function": ("softmax", "log_softmax")},
+)
 def softmax(x: Any, opts: SoftmaxOptions) -> Rows:
     """Max, exp-and-fsum, scale: three loops per slice on floats."""
     _, axis = check_forward(x, opts)
@@ -75,6 +81,7 @@ def _vjp_row(s: list[float], g: list[float], log: bool, dead: bool, fill: float)
     "loops",
     max_flops=_CAP,
     prepare=True,
+    supports={"function": ("softmax", "log_softmax")},
     expected_failures={
         "g_other_dtype": "plain lists carry no dtype: a float64 g beside a float32 x is "
         "indistinguishable from a float32 one"

@@ -33,7 +33,12 @@ def _forward(x: Any, axis: int, log: bool) -> tuple[Any, Any]:
     return out, dead
 
 
-@implementation("softmax_stable_and_gradients", ("torch_cpu", "torch_cuda"), "inplace")
+@implementation(
+    "softmax_stable_and_gradients",
+    ("torch_cpu", "torch_cuda"),
+    "inplace",
+    supports={"function": ("softmax", "log_softmax")},
+)
 def softmax(x: Any, opts: SoftmaxOptions) -> Any:
     """x - amax into one buffer, then exp_ and div_ (or - logsumexp) in place on it."""
     _, axis = check_forward(x, opts)
@@ -44,7 +49,11 @@ def softmax(x: Any, opts: SoftmaxOptions) -> Any:
 
 
 @implementation(
-    "softmax_stable_and_gradients.backward", ("torch_cpu", "torch_cuda"), "inplace", prepare=True
+    "softmax_stable_and_gradients.backward",
+    ("torch_cpu", "torch_cuda"),
+    "inplace",
+    prepare=True,
+    supports={"function": ("softmax", "log_softmax")},
 )
 def softmax_backward(x: Any, g: Any, opts: SoftmaxOptions) -> Callable[[], Any]:
     """Setup: the forward's output (as autograd saves it); timed: a dot or sum, then one

@@ -307,8 +307,15 @@ CASES = [
     # one-hot probability rows that miss their target: p = 0 costs 100 (the -100 log floor);
     # sklearn's log_loss clips p at the dtype's eps instead (its adapter's expected failure)
     case("index_probabilities_exact_01", exact01=True, weight="random", options=PIN),
-    case("index_probabilities_kdim_sum", N=3, C=5, S=(4,), weight="random", ignored=0.3,
-         options={**PIN, **SUM}),  # fmt: skip
+    case(
+        "index_probabilities_kdim_sum",
+        N=3,
+        C=5,
+        S=(4,),
+        weight="random",
+        ignored=0.3,
+        options={**PIN, **SUM},
+    ),
     case("probability", weight="random", options=PROB),
     case("probability_f64", dtype="float64", options=PROB),
     case("probability_sum_kdim", N=3, C=5, S=(4,), weight="random", options={**PROB, **SUM}),

@@ -1,6 +1,7 @@
 """Suite for precision_recall_f1_ap: precision, recall, F_β at a score threshold, and
 sklearn's step-wise average precision (or the interpolated APs of VOC all-point, VOC2007
-11-point and COCO 101-point), with sklearn's averages and zero_division.
+11-point and COCO 101-point; tied scores grouped or taken one by one), with sklearn's
+averages and zero_division.
 
 Predictions are scores >= threshold. P = TP/(TP + FP), R = TP/(TP + FN), F_β =
 (1 + β²)·TP / ((1 + β²)·TP + β²·FN + FP) (= the harmonic form where P + R > 0); a 0/0 is
@@ -57,6 +58,13 @@ class PrfOptions(Options):
         "mean of E at recall 0, 0.1, .., 1 (VOC2007 11-point) or at 0, 0.01, .., 1 (COCO "
         "101-point), E = 0 past the last recall; the devkits' float grids",
     )
+    ties: str = option(
+        "grouped",
+        "sequential",
+        meaning="AP: tied scores form one threshold (sklearn), or are taken one by one in "
+        "input order (a stable sort by descending score, as detection evaluators do: "
+        "order-dependent); P, R and F at the threshold do not depend on it",
+    )
 
 
 #: the devkits' recall grids, as they compute them (np.arange's 0.30000000000000004, ...)
@@ -107,13 +115,20 @@ def check(scores: Any, labels: Any, threshold: Any, beta: Any, opts: PrfOptions)
     return dtype
 
 
-def _ap(s: np.ndarray, y: np.ndarray, interp: str = "step") -> float:
+def _ap(s: np.ndarray, y: np.ndarray, interp: str = "step", ties: str = "grouped") -> float:
     """AP over the distinct scores, highest first; 0 without positives. Step: per distinct
     score, its positives (the recall step) times the precision of everything scored at or
-    above it; otherwise interpolated_ap of the same grouped curve."""
+    above it; otherwise interpolated_ap of the same grouped curve. Sequential ties: every
+    score its own threshold, in a stable descending sort's order."""
     n_pos = int(y.sum())
     if n_pos == 0:
         return 0.0
+    if ties == "sequential":
+        ranked = y[np.argsort(-s, kind="stable")].astype(np.float64)
+        tp_seq, seen_seq = np.cumsum(ranked), np.arange(1.0, s.size + 1.0)
+        if interp != "step":
+            return interpolated_ap(tp_seq, seen_seq, n_pos, interp)
+        return float((ranked / n_pos * tp_seq / seen_seq).sum())
     values, where = np.unique(s, return_inverse=True)  # ascending
     pos_at = np.bincount(where, weights=y, minlength=values.size)[::-1]  # from the top
     tp = np.cumsum(pos_at)
@@ -150,7 +165,8 @@ def precision_recall_f1_ap(scores: Any, labels: Any, threshold: Any, beta: Any,
     p = _ratio(tp, tp + fp, zero)
     r = _ratio(tp, tp + fn, zero)
     f = _ratio((1 + b2) * tp, (1 + b2) * tp + b2 * fn + fp, zero)
-    ap = np.array([_ap(s[:, j], y[:, j], opts.ap_interp) for j in range(s.shape[1])])
+    interp, ties = opts.ap_interp, opts.ties
+    ap = np.array([_ap(s[:, j], y[:, j], interp, ties) for j in range(s.shape[1])])
     if opts.average in ("binary", "micro"):
         return tuple(np.asarray(v[0]) for v in (p, r, f, ap))
     if opts.average == "none":
@@ -266,6 +282,20 @@ CASES = [
     ),
     case("coco101_macro", L=(5,), options=_ml("macro", ap_interp="coco101")),
     case("all_point_samples", N=30, L=(12,), options=_ml("samples", ap_interp="all_point")),
+    # ties taken one by one in input order (detection evaluators), step and interpolated
+    case("sequential_levels", pattern="levels", options={"ties": "sequential"}),
+    case(
+        "sequential_levels_f64",
+        pattern="levels",
+        dtype="float64",
+        options={"ties": "sequential", "ap_interp": "coco101"},
+    ),
+    case(
+        "sequential_micro",
+        L=(5,),
+        pattern="levels",
+        options=_ml("micro", ties="sequential", ap_interp="all_point"),
+    ),
     case(
         "many_levels_coco101",
         N=20000,
@@ -329,6 +359,7 @@ EDGES = [
     edge("perfect_voc11", pattern="perfect", options={"ap_interp": "voc11"}),  # AP = 1
     edge("all_tied_coco101", pattern="all_tied", options={"ap_interp": "coco101"}),
     edge("no_positives_all_point", no_positives_in="all", options={"ap_interp": "all_point"}),
+    edge("all_tied_sequential", pattern="all_tied", options={"ties": "sequential"}),
 ]
 ERRORS = [
     error("binary_with_multilabel", ValueError, r"\baverage\b", L=(5,)),
@@ -381,7 +412,9 @@ CONVENTIONS = (
     "threshold; not the trapezoid); ap_interp='all_point' / 'voc11' / 'coco101': the same "
     "grouped curve with the precision envelope E(r) = max P at recall >= r: its area, or its "
     "mean over np.arange(0, 1.1, 0.1) / np.linspace(0, 1, 101) (E = 0 past the last recall; "
-    "recall = TP/n_pos in float64, compared with those float grids); no positives: AP = 0. "
+    "recall = TP/n_pos in float64, compared with those float grids); ties='sequential': "
+    "each score its own threshold in a stable descending sort's order (input order among "
+    "ties; micro pools the rows' scores row by row); no positives: AP = 0. "
     "average='binary' for 1-D inputs; "
     "(N, L): micro (pooled counts, flattened AP), macro, weighted (by positives; no "
     "positives anywhere: sklearn's answer, R = zero_division, P and F zero_division "

@@ -217,6 +217,10 @@ def test_ties_walked_one_by_one_are_caught() -> None:
     _ok(_impl(one_by_one), "random", "random_f64")  # continuous scores: no ties
     _bad(_verdict(_impl(one_by_one), "levels_ties"), "output 'ap'")
     _bad(_verdict(_impl(one_by_one), "all_tied"), "output 'ap'")
+    # ... which is the ties='sequential' convention, where grouping the ties is the mistake
+    _ok(_impl(one_by_one), "sequential_levels", "all_tied_sequential")
+    _bad(_verdict(_impl(), "sequential_levels"), "output 'ap'")
+    _bad(_verdict(_impl(), "all_tied_sequential"), "output 'ap'")
 
 
 def test_greater_than_for_at_least_is_caught() -> None:

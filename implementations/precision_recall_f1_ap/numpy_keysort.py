@@ -2,7 +2,8 @@
 passes; AP from one sort per curve: float32 scores and labels packed into one int64 key
 (order-preserving score bits, the label as the low bit) sorted by value (SIMD np.sort, no
 argsort, no gather), float64 through argsort; then the step sum over the tied groups, or the
-interpolated APs from the groups' reversed running max of precision.
+interpolated APs from the groups' reversed running max of precision. Ties taken one by one:
+a stable argsort of the negated scores instead.
 """
 
 from __future__ import annotations
@@ -46,7 +47,9 @@ def _interpolated(tps: np.ndarray, seen: np.ndarray, n_pos: int, interp: str) ->
     return float(env[at[inside]].sum()) / grid.size
 
 
-def _curve(s: np.ndarray, y: np.ndarray, t: float, interp: str) -> tuple[int, int, int, float]:
+def _curve(
+    s: np.ndarray, y: np.ndarray, t: float, interp: str, ties: str
+) -> tuple[int, int, int, float]:
     y = y.astype(np.int64, copy=False)
     pred = s >= s.dtype.type(t) if s.dtype == np.float32 else s >= t
     n_pos = int(np.count_nonzero(y))
@@ -54,6 +57,13 @@ def _curve(s: np.ndarray, y: np.ndarray, t: float, interp: str) -> tuple[int, in
     fp = int(np.count_nonzero(pred)) - tp
     if n_pos == 0:
         return tp, fp, 0, 0.0
+    if ties == "sequential":  # every score its own threshold, ties in input order
+        ranked = y[np.argsort(-s, kind="stable")]
+        hits = np.cumsum(ranked)
+        seen = np.arange(1.0, s.size + 1.0)
+        if interp != "step":
+            return tp, fp, n_pos - tp, _interpolated(hits, seen, n_pos, interp)
+        return tp, fp, n_pos - tp, float((ranked * (hits / seen)).sum()) / n_pos
     value, lab = _descending(s, y)
     idx = np.append(np.flatnonzero(value[1:] != value[:-1]), lab.size - 1)
     tps = np.cumsum(lab)[idx]
@@ -69,5 +79,5 @@ def precision_recall_f1_ap(scores: Any, labels: Any, threshold: Any, beta: Any,
     """Counts by count_nonzero, AP by one packed sort per curve."""
     dtype = check(scores, labels, threshold, beta, opts)
     t, interp = float(threshold), opts.ap_interp
-    rows = [_curve(s, y, t, interp) for s, y in curves(scores, labels, opts)]
+    rows = [_curve(s, y, t, interp, opts.ties) for s, y in curves(scores, labels, opts)]
     return tuple(v.astype(dtype) for v in combine(rows, float(beta), opts))

@@ -1,6 +1,7 @@
 """precision_recall_f1_ap in pure Python: one counting loop, then the (score, label) pairs
 sorted from the top and walked once, an AP step at the end of each tied group (the
-interpolated APs: the groups' envelope walked back, then its area or grid values).
+interpolated APs: the groups' envelope walked back, then its area or grid values; ties
+taken one by one: a stable sort on the negated scores, every score a step).
 """
 
 from __future__ import annotations
@@ -35,7 +36,22 @@ def _interpolated(tps: list[int], seen: list[int], n_pos: int, interp: str) -> f
     return total / len(grid)
 
 
-def _curve(s: list[float], y: list[int], t: float, interp: str) -> tuple[int, int, int, float]:
+def _sequential(s: list[float], y: list[int], n_pos: int, interp: str) -> float:
+    """Every score its own threshold, in a stable sort on the negated scores."""
+    hits, ap = 0, 0.0
+    tps: list[int] = []
+    seen: list[int] = []
+    for i, j in enumerate(sorted(range(len(s)), key=lambda k: -s[k])):
+        hits += y[j]
+        tps.append(hits)
+        seen.append(i + 1)
+        ap += y[j] * hits / (i + 1)
+    return _interpolated(tps, seen, n_pos, interp) if interp != "step" else ap / n_pos
+
+
+def _curve(
+    s: list[float], y: list[int], t: float, interp: str, ties: str
+) -> tuple[int, int, int, float]:
     tp = fp = n_pos = 0
     for v, c in zip(s, y, strict=True):
         n_pos += c
@@ -44,6 +60,8 @@ def _curve(s: list[float], y: list[int], t: float, interp: str) -> tuple[int, in
             fp += 1 - c
     if n_pos == 0:
         return tp, fp, 0, 0.0
+    if ties == "sequential":  # a stable sort on the negated score: input order in ties
+        return tp, fp, n_pos - tp, _sequential(s, y, n_pos, interp)
     pairs = sorted(zip(s, y, strict=True), reverse=True)
     ap, hits, i = 0.0, 0, 0
     tps: list[int] = []
@@ -74,5 +92,7 @@ def precision_recall_f1_ap(scores: Any, labels: Any, threshold: Any, beta: Any,
     s_all, y_all = np.asarray(scores), np.asarray(labels)  # lists here: sliced as arrays
     t = float(np.asarray(threshold, dtype=s_all.dtype))  # compared in the scores' dtype
     interp = opts.ap_interp
-    rows = [_curve(s.tolist(), y.tolist(), t, interp) for s, y in curves(s_all, y_all, opts)]
+    rows = [
+        _curve(s.tolist(), y.tolist(), t, interp, opts.ties) for s, y in curves(s_all, y_all, opts)
+    ]
     return tuple(v.astype(dtype) for v in combine(rows, float(beta), opts))

@@ -125,14 +125,14 @@ def make_inputs(case: Case) -> Inputs:
     if pattern == "extreme":  # every other row: logits of ±extreme, each sign with each target
         big = float(p.get("extreme", 1e4))
         z[::2] = big * np.where(rng.uniform(size=z[::2].shape) < 0.5, -1.0, 1.0)
-        y[::4, :2] = [1.0, 0.0]
+        y[::4, :2] = [1.0, 0.0][:c]  # as many of the two columns as there are
     if pattern == "nan":
         z[1, 2] = np.nan
     if case.options.get("input") == "probabilities":
         z = 1.0 / (1.0 + np.exp(-z))
         if pattern in ("ends", "extreme"):  # exactly 0 and 1, with both targets
-            z[::3, :4] = [0.0, 1.0, 0.0, 1.0]
-            y[::3, :4] = [0.0, 0.0, 1.0, 1.0]
+            z[::3, :4] = [0.0, 1.0, 0.0, 1.0][:c]
+            y[::3, :4] = [0.0, 0.0, 1.0, 1.0][:c]
     if pattern == "no_positives":
         y[:] = 0.0
     if pattern == "invalid_probability":
@@ -261,7 +261,9 @@ def fuzz_strategy() -> Any:
 
     params = st.fixed_dictionaries(
         {
-            "N": st.integers(1, 40),
+            # at least 8 rows: a draw of one or two well-classified elements (logits of 8
+            # with the right sign) has losses below atol, a vacuous case verify refuses
+            "N": st.integers(8, 40),
             "C": st.integers(1, 12),
             "seed": st.integers(0, 2**31 - 1),
             "dtype": st.sampled_from(["float32", "float64"]),

@@ -304,6 +304,18 @@ CASES = [
     case("index_kdim_none_f64", N=3, C=5, S=(7,), dtype="float64", options=NONE),
     case("index_probabilities", weight="random", options=PIN),
     case("index_probabilities_none_f64", dtype="float64", options={**PIN, **NONE}),
+    # one-hot probability rows that miss their target: p = 0 costs 100 (the -100 log floor);
+    # sklearn's log_loss clips p at the dtype's eps instead (its adapter's expected failure)
+    case("index_probabilities_exact_01", exact01=True, weight="random", options=PIN),
+    case(
+        "index_probabilities_kdim_sum",
+        N=3,
+        C=5,
+        S=(4,),
+        weight="random",
+        ignored=0.3,
+        options={**PIN, **SUM},
+    ),
     case("probability", weight="random", options=PROB),
     case("probability_f64", dtype="float64", options=PROB),
     case("probability_sum_kdim", N=3, C=5, S=(4,), weight="random", options={**PROB, **SUM}),
@@ -389,6 +401,18 @@ def make_inputs_with_mistakes(case: Case) -> Inputs:
     return inputs
 
 
+def _below_eps(inputs: Inputs) -> bool:
+    """Index targets whose probability is below the dtype's eps, where sklearn's clip and
+    the -100 floor part (pred in [0, 1]: probabilities, not logits)."""
+    pred, target = np.asarray(inputs["pred"]), np.asarray(inputs["target"])
+    if pred.size == 0 or target.dtype.kind not in "iu" or pred.min() < 0 or pred.max() > 1:
+        return False
+    c = pred.shape[1]
+    kept = (target >= 0) & (target < c)
+    at = np.take_along_axis(pred, np.where(kept, target, 0)[:, None], axis=1)[:, 0]
+    return bool(np.any(kept & (at < np.finfo(pred.dtype).eps)))
+
+
 def fuzz_strategy() -> Any:
     from hypothesis import strategies as st
 
@@ -468,7 +492,10 @@ SUITE = Suite(
     fuzz=fuzz_strategy,
     backends=("numpy", "numba", "torch_cpu", "torch_cuda", "cupy", "library"),
     reference="torch.nn.functional.cross_entropy / nll_loss / binary_cross_entropy_with_logits "
-    "/ binary_cross_entropy",
+    "/ binary_cross_entropy; sklearn.metrics.log_loss (index targets, probabilities, "
+    "mean / sum: library/sklearn)",
+    # sklearn clips probabilities at the dtype's eps: a draw holding any below it diverges
+    divergent_inputs={"index_probabilities_exact_01": _below_eps},
 )
 
 SUITES = [SUITE]

@@ -2,7 +2,8 @@
 
 FL = α_t·(1 − p_t)^γ·ce per element of (N, C) logits (or probabilities) and targets in
 [0, 1], with ce the binary cross-entropy, p_t = p·y + (1 − p)(1 − y) and
-α_t = α·y + (1 − α)(1 − y); then one of five reductions.
+α_t = α·y + (1 − α)(1 − y); then one of five reductions. form='softmax' is the multi-class
+focal loss −α·y_c·(1 − p_c)^γ·log p_c with p the softmax over the C axis.
 """
 
 from __future__ import annotations
@@ -47,6 +48,14 @@ class FocalOptions(Options):
         "unused for logits",
         accepts=_clip_eps,
     )
+    form: str = option(
+        "sigmoid",
+        "softmax",
+        meaning="sigmoid: the per-element binary focal loss (torchvision); softmax: the "
+        "multi-class one, -α·y_c·(1 - p_c)^γ·log p_c with p the softmax over C of the logits "
+        "(or the given probabilities, log clipped at clip_eps), α a plain factor (negative: "
+        "off); 'none' keeps the (N, C) terms, whose row sums are the per-sample losses",
+    )
 
 
 def _out_of_unit(x: np.ndarray) -> np.ndarray:
@@ -83,6 +92,8 @@ def focal_loss(inputs: Any, targets: Any, alpha: float, gamma: float, opts: Foca
     z = np.asarray(inputs, dtype=np.float64).reshape(np.shape(inputs))
     y = np.asarray(targets, dtype=np.float64).reshape(np.shape(targets))
     with np.errstate(over="ignore", invalid="ignore", divide="ignore"):
+        if opts.form == "softmax":
+            return _reduce(_softmax_focal(z, y, alpha, gamma, opts), y, opts.reduction)
         if opts.input == "logits":
             p = 1.0 / (1.0 + np.exp(-z))  # exp overflow -> inf -> p = 0: exact
             ce = np.maximum(z, 0.0) - z * y + np.log1p(np.exp(-np.abs(z)))
@@ -96,6 +107,21 @@ def focal_loss(inputs: Any, targets: Any, alpha: float, gamma: float, opts: Foca
         if alpha >= 0:
             loss = loss * (alpha * y + (1.0 - alpha) * (1.0 - y))
         return _reduce(loss, y, opts.reduction)
+
+
+def _softmax_focal(z: np.ndarray, y: np.ndarray, alpha: float, gamma: float,
+                   opts: FocalOptions) -> np.ndarray:  # fmt: skip
+    """The multi-class terms -α·y·(1 - p)^γ·log p, log-softmax with the max shift (a NaN
+    logit makes its row NaN)."""
+    if opts.input == "logits":
+        shifted = z - (z.max(axis=1, keepdims=True) if z.shape[1] else 0.0)
+        log_p = shifted - np.log(np.exp(shifted).sum(axis=1, keepdims=True))
+        p = np.exp(log_p)
+    else:
+        p = z
+        log_p = np.where(np.isnan(p), np.nan, np.log(np.maximum(p, opts.clip_eps)))
+    loss: np.ndarray = -y * (1.0 - p) ** gamma * log_p
+    return loss * alpha if alpha >= 0 else loss
 
 
 def _reduce(loss: np.ndarray, y: np.ndarray, reduction: str) -> Any:
@@ -125,14 +151,14 @@ def make_inputs(case: Case) -> Inputs:
     if pattern == "extreme":  # every other row: logits of ±extreme, each sign with each target
         big = float(p.get("extreme", 1e4))
         z[::2] = big * np.where(rng.uniform(size=z[::2].shape) < 0.5, -1.0, 1.0)
-        y[::4, :2] = [1.0, 0.0]
+        y[::4, :2] = [1.0, 0.0][:c]  # as many of the two columns as there are
     if pattern == "nan":
         z[1, 2] = np.nan
     if case.options.get("input") == "probabilities":
         z = 1.0 / (1.0 + np.exp(-z))
         if pattern in ("ends", "extreme"):  # exactly 0 and 1, with both targets
-            z[::3, :4] = [0.0, 1.0, 0.0, 1.0]
-            y[::3, :4] = [0.0, 0.0, 1.0, 1.0]
+            z[::3, :4] = [0.0, 1.0, 0.0, 1.0][:c]
+            y[::3, :4] = [0.0, 0.0, 1.0, 1.0][:c]
     if pattern == "no_positives":
         y[:] = 0.0
     if pattern == "invalid_probability":
@@ -166,14 +192,20 @@ def tolerance(case: Case) -> Tolerance:
     absolute error is eps·|z|, so atol grows by |z|max (hard targets make z·y exact).
     Reductions sum N·C nonnegative terms (no cancellation): the element bounds add up,
     Σ|err| ≤ rtol·S + K·atol, divided like the sum; the summation itself adds the default
-    10·sqrt(K)·eps relative. float64 keeps the 1e-10 floor (float32 arithmetic fails it)."""
+    10·sqrt(K)·eps relative. float64 keeps the 1e-10 floor (float32 arithmetic fails it).
+    Softmax form: log p = (z − max) − log Σ exp carries an ulp of the first term (relative)
+    and of log C (absolute), so |z|max gives way to log C; there is no 1 − p_t cancellation
+    in ce (y·log p is a product)."""
     eps = EPS.get(case.dtype, 2.0**-24)
     p = case.params
     gamma = float(p.get("gamma", 2.0))
     zmax = 1.0
-    if p.get("soft", p.get("pattern") == "soft"):
+    softmax = case.options.get("form") == "softmax"
+    if p.get("soft", p.get("pattern") == "soft") and not softmax:
         zmax += 6.0 * float(p.get("scale", 2.0)) + abs(float(p.get("loc", 0.0)))
         zmax += float(p.get("extreme", 1e4)) if p.get("pattern") == "extreme" else 0.0
+    if softmax:  # log p = (z - max) - log Σ: an ulp of the first relative, of log C absolute
+        zmax += math.log(max(int(p["C"]), 1))
     rtol, atol = 32 * eps, 32 * (gamma + 1) * eps * zmax
     reduction = case.options.get("reduction", "none")
     why = "32 eps, atol 32·(γ+1)·eps·|z|max"
@@ -190,6 +222,7 @@ def tolerance(case: Case) -> Tolerance:
 
 PROB = {"input": "probabilities"}
 MEAN, SUM = {"reduction": "mean"}, {"reduction": "sum"}
+SOFTMAX = {"form": "softmax"}
 PER_SAMPLE, PER_POS = {"reduction": "per_sample_mean"}, {"reduction": "per_positive"}
 
 CASES = [
@@ -242,6 +275,31 @@ CASES = [
     edge("no_rows_per_positive", N=0, C=5, options=PER_POS),
     edge("no_classes", N=4, C=0),
     edge("no_classes_sum", N=4, C=0, options=SUM),
+    # the softmax (multi-class) form: log-softmax over C, α a plain factor
+    case("softmax_f32", options=SOFTMAX),
+    case("softmax_f64", dtype="float64", options=SOFTMAX),
+    case(
+        "softmax_soft_targets_sum_f64", pattern="soft", dtype="float64", options={**SOFTMAX, **SUM}
+    ),
+    case("softmax_per_positive_f32", options={**SOFTMAX, **PER_POS}),
+    case("softmax_probabilities_f64", dtype="float64", options={**SOFTMAX, **PROB}),
+    case("softmax_many_rows_sum", N=700, C=9, options={**SOFTMAX, **SUM}),
+    edge("softmax_gamma_0_f64", gamma=0.0, dtype="float64", options=SOFTMAX),  # α·CE
+    edge("softmax_alpha_off", alpha=-1.0, options={**SOFTMAX, **MEAN}),
+    # ±1e4: exp overflows without the max shift; log p = -2e4 exactly where p underflows
+    edge("softmax_logits_1e4", pattern="extreme", options=SOFTMAX),
+    edge(
+        "softmax_logits_1e4_f64",
+        pattern="extreme",
+        gamma=0.0,
+        dtype="float64",
+        options={**SOFTMAX, **SUM},
+    ),
+    edge("softmax_probabilities_0_and_1", pattern="ends", options={**SOFTMAX, **PROB}),
+    edge("softmax_nan_logit", pattern="nan", options=SOFTMAX),  # its whole row NaN
+    edge("softmax_one_class", N=12, C=1, options=SOFTMAX),  # p = 1: every term 0
+    edge("softmax_no_classes", N=4, C=0, options={**SOFTMAX, **SUM}),
+    edge("softmax_no_rows", N=0, C=5, options={**SOFTMAX, **MEAN}),
 ]
 
 ERRORS = [
@@ -261,7 +319,9 @@ def fuzz_strategy() -> Any:
 
     params = st.fixed_dictionaries(
         {
-            "N": st.integers(1, 40),
+            # at least 8 rows: a draw of one or two well-classified elements (logits of 8
+            # with the right sign) has losses below atol, a vacuous case verify refuses
+            "N": st.integers(8, 40),
             "C": st.integers(1, 12),
             "seed": st.integers(0, 2**31 - 1),
             "dtype": st.sampled_from(["float32", "float64"]),
@@ -278,7 +338,8 @@ def fuzz_strategy() -> Any:
 SUITE = Suite(
     algorithm="focal_loss",
     family="losses-and-metrics",
-    summary="Sigmoid focal loss of (N, C) logits or probabilities and targets in [0, 1].",
+    summary="Sigmoid (or softmax) focal loss of (N, C) logits or probabilities and targets "
+    "in [0, 1].",
     conventions=(
         "inputs, targets: (N, C), one floating dtype; alpha in [-1, 1] (any negative value "
         "switches α_t off, torchvision's alpha >= 0 test), gamma >= 0. Per element: "
@@ -289,7 +350,11 @@ SUITE = Suite(
         "unclipped p. reduction: 'none' -> (N, C); 'mean' -> the mean over N·C elements "
         "(NaN when empty, as torch); 'sum'; 'per_sample_mean' -> sum / N (NaN for N = 0); "
         "'per_positive' -> sum / max(1, rows with a target > 0). NaN propagates. Raises "
-        "ValueError for gamma < 0, targets outside [0, 1], probabilities outside [0, 1]."
+        "ValueError for gamma < 0, targets outside [0, 1], probabilities outside [0, 1]. "
+        "form='softmax': loss = -α·y·(1 - p)^γ·log p per (row, class) with p = softmax over "
+        "C (log-softmax with the max shift; a NaN logit makes its row NaN) or the given "
+        "probabilities (log p clipped at clip_eps), α >= 0 a plain factor, negative off; the "
+        "reductions as above (per_sample_mean = the mean per-sample loss)."
     ),
     args=ARGS,
     options=FocalOptions,

@@ -111,7 +111,7 @@ def make_inputs(case: Case) -> Inputs:
             w.reshape(-1)[::3] = 0.0
         dt = np.float64 if p.get("mixed") and len(s) == 1 else case.dtype
         params.append(w.astype(dt, copy=False))
-    if p.get("pattern") == "nan" and params and params[0].size:
+    if p.get("pattern") == "nan" and params and params[0].size > 1:
         params[0].reshape(-1)[1] = np.nan
     is_weight = np.array([len(s) >= 2 for s in shapes], dtype=bool)
     lam = {k: np.asarray(float(p.get(k, v)), dtype=case.dtype) for k, v in LAMBDAS.items()}
@@ -174,6 +174,8 @@ EDGES = [
     edge("huge_lambda", l1=1e6, l2=1e6),
     edge("lambda_zero", l1=0.0, l2=0.0),  # R = 0, every gradient 0
     edge("nan_parameter", pattern="nan"),
+    # L1 only: λ₁·sign(NaN) must stay NaN (torch.sign(NaN) is 0, and λ₂·w no longer adds it)
+    edge("nan_parameter_l1_only", pattern="nan", l2=0.0),
     edge("mixed_dtypes", mixed=True),
     edge("mixed_dtypes_weights", mixed=True, options=W),
     edge("no_parameters", shapes=[]),  # R = 0, no gradients
@@ -225,6 +227,12 @@ CONVENTIONS = (
     "is_weight not one flag per parameter."
 )
 
+
+def _nan_without_l2(inputs: Inputs) -> bool:
+    """A NaN parameter with λ₂ = 0: torch.sign's 0 for NaN is then all of its gradient."""
+    return float(inputs["l2"]) == 0.0 and any(bool(np.isnan(w).any()) for w in inputs["params"])
+
+
 SUITE = Suite(
     algorithm="l1_l2_penalty",
     family="losses-and-metrics",
@@ -250,6 +258,7 @@ SUITE = Suite(
     standard="bench_resnet34",
     multi_block={"P": 258},
     fuzz=fuzz_strategy,
+    divergent_inputs={"nan_parameter_l1_only": _nan_without_l2},
     backends=("numpy", "torch_cpu", "torch_cuda", "cupy", "library"),
     reference="torch autograd of the penalty; torch.optim.SGD(weight_decay=2·l2) (the "
     "gradient its first step puts in the momentum buffer, L1 preset as the gradient)",

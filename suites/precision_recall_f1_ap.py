@@ -1,5 +1,7 @@
 """Suite for precision_recall_f1_ap: precision, recall, F_β at a score threshold, and
-sklearn's step-wise average precision, with sklearn's averages and zero_division.
+sklearn's step-wise average precision (or the interpolated APs of VOC all-point, VOC2007
+11-point and COCO 101-point; tied scores grouped or taken one by one), with sklearn's
+averages and zero_division.
 
 Predictions are scores >= threshold. P = TP/(TP + FP), R = TP/(TP + FN), F_β =
 (1 + β²)·TP / ((1 + β²)·TP + β²·FN + FP) (= the harmonic form where P + R > 0); a 0/0 is
@@ -46,6 +48,41 @@ class PrfOptions(Options):
         meaning="the value of a 0/0 precision, recall or F: 0 (sklearn's 'warn' and 0.0), "
         "1, or NaN (left out of macro / weighted / samples means, as sklearn)",
     )
+    ap_interp: str = option(
+        "step",
+        "all_point",
+        "voc11",
+        "coco101",
+        meaning="AP: sklearn's step sum Σ (R_n - R_{n-1})·P_n; or interpolated with the "
+        "precision envelope E(r) = max P at recall >= r: its area (VOC2010+ all-point), the "
+        "mean of E at recall 0, 0.1, .., 1 (VOC2007 11-point) or at 0, 0.01, .., 1 (COCO "
+        "101-point), E = 0 past the last recall; the devkits' float grids",
+    )
+    ties: str = option(
+        "grouped",
+        "sequential",
+        meaning="AP: tied scores form one threshold (sklearn), or are taken one by one in "
+        "input order (a stable sort by descending score, as detection evaluators do: "
+        "order-dependent); P, R and F at the threshold do not depend on it",
+    )
+
+
+#: the devkits' recall grids, as they compute them (np.arange's 0.30000000000000004, ...)
+RECALL_11 = np.arange(0.0, 1.1, 0.1)
+RECALL_101 = np.linspace(0.0, 1.00, int(np.round((1.00 - 0.0) / 0.01)) + 1)
+
+
+def interpolated_ap(tps: np.ndarray, seen: np.ndarray, n_pos: int, interp: str) -> float:
+    """Interpolated AP of a curve given per tied group (from the top) the cumulative true
+    positives and the number of scores seen: recall tp/n_pos and precision tp/seen are
+    float64 divisions of exact counts (so the grid comparisons are the devkits' own)."""
+    rec, prec = tps / float(n_pos), tps / seen
+    env = np.maximum.accumulate(prec[::-1])[::-1]  # max precision at this recall or above
+    if interp == "all_point":
+        return float((np.diff(rec, prepend=0.0) * env).sum())
+    grid = RECALL_11 if interp == "voc11" else RECALL_101
+    at = np.searchsorted(rec, grid, side="left")  # the first recall >= each grid point
+    return float(np.where(at < env.size, env[np.minimum(at, env.size - 1)], 0.0).mean())
 
 
 def _two_first(x: np.ndarray) -> np.ndarray:
@@ -78,17 +115,26 @@ def check(scores: Any, labels: Any, threshold: Any, beta: Any, opts: PrfOptions)
     return dtype
 
 
-def _ap(s: np.ndarray, y: np.ndarray) -> float:
-    """Step-wise AP over the distinct scores, highest first; 0 without positives. Per
-    distinct score: its positives (the recall step) times the precision of everything
-    scored at or above it."""
+def _ap(s: np.ndarray, y: np.ndarray, interp: str = "step", ties: str = "grouped") -> float:
+    """AP over the distinct scores, highest first; 0 without positives. Step: per distinct
+    score, its positives (the recall step) times the precision of everything scored at or
+    above it; otherwise interpolated_ap of the same grouped curve. Sequential ties: every
+    score its own threshold, in a stable descending sort's order."""
     n_pos = int(y.sum())
     if n_pos == 0:
         return 0.0
+    if ties == "sequential":
+        ranked = y[np.argsort(-s, kind="stable")].astype(np.float64)
+        tp_seq, seen_seq = np.cumsum(ranked), np.arange(1.0, s.size + 1.0)
+        if interp != "step":
+            return interpolated_ap(tp_seq, seen_seq, n_pos, interp)
+        return float((ranked / n_pos * tp_seq / seen_seq).sum())
     values, where = np.unique(s, return_inverse=True)  # ascending
     pos_at = np.bincount(where, weights=y, minlength=values.size)[::-1]  # from the top
     tp = np.cumsum(pos_at)
     seen = np.cumsum(np.bincount(where, minlength=values.size)[::-1])
+    if interp != "step":
+        return interpolated_ap(tp, seen, n_pos, interp)
     return float((pos_at / n_pos * tp / seen).sum())
 
 
@@ -119,7 +165,8 @@ def precision_recall_f1_ap(scores: Any, labels: Any, threshold: Any, beta: Any,
     p = _ratio(tp, tp + fp, zero)
     r = _ratio(tp, tp + fn, zero)
     f = _ratio((1 + b2) * tp, (1 + b2) * tp + b2 * fn + fp, zero)
-    ap = np.array([_ap(s[:, j], y[:, j]) for j in range(s.shape[1])])
+    interp, ties = opts.ap_interp, opts.ties
+    ap = np.array([_ap(s[:, j], y[:, j], interp, ties) for j in range(s.shape[1])])
     if opts.average in ("binary", "micro"):
         return tuple(np.asarray(v[0]) for v in (p, r, f, ap))
     if opts.average == "none":
@@ -167,6 +214,9 @@ def make_inputs(case: Case) -> Inputs:
         y[...] = 0
     elif p.get("no_positives_in") == "none":
         y[...] = 1
+    # the threshold exact in the scores' dtype: 0.9 would be 0.899999976 in a float32
+    # comparison but 0.9 in the float64 oracle's, parting them on a float32 score of 0.9
+    threshold = float(np.asarray(threshold, dtype))
     return {"scores": s.astype(dtype), "labels": y, "threshold": threshold,
             "beta": float(p.get("beta", 1.0))}  # fmt: skip
 
@@ -212,6 +262,47 @@ CASES = [
     # 20,000 scores: past a 256-thread block and a 4,096-element tile
     case("many_levels", N=20000, pattern="levels", drift=True),
     case("many_f64", N=20000, dtype="float64"),
+    # interpolated AP: the envelope's area, its 11- and 101-point means (ties grouped)
+    case("all_point", options={"ap_interp": "all_point"}),
+    case(
+        "all_point_levels_f64",
+        pattern="levels",
+        dtype="float64",
+        options={"ap_interp": "all_point"},
+    ),
+    case("voc11_levels", pattern="levels", options={"ap_interp": "voc11"}),
+    case("voc11_f64", dtype="float64", options={"ap_interp": "voc11"}),
+    case("coco101", options={"ap_interp": "coco101"}),
+    case(
+        "coco101_levels_f64",
+        pattern="levels",
+        dtype="float64",
+        N=300,
+        options={"ap_interp": "coco101"},
+    ),
+    case("coco101_macro", L=(5,), options=_ml("macro", ap_interp="coco101")),
+    case("all_point_samples", N=30, L=(12,), options=_ml("samples", ap_interp="all_point")),
+    # ties taken one by one in input order (detection evaluators), step and interpolated
+    case("sequential_levels", pattern="levels", options={"ties": "sequential"}),
+    case(
+        "sequential_levels_f64",
+        pattern="levels",
+        dtype="float64",
+        options={"ties": "sequential", "ap_interp": "coco101"},
+    ),
+    case(
+        "sequential_micro",
+        L=(5,),
+        pattern="levels",
+        options=_ml("micro", ties="sequential", ap_interp="all_point"),
+    ),
+    case(
+        "many_levels_coco101",
+        N=20000,
+        pattern="levels",
+        drift=True,
+        options={"ap_interp": "coco101"},
+    ),
 ]
 EDGES = [
     edge("all_tied", pattern="all_tied"),
@@ -264,12 +355,28 @@ EDGES = [
         options=_ml("weighted", zero_division="one"),
     ),
     edge("no_rows", N=0),
+    edge("no_rows_macro", N=0, L=(5,), options=_ml("macro")),  # (0, 5): a (5,) AP of zeros
+    edge("perfect_voc11", pattern="perfect", options={"ap_interp": "voc11"}),  # AP = 1
+    edge("all_tied_coco101", pattern="all_tied", options={"ap_interp": "coco101"}),
+    edge("no_positives_all_point", no_positives_in="all", options={"ap_interp": "all_point"}),
+    edge("all_tied_sequential", pattern="all_tied", options={"ties": "sequential"}),
 ]
 ERRORS = [
     error("binary_with_multilabel", ValueError, r"\baverage\b", L=(5,)),
     error("macro_with_1d", ValueError, r"\baverage\b", options=_ml("macro")),
 ]
 DEFAULTS = {"seed": 41, "dtype": "float32", "N": 60}
+
+
+def _no_rows(inputs: Inputs) -> bool:
+    """No scores at all: sklearn refuses empty inputs."""
+    return bool(np.asarray(inputs["scores"]).shape[0] == 0)
+
+
+def _no_rows_multilabel(inputs: Inputs) -> bool:
+    """(0, L) scores: as nested lists they are [], the label count lost."""
+    scores = np.asarray(inputs["scores"])
+    return bool(scores.ndim == 2 and scores.shape[0] == 0)
 
 
 def fuzz_strategy() -> Any:
@@ -296,11 +403,19 @@ def fuzz_strategy() -> Any:
 
 CONVENTIONS = (
     "scores: (N,) or (N, L) floats (no NaN); labels: the same shape, integers in {0, 1}; "
-    "threshold: predictions are scores >= threshold; beta >= 0. P = TP/(TP + FP), "
+    "threshold: predictions are scores >= threshold (compared in the scores' dtype, as NumPy "
+    "and torch compare with a Python float; the cases' thresholds are exact in it); "
+    "beta >= 0. P = TP/(TP + FP), "
     "R = TP/(TP + FN), F_β = (1 + β²)TP / ((1 + β²)TP + β²FN + FP); a 0/0 is "
     "zero_division (0, 1 or NaN; NaN values are left out of the means, as sklearn). AP: "
     "sklearn's step sum Σ (R_n - R_{n-1})·P_n over distinct scores from the top (ties one "
-    "threshold; not the trapezoid); no positives: AP = 0. average='binary' for 1-D inputs; "
+    "threshold; not the trapezoid); ap_interp='all_point' / 'voc11' / 'coco101': the same "
+    "grouped curve with the precision envelope E(r) = max P at recall >= r: its area, or its "
+    "mean over np.arange(0, 1.1, 0.1) / np.linspace(0, 1, 101) (E = 0 past the last recall; "
+    "recall = TP/n_pos in float64, compared with those float grids); ties='sequential': "
+    "each score its own threshold in a stable descending sort's order (input order among "
+    "ties; micro pools the rows' scores row by row); no positives: AP = 0. "
+    "average='binary' for 1-D inputs; "
     "(N, L): micro (pooled counts, flattened AP), macro, weighted (by positives; no "
     "positives anywhere: sklearn's answer, R = zero_division, P and F zero_division "
     "when nothing is predicted else 0, AP 0), samples (over rows), none "
@@ -334,6 +449,7 @@ SUITE = Suite(
     multi_block={"N": 20000},
     fuzz=fuzz_strategy,
     backends=("python", "numpy", "numba", "torch_cpu", "torch_cuda", "cupy", "library"),
+    divergent_inputs={"no_rows": _no_rows, "no_rows_macro": _no_rows_multilabel},
     reference="sklearn.metrics.precision_recall_fscore_support(average=, zero_division=, "
     "beta=) / average_precision_score(average=)",
 )

@@ -117,6 +117,13 @@ def make_inputs(case: Case) -> Inputs:
     half = shape[0] // 2
     if p.get("drift"):  # the second half: more positives, and every score 0.5 higher
         y[half:] = rng.random(y[half:].shape) < 0.75
+    if p.get("mixed"):  # every curve of every average gets both classes (fuzz draws)
+        if len(shape) == 1:
+            y[:2] = [1, 0]
+        elif shape[1] >= 2:  # row i: a 1 in column i % L and a 0 in column (i + 1) % L
+            rows = np.arange(shape[0])
+            y[rows, rows % shape[1]] = 1
+            y[rows, (rows + 1) % shape[1]] = 0
     pattern = p.get("pattern", "random")
     s = rng.standard_normal(shape) + p.get("separation", 0.8) * y
     if pattern == "levels":  # scores on a grid of 21 values: many ties across the classes
@@ -230,7 +237,9 @@ def fuzz_strategy() -> Any:
     )
 
     def build(p: dict[str, Any], o: dict[str, Any]) -> Case:
-        return Case("fuzz", p, o, "fuzz")
+        # both classes in every curve: a one-class row or column makes the case an error
+        # case (the oracle raises), which a random draw of 3 labels per row often is
+        return Case("fuzz", {**p, "mixed": True}, o, "fuzz")
 
     return st.builds(build, params, AucOptions.strategy(optional=True))
 

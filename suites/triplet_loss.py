@@ -195,6 +195,7 @@ EDGES = [
     edge("empty_batch_mean", B=0, D=5),  # the mean of nothing: NaN (torch)
     edge("empty_batch_sum", B=0, D=5, options=SUM),
     edge("empty_dim_none", B=9, D=0, options=NONE),  # every distance 0: the loss is the margin
+    edge("empty_dim_p_inf_none", B=9, D=0, p=math.inf, options=NONE),  # max of nothing: 0
 ]
 ERRORS = [
     error("p_zero", ValueError, r"\bp\b", p=0.0),
@@ -232,6 +233,12 @@ CONVENTIONS = (
     "ValueError for p <= 0, margin < 0, mismatched shapes; TypeError for mixed dtypes."
 )
 
+
+def _empty_inf_norm(inputs: Inputs) -> bool:
+    """The inf-norm of D = 0 columns, which torch's vector_norm refuses."""
+    return bool(np.shape(inputs["anchor"])[1] == 0 and inputs["p"] == math.inf)
+
+
 SUITE = Suite(
     algorithm="triplet_loss",
     family="losses-and-metrics",
@@ -261,7 +268,10 @@ SUITE = Suite(
     backends=("numpy", "torch_cpu", "torch_cuda", "cupy", "library"),
     reference="torch.nn.functional.triplet_margin_loss (margin > 0; squared through "
     "triplet_margin_with_distance_loss)",
-    divergent_inputs={"margin_zero_none": lambda inputs: inputs["margin"] == 0.0},
+    divergent_inputs={
+        "margin_zero_none": lambda inputs: inputs["margin"] == 0.0,
+        "empty_dim_p_inf_none": _empty_inf_norm,
+    },
 )
 
 SUITES = [SUITE]

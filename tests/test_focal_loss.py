@@ -252,3 +252,35 @@ def test_precision_empty_shape_aliasing_and_input_writes_are_caught() -> None:
     _bad(_verdict(flat_empty, "no_classes"), "has shape (0,), expected (4, 0)")
     _bad(_verdict(in_place, "random_f32"), "modified its input(s) ['inputs'] in place")
     _bad(_verdict(scratch_in_targets, "random_f32"), "shares memory with input 'targets'")
+
+
+def _softmax_elements(shift: bool = True, balanced: bool = False) -> Elementwise:
+    """The softmax form's terms -α·y·(1 - p)^γ·log p, with or without the max shift, α a
+    factor or (the mistake) the sigmoid form's class-balancing α·y + (1 - α)(1 - y)."""
+
+    def elements(z: np.ndarray, y: np.ndarray, a: float, g: float, o: FocalOptions) -> Any:
+        x = z - z.max(axis=1, keepdims=True) if shift else z
+        log_p = x - np.log(np.exp(x).sum(axis=1, keepdims=True))
+        loss = -y * (1 - np.exp(log_p)) ** g * log_p
+        if a < 0:
+            return loss
+        return loss * (a * y + (1 - a) * (1 - y)) if balanced else loss * a
+
+    return elements
+
+
+def test_the_softmax_form_is_its_own_function() -> None:
+    """The per-class sigmoid loss where the multi-class softmax one is asked is caught, and
+    so is the sigmoid form's α_t carried over; the right softmax terms pass."""
+    for case in ("softmax_f32", "softmax_f64", "softmax_alpha_off", "softmax_gamma_0_f64"):
+        assert _verdict(_impl(_softmax_elements()), case).status == "pass", case
+    _bad(_verdict(_impl(), "softmax_f32"), "elements differ")
+    balanced = _impl(_softmax_elements(balanced=True))
+    assert _verdict(balanced, "softmax_alpha_off").status == "pass"  # α off: the same
+    _bad(_verdict(balanced, "softmax_soft_targets_sum_f64"), "finite values off")
+
+
+def test_a_softmax_without_the_max_shift_overflows_at_extreme_logits() -> None:
+    naive = _impl(_softmax_elements(shift=False))
+    assert _verdict(naive, "softmax_f32").status == "pass"
+    _bad(_verdict(naive, "softmax_logits_1e4"), "NaN where the oracle has a number")

@@ -109,6 +109,14 @@ def test_the_subgradient_at_zero_must_be_zero() -> None:
     _bad(_verdict(ratio, "zeros_subgradient_f64"), "NaN where the oracle has a number")
 
 
+def test_a_sign_that_maps_nan_to_zero_is_caught_on_l1_only() -> None:
+    """torch.sign(NaN) is 0: an L1 gradient built on it loses a NaN parameter once the
+    λ₂ term is skipped at λ₂ = 0 (as SGD skips weight_decay = 0)."""
+    nan_to_zero = _impl(lambda w, a, b: a * np.nan_to_num(np.sign(w)) + (2 * b * w if b else 0))
+    _ok(nan_to_zero, "nan_parameter")  # λ₂·w still carries the NaN
+    _bad(_verdict(nan_to_zero, "nan_parameter_l1_only"), "numbers where the oracle has NaN")
+
+
 def test_weights_only_must_leave_biases_and_norm_parameters_out() -> None:
     every = _impl(select=lambda flags, n, opts: [True] * n)
     _ok(every, "small")

@@ -125,6 +125,86 @@ def test_an_interpolated_ap_is_caught() -> None:
     _bad(_verdict(_impl(envelope), "random"), "output 'ap'")
 
 
+def _voc_devkit_ap(rec: np.ndarray, prec: np.ndarray, eleven: bool) -> float:
+    """The VOC devkit's AP, as its Python port writes it (loops, sentinels)."""
+    if eleven:
+        total = 0.0
+        for t in np.arange(0.0, 1.1, 0.1):
+            total += float(np.max(prec[rec >= t])) if np.sum(rec >= t) else 0.0
+        return total / 11.0
+    mrec, mpre = np.concatenate(([0.0], rec, [1.0])), np.concatenate(([0.0], prec, [0.0]))
+    for i in range(mpre.size - 1, 0, -1):
+        mpre[i - 1] = max(mpre[i - 1], mpre[i])
+    steps = np.where(mrec[1:] != mrec[:-1])[0]
+    return float(np.sum((mrec[steps + 1] - mrec[steps]) * mpre[steps + 1]))
+
+
+def _coco_ap(rec: np.ndarray, prec: np.ndarray) -> float:
+    """COCOeval.accumulate's 101-point AP of one ranked list."""
+    pr = prec.tolist()
+    for i in range(len(pr) - 1, 0, -1):
+        pr[i - 1] = max(pr[i - 1], pr[i])
+    grid = np.linspace(0.0, 1.00, int(np.round((1.00 - 0.0) / 0.01)) + 1)
+    q = np.zeros(grid.size)
+    for ri, pi in enumerate(np.searchsorted(rec, grid, side="left")):
+        if pi < len(pr):
+            q[ri] = pr[pi]
+    return float(q.mean())
+
+
+@pytest.mark.parametrize("seed", [3, 4])
+def test_the_interpolated_aps_are_the_devkits_on_distinct_scores(seed: int) -> None:
+    """Without ties (where grouping changes nothing) each interpolated AP is the devkit's
+    own code on the ranked list; 40 positives in 100 put recalls exactly on grid points."""
+    rng = np.random.default_rng(seed)
+    y = np.zeros(100, np.int64)
+    y[rng.permutation(100)[:40]] = 1
+    s = rng.random(100) + 0.3 * y  # distinct scores (continuous draws)
+    order = np.argsort(-s, kind="stable")
+    tps = np.cumsum(y[order])
+    rec, prec = tps / 40.0, tps / np.arange(1.0, 101.0)
+    expected = {
+        "all_point": _voc_devkit_ap(rec, prec, False),
+        "voc11": _voc_devkit_ap(rec, prec, True),
+        "coco101": _coco_ap(rec, prec),
+    }
+    for interp, want in expected.items():
+        ap = precision_recall_f1_ap(s, y, 0.5, 1.0, PrfOptions(ap_interp=interp))[3]
+        assert abs(float(ap) - want) <= 1e-14, (interp, float(ap), want)
+
+
+def test_interpolated_ap_without_the_envelope_or_on_the_wrong_grid_is_caught() -> None:
+    """The 11-point mean of the precision at the first recall >= r (not the max above
+    it), and the 11-point grid where COCO's 101 points are asked."""
+
+    def at_first_recall(grid: np.ndarray) -> ApRule:
+        def ap(s: np.ndarray, y: np.ndarray) -> float:
+            if not y.sum():
+                return 0.0
+            r, p = _points(s, y)
+            at = np.searchsorted(r, grid, side="left")
+            return float(np.where(at < p.size, p[np.minimum(at, p.size - 1)], 0.0).mean())
+
+        return ap
+
+    def enveloped(grid: np.ndarray) -> ApRule:
+        def ap(s: np.ndarray, y: np.ndarray) -> float:
+            if not y.sum():
+                return 0.0
+            r, p = _points(s, y)
+            p = np.maximum.accumulate(p[::-1])[::-1]
+            at = np.searchsorted(r, grid, side="left")
+            return float(np.where(at < p.size, p[np.minimum(at, p.size - 1)], 0.0).mean())
+
+        return ap
+
+    eleven, hundred_one = np.arange(0.0, 1.1, 0.1), np.linspace(0.0, 1.0, 101)
+    _ok(_impl(enveloped(eleven)), "voc11_levels", "voc11_f64", "perfect_voc11")
+    _ok(_impl(enveloped(hundred_one)), "coco101", "coco101_levels_f64", "all_tied_coco101")
+    _bad(_verdict(_impl(at_first_recall(eleven)), "voc11_f64"), "output 'ap'")
+    _bad(_verdict(_impl(enveloped(eleven)), "coco101_levels_f64"), "output 'ap'")
+
+
 def test_ties_walked_one_by_one_are_caught() -> None:
     """Detection-style evaluators step through tied scores in index order."""
 
@@ -137,6 +217,10 @@ def test_ties_walked_one_by_one_are_caught() -> None:
     _ok(_impl(one_by_one), "random", "random_f64")  # continuous scores: no ties
     _bad(_verdict(_impl(one_by_one), "levels_ties"), "output 'ap'")
     _bad(_verdict(_impl(one_by_one), "all_tied"), "output 'ap'")
+    # ... which is the ties='sequential' convention, where grouping the ties is the mistake
+    _ok(_impl(one_by_one), "sequential_levels", "all_tied_sequential")
+    _bad(_verdict(_impl(), "sequential_levels"), "output 'ap'")
+    _bad(_verdict(_impl(), "all_tied_sequential"), "output 'ap'")
 
 
 def test_greater_than_for_at_least_is_caught() -> None:

@@ -44,7 +44,7 @@ _SUM = cp.ReductionKernel(
 )
 
 
-@implementation("focal_loss", "cupy", "fused")
+@implementation("focal_loss", "cupy", "fused", supports={"form": ("sigmoid",)})
 def focal_loss(inputs: Any, targets: Any, alpha: float, gamma: float, opts: FocalOptions) -> Any:
     """Fused elementwise kernel, or a fused reduction kernel accumulating in float64."""
     dtype = check(inputs, targets, alpha, gamma, opts)

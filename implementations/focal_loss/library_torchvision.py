@@ -40,7 +40,7 @@ def sigmoid_focal_loss(
     "library",
     "torchvision_port",
     arrays="torch_cpu",
-    supports={"input": ("logits",)},
+    supports={"input": ("logits",), "form": ("sigmoid",)},  # sigmoid_focal_loss only
 )
 def focal_loss(inputs: Any, targets: Any, alpha: float, gamma: float, opts: FocalOptions) -> Any:
     """sigmoid_focal_loss(inputs, targets, alpha, gamma, reduction), normalisers adapted."""

@@ -56,7 +56,7 @@ def _kernel(
     return total, positives
 
 
-@implementation("focal_loss", "numba", "fused")
+@implementation("focal_loss", "numba", "fused", supports={"form": ("sigmoid",)})
 def focal_loss(inputs: Any, targets: Any, alpha: float, gamma: float, opts: FocalOptions) -> Any:
     """One pass per element, no temporaries; float64 sums for the reductions."""
     dtype = check(inputs, targets, alpha, gamma, opts)

@@ -3,7 +3,8 @@ block-sized buffers that stay in L2 (no full-size temporaries).
 
 Per block: e = exp(-|x|), p from e, ce = max(x, 0) - x·y + log1p(e), q = 1 - p_t =
 p + y - 2py, q**γ (a multiplication for γ = 2), α_t = (1 - α) + (2α - 1)·y. Reductions
-accumulate each block's pairwise sum in float64.
+accumulate each block's pairwise sum in float64. The softmax form: the blocks hold whole
+rows, log-softmax with the row max shift, then the same in-place steps.
 """
 
 from __future__ import annotations
@@ -18,8 +19,37 @@ from suites.focal_loss import FocalOptions, check
 _BLOCK = 1 << 16
 
 
+def _softmax_block(x: Any, y: Any, out: Any, p: Any, alpha: float, gamma: float,
+                   opts: Any) -> None:  # fmt: skip
+    """The multi-class terms of whole rows: log p = x - max - log Σ exp(x - max) in out,
+    p = exp(log p) in the scratch, then -α·y·(1 - p)^γ·log p."""
+    if x.shape[1] == 0:
+        return
+    if opts.input == "logits":
+        np.subtract(x, x.max(axis=1, keepdims=True), out=out)
+        np.exp(out, out=p)
+        out -= np.log(p.sum(axis=1, keepdims=True))
+        np.exp(out, out=p)
+    else:
+        np.log(np.maximum(x, out.dtype.type(opts.clip_eps)), out=out)
+        p[...] = x
+    np.negative(out, out=out)
+    out *= y
+    np.subtract(1, p, out=p)
+    if gamma == 2.0:
+        np.square(p, out=p)
+    elif gamma != 1.0:
+        np.power(p, gamma, out=p)
+    out *= p
+    if alpha >= 0:
+        out *= out.dtype.type(alpha)
+
+
 def _block(x: Any, y: Any, out: Any, p: Any, alpha: float, gamma: float, opts: Any) -> None:
     """out = the elementwise loss of the block; p is scratch of the same shape."""
+    if opts.form == "softmax":
+        _softmax_block(x, y, out, p, alpha, gamma, opts)
+        return
     if opts.input == "logits":
         np.abs(x, out=p)
         np.negative(p, out=p)

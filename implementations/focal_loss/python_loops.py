@@ -37,7 +37,8 @@ def _element(x: float, y: float, alpha: float, gamma: float, logits: bool, eps: 
     return loss
 
 
-@implementation("focal_loss", "python", "loops", max_flops=_CAP)
+@implementation("focal_loss", "python", "loops", max_flops=_CAP,
+                supports={"form": ("sigmoid",)})  # fmt: skip
 def focal_loss(inputs: Any, targets: Any, alpha: float, gamma: float, opts: FocalOptions) -> Any:
     """Per element: one exp, one log1p, the power by multiplication; then the reduction."""
     check(inputs, targets, alpha, gamma, opts)

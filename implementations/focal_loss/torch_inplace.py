@@ -15,7 +15,25 @@ from harness import implementation
 from suites.focal_loss import FocalOptions, check
 
 
+def _softmax_terms(x: Any, y: Any, alpha: float, gamma: float, opts: FocalOptions) -> Any:
+    """-α·y·(1 - p)^γ·log p with torch.log_softmax (or clipped logs of probabilities)."""
+    if opts.input == "logits":
+        log_p = torch.log_softmax(x, dim=1)
+        q = torch.exp(log_p).neg_().add_(1.0)
+    else:
+        log_p = torch.clamp_min(x, opts.clip_eps).log_()
+        q = torch.rsub(x, 1.0)
+    if gamma == 2.0:
+        q.square_()
+    elif gamma != 1.0:
+        q.pow_(gamma)
+    loss = log_p.neg_().mul_(y).mul_(q)
+    return loss.mul_(alpha) if alpha >= 0 else loss
+
+
 def _elementwise(x: Any, y: Any, alpha: float, gamma: float, opts: FocalOptions) -> Any:
+    if opts.form == "softmax":
+        return _softmax_terms(x, y, alpha, gamma, opts)
     if opts.input == "logits":
         ce = F.binary_cross_entropy_with_logits(x, y, reduction="none")
         p = torch.sigmoid(x)

@@ -16,7 +16,10 @@ from suites.precision_recall_f1_ap import PrfOptions, check
 
 @implementation(
     "precision_recall_f1_ap", "library", "sklearn", arrays="numpy", requires=("sklearn",),
-    expected_failures={"no_rows": "sklearn refuses empty inputs (ValueError)"},
+    # average_precision_score: the step sum over grouped ties only
+    supports={"ap_interp": ("step",), "ties": ("grouped",)},
+    expected_failures={"no_rows": "sklearn refuses empty inputs (ValueError)",
+                       "no_rows_macro": "sklearn refuses empty inputs (ValueError)"},
 )  # fmt: skip
 def precision_recall_f1_ap(scores: Any, labels: Any, threshold: Any, beta: Any,
                            opts: PrfOptions) -> Any:  # fmt: skip

@@ -45,7 +45,8 @@ def _curve(s: Any, y: Any, t: Any) -> tuple[int, int, int, float]:
     return tp, fp, n_pos - tp, ap / n_pos
 
 
-@implementation("precision_recall_f1_ap", "numba", "sorted")
+@implementation("precision_recall_f1_ap", "numba", "sorted",
+                supports={"ap_interp": ("step",), "ties": ("grouped",)})  # fmt: skip
 def precision_recall_f1_ap(scores: Any, labels: Any, threshold: Any, beta: Any,
                            opts: PrfOptions) -> Any:  # fmt: skip
     """One counting pass and one grouped pass after an argsort, per curve."""

@@ -31,7 +31,8 @@ def _curve(s: Any, y: Any, t: float) -> tuple[int, int, int, float]:
     return tp, fp, n_pos - tp, ap
 
 
-@implementation("precision_recall_f1_ap", ("torch_cpu", "torch_cuda"), "sort")
+@implementation("precision_recall_f1_ap", ("torch_cpu", "torch_cuda"), "sort",
+                supports={"ap_interp": ("step",), "ties": ("grouped",)})  # fmt: skip
 def precision_recall_f1_ap(scores: Any, labels: Any, threshold: Any, beta: Any,
                            opts: PrfOptions) -> Any:  # fmt: skip
     """Mask reductions for the counts, torch.sort for AP, per curve."""

@@ -18,6 +18,8 @@ def _distance(x: Any, y: Any, p: float, opts: TripletOptions) -> Any:
         v.add_(opts.eps)
     if opts.squared and p == 2:
         return torch.linalg.vecdot(v, v, dim=1)  # no sqrt to undo
+    if v.shape[1] == 0:  # vector_norm refuses ord=inf over an empty axis: every norm is 0
+        return v.new_zeros(v.shape[0])
     d = torch.linalg.vector_norm(v, ord=p, dim=1)
     return d.square_() if opts.squared else d
 

@@ -204,6 +204,9 @@ def make_inputs(case: Case) -> Inputs:
     rng = np.random.default_rng(case.seed + 1)
     shape = (int(p["n"]), int(p["c"]), int(p["h"]), int(p["w"]))
     features = rng.uniform(-1.0, 1.0, size=shape)  # |f| <= 1: the tolerance's scale
+    if p.get("special") == "nan":  # a NaN block in image 0 and one NaN cell in the last image
+        features[0, :, 3:5, 4:6] = np.nan
+        features[-1, 0, 6, 2] = np.nan
     rois = _rois(case)
     return {
         "features": features.astype(dtype),
@@ -363,6 +366,10 @@ CASES = [
         pattern="whole_map",
         options={"aligned": True},
     ),
+    # NaN features propagate to every bin with a sample whose bilinear neighbours hold one
+    # (a NaN times a zero weight is NaN, as in torchvision's kernel)
+    _c("nan_features_f64", "edge", dtype="float64", k=12, special="nan"),
+    _c("nan_features_max_f32", "edge", k=12, special="nan", options={"pool_mode": "max"}),
     _c("empty_rois", "edge", k=0),
     _c("empty_channels", "edge", c=0),
     _c("one_pixel_map", "edge", h=1, w=1, k=6),

@@ -15,7 +15,7 @@ import numpy as np
 from harness.registry import Implementation
 from harness.spec import Case
 from harness.verify import Verdict, verify
-from suites.nms_greedy import SUITE, NmsOptions
+from suites.nms_greedy import BATCHED_SUITE, SUITE, NmsOptions, nms_greedy_batched
 
 Fn = Callable[[Any, Any, float, NmsOptions], Any]
 
@@ -97,3 +97,38 @@ def test_the_slips_that_only_show_on_their_case_pass_elsewhere() -> None:
 def test_a_float_empty_answer_is_caught() -> None:
     v = run(variant("float_when_empty"), "empty")
     assert v.status == "fail" and "int64" in v.detail, v.detail
+
+
+# ---- the batched (class-aware) mode ------------------------------------------------------------
+
+
+def run_batched(fn: Any, case_name: str) -> Verdict:
+    impl = Implementation("nms_greedy.batched", "numpy", fn.__name__, fn)
+    case = BATCHED_SUITE.find_case(case_name)
+    assert isinstance(case, Case)
+    return verify(BATCHED_SUITE, impl, case)
+
+
+def test_batched_nms_must_not_suppress_across_classes() -> None:
+    def class_aware(boxes: Any, scores: Any, idxs: Any, t: float, opts: NmsOptions) -> Any:
+        return nms_greedy_batched(boxes, scores, idxs, t, opts)
+
+    def class_blind(boxes: Any, scores: Any, idxs: Any, t: float, opts: NmsOptions) -> Any:
+        return greedy(boxes, scores, t, opts)
+
+    for name in ("clustered_f32", "identical_boxes_across_classes", "sparse_ids_f64"):
+        assert run_batched(class_aware, name).status == "pass", name
+        v = run_batched(class_blind, name)
+        assert v.status == "fail", (name, v.detail)
+    assert run_batched(class_blind, "one_class").status == "pass"  # one class: plain NMS
+
+
+def test_batched_output_is_by_descending_score_across_classes() -> None:
+    """Each class's kept boxes concatenated class after class: a valid set, wrong order."""
+
+    def by_class(boxes: Any, scores: Any, idxs: Any, t: float, opts: NmsOptions) -> Any:
+        kept = nms_greedy_batched(boxes, scores, idxs, t, opts)
+        return kept[np.argsort(np.asarray(idxs)[kept], kind="stable")]
+
+    v = run_batched(by_class, "clustered_f64")
+    assert v.status == "fail", v.detail

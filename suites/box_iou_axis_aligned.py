@@ -286,8 +286,8 @@ SUITE = Suite(
         "Output dtype equals the float input dtype; integer boxes are promoted to float64 "
         "first (no int32 area overflow). NaN and inf coordinates propagate. boxes_a and boxes_b "
         "are independent (N and M may differ or be 0). form='paired' gives IoU(a_i, b_i), shape "
-        "(N,), and needs N == M (else ValueError naming boxes_b). Must raise: ValueError for a shape other "
-        "than (K, 4), TypeError for a non-numeric dtype (bool)."
+        "(N,), and needs N == M (else ValueError naming boxes_b). Must raise: ValueError for "
+        "a shape other than (K, 4), TypeError for a non-numeric dtype (bool)."
     ),
     args=ARGS,
     options=BoxIouOptions,

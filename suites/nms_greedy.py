@@ -357,7 +357,7 @@ class ClassAwareSelection(GreedySelection):
         return super().__call__(actual, expected, {**inputs, "boxes": b}, case, tol)
 
 
-_B = {"classes": 4}
+_B: dict[str, Any] = {"classes": 4}
 
 BATCHED_CASES = [
     case("clustered_f32", n=300, **_B),
@@ -417,7 +417,7 @@ BATCHED_SUITE = Suite(
     standard="bench_1000",
     multi_block={"N": 600},
     near_threshold=("near_threshold_f64_f32ulps",),
-    backends=("python", "numpy", "numba", "torch_cpu", "torch_cuda"),
+    backends=("python", "numpy", "numba", "torch_cpu", "torch_cuda", "cupy"),
     fuzz=lambda: _batched_fuzz(),
     divergent_inputs={
         "zero_area_boxes": _zero_area_pair,

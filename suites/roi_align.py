@@ -543,7 +543,8 @@ def roi_align_backward(
         for yi, wy in ((y_lo, wy_lo), (y_hi, wy_hi)):
             for xi, wx in ((x_lo, wx_lo), (x_hi, wx_hi)):
                 share = wy[:, None] * wx[None, :] * per_sample  # (C, ph*gh, pw*gw)
-                np.add.at(out[int(b)], (slice(None), yi[:, None], xi[None, :]), share)
+                where = (slice(None), yi[:, None], xi[None, :])
+                np.add.at(out[int(b)], where, share)  # type: ignore[arg-type]
     return out
 
 
@@ -603,12 +604,29 @@ BACKWARD_CASES = [
     _cb("single_image_f32", n=1, k=6),
     _cb("multi_block", k=300, c=2, ph=2, pw=3),
     _cb("outside_f64", "edge", dtype="float64", k=16, pattern="outside"),
-    _cb("degenerate_aligned_f64", "edge", dtype="float64", k=15, pattern="degenerate",
-       sr=0, options=_ALIGNED),  # fmt: skip
+    _cb(
+        "degenerate_aligned_f64",
+        "edge",
+        dtype="float64",
+        k=15,
+        pattern="degenerate",
+        sr=0,
+        options=_ALIGNED,
+    ),
     _cb("degenerate_f64", "edge", dtype="float64", k=15, pattern="degenerate"),
     _cb("huge_adaptive_f32", "edge", k=4, pattern="huge", sr=0, ph=2, pw=2),
-    _cb("boundary_f64", "edge", dtype="float64", k=8, ph=1, pw=1, sr=1, scale=1.0, w=10,
-       pattern="boundary"),  # fmt: skip
+    _cb(
+        "boundary_f64",
+        "edge",
+        dtype="float64",
+        k=8,
+        ph=1,
+        pw=1,
+        sr=1,
+        scale=1.0,
+        w=10,
+        pattern="boundary",
+    ),
     _cb("near_threshold_f64", "edge", dtype="float64", k=6, sr=0, pattern="near_threshold"),
     _cb("empty_rois", "edge", k=0),
     _cb("empty_channels", "edge", c=0),

@@ -123,4 +123,3 @@ def test_a_blocked_implementation_wrong_past_its_first_block_is_caught() -> None
 
     assert run(blocked, "random_f32").status == "pass"
     assert run(blocked, "multi_block").status == "fail"
-

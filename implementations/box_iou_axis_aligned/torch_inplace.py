@@ -23,7 +23,9 @@ def _overlap(lo_a: Any, hi_a: Any, lo_b: Any, hi_b: Any, one: float) -> Any:
     return side.clamp_(min=0)
 
 
-@implementation("box_iou_axis_aligned", ("torch_cpu", "torch_cuda"), "inplace", supports={"form": ("pairwise",)})
+@implementation(
+    "box_iou_axis_aligned", ("torch_cpu", "torch_cuda"), "inplace", supports={"form": ("pairwise",)}
+)
 def box_iou(boxes_a: Any, boxes_b: Any, opts: BoxIouOptions) -> Any:
     """Broadcast min/max per axis, in-place clamp/multiply/divide; torchvision's formula."""
     dtype = ARGS.check(boxes_a, boxes_b)

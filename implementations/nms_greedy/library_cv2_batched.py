@@ -38,7 +38,12 @@ def nms_batched(boxes: Any, scores: Any, idxs: Any, iou_threshold: float, opts: 
     xywh = np.concatenate([b[:, :2], b[:, 2:] - b[:, :2]], axis=1)
     ranks = np.unique(scores, return_inverse=True)[1].reshape(-1) + 1
     ids = np.asarray(idxs, dtype=np.int32)
-    kept = cv2.dnn.NMSBoxesBatched(  # type: ignore[call-overload]
-        xywh, ranks.astype(np.float32), ids, 0.0, float(iou_threshold)
+    # OpenCV's stubs ask for sequences; NMSBoxesBatched takes NumPy arrays
+    kept = cv2.dnn.NMSBoxesBatched(
+        xywh,  # type: ignore[arg-type]
+        ranks.astype(np.float32),  # type: ignore[arg-type]
+        ids,  # type: ignore[arg-type]
+        0.0,
+        float(iou_threshold),
     )
     return np.asarray(kept, dtype=np.int64).reshape(-1)

@@ -452,7 +452,8 @@ SUITE = Suite(
         "the grid, out-of-map samples counted; max: the max of the bilinear samples (an "
         "out-of-map sample is 0; no sample: 0). Output dtype = the features' dtype; rois "
         "must share it. Must raise: batch index not a whole number >= 0 or >= N, non-finite "
-        "corners, pooled sizes < 1, spatial_scale <= 0. NaN features are not tested."
+        "corners, pooled sizes < 1, spatial_scale <= 0. NaN features propagate: a bin with a "
+        "sample whose four neighbours hold a NaN is NaN (even at weight 0), avg and max."
     ),
     args=ARGS,
     options=RoiAlignOptions,

@@ -9,7 +9,7 @@ from typing import Any
 import numpy as np
 
 from harness.args import NOT_INVERTED, Arg, Args
-from harness.cases import bench, case, edge
+from harness.cases import bench, case, edge, error
 from harness.comparators import Close
 from harness.options import Options, option
 from harness.spec import Case, Cost, Inputs, Suite, Tolerance
@@ -24,6 +24,18 @@ class IouOptions(Options):
     zero_union: str = option("zero", "nan", meaning="0/0 gives 0, or NaN (torchvision)")
 
 
+@dataclass(frozen=True)
+class BoxIouOptions(IouOptions):
+    """The shared IoU flags (the 3-D suite and the assigners use them too), plus the form."""
+
+    form: str = option(
+        "pairwise",
+        "paired",
+        meaning="every box of boxes_a with every box of boxes_b -> (N, M), or box i with box i "
+        "(elementwise, N == M) -> (N,)",
+    )
+
+
 def _finite_eps(v: Any) -> bool:
     return isinstance(v, float) and 0.0 <= v < math.inf
 
@@ -34,18 +46,36 @@ ARGS = Args(
 )
 
 
+def _form(opts: IouOptions) -> str:
+    """The form of BoxIouOptions; other suites' oracles call with the shared IouOptions."""
+    return str(getattr(opts, "form", "pairwise"))
+
+
+def check(boxes_a: Any, boxes_b: Any, opts: IouOptions) -> Any:
+    """ARGS.check, and one box of boxes_b per box of boxes_a in the paired form; the dtype."""
+    dtype = ARGS.check(boxes_a, boxes_b)
+    if _form(opts) == "paired" and len(boxes_a) != len(boxes_b):
+        raise ValueError(
+            f"boxes_b: form='paired' takes one box per box of boxes_a, got {len(boxes_b)} "
+            f"for {len(boxes_a)}"
+        )
+    return dtype
+
+
 def box_iou_axis_aligned(boxes_a: Any, boxes_b: Any, opts: IouOptions) -> Any:
-    """Oracle: float64, one formula per line, N x M."""
-    ARGS.check(boxes_a, boxes_b)
-    a = np.asarray(boxes_a, dtype=np.float64)
-    b = np.asarray(boxes_b, dtype=np.float64)
+    """Oracle: float64, one formula per line, N x M (or N for the paired form)."""
+    check(boxes_a, boxes_b, opts)
+    a = np.asarray(boxes_a, dtype=np.float64).reshape(-1, 4)
+    b = np.asarray(boxes_b, dtype=np.float64).reshape(-1, 4)
+    if _form(opts) == "pairwise":  # (N, 1, 4) against (1, M, 4); paired: row i against row i
+        a, b = a[:, None, :], b[None, :, :]
     one = 1.0 if opts.pixel_inclusive else 0.0
-    area_a = (a[:, 2] - a[:, 0] + one) * (a[:, 3] - a[:, 1] + one)
-    area_b = (b[:, 2] - b[:, 0] + one) * (b[:, 3] - b[:, 1] + one)
-    iw = np.minimum(a[:, None, 2], b[None, :, 2]) - np.maximum(a[:, None, 0], b[None, :, 0])
-    ih = np.minimum(a[:, None, 3], b[None, :, 3]) - np.maximum(a[:, None, 1], b[None, :, 1])
+    area_a = (a[..., 2] - a[..., 0] + one) * (a[..., 3] - a[..., 1] + one)
+    area_b = (b[..., 2] - b[..., 0] + one) * (b[..., 3] - b[..., 1] + one)
+    iw = np.minimum(a[..., 2], b[..., 2]) - np.maximum(a[..., 0], b[..., 0])
+    ih = np.minimum(a[..., 3], b[..., 3]) - np.maximum(a[..., 1], b[..., 1])
     inter = np.clip(iw + one, 0, None) * np.clip(ih + one, 0, None)
-    union = area_a[:, None] + area_b[None, :] - inter + opts.iou_eps
+    union = area_a + area_b - inter + opts.iou_eps
     with np.errstate(invalid="ignore", divide="ignore"):
         iou = inter / union
     if opts.zero_union == "zero":
@@ -101,10 +131,13 @@ def make_inputs(case: Case) -> Inputs:
 def cost(case: Case) -> Cost:
     n, m = int(case.params.get("n", 0)), int(case.params.get("m", 0))
     b = np.dtype(case.dtype).itemsize
+    pairs = n if BoxIouOptions.build(case.options).form == "paired" else n * m
     return Cost(
-        flops=12.0 * n * m, bytes=4.0 * b * (n + m) + b * n * m, items=n * m, item_unit="pairs"
+        flops=12.0 * pairs, bytes=4.0 * b * (n + m) + b * pairs, items=pairs, item_unit="pairs"
     )
 
+
+PAIRED = {"form": "paired"}
 
 CASES = [
     case("random_f32", n=64, m=48),
@@ -151,7 +184,29 @@ CASES = [
     ),
     edge("int32_area_overflow", n=20, m=20, pattern="large_int", dtype="int32"),
     case("int32_inclusive", n=30, m=30, dtype="int32", options={"pixel_inclusive": True}),
+    case("paired_f32", n=500, m=500, options=PAIRED),
+    case("paired_f64", n=500, m=500, dtype="float64", options=PAIRED),
+    case(
+        "paired_inclusive_int32",
+        n=60,
+        m=60,
+        dtype="int32",
+        options={**PAIRED, "pixel_inclusive": True},
+    ),
+    edge("paired_empty", n=0, m=0, options=PAIRED),
+    edge("paired_identical", n=30, m=30, pattern="identical", options=PAIRED),
+    edge("paired_touching_f64", n=20, m=20, pattern="touching", dtype="float64", options=PAIRED),
+    edge(
+        "paired_nan_union_f64",
+        n=12,
+        m=12,
+        pattern="degenerate",
+        dtype="float64",
+        options={**PAIRED, "zero_union": "nan"},
+    ),
 ]
+
+ERRORS = [error("paired_lengths_differ", ValueError, "boxes_b", n=6, m=5, options=PAIRED)]
 
 BENCH = {
     "smoke": [bench("bench_200", n=200, m=200)],
@@ -172,12 +227,17 @@ def fuzz_strategy() -> Any:
             "pixel_inclusive": st.booleans(),
             "zero_union": st.sampled_from(IouOptions.flag("zero_union").values),
             "iou_eps": st.sampled_from(IouOptions.flag("iou_eps").values),
+            "form": st.sampled_from(BoxIouOptions.flag("form").values),
         },
     )
+
+    def build(n: int, m: int, seed: int, dtype: str, pattern: str, options: Any) -> Case:
+        m = n if options.get("form") == "paired" else m  # the paired form takes N == M
+        params = dict(n=n, m=m, seed=seed, dtype=dtype, pattern=pattern)
+        return Case("fuzz", params, options, "fuzz")
+
     return st.builds(
-        lambda n, m, seed, dtype, pattern, options: Case(
-            "fuzz", dict(n=n, m=m, seed=seed, dtype=dtype, pattern=pattern), options, "fuzz"
-        ),
+        build,
         st.integers(1, 40),
         st.integers(0, 40),
         st.integers(0, 2**31 - 1),
@@ -225,17 +285,19 @@ SUITE = Suite(
         "union. zero_union='zero' returns 0 where the union is 0, 'nan' returns 0/0. "
         "Output dtype equals the float input dtype; integer boxes are promoted to float64 "
         "first (no int32 area overflow). NaN and inf coordinates propagate. boxes_a and boxes_b "
-        "are independent (N and M may differ or be 0). Must raise: ValueError for a shape other "
-        "than (K, 4), TypeError for a non-numeric dtype (bool)."
+        "are independent (N and M may differ or be 0). form='paired' gives IoU(a_i, b_i), shape "
+        "(N,), and needs N == M (else ValueError naming boxes_b). Must raise: ValueError for "
+        "a shape other than (K, 4), TypeError for a non-numeric dtype (bool)."
     ),
     args=ARGS,
-    options=IouOptions,
+    options=BoxIouOptions,
     make_inputs=make_inputs,
     oracle=box_iou_axis_aligned,
     compare=IouClose(reduction=_reduction),
     cost=cost,
     defaults={"seed": 7, "dtype": "float32"},
     cases=CASES,
+    errors=ERRORS,
     bench=BENCH,
     standard="bench_2000",
     multi_block={"N": 300, "M": 280},

@@ -144,6 +144,8 @@ def make_inputs(case: Case) -> Inputs:
     elif pattern == "tiny":  # r = 0 (1-cell peaks) and zero-size boxes (skipped)
         boxes[..., 2:] = boxes[..., :2] + rng.uniform(0.0, 1.5, size=(nb, m, 2))
         boxes[:, ::4, 2] = boxes[:, ::4, 0]
+    if p.get("bad") == "size":  # the first object of image 0 with x2 < x1 (negative width)
+        boxes[0, 0, [0, 2]] = boxes[0, 0, [2, 0]] + [0.5, 0.0]
     return {
         "boxes": boxes.astype(case.dtype),
         "labels": labels if p.get("bad") != "label" else labels + c,
@@ -231,6 +233,7 @@ ERRORS = [
     error("label_out_of_range", ValueError, r"\blabels\b", **_SMALL, bad="label"),
     error("min_overlap_one", ValueError, r"\bmin_overlap\b", **_SMALL, overlap=1.0),
     error("min_overlap_zero", ValueError, r"\bmin_overlap\b", **_SMALL, overlap=0.0),
+    error("negative_width", ValueError, r"\bnegative sizes\b", **_SMALL, bad="size"),
 ]
 
 # The specification's standard size: batch 16, 80 classes, 128 x 128, 50 objects.

@@ -283,3 +283,177 @@ SUITE = Suite(
     },
     reference="cv2.dnn.NMSBoxes (xywh adapter); torchvision.ops.nms semantics",
 )
+
+
+# ---- batched (class-aware) mode: classes never suppress each other -------------------------
+
+BATCHED_ARGS = Args(
+    Arg("boxes", ("N", 4), "real", rules=(NOT_INVERTED,)),
+    Arg("scores", ("N",), "real", rules=(NO_NAN,)),
+    Arg("idxs", ("N",), "int"),
+    Scalar("iou_threshold", low=0.0, high=1.0),
+)
+
+
+def nms_greedy_batched(
+    boxes: Any, scores: Any, idxs: Any, iou_threshold: float, opts: NmsOptions
+) -> Any:
+    """Oracle: float64; greedy NMS within each class id separately (nms_greedy on its
+    members), then the kept boxes of every class by descending score (equal: lower index)."""
+    BATCHED_ARGS.check(boxes, scores, idxs, iou_threshold)
+    b = np.asarray(boxes, dtype=np.float64).reshape(-1, 4)
+    s = np.asarray(scores, dtype=np.float64)
+    c = np.asarray(idxs, dtype=np.int64)
+    keep: list[int] = []
+    for k in np.unique(c):
+        members = np.flatnonzero(c == k)
+        keep += members[nms_greedy(b[members], s[members], iou_threshold, opts)].tolist()
+    kept = np.array(keep, dtype=np.int64)
+    return kept[np.lexsort((kept, -s[kept]))]
+
+
+def make_batched_inputs(case: Case) -> Inputs:
+    """The plain suite's boxes and scores, and class ids drawn from ``classes`` values (one
+    stream after the boxes'); ``ids`` may map them to other integers."""
+    inputs = make_inputs(case)
+    p = case.params
+    n = len(inputs["scores"])
+    rng = np.random.default_rng(case.seed + 101)
+    idxs = rng.integers(0, int(p.get("classes", 4)), size=n)
+    if p.get("ids") == "sparse":  # negative and large ids: no bincount, no small offsets
+        idxs = np.array([-7, 0, 3, 1000])[idxs % 4]
+    elif p.get("ids") == "own":  # every box its own class: all are kept
+        idxs = np.arange(n)
+    return {
+        "boxes": inputs["boxes"],
+        "scores": inputs["scores"],
+        "idxs": idxs.astype(np.int64),
+        "iou_threshold": inputs["iou_threshold"],
+    }
+
+
+def batched_cost(case: Case, expected: Any = None) -> Cost:
+    """nms_greedy's cost, plus the class ids read once."""
+    plain = cost(case, expected)
+    n = int(case.params.get("n", 0))
+    return Cost(plain.flops, plain.bytes + 8.0 * n, n, "boxes")
+
+
+@dataclass(frozen=True)
+class ClassAwareSelection(GreedySelection):
+    """GreedySelection on boxes moved apart by class (float64, exact for the suite's small
+    coordinates): boxes of different classes never overlap, so any valid class-wise trace
+    passes and a box suppressed across classes fails."""
+
+    def __call__(
+        self, actual: Any, expected: Any, inputs: Inputs, case: Case, tol: Tolerance
+    ) -> Any:
+        b = np.asarray(inputs["boxes"], dtype=np.float64).reshape(-1, 4)
+        c = np.asarray(inputs["idxs"], dtype=np.int64)
+        if b.size and np.isfinite(b).all():
+            _, rank = np.unique(c, return_inverse=True)  # 0, 1, 2, ... in id order
+            span = float(np.ceil(b.max() - b.min())) + 1.0
+            b = b + (rank.reshape(-1) * span)[:, None]
+        return super().__call__(actual, expected, {**inputs, "boxes": b}, case, tol)
+
+
+_B: dict[str, Any] = {"classes": 4}
+
+BATCHED_CASES = [
+    case("clustered_f32", n=300, **_B),
+    case("clustered_f64", n=300, dtype="float64", **_B),
+    case("clustered_ge_f64", n=300, dtype="float64", options=GE, **_B),
+    case("two_classes_t03_f32", n=300, iou_threshold=0.3, classes=2),
+    case("multi_block", n=600, **_B),
+    case("sparse_ids_f64", n=200, dtype="float64", ids="sparse"),
+    edge("empty", n=0),
+    edge("single", n=1),
+    edge("one_class", n=200, classes=1),
+    edge("every_box_its_own_class", n=60, ids="own"),
+    edge("identical_boxes_across_classes", n=40, pattern="identical", classes=5),
+    edge("iou_exactly_half_f64", n=60, pattern="half", dtype="float64", classes=2),
+    edge("iou_exactly_half_ge_f32", n=60, pattern="half", options=GE, classes=2),
+    edge("equal_scores_levels", n=200, scores="levels", **_B),
+    edge("negative_scores", n=200, scores="negative", **_B),
+    edge("zero_area_boxes", n=90, pattern="degenerate", classes=2),
+    # float64 pairs a few float32 eps from t = 0.7, about half of them in one class
+    edge(
+        "near_threshold_f64_f32ulps",
+        n=200,
+        iou_threshold=0.7,
+        pattern="near",
+        dtype="float64",
+        ulps="float32",
+        classes=2,
+    ),
+]
+
+BATCHED_SUITE = Suite(
+    algorithm="nms_greedy.batched",
+    mode="batched",
+    family="detection-geometry",
+    summary="Class-aware greedy NMS (torchvision batched_nms): boxes (N, 4), scores (N,), "
+    "class ids idxs (N,) -> kept indices (K,), classes never suppressing each other.",
+    conventions=(
+        "As nms_greedy within each class id (any int64 values; boxes of different classes "
+        "never suppress each other, however much they overlap). Returns int64 indices of the "
+        "kept boxes of every class by descending score, equal scores lower index first "
+        "(torchvision's batched_nms sorts the same way). Raises as nms_greedy, and TypeError "
+        "for non-integer idxs. Compared tie- and threshold-aware within each class."
+    ),
+    args=BATCHED_ARGS,
+    options=NmsOptions,
+    make_inputs=make_batched_inputs,
+    oracle=nms_greedy_batched,
+    compare=ClassAwareSelection(rule=_suppress_if, override=_exact_iou),
+    cost=batched_cost,
+    defaults={"seed": 11, "dtype": "float32", "iou_threshold": 0.5},
+    cases=BATCHED_CASES,
+    bench={
+        "smoke": [bench("bench_50", n=50, classes=4)],
+        "quick": [bench("bench_1000", n=1000, classes=8)],
+        "full": [bench("bench_5000", n=5000, classes=8), bench("bench_20000", n=20000, classes=8)],
+    },
+    standard="bench_1000",
+    multi_block={"N": 600},
+    near_threshold=("near_threshold_f64_f32ulps",),
+    backends=("python", "numpy", "numba", "torch_cpu", "torch_cuda", "cupy"),
+    fuzz=lambda: _batched_fuzz(),
+    divergent_inputs={
+        "zero_area_boxes": _zero_area_pair,
+        "near_threshold_f64_f32ulps": _float32_near_threshold,
+    },
+    reference="cv2.dnn.NMSBoxesBatched (xywh adapter); torchvision.ops.batched_nms semantics",
+)
+
+
+def _batched_fuzz() -> Any:
+    from hypothesis import strategies as st
+
+    return st.builds(
+        lambda n, seed, dtype, pattern, scores, t, classes, options: Case(
+            "fuzz",
+            dict(
+                n=n,
+                seed=seed,
+                dtype=dtype,
+                pattern=pattern,
+                scores=scores,
+                iou_threshold=t,
+                classes=classes,
+            ),
+            options,
+            "fuzz",
+        ),
+        st.integers(0, 60),
+        st.integers(0, 2**31 - 1),
+        st.sampled_from(["float32", "float64"]),
+        st.sampled_from(["", "identical", "disjoint", "third", "half", "degenerate"]),
+        st.sampled_from(["uniform", "levels", "equal", "negative"]),
+        st.sampled_from([0.0, 0.25, THIRD, 0.5, 0.7, 1.0]),
+        st.integers(1, 6),
+        NmsOptions.strategy(optional=True),
+    )
+
+
+SUITES = [SUITE, BATCHED_SUITE]

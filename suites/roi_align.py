@@ -204,6 +204,9 @@ def make_inputs(case: Case) -> Inputs:
     rng = np.random.default_rng(case.seed + 1)
     shape = (int(p["n"]), int(p["c"]), int(p["h"]), int(p["w"]))
     features = rng.uniform(-1.0, 1.0, size=shape)  # |f| <= 1: the tolerance's scale
+    if p.get("special") == "nan":  # a NaN block in image 0 and one NaN cell in the last image
+        features[0, :, 3:5, 4:6] = np.nan
+        features[-1, 0, 6, 2] = np.nan
     rois = _rois(case)
     return {
         "features": features.astype(dtype),
@@ -363,6 +366,10 @@ CASES = [
         pattern="whole_map",
         options={"aligned": True},
     ),
+    # NaN features propagate to every bin with a sample whose bilinear neighbours hold one
+    # (a NaN times a zero weight is NaN, as in torchvision's kernel)
+    _c("nan_features_f64", "edge", dtype="float64", k=12, special="nan"),
+    _c("nan_features_max_f32", "edge", k=12, special="nan", options={"pool_mode": "max"}),
     _c("empty_rois", "edge", k=0),
     _c("empty_channels", "edge", c=0),
     _c("one_pixel_map", "edge", h=1, w=1, k=6),
@@ -390,11 +397,11 @@ def make_inputs_checked(case: Case) -> Inputs:
 
 # The standard size of the specification (2 x 256 x 64 x 64, K = 512, 7 x 7, sampling 2) is
 # 0.36 GFLOP, predicted at 7.8 s of quick profile (over its 6 s): full times it, and quick
-# times the same maps with K = 192 RoIs (5.7 s predicted).
+# times the same maps with K = 144 RoIs (the backward mode shares the 6 s).
 _STD: dict[str, Any] = dict(n=2, h=64, w=64, ph=7, pw=7, scale=1 / 16, sr=2)
 BENCH = {
     "smoke": [bench("bench_k32_c16", c=16, k=32, **_STD)],
-    "quick": [bench("bench_k192_c256", c=256, k=192, **_STD)],
+    "quick": [bench("bench_k144_c256", c=256, k=144, **_STD)],
     "full": [
         bench("bench_k512_c256", c=256, k=512, **_STD),
         bench("bench_large", n=1, c=256, h=200, w=200, k=2000, ph=7, pw=7, scale=1 / 16, sr=2),
@@ -445,7 +452,8 @@ SUITE = Suite(
         "the grid, out-of-map samples counted; max: the max of the bilinear samples (an "
         "out-of-map sample is 0; no sample: 0). Output dtype = the features' dtype; rois "
         "must share it. Must raise: batch index not a whole number >= 0 or >= N, non-finite "
-        "corners, pooled sizes < 1, spatial_scale <= 0. NaN features are not tested."
+        "corners, pooled sizes < 1, spatial_scale <= 0. NaN features propagate: a bin with a "
+        "sample whose four neighbours hold a NaN is NaN (even at weight 0), avg and max."
     ),
     args=ARGS,
     options=RoiAlignOptions,
@@ -457,9 +465,246 @@ SUITE = Suite(
     cases=CASES,
     errors=ERRORS,
     bench=BENCH,
-    standard="bench_k192_c256",
+    standard="bench_k144_c256",
     multi_block={"K": 300},
     near_threshold=("near_threshold_f64",),
     fuzz=fuzz_strategy,
     reference="torchvision.ops.roi_align (port; golden fixtures); F.grid_sample property tests",
 )
+
+
+# ---- backward mode: the gradient with respect to the features (scatter-add) -----------------
+
+
+@dataclass(frozen=True)
+class RoiAlignBackwardOptions(Options):
+    aligned: bool = option(False, True, meaning="as the forward's (average pooling)")
+
+
+BACKWARD_ARGS = Args(
+    Arg("features", ("N", "C", "H", "W"), "float"),
+    Arg("rois", ("K", 5), "float", rules=(BATCH_INDEX, FINITE_CORNERS)),
+    Arg("grad", ("K", "C", "PH", "PW"), "float"),
+    Scalar("pooled_height", "int", low=1),
+    Scalar("pooled_width", "int", low=1),
+    Scalar("spatial_scale"),
+    Scalar("sampling_ratio", "int"),
+    nonempty=("N", "H", "W", "PH", "PW"),  # PH, PW: the pooled sizes, >= 1
+    same_dtype=("features", "rois", "grad"),
+)
+
+
+def check_backward(features: Any, rois: Any, grad: Any, *scalars: Any) -> Any:
+    """BACKWARD_ARGS.check, the forward's checks, and grad of shape (K, C, ph, pw)."""
+    dtype = BACKWARD_ARGS.check(features, rois, grad, *scalars)
+    check_rois(features, rois, *scalars)
+    want = (len(rois), features.shape[1], int(scalars[0]), int(scalars[1]))
+    if tuple(grad.shape) != want:
+        raise ValueError(f"grad must have shape (K, C, ph, pw) = {want}, got {tuple(grad.shape)}")
+    return dtype
+
+
+def roi_align_backward(
+    features: Any,
+    rois: Any,
+    grad: Any,
+    pooled_height: int,
+    pooled_width: int,
+    spatial_scale: float,
+    sampling_ratio: int,
+    opts: RoiAlignBackwardOptions,
+) -> Any:
+    """Oracle: float64 d(sum(grad * roi_align(features)))/d(features), average pooling: each
+    sample of a bin sends grad / (grid_h * grid_w), times its four bilinear weights (zero
+    for a sample beyond [-1, size]), to its four corner pixels (np.add.at: repeated corners
+    accumulate). The forward is linear in the features, so this is exact, not a slope."""
+    check_backward(features, rois, grad, pooled_height, pooled_width, spatial_scale,
+                   sampling_ratio)  # fmt: skip
+    r = np.asarray(rois, dtype=np.float64).reshape(-1, 5)
+    g = np.asarray(grad, dtype=np.float64)
+    n, c, h, w = np.shape(features)
+    ph, pw = pooled_height, pooled_width
+    out = np.zeros((n, c, h, w))
+    offset = 0.5 if opts.aligned else 0.0
+    for k, (b, x1, y1, x2, y2) in enumerate(r):
+        x1, y1 = x1 * spatial_scale - offset, y1 * spatial_scale - offset
+        roi_w, roi_h = x2 * spatial_scale - offset - x1, y2 * spatial_scale - offset - y1
+        if not opts.aligned:
+            roi_w, roi_h = max(roi_w, 1.0), max(roi_h, 1.0)
+        bin_h, bin_w = roi_h / ph, roi_w / pw
+        gh = sampling_grid(roi_h, ph, sampling_ratio)
+        gw = sampling_grid(roi_w, pw, sampling_ratio)
+        if gh <= 0 or gw <= 0:
+            continue
+        ys = y1 + np.arange(ph)[:, None] * bin_h + (np.arange(gh)[None, :] + 0.5) * bin_h / gh
+        xs = x1 + np.arange(pw)[:, None] * bin_w + (np.arange(gw)[None, :] + 0.5) * bin_w / gw
+        y_lo, y_hi, wy_lo, wy_hi = _axis(ys.ravel(), h)
+        x_lo, x_hi, wx_lo, wx_hi = _axis(xs.ravel(), w)
+        per_sample = np.repeat(np.repeat(g[k], gh, axis=1), gw, axis=2) / (gh * gw)
+        for yi, wy in ((y_lo, wy_lo), (y_hi, wy_hi)):
+            for xi, wx in ((x_lo, wx_lo), (x_hi, wx_hi)):
+                share = wy[:, None] * wx[None, :] * per_sample  # (C, ph*gh, pw*gw)
+                where = (slice(None), yi[:, None], xi[None, :])
+                np.add.at(out[int(b)], where, share)  # type: ignore[arg-type]
+    return out
+
+
+def make_backward_inputs(case: Case) -> Inputs:
+    """The forward's inputs (average pooling) and an upstream gradient in [-1, 1]."""
+    inputs = make_inputs_checked(case)
+    p = case.params
+    rng = np.random.default_rng(case.seed + 2)
+    k, c = inputs["rois"].shape[0], inputs["features"].shape[1]
+    shape = p.get("grad_shape", (k, c, int(p["ph"]), int(p["pw"])))
+    grad = rng.uniform(-1.0, 1.0, size=shape).astype(inputs["features"].dtype)
+    features, rois = inputs.pop("features"), inputs.pop("rois")
+    return {"features": features, "rois": rois, "grad": grad, **inputs}
+
+
+def backward_tolerance(case: Case) -> Tolerance:
+    """A feature pixel's gradient sums the shares of every sample that reads it: up to
+    4 * grid^2 per bin it touches, over every RoI on it (K in all; |share| <= |grad| <= 1).
+    Float32 sums K * 4 * grid^2 terms in any order (index_add_, atomics) and rounds each
+    sample's weights from its position (as the forward, 16 M eps per weight), so atol adds
+    16 M eps per RoI touching the pixel, K at most."""
+    p = case.params
+    grid = max(int(p.get("sr", 2)), 2) if int(p.get("sr", 2)) > 0 else 16
+    k = max(int(p.get("k", 1)), 1)
+    base = default_tolerance(case.dtype, k * 4 * grid * grid, float(p.get("amplitude", 4.0)))
+    if case.dtype != "float32":
+        return base
+    m = 2.0 * max(float(p.get("h", 16)), float(p.get("w", 16))) + 8.0
+    if p.get("pattern") == "huge":
+        m *= 4.0
+    atol = base.atol + 16 * m * EPS["float32"] * k
+    return Tolerance(base.rtol, atol, base.reason + f"; + positions 16*M*eps*K, M={m:g}")
+
+
+def backward_cost(case: Case) -> Cost:
+    """The forward's: every sample's four corners touched once (scatter instead of gather)."""
+    return cost(case)
+
+
+_ALIGNED = {"aligned": True}
+#: the forward's small sizes with C = 6: every size distinct (C = 3 would equal ph)
+_BW_SMALL: dict[str, Any] = {**_SMALL, "c": 6}
+
+
+def _cb(name: str, kind: str = "regular", options: dict[str, Any] | None = None, **p: Any) -> Case:
+    maker = case if kind == "regular" else edge
+    return maker(name, options=options, **{**_BW_SMALL, **p})
+
+
+BACKWARD_CASES = [
+    _cb("random_f32"),
+    _cb("random_f64", dtype="float64", k=9, pw=2),
+    _cb("aligned_f64", dtype="float64", options=_ALIGNED),
+    _cb("sr1_f64", dtype="float64", sr=1),
+    _cb("adaptive_sr0_f64", dtype="float64", sr=0, k=13),
+    _cb("adaptive_neg1_f32", sr=-1, k=8, scale=0.125),
+    _cb("single_image_f32", n=1, k=6),
+    _cb("multi_block", k=300, c=2, ph=2, pw=3),
+    _cb("outside_f64", "edge", dtype="float64", k=16, pattern="outside"),
+    _cb(
+        "degenerate_aligned_f64",
+        "edge",
+        dtype="float64",
+        k=15,
+        pattern="degenerate",
+        sr=0,
+        options=_ALIGNED,
+    ),
+    _cb("degenerate_f64", "edge", dtype="float64", k=15, pattern="degenerate"),
+    _cb("huge_adaptive_f32", "edge", k=4, pattern="huge", sr=0, ph=2, pw=2),
+    _cb(
+        "boundary_f64",
+        "edge",
+        dtype="float64",
+        k=8,
+        ph=1,
+        pw=1,
+        sr=1,
+        scale=1.0,
+        w=10,
+        pattern="boundary",
+    ),
+    _cb("near_threshold_f64", "edge", dtype="float64", k=6, sr=0, pattern="near_threshold"),
+    _cb("empty_rois", "edge", k=0),
+    _cb("empty_channels", "edge", c=0),
+    _cb("one_pixel_map", "edge", h=1, w=1, k=6),
+]
+
+BACKWARD_ERRORS = [
+    error("batch_index_out_of_range", ValueError, r"\bbatch index\b", **_BW_SMALL, bad="batch"),
+    error("zero_scale", ValueError, r"\bspatial_scale\b", **{**_BW_SMALL, "scale_used": 0.0}),
+    error("grad_wrong_bins", ValueError, r"\bgrad\b", **_BW_SMALL, grad_shape=(7, 6, 3, 3)),
+]
+
+BACKWARD_SUITE = Suite(
+    algorithm="roi_align.backward",
+    mode="backward",
+    family="detection-geometry",
+    summary="Gradient of average RoIAlign with respect to the features: features (N, C, H, W) "
+    "(for the shape), rois (K, 5), grad (K, C, ph, pw) -> (N, C, H, W).",
+    conventions=(
+        "The forward's rules (torchvision roi_align, average pooling; aligned as a flag). "
+        "Each bilinear sample of a bin sends grad / (grid_h * grid_w) times its four weights "
+        "to its four corner pixels, adding up over samples and RoIs (a scatter-add); samples "
+        "beyond [-1, size] send nothing, pinned corners receive both shares. The result is "
+        "exact (the forward is linear in the features). Output dtype = the features'. Must "
+        "raise as the forward, and ValueError for a grad of another shape than (K, C, ph, pw)."
+    ),
+    args=BACKWARD_ARGS,
+    options=RoiAlignBackwardOptions,
+    make_inputs=make_backward_inputs,
+    oracle=roi_align_backward,
+    compare=Close(override=backward_tolerance),
+    cost=backward_cost,
+    defaults={"seed": 11, "dtype": "float32"},
+    cases=BACKWARD_CASES,
+    errors=BACKWARD_ERRORS,
+    outputs=("grad_features",),
+    # the forward's quick case takes most of roi_align's 6 s quick budget: the backward's
+    # quick case is the standard maps with K = 16 RoIs of 16 channels; full has the spec's
+    bench={
+        "smoke": [bench("bench_k4_c8", c=8, k=4, **_STD)],
+        "quick": [bench("bench_k16_c16", c=16, k=16, **_STD)],
+        "full": [bench("bench_k512_c256", c=256, k=512, **_STD)],
+    },
+    standard="bench_k16_c16",
+    multi_block={"K": 300},
+    near_threshold=("near_threshold_f64",),
+    backends=("torch_cpu", "torch_cuda"),
+    fuzz=lambda: _backward_fuzz(),
+    reference="torch autograd through the forward (torchvision's roi_align backward semantics)",
+)
+
+
+def _backward_fuzz() -> Any:
+    from hypothesis import strategies as st
+
+    def build(n: int, c: int, hw: tuple[int, int], k: int, pooled: tuple[int, int],
+              scale: float, sr: int, pattern: str, seed: int, dtype: str,
+              options: dict[str, Any]) -> Case:  # fmt: skip
+        params = dict(n=n, c=c, h=hw[0], w=hw[1], k=k, ph=pooled[0], pw=pooled[1],
+                      scale=scale, sr=sr, pattern=pattern, seed=seed, dtype=dtype,
+                      amplitude=1.0)  # fmt: skip
+        return Case("fuzz", params, options, "fuzz")
+
+    return st.builds(
+        build,
+        st.integers(1, 3),
+        st.integers(0, 4),
+        st.tuples(st.integers(1, 12), st.integers(1, 12)),
+        st.integers(0, 12),
+        st.tuples(st.integers(1, 4), st.integers(1, 4)),
+        st.sampled_from([1.0, 0.5, 0.25, 1 / 16]),
+        st.integers(-1, 3),
+        st.sampled_from(["random", "outside", "degenerate", "huge"]),
+        st.integers(0, 2**31 - 1),
+        st.sampled_from(["float32", "float64"]),
+        RoiAlignBackwardOptions.strategy(optional=True),
+    )
+
+
+SUITES = [SUITE, BACKWARD_SUITE]

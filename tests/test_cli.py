@@ -265,6 +265,7 @@ def test_the_worker_imports_only_the_modules_of_its_cells(tmp_path: Path) -> Non
     modules = dump.read_text().split()
     assert [m for m in modules if m.startswith("implementations.")] == [
         "implementations.nms_greedy",
+        "implementations.nms_greedy.numpy_classwise",  # the batched mode's clustered_f32
         "implementations.nms_greedy.numpy_shrinking",
     ]
     assert not {"torch", "numba"} & set(modules)

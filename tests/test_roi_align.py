@@ -227,3 +227,61 @@ def test_the_inputs_match_the_declared_sizes() -> None:
     inputs = case_inputs(SUITE, case)
     assert inputs["features"].shape == (2, 3, 10, 12) and inputs["rois"].shape == (7, 5)
     assert set(np.unique(inputs["rois"][:, 0])) <= {0.0, 1.0}
+
+
+# ---- backward mode -------------------------------------------------------------------------
+
+
+def _backward_variant(mistake: str) -> Fn:
+    """The oracle's scatter with one classic slip of a hand-written RoIAlign backward."""
+    from suites.roi_align import _axis, sampling_grid
+
+    def fn(features: Any, rois: Any, grad: Any, ph: int, pw: int, scale: float, sr: int,
+           opts: Any) -> Any:  # fmt: skip
+        r, g = np.asarray(rois, dtype=np.float64), np.asarray(grad, dtype=np.float64)
+        n, c, h, w = features.shape
+        out = np.zeros((n, c, h, w))
+        offset = 0.5 if opts.aligned else 0.0
+        for k, (b, x1, y1, x2, y2) in enumerate(r):
+            x1, y1 = x1 * scale - offset, y1 * scale - offset
+            roi_w, roi_h = x2 * scale - offset - x1, y2 * scale - offset - y1
+            if not opts.aligned:
+                roi_w, roi_h = max(roi_w, 1.0), max(roi_h, 1.0)
+            gh, gw = sampling_grid(roi_h, ph, sr), sampling_grid(roi_w, pw, sr)
+            if gh <= 0 or gw <= 0:
+                continue
+            bh, bw = roi_h / ph, roi_w / pw
+            ys = y1 + np.arange(ph)[:, None] * bh + (np.arange(gh)[None, :] + 0.5) * bh / gh
+            xs = x1 + np.arange(pw)[:, None] * bw + (np.arange(gw)[None, :] + 0.5) * bw / gw
+            y_lo, y_hi, wy_lo, wy_hi = _axis(ys.ravel(), h)
+            x_lo, x_hi, wx_lo, wx_hi = _axis(xs.ravel(), w)
+            count = 1 if mistake == "no_grid_mean" else gh * gw
+            per = np.repeat(np.repeat(g[k], gh, axis=1), gw, axis=2) / count
+            for yi, wy in ((y_lo, wy_lo), (y_hi, wy_hi)):
+                for xi, wx in ((x_lo, wx_lo), (x_hi, wx_hi)):
+                    share = wy[:, None] * wx[None, :] * per
+                    if mistake == "assign_not_add":  # fancy-index += keeps one repeat only
+                        out[int(b)][:, yi[:, None], xi[None, :]] += share
+                    else:
+                        np.add.at(out[int(b)], (slice(None), yi[:, None], xi[None, :]), share)
+        return out.astype(features.dtype)
+
+    fn.__name__ = mistake or "correct"
+    return fn
+
+
+def _run_backward(fn: Fn, name: str) -> Verdict:
+    from suites.roi_align import BACKWARD_SUITE
+
+    impl = Implementation("roi_align.backward", "numpy", fn.__name__, fn)
+    case = BACKWARD_SUITE.find_case(name)
+    assert isinstance(case, Case)
+    return verify(BACKWARD_SUITE, impl, case)
+
+
+def test_backward_scatter_slips_are_caught() -> None:
+    for name in ("random_f32", "random_f64", "outside_f64", "empty_rois"):
+        assert _run_backward(_backward_variant(""), name).status == "pass", name
+    for mistake in ("assign_not_add", "no_grid_mean"):
+        v = _run_backward(_backward_variant(mistake), "random_f64")
+        assert v.status == "fail" and "elements differ" in v.detail, (mistake, v.detail)

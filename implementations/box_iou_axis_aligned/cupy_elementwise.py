@@ -10,7 +10,7 @@ from typing import Any
 import cupy as cp
 
 from harness import implementation
-from suites.box_iou_axis_aligned import ARGS, IouOptions
+from suites.box_iou_axis_aligned import ARGS, BoxIouOptions
 
 # Coordinates arrive as broadcast (N, 1) and (1, M) column views. min/max and the clamp are
 # ternaries (no reliance on device overloads); a NaN side may clamp to 0, but the NaN still
@@ -31,8 +31,8 @@ _IOU = cp.ElementwiseKernel(
 )
 
 
-@implementation("box_iou_axis_aligned", "cupy", "elementwise")
-def box_iou(boxes_a: Any, boxes_b: Any, opts: IouOptions) -> Any:
+@implementation("box_iou_axis_aligned", "cupy", "elementwise", supports={"form": ("pairwise",)})
+def box_iou(boxes_a: Any, boxes_b: Any, opts: BoxIouOptions) -> Any:
     """Fused elementwise kernel; areas recomputed per pair (cheaper than reading them)."""
     dtype = ARGS.check(boxes_a, boxes_b)
     a, b = boxes_a.astype(dtype, copy=False), boxes_b.astype(dtype, copy=False)

@@ -13,7 +13,7 @@ import numpy as np
 import shapely
 
 from harness import implementation
-from suites.box_iou_axis_aligned import ARGS, IouOptions
+from suites.box_iou_axis_aligned import BoxIouOptions, check
 
 
 @implementation(
@@ -31,15 +31,22 @@ from suites.box_iou_axis_aligned import ARGS, IouOptions
         "comes out NaN where the oracle's is inf (IoU 0)"
     },
 )
-def box_iou(boxes_a: Any, boxes_b: Any, opts: IouOptions) -> Any:
+def box_iou(boxes_a: Any, boxes_b: Any, opts: BoxIouOptions) -> Any:
     """shapely.box + STRtree.query(predicate='intersects') + vectorised intersection areas."""
-    dtype = ARGS.check(boxes_a, boxes_b)
+    dtype = check(boxes_a, boxes_b, opts)
     a = np.asarray(boxes_a, dtype=np.float64)  # GEOS works in float64 whatever comes in
     b = np.asarray(boxes_b, dtype=np.float64)
     with np.errstate(invalid="ignore", divide="ignore"):  # NaN boxes become None geometries
         polys_a = shapely.box(a[:, 0], a[:, 1], a[:, 2], a[:, 3])
         polys_b = shapely.box(b[:, 0], b[:, 1], b[:, 2], b[:, 3])
         area_a, area_b = shapely.area(polys_a), shapely.area(polys_b)
+        if opts.form == "paired":  # shapely's functions are elementwise already
+            inter = shapely.area(shapely.intersection(polys_a, polys_b))
+            union = area_a + area_b - inter + opts.iou_eps
+            iou = inter / union
+            if opts.zero_union == "zero":
+                iou[union == 0] = 0.0
+            return iou.astype(dtype, copy=False)
         inter = np.zeros((a.shape[0], b.shape[0]))
         if inter.size:
             ia, ib = shapely.STRtree(polys_b).query(polys_a, predicate="intersects")

@@ -17,7 +17,7 @@ from typing import Any
 import torch
 
 from harness import implementation
-from suites.box_iou_axis_aligned import ARGS, IouOptions
+from suites.box_iou_axis_aligned import ARGS, BoxIouOptions
 
 
 @implementation(
@@ -26,9 +26,9 @@ from suites.box_iou_axis_aligned import ARGS, IouOptions
     "torchvision_formula",
     arrays="torch_cpu",
     requires=("torch",),
-    supports={"pixel_inclusive": (False,), "iou_eps": (0.0,)},
+    supports={"pixel_inclusive": (False,), "iou_eps": (0.0,), "form": ("pairwise",)},
 )
-def box_iou(boxes_a: Any, boxes_b: Any, opts: IouOptions) -> Any:
+def box_iou(boxes_a: Any, boxes_b: Any, opts: BoxIouOptions) -> Any:
     """torchvision's box_iou formula: (N, M, 2) corner max/min broadcast, then inter / union."""
     dtype = ARGS.check(boxes_a, boxes_b)
     a, b = boxes_a.to(dtype), boxes_b.to(dtype)

@@ -12,7 +12,7 @@ import numpy as np
 
 from harness import implementation
 from harness.numba_threads import threaded_njit
-from suites.box_iou_axis_aligned import ARGS, IouOptions
+from suites.box_iou_axis_aligned import BoxIouOptions, check
 
 
 @threaded_njit(error_model="numpy")
@@ -34,13 +34,34 @@ def _iou_kernel(a: Any, b: Any, one: Any, eps: Any, nan_on_zero: bool, out: Any)
                 out[i, j] = inter / union
 
 
+@threaded_njit(error_model="numpy")
+def _paired_kernel(a: Any, b: Any, one: Any, eps: Any, nan_on_zero: bool, out: Any) -> None:
+    zero = one - one
+    for i in numba.prange(a.shape[0]):
+        iw = min(a[i, 2], b[i, 2]) - max(a[i, 0], b[i, 0]) + one
+        ih = min(a[i, 3], b[i, 3]) - max(a[i, 1], b[i, 1]) + one
+        inter = max(iw, zero) * max(ih, zero)
+        area_a = (a[i, 2] - a[i, 0] + one) * (a[i, 3] - a[i, 1] + one)
+        area_b = (b[i, 2] - b[i, 0] + one) * (b[i, 3] - b[i, 1] + one)
+        union = area_a + area_b - inter + eps
+        if union == zero and not nan_on_zero:
+            out[i] = zero
+        else:
+            out[i] = inter / union
+
+
 @implementation("box_iou_axis_aligned", "numba", "prange")
-def box_iou(boxes_a: Any, boxes_b: Any, opts: IouOptions) -> Any:
-    """Fused loop nest (prange over rows of boxes_a); areas of boxes_b hoisted."""
-    dtype = ARGS.check(boxes_a, boxes_b)
+def box_iou(boxes_a: Any, boxes_b: Any, opts: BoxIouOptions) -> Any:
+    """Fused loop nest (prange over rows of boxes_a); areas of boxes_b hoisted. Paired: one
+    parallel loop over the rows."""
+    dtype = check(boxes_a, boxes_b, opts)
     a = np.ascontiguousarray(boxes_a, dtype=dtype)
     b = np.ascontiguousarray(boxes_b, dtype=dtype)
-    out = np.empty((a.shape[0], b.shape[0]), dtype=dtype)
     one = dtype.type(1 if opts.pixel_inclusive else 0)
+    if opts.form == "paired":
+        out = np.empty(a.shape[0], dtype=dtype)
+        _paired_kernel(a, b, one, dtype.type(opts.iou_eps), opts.zero_union == "nan", out)
+        return out
+    out = np.empty((a.shape[0], b.shape[0]), dtype=dtype)
     _iou_kernel(a, b, one, dtype.type(opts.iou_eps), opts.zero_union == "nan", out)
     return out

@@ -9,7 +9,7 @@ import math
 from typing import Any
 
 from harness import implementation
-from suites.box_iou_axis_aligned import ARGS, IouOptions
+from suites.box_iou_axis_aligned import BoxIouOptions, check
 
 Box = tuple[float, float, float, float]
 
@@ -24,14 +24,25 @@ def _area(box: Box, one: float) -> float:
     return (x2 - x1 + one) * (y2 - y1 + one)
 
 
+def _pair(p: Box, q: Box, one: float, eps: float, zero_value: float) -> float:
+    iw = min(p[2], q[2]) - max(p[0], q[0]) + one
+    ih = min(p[3], q[3]) - max(p[1], q[1]) + one
+    inter = (iw if iw > 0.0 else 0.0) * (ih if ih > 0.0 else 0.0)
+    union = _area(p, one) + _area(q, one) - inter + eps
+    return inter / union if union != 0.0 else zero_value
+
+
 @implementation("box_iou_axis_aligned", "python", "loops", max_flops=12.0 * 1000 * 1000)
-def box_iou(boxes_a: Any, boxes_b: Any, opts: IouOptions) -> list[list[float]]:
-    """Double loop over pairs with per-box areas hoisted; float64 arithmetic throughout."""
-    ARGS.check(boxes_a, boxes_b)
+def box_iou(boxes_a: Any, boxes_b: Any, opts: BoxIouOptions) -> Any:
+    """Double loop over pairs with per-box areas hoisted (paired: one loop over the rows);
+    float64 arithmetic throughout."""
+    check(boxes_a, boxes_b, opts)
     a, b = _rows(boxes_a), _rows(boxes_b)
     one = 1.0 if opts.pixel_inclusive else 0.0
     eps = float(opts.iou_eps)
     zero_value = math.nan if opts.zero_union == "nan" else 0.0
+    if opts.form == "paired":
+        return [_pair(p, q, one, eps, zero_value) for p, q in zip(a, b, strict=True)]
     area_b = [_area(box, one) for box in b]
     out: list[list[float]] = []
     for box in a:

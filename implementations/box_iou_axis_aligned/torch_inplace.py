@@ -11,7 +11,7 @@ from typing import Any
 import torch
 
 from harness import implementation
-from suites.box_iou_axis_aligned import ARGS, IouOptions
+from suites.box_iou_axis_aligned import ARGS, BoxIouOptions
 
 
 def _overlap(lo_a: Any, hi_a: Any, lo_b: Any, hi_b: Any, one: float) -> Any:
@@ -23,8 +23,10 @@ def _overlap(lo_a: Any, hi_a: Any, lo_b: Any, hi_b: Any, one: float) -> Any:
     return side.clamp_(min=0)
 
 
-@implementation("box_iou_axis_aligned", ("torch_cpu", "torch_cuda"), "inplace")
-def box_iou(boxes_a: Any, boxes_b: Any, opts: IouOptions) -> Any:
+@implementation(
+    "box_iou_axis_aligned", ("torch_cpu", "torch_cuda"), "inplace", supports={"form": ("pairwise",)}
+)
+def box_iou(boxes_a: Any, boxes_b: Any, opts: BoxIouOptions) -> Any:
     """Broadcast min/max per axis, in-place clamp/multiply/divide; torchvision's formula."""
     dtype = ARGS.check(boxes_a, boxes_b)
     a, b = boxes_a.to(dtype), boxes_b.to(dtype)  # no copy when already dtype; never written

@@ -77,8 +77,9 @@ def _one_roi(f: Any, r: Any, scale: float, sr: int, aligned: bool, maxmode: bool
                     v00, v01, v10, v11 = r0[xlo[ix]], r0[xhi[ix]], r1[xlo[ix]], r1[xhi[ix]]
                     for ch in range(c):  # contiguous channels: SIMD
                         val = w00 * v00[ch] + w01 * v01[ch] + w10 * v10[ch] + w11 * v11[ch]
-                        if maxmode:
-                            acc[ch] = max(acc[ch], val)
+                        if maxmode:  # NaN sticks (max() would keep whichever came first)
+                            if val > acc[ch] or val != val:
+                                acc[ch] = val
                         else:
                             acc[ch] += val
             if not maxmode:

@@ -60,7 +60,7 @@ def dropout(x: Any, mask: Any, p: Any, opts: DropoutOptions) -> Any:
     return _apply(np.asarray(x, dtype=np.float64), np.asarray(mask, dtype=bool), float(p), opts)
 
 
-def _apply(x: np.ndarray, keep: np.ndarray, p: float, opts: DropoutOptions) -> np.ndarray:
+def _apply(x: np.ndarray, keep: np.ndarray, p: float, opts: DropoutOptions) -> Any:
     """x·keep·s or where(keep, x·s, 0) in float64; keep broadcasts against x."""
     if not opts.training:
         return x * (1.0 - p) if opts.scaling == "paper" else x.copy()
@@ -381,11 +381,27 @@ CHANNEL_CASES = [
     case("channel_f32", n=8, c=16, h=9, w=11, p=0.3),
     case("channel_1d_f64", n=6, c=20, l=33, p=0.6, dtype="float64"),
     case("channel_3d_f32", n=3, c=10, d=4, h=5, w=6, p=0.5),
-    case("channel_paper_f64", n=5, c=12, h=4, w=7, p=0.25, dtype="float64",
-         options={"scaling": "paper"}),  # fmt: skip
+    case(
+        "channel_paper_f64",
+        n=5,
+        c=12,
+        h=4,
+        w=7,
+        p=0.25,
+        dtype="float64",
+        options={"scaling": "paper"},
+    ),
     case("channel_eval_f32", n=4, c=9, h=5, w=3, p=0.4, options={"training": False}),
-    case("channel_eval_paper_f64", n=3, c=7, h=6, w=2, p=0.35, dtype="float64",
-         options={"training": False, "scaling": "paper"}),  # fmt: skip
+    case(
+        "channel_eval_paper_f64",
+        n=3,
+        c=7,
+        h=6,
+        w=2,
+        p=0.35,
+        dtype="float64",
+        options={"training": False, "scaling": "paper"},
+    ),
     # several hundred samples and channels: past the first block of a tiled or threaded kernel
     case("channel_multi_block", n=300, c=270, h=2, w=3, p=0.2),
     edge("channel_p_zero", n=4, c=6, h=5, w=7, p=0.0),
@@ -394,8 +410,17 @@ CHANNEL_CASES = [
     # 1 - p = 1e-4 over 2e5 channels (~20 kept): float32 arithmetic on 1 - p is 1.7e-4 off
     edge("channel_p_near_one", n=400, c=500, h=1, w=1, p=0.9999),
     edge("channel_nonfinite_product", n=6, c=8, h=5, w=7, p=0.5, pattern="nonfinite"),
-    edge("channel_nonfinite_select_f64", n=6, c=8, h=5, w=7, p=0.5, pattern="nonfinite",
-         dtype="float64", options={"nan_dropped": "select"}),  # fmt: skip
+    edge(
+        "channel_nonfinite_select_f64",
+        n=6,
+        c=8,
+        h=5,
+        w=7,
+        p=0.5,
+        pattern="nonfinite",
+        dtype="float64",
+        options={"nan_dropped": "select"},
+    ),
     edge("channel_zeros", n=5, c=7, h=4, w=3, p=0.45, pattern="zeros"),
     edge("channel_one", n=9, c=1, h=6, w=7, p=0.5),
     edge("channel_spatial_1x1", n=11, c=13, h=1, w=1, p=0.5),
@@ -409,8 +434,7 @@ CHANNEL_ERRORS = [
     error("channel_p_negative", ValueError, r"\bp\b", n=2, c=3, h=4, w=5, p=-1e-9),
     error("channel_integer_x", TypeError, r"\bx\b", n=2, c=3, h=4, w=5, dtype="int64"),
     # a mask with x's shape (one draw per value) is elementwise dropout, not Dropout2d
-    error("channel_mask_per_value", ValueError, r"\bmask\b", n=2, c=3, h=4, w=5,
-          mask="per_value"),  # fmt: skip
+    error("channel_mask_per_value", ValueError, r"\bmask\b", n=2, c=3, h=4, w=5, mask="per_value"),
 ]
 
 # Quick: 2**20 values (32 images of 32 channels at 32x32), a quarter of the elementwise

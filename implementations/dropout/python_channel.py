@@ -34,7 +34,7 @@ def _zeros(block: Any) -> Any:
         "as float64 and CHANNEL_ARGS.check refuses it as not bool",
     },
 )
-def dropout(x: Any, mask: Any, p: Any, opts: DropoutOptions) -> list[Any]:
+def dropout(x: Any, mask: Any, p: Any, opts: DropoutOptions) -> Any:
     """Per channel: x·s if kept, x·0.0 (product: NaN stays NaN) or 0.0 (select) if not."""
     CHANNEL_ARGS.check(x, mask, p)
     s = dropout_scale(float(p), opts)

@@ -1,5 +1,8 @@
 """Suite for dropout: y = x·m·s with an injected keep mask m ~ Bernoulli(1 - p).
 
+dropout.channel (Dropout1d/2d/3d) is the second suite of this file: x (N, C, *S) with a
+mask (N, C), one draw per sample and channel, under the same options and conventions.
+
 Randomness is an input: the mask is drawn once per case from the case seed and handed to
 every implementation, so they agree bit for bit up to the rounding of the scale. The one
 exception is the library's own-generator F.dropout (registered own_rng=True), which cannot
@@ -57,9 +60,11 @@ def dropout_scale(p: float, opts: DropoutOptions) -> float:
 def dropout(x: Any, mask: Any, p: Any, opts: DropoutOptions) -> Any:
     """Oracle: float64, (N, D) -> (N, D); the mask is used only in training."""
     ARGS.check(x, mask, p)
-    x = np.asarray(x, dtype=np.float64)
-    keep = np.asarray(mask, dtype=bool)
-    p = float(p)
+    return _apply(np.asarray(x, dtype=np.float64), np.asarray(mask, dtype=bool), float(p), opts)
+
+
+def _apply(x: np.ndarray, keep: np.ndarray, p: float, opts: DropoutOptions) -> Any:
+    """x·keep·s or where(keep, x·s, 0) in float64; keep broadcasts against x."""
     if not opts.training:
         return x * (1.0 - p) if opts.scaling == "paper" else x.copy()
     if opts.scaling == "paper":
@@ -126,6 +131,19 @@ class DropoutKeepRate(KeepRate):
         odd = ~finite & ~(np.isnan(y) | (y == scaled))
         if odd.any():
             return _verdict(~odd, y, scaled, "a non-finite input must give x·s or NaN: ")
+        return self.rate(y, scaled, x, finite, inputs, case, tol)
+
+    def rate(
+        self,
+        y: np.ndarray,
+        scaled: np.ndarray,
+        x: np.ndarray,
+        finite: np.ndarray,
+        inputs: Inputs,
+        case: Case,
+        tol: Tolerance,
+    ) -> Comparison:
+        """The keep-rate test proper, on the finite inputs: one Bernoulli draw per value."""
         return super().__call__(y[finite], (scaled[finite], x[finite]), inputs, case, tol)
 
 
@@ -250,3 +268,246 @@ SUITE = Suite(
     reference="torch.nn.functional.dropout (own generator: keep-rate test); "
     "torch.ops.aten.native_dropout_backward (torch's kernel applying a given mask)",
 )
+
+
+# ---- dropout.channel: Dropout1d/2d/3d, one draw per (sample, channel) ---------------------
+
+CHANNEL_ARGS = Args(
+    Arg("x", ("N", "C", "*S"), "float", star=(1, 3)),
+    Arg("mask", ("N", "C"), "bool"),
+    Scalar("p", low=0.0, high=1.0),
+)
+
+
+def channel_mask(mask: Any, ndim: int) -> Any:
+    """The (N, C) mask viewed as (N, C, 1, ...) with ndim axes: it broadcasts over the
+    spatial axes of x (NumPy, torch and CuPy arrays alike)."""
+    return mask.reshape(tuple(mask.shape) + (1,) * (ndim - 2))
+
+
+def dropout_channel(x: Any, mask: Any, p: Any, opts: DropoutOptions) -> Any:
+    """Oracle: float64, x (N, C, *S) with 1 to 3 spatial axes, mask (N, C) -> x's shape;
+    every value of channel (n, c) is kept or dropped with mask[n, c]."""
+    CHANNEL_ARGS.check(x, mask, p)
+    x = np.asarray(x, dtype=np.float64)
+    keep = channel_mask(np.asarray(mask, dtype=bool), x.ndim)
+    return _apply(x, keep, float(p), opts)
+
+
+def _spatial(params: Any) -> tuple[int, ...]:
+    """A case's spatial sizes: (l,) for Dropout1d, (h, w) for Dropout2d, (d, h, w) for 3d."""
+    if "l" in params:
+        return (int(params["l"]),)
+    hw = (int(params["h"]), int(params["w"]))
+    return (int(params["d"]), *hw) if "d" in params else hw
+
+
+def channel_inputs(case: Case) -> Inputs:
+    params = case.params
+    rng = np.random.default_rng(case.seed)
+    dtype = np.dtype(case.dtype)
+    n, c, p = int(params["n"]), int(params["c"]), float(params.get("p", 0.5))
+    shape = (n, c, *_spatial(params))
+    x = rng.standard_normal(shape, dtype=np.float32 if dtype == np.float32 else np.float64)
+    x *= 2.0
+    mask = rng.random((n, c)) >= p  # P(u >= p) = 1 - p: one draw per (sample, channel)
+    if params.get("mask") == "per_value":  # the error case: an elementwise mask
+        mask = rng.random(shape) >= p
+    if params.get("pattern") == "nonfinite":  # NaN and +-inf in kept and dropped channels
+        flat = x.reshape(-1)
+        flat[0::7] = np.nan
+        flat[3::11] = np.inf
+        flat[5::13] = -np.inf
+    elif params.get("pattern") == "zeros":
+        x.reshape(-1)[::3] = 0.0
+        x.reshape(-1)[1::5] = -0.0
+    return {"x": x.astype(dtype), "mask": mask, "p": p}
+
+
+def channel_cost(case: Case) -> Cost:
+    nc = int(case.params["n"]) * int(case.params["c"])
+    n = nc * int(np.prod(_spatial(case.params)))
+    b = np.dtype(case.dtype).itemsize
+    # a mask multiply and a scale per value; x read, y written, the mask read once per channel
+    return Cost(flops=2.0 * n, bytes=2.0 * b * n + nc, items=n, item_unit="values")
+
+
+@dataclass(frozen=True)
+class DropoutChannelKeepRate(DropoutKeepRate):
+    """DropoutKeepRate with one Bernoulli draw per (sample, channel): every value must be
+    x·s or 0 (as for dropout), every channel must be kept or dropped as a whole (its
+    nonzero finite values all kept or all dropped), and the number of kept channels passes
+    the binomial test against 1 - p. Channels without a nonzero finite value say nothing."""
+
+    def rate(
+        self,
+        y: np.ndarray,
+        scaled: np.ndarray,
+        x: np.ndarray,
+        finite: np.ndarray,
+        inputs: Inputs,
+        case: Case,
+        tol: Tolerance,
+    ) -> Comparison:
+        rtol = 4 * float(np.finfo(np.dtype(case.dtype)).eps)
+        ok = ~finite | np.isclose(y, scaled, rtol=rtol, atol=0.0) | (y == 0)
+        if not ok.all():
+            i = int(np.flatnonzero(~ok.ravel())[0])
+            return Comparison(
+                False,
+                f"{int((~ok).sum())} values are neither 0 nor x/(1-p); first at flat index "
+                f"{i}: {y.ravel()[i]!r} vs {scaled.ravel()[i]!r}",
+                total=int(y.size),
+                error_ratio=float("inf"),
+            )
+        live = finite & (x != 0)  # a zero or non-finite input is no evidence either way
+        axes = tuple(range(2, y.ndim))
+        n_live, n_kept = live.sum(axis=axes), (live & (y != 0)).sum(axis=axes)
+        mixed = (n_kept > 0) & (n_kept < n_live)
+        if mixed.any():
+            at = tuple(int(i) for i in np.argwhere(mixed)[0])
+            return Comparison(
+                False,
+                f"{int(mixed.sum())} channels are partly kept; first (n, c) = {at}: kept "
+                f"{int(n_kept[at])} of {int(n_live[at])} values (a mask per value, not per "
+                "channel)",
+                total=int(y.size),
+                error_ratio=float("inf"),
+            )
+        kept = (n_kept > 0).astype(np.float64)  # one value per channel: 1 kept, 0 dropped
+        return KeepRate.__call__(
+            self, kept, (np.ones_like(kept), (n_live > 0).astype(np.float64)), inputs, case, tol
+        )
+
+
+CHANNEL_CASES = [
+    case("channel_f32", n=8, c=16, h=9, w=11, p=0.3),
+    case("channel_1d_f64", n=6, c=20, l=33, p=0.6, dtype="float64"),
+    case("channel_3d_f32", n=3, c=10, d=4, h=5, w=6, p=0.5),
+    case(
+        "channel_paper_f64",
+        n=5,
+        c=12,
+        h=4,
+        w=7,
+        p=0.25,
+        dtype="float64",
+        options={"scaling": "paper"},
+    ),
+    case("channel_eval_f32", n=4, c=9, h=5, w=3, p=0.4, options={"training": False}),
+    case(
+        "channel_eval_paper_f64",
+        n=3,
+        c=7,
+        h=6,
+        w=2,
+        p=0.35,
+        dtype="float64",
+        options={"training": False, "scaling": "paper"},
+    ),
+    # several hundred samples and channels: past the first block of a tiled or threaded kernel
+    case("channel_multi_block", n=300, c=270, h=2, w=3, p=0.2),
+    edge("channel_p_zero", n=4, c=6, h=5, w=7, p=0.0),
+    edge("channel_p_one", n=4, c=6, h=5, w=7, p=1.0),
+    edge("channel_p_one_nonfinite", n=3, c=5, h=4, w=6, p=1.0, pattern="nonfinite"),
+    # 1 - p = 1e-4 over 2e5 channels (~20 kept): float32 arithmetic on 1 - p is 1.7e-4 off
+    edge("channel_p_near_one", n=400, c=500, h=1, w=1, p=0.9999),
+    edge("channel_nonfinite_product", n=6, c=8, h=5, w=7, p=0.5, pattern="nonfinite"),
+    edge(
+        "channel_nonfinite_select_f64",
+        n=6,
+        c=8,
+        h=5,
+        w=7,
+        p=0.5,
+        pattern="nonfinite",
+        dtype="float64",
+        options={"nan_dropped": "select"},
+    ),
+    edge("channel_zeros", n=5, c=7, h=4, w=3, p=0.45, pattern="zeros"),
+    edge("channel_one", n=9, c=1, h=6, w=7, p=0.5),
+    edge("channel_spatial_1x1", n=11, c=13, h=1, w=1, p=0.5),
+    edge("channel_empty_n", n=0, c=3, h=5, w=7, p=0.5),
+    edge("channel_empty_c", n=2, c=0, h=5, w=7, p=0.5),
+    edge("channel_empty_spatial", n=2, c=3, h=0, w=7, p=0.5),
+]
+
+CHANNEL_ERRORS = [
+    error("channel_p_just_above_one", ValueError, r"\bp\b", n=2, c=3, h=4, w=5, p=1.0 + 1e-9),
+    error("channel_p_negative", ValueError, r"\bp\b", n=2, c=3, h=4, w=5, p=-1e-9),
+    error("channel_integer_x", TypeError, r"\bx\b", n=2, c=3, h=4, w=5, dtype="int64"),
+    # a mask with x's shape (one draw per value) is elementwise dropout, not Dropout2d
+    error("channel_mask_per_value", ValueError, r"\bmask\b", n=2, c=3, h=4, w=5, mask="per_value"),
+]
+
+# Quick: 2**20 values (32 images of 32 channels at 32x32), a quarter of the elementwise
+# suite's standard: both modes together must stay inside the algorithm's 6 s of the quick
+# profile, where each Numba implementation alone is predicted at 1.5 s of compilation.
+CHANNEL_BENCH = {
+    "smoke": [bench("channel_bench_64k", n=8, c=32, h=16, w=16, p=0.1)],
+    "quick": [bench("channel_bench_1M", n=32, c=32, h=32, w=32, p=0.1)],
+    "full": [bench("channel_bench_34M", n=32, c=256, h=64, w=64, p=0.1)],
+}
+
+
+def channel_fuzz() -> Any:
+    from hypothesis import strategies as st
+
+    flags = DropoutOptions.strategy(optional=True)
+    params = st.fixed_dictionaries(
+        {
+            "n": st.integers(0, 6),
+            # C >= 1 (as D >= 1 for dropout): nested lists with no channel lose their dtype
+            # (python/loops' expected failure); channel_empty_c covers C = 0
+            "c": st.integers(1, 6),
+            "h": st.integers(1, 6),
+            "w": st.integers(1, 6),
+            "p": st.sampled_from([0.0, 0.1, 0.5, 0.9, 0.9999, 1.0]) | st.floats(0.0, 1.0),
+            "seed": st.integers(0, 2**31 - 1),
+            "dtype": st.sampled_from(["float32", "float64"]),
+            "pattern": st.sampled_from(["random", "nonfinite", "zeros"]),
+        }
+    )
+    return fuzz_cases(params, flags)
+
+
+CHANNEL = Suite(
+    algorithm="dropout.channel",
+    family="attention-and-layers",
+    summary="Channel dropout (Dropout1d/2d/3d) of x (N, C, *S) with an injected keep mask "
+    "(N, C) and drop probability p -> x's shape.",
+    conventions=(
+        "dropout(x, mask, p, opts). x: (N, C, L), (N, C, H, W) or (N, C, D, H, W) floating "
+        "(torch's F.dropout1d, dropout2d and dropout3d on batched input; an unbatched (C, ...) "
+        "input is x[None], which torch's dropout2d reads ambiguously for 3-D input); mask: "
+        "(N, C) bool, True = keep, one Bernoulli(1 - p) draw per sample and channel, "
+        "broadcast over the spatial axes; p: a real number in [0, 1]. Every convention of "
+        "dropout holds per channel: training=True, scaling='inverted' (torch): y = "
+        "x·mask[n, c]/(1 - p), y = 0 at p = 1 (no 0/0); scaling='paper': y = x·mask[n, c]. "
+        "training=False: y = x (inverted) or x·(1 - p) (paper), a new array, the mask "
+        "ignored. nan_dropped='product' (torch): a NaN or inf in a dropped channel gives NaN; "
+        "'select': it gives 0. Output has x's dtype; inputs are never modified, the output "
+        "never aliases x. ValueError: x with fewer than 3 or more than 5 axes, a mask not "
+        "(N, C) (an elementwise mask of x's shape included), p outside [0, 1] or NaN; "
+        "TypeError: integer x, a non-bool mask, p not a number. F.dropout2d with its own "
+        "generator (own_rng) is judged by a binomial test of the kept channels."
+    ),
+    args=CHANNEL_ARGS,
+    options=DropoutOptions,
+    make_inputs=channel_inputs,
+    oracle=dropout_channel,
+    compare=COMPARE,
+    own_rng_compare=DropoutChannelKeepRate(),
+    cost=channel_cost,
+    defaults={"seed": 11, "dtype": "float32"},
+    cases=CHANNEL_CASES,
+    errors=CHANNEL_ERRORS,
+    bench=CHANNEL_BENCH,
+    standard="channel_bench_1M",
+    multi_block={"N": 300, "C": 270},
+    fuzz=channel_fuzz,
+    reference="torch.nn.functional.dropout1d/dropout2d/dropout3d (own generator: keep-rate "
+    "test of the channels); x·mask[:, :, None, None]/(1 - p) in torch (torch_cpu/broadcast)",
+)
+
+SUITES = [SUITE, CHANNEL]

@@ -15,13 +15,19 @@ from harness.spec import Case, Cost, Inputs, Suite
 
 #: Layer kinds (column 0 of a row); anything else is refused, never counted as 0.
 (CONV, LINEAR, CONV_T, BATCHNORM, RELU, MAXPOOL, AVGPOOL, BMM, GROUPNORM, LAYERNORM,
- INSTANCENORM, LSTM, DEFORM_CONV) = range(13)  # fmt: skip
+ INSTANCENORM, LSTM, DEFORM_CONV, SIGMOID, SOFTMAX, ELTWISE) = range(16)  # fmt: skip
 KINDS = {CONV: "conv2d", LINEAR: "linear", CONV_T: "conv_transpose2d", BATCHNORM: "batchnorm2d",
          RELU: "relu", MAXPOOL: "maxpool2d", AVGPOOL: "avgpool2d", BMM: "bmm",
          GROUPNORM: "groupnorm", LAYERNORM: "layernorm", INSTANCENORM: "instancenorm2d",
-         LSTM: "lstm", DEFORM_CONV: "deform_conv2d"}  # fmt: skip
+         LSTM: "lstm", DEFORM_CONV: "deform_conv2d", SIGMOID: "sigmoid", SOFTMAX: "softmax",
+         ELTWISE: "eltwise"}  # fmt: skip
 #: Kinds whose output has the input's channels (c_out = c_in).
-SAME_CHANNELS = (BATCHNORM, RELU, MAXPOOL, AVGPOOL, GROUPNORM, LAYERNORM, INSTANCENORM)
+SAME_CHANNELS = (BATCHNORM, RELU, MAXPOOL, AVGPOOL, GROUPNORM, LAYERNORM, INSTANCENORM,
+                 SIGMOID, SOFTMAX, ELTWISE)  # fmt: skip
+#: Parameter-free elementwise kinds and their counted ops per element: ReLU 1, sigmoid 3
+#: (exp, add 1, divide), softmax 4 (subtract the max, exp, sum, divide; finding the max is
+#: not counted), eltwise 1 (a binary product or sum of two maps: SE's x·gate, a residual).
+PER_ELEMENT = {RELU: 1, SIGMOID: 3, SOFTMAX: 4, ELTWISE: 1}
 #: Normalisations that compute their statistics from the input (not BN's running buffers).
 NORMS = (GROUPNORM, LAYERNORM, INSTANCENORM)
 #: Kinds laid out like a conv (output size from kernel, stride, pad, dilation; groups).
@@ -42,12 +48,14 @@ class CountOptions(Options):
     elementwise: str = option(
         "excluded",
         "counted",
-        meaning="excluded: BN, ReLU, pooling and bias adds count 0 FLOPs (FlopCounterMode); "
+        meaning="excluded: BN, the other norms, ReLU, sigmoid, softmax, binary elementwise "
+        "ops, pooling, bias adds and an LSTM's gate arithmetic count 0 FLOPs (FlopCounterMode); "
         "counted: BN 2 per element, ReLU 1, max-pool k² - 1 and avg-pool k² per output, a "
         "bias add 1 per output; GroupNorm/LayerNorm/InstanceNorm 5 per element (sum, "
         "subtract the mean, square, sum of squares, scale by 1/σ) + 2 with affine; LSTM "
         "13 per step, sample and hidden unit (4 adds of the input and recurrent gate "
-        "products, 3 sigmoids, 2 tanh, f·c, i·g, their sum, o·tanh c) + 8 bias adds",
+        "products, 3 sigmoids, 2 tanh, f·c, i·g, their sum, o·tanh c) + 8 bias adds; "
+        "sigmoid 3 per element, softmax 4, eltwise 1",
     )
 
 
@@ -72,7 +80,8 @@ INTEGRAL = Rule("whole numbers (layer sizes)", _integral, _half)
 # elementwise_affine. InstanceNorm2d: bias = affine. LSTM (one layer, nn.LSTM / LSTMCell for
 # h·w = 1): n sequences of h·w steps, input size c_in, hidden size c_out; bias = both
 # biases (b_ih and b_hh). deform_conv2d: a conv row (v1, no modulation mask); the offsets
-# come from a separate conv row with 2·kh·kw·offset_groups outputs.
+# come from a separate conv row with 2·kh·kw·offset_groups outputs. sigmoid, softmax (over
+# c_in) and eltwise (a binary elementwise op of two (n, c_in, h, w) maps): no parameters.
 ARGS = Args(Arg("layers", ("L", 13), "real", rules=(INTEGRAL,)))
 
 
@@ -137,8 +146,10 @@ def flops_params_count(layers: Any, opts: CountOptions) -> Any:
     steps: 4H·(I + H) multiply-adds per step and sample (the gates' input and recurrent
     products); parameters 4H·(I + H) + 8H with bias (two bias vectors, b_ih and b_hh, as
     torch). deform_conv2d (v1): the conv's multiply-adds plus the bilinear sampling, 4
-    multiply-adds (one per corner) per sampled value, N·C_in·kH·kW·H_out·W_out values;
+    multiply-adds (one per corner) per sampled value, N·C_in·kH·kW·H_out·W_out values
+    (the sample coordinates and the four bilinear weights are not counted);
     parameters those of the conv (the offset conv is its own row). No library counts it.
+    ReLU, sigmoid, softmax, eltwise: elementwise only (PER_ELEMENT), no parameters.
     FLOPs = mac_flops·m (+ elementwise ops when counted). Parameters: the weight's numel +
     C_out with bias; BN 2·C with affine; ReLU and pooling none (BN buffers never count)."""
     out = []
@@ -175,8 +186,8 @@ def flops_params_count(layers: Any, opts: CountOptions) -> Any:
             macs = steps * 4 * c_out * (c_in + c_out)
             params = 4 * c_out * (c_in + c_out) + 8 * c_out * bias
             other = (13 + 8 * bias) * steps * c_out
-        elif kind == RELU:
-            other = n * c_in * h * w
+        elif kind in PER_ELEMENT:
+            other = PER_ELEMENT[kind] * n * c_in * h * w
         else:  # pooling: comparisons (max) or adds and a divide (avg) per output
             ho, wo = _conv_out(h, kh, s, p, d), _conv_out(w, kw, s, p, d)
             per = kh * kw - 1 if kind == MAXPOOL else kh * kw
@@ -256,11 +267,34 @@ def norms_lstm_table(n: int = 1) -> list[list[int]]:
     ]  # fmt: skip
 
 
+def se_sk_table(n: int = 1, c: int = 64, size: int = 56, r: int = 16) -> list[list[int]]:
+    """A squeeze-and-excitation block (global average pool, C -> C/r -> C with biases, ReLU,
+    sigmoid gate, x·gate) and a two-branch selective-kernel block (3x3 and dilated 3x3
+    grouped convs with BN and ReLU, their sum, pool, C -> C/r squeeze and one C/r -> C
+    excitation per branch, softmax across the branches, the weighted sum), then a MobileNet
+    depthwise-separable pair (3x3 depthwise, 1x1 pointwise)."""
+    d, h = c // r, size
+    se = [_row(AVGPOOL, n, c, h, h, k=h), _row(LINEAR, n, c, 1, 1, d, bias=1),
+          _row(RELU, n, d, 1, 1), _row(LINEAR, n, d, 1, 1, c, bias=1),
+          _row(SIGMOID, n, c, 1, 1), _row(ELTWISE, n, c, h, h)]  # fmt: skip
+    branch = [_row(BATCHNORM, n, c, h, h, bias=1), _row(RELU, n, c, h, h)]
+    sk = [_row(CONV, n, c, h, h, c, 3, 1, 1, g=32), *branch,
+          _row(CONV, n, c, h, h, c, 3, 1, 2, 2, g=32), *branch, _row(ELTWISE, n, c, h, h),
+          _row(AVGPOOL, n, c, h, h, k=h), _row(LINEAR, n, c, 1, 1, d),
+          _row(BATCHNORM, n, d, 1, 1, bias=1), _row(RELU, n, d, 1, 1),
+          _row(LINEAR, n, d, 1, 1, c, bias=1), _row(LINEAR, n, d, 1, 1, c, bias=1),
+          _row(SOFTMAX, n, 2, c, 1), _row(ELTWISE, n, c, h, h), _row(ELTWISE, n, c, h, h),
+          _row(ELTWISE, n, c, h, h)]  # fmt: skip
+    dw = [_row(CONV, n, c, h, h, c, 3, 1, 1, g=c), _row(CONV, n, c, h, h, 2 * c)]
+    return se + sk + dw
+
+
 #: The kinds a random table draws from: ``classic`` (FlopCounterMode counts every row),
-#: ``norms_lstm`` (the same holds), ``deform`` (conv and deformable conv: analytic only).
+#: ``norms_lstm`` (with sigmoid, softmax, eltwise; the same holds), ``deform`` (conv and
+#: deformable conv: analytic only).
 KIND_MIXES = {
     "classic": (CONV, LINEAR, CONV_T, BATCHNORM, RELU, MAXPOOL, AVGPOOL),
-    "norms_lstm": (GROUPNORM, LAYERNORM, INSTANCENORM, LSTM),
+    "norms_lstm": (GROUPNORM, LAYERNORM, INSTANCENORM, LSTM, SIGMOID, SOFTMAX, ELTWISE),
     "deform": (CONV, DEFORM_CONV),
 }
 
@@ -275,7 +309,7 @@ def _random_row(rng: np.random.Generator, kinds: tuple[int, ...]) -> list[int]:
     k, s = int(rng.integers(1, 6)), int(rng.integers(1, 4))
     d = int(rng.integers(1, 3)) if kind != AVGPOOL else 1
     p = int(rng.integers(0, k // 2 + 1))
-    if kind in (LINEAR, BATCHNORM, RELU, LSTM) or kind in NORMS:
+    if kind in (LINEAR, BATCHNORM, LSTM) or kind in NORMS or kind in PER_ELEMENT:
         k, s, p, d = 1, 1, 0, 1
     if kind == LSTM:  # a short sequence: h steps (torch runs it one step at a time)
         h, w = h // 4, 1
@@ -285,8 +319,8 @@ def _random_row(rng: np.random.Generator, kinds: tuple[int, ...]) -> list[int]:
 def make_inputs(case: Case) -> Inputs:
     """``net``: ``random`` (L valid rows of the kinds of KIND_MIXES[``kinds``], sizes
     drawn), ``resnet18``, ``resnet34``, ``lenet``, ``attention``, ``norms_lstm``,
-    ``huge_linear`` (2^24 + 1 input features: float32 cannot hold it); ``batch`` the batch
-    column; ``bad`` overwrites one cell (an error case)."""
+    ``se_sk``, ``huge_linear`` (2^24 + 1 input features: float32 cannot hold it); ``batch``
+    the batch column; ``bad`` overwrites one cell (an error case)."""
     p, rng = case.params, np.random.default_rng(case.seed)
     net, batch = p.get("net", "random"), int(p.get("batch", 1))
     if net == "resnet34":
@@ -299,6 +333,8 @@ def make_inputs(case: Case) -> Inputs:
         rows = attention_table(batch)
     elif net == "norms_lstm":
         rows = norms_lstm_table(batch)
+    elif net == "se_sk":
+        rows = se_sk_table(batch)
     elif net == "huge_linear":
         rows = [_row(LINEAR, batch, 2**24 + 1, 1, 1, 3, bias=1), _row(RELU, batch, 3, 1, 1),
                 _row(CONV, batch, 3, 2**12 + 1, 2**12 + 3, 5, 3, 1, 1)]  # fmt: skip
@@ -321,7 +357,8 @@ def cost(case: Case) -> Cost:
         rows = len(resnet_table(depths[net]))
     else:
         known = {"lenet": len(lenet_table()), "attention": len(attention_table()),
-                 "norms_lstm": len(norms_lstm_table()), "huge_linear": 3}  # fmt: skip
+                 "norms_lstm": len(norms_lstm_table()), "se_sk": len(se_sk_table()),
+                 "huge_linear": 3}  # fmt: skip
         rows = known.get(net) or int(p.get("L", 0))
     return Cost(20.0 * rows, 8.0 * 15 * rows, rows, "layers")
 
@@ -351,6 +388,9 @@ CASES = [
     ),
     case("norms_lstm_layers", net="norms_lstm", batch=4),
     case("norms_lstm_counted", net="norms_lstm", options=COUNTED),
+    # SE and SK blocks (sigmoid, softmax, elementwise products) and a depthwise-separable pair
+    case("se_sk_blocks", net="se_sk", batch=2),
+    case("se_sk_blocks_counted", net="se_sk", options=COUNTED),
     # deformable conv (v1): the conv's multiply-adds + 4 per bilinear sample; no library
     case("random_deform", L=20, seed=53, kinds="deform"),
     case("random_deform_macs_counted", L=20, seed=59, kinds="deform", options={**MAC, **COUNTED}),
@@ -365,9 +405,9 @@ ERRORS = [
     error(
         "unknown_layer_kind",
         ValueError,
-        r"layers\[3\]: unknown layer kind 13",
+        r"layers\[3\]: unknown layer kind 16",
         L=40,
-        bad=[3, 0, 13],
+        bad=[3, 0, 16],
     ),
     error("zero_stride", ValueError, r"layers\[5\]: stride must be >= 1", L=40, bad=[5, 8, 0]),
     error("groups_not_dividing", ValueError, r"groups=4 must divide", net="lenet", bad=[0, 11, 4]),
@@ -419,11 +459,13 @@ SUITE = Suite(
     family="attention-and-layers",
     summary="FLOPs and trainable parameters per layer of a network given as a table of layer "
     "rows (conv, transposed conv, linear, BN, ReLU, pooling, batched matmul, GroupNorm, "
-    "LayerNorm, InstanceNorm, LSTM, deformable conv) -> (L, 2) int64 [FLOPs, params].",
+    "LayerNorm, InstanceNorm, LSTM, deformable conv, sigmoid, softmax, elementwise) -> (L, 2) "
+    "int64 [FLOPs, params].",
     conventions=(
         "flops_params_count(layers, opts). layers (L, 13): kind (0 conv2d, 1 linear, 2 "
         "conv_transpose2d, 3 batchnorm2d, 4 relu, 5 maxpool2d, 6 avgpool2d, 7 bmm, 8 groupnorm, "
-        "9 layernorm, 10 instancenorm2d, 11 lstm, 12 deform_conv2d), n, c_in, "
+        "9 layernorm, 10 instancenorm2d, 11 lstm, 12 deform_conv2d, 13 sigmoid, 14 softmax "
+        "(over c_in), 15 eltwise (a binary elementwise op of two maps)), n, c_in, "
         "h, w (the input), c_out, kh, kw, stride, pad, dilation, groups, bias (0/1; BN, GN, "
         "IN: affine; LN: elementwise_affine; LSTM: both biases). GroupNorm's groups column "
         "is its group count; LayerNorm normalises n·h·w tokens over c_in; norms count 0 "
@@ -441,7 +483,8 @@ SUITE = Suite(
         "bias FLOPs, as FlopCounterMode; counted adds them. Parameters: trainable tensors "
         "only (BN's running buffers never count). Exact int64. ValueError: an unknown kind "
         "(never counted as 0), a size below its minimum, groups not dividing, an empty "
-        "output, c_out != c_in for BN/ReLU/pooling/norms, a non-integral or non-0/1 value."
+        "output, c_out != c_in for BN/ReLU/pooling/norms/sigmoid/softmax/eltwise, a "
+        "non-integral or non-0/1 value."
     ),
     args=ARGS,
     options=CountOptions,
@@ -459,7 +502,8 @@ SUITE = Suite(
     fuzz=fuzz_strategy,
     reference="torch.utils.flop_counter.FlopCounterMode over each row's module (nn.Conv2d, "
     "nn.ConvTranspose2d, nn.Linear, nn.BatchNorm2d, nn.ReLU, nn.MaxPool2d, nn.AvgPool2d, "
-    "torch.bmm, nn.GroupNorm, nn.LayerNorm, nn.InstanceNorm2d, nn.LSTM) on meta tensors, "
+    "torch.bmm, nn.GroupNorm, nn.LayerNorm, nn.InstanceNorm2d, nn.LSTM, nn.Sigmoid, "
+    "nn.Softmax, torch.mul) on meta tensors, "
     "parameters = the module's parameters' numel; deformable conv has no library check "
     "(analytic rule only); ResNet-34 = "
     "21,797,672 parameters and 7.33 GFLOP at 224x224, LeNet = 62,006",

@@ -21,6 +21,7 @@ from suites.flops_params_count import (
     lenet_table,
     norms_lstm_table,
     resnet_table,
+    se_sk_table,
 )
 
 Fn = Callable[..., Any]
@@ -48,6 +49,7 @@ def variant(
     norm_affine_always: bool = False,
     groupnorm_params_per_group: bool = False,
     deform_sampling: str = "per_input_channel",
+    sigmoid_like_relu: bool = False,
 ) -> Fn:
     """A straightforward counter; every knob away from its default is one mistake."""
 
@@ -99,8 +101,9 @@ def variant(
                 params = ci * co if bmm_params else 0  # the right operand taken for a weight
             elif kind == 3:
                 other, params = 2 * n * ci * h * w, (4 if bn_buffers else 2) * ci * b
-            elif kind == 4:
-                other = n * ci * h * w
+            elif kind in (4, 13, 14, 15):  # ReLU, sigmoid, softmax, a binary product
+                per = {4: 1, 13: 1 if sigmoid_like_relu else 3, 14: 4, 15: 1}[kind]
+                other = per * n * ci * h * w
             elif kind in (5, 6):
                 per = kh * kw - (kind == 5)
                 other = per * n * ci * out(h, kh, s, p, d) * out(w, kw, s, p, d)
@@ -134,6 +137,8 @@ PITFALLS = [
     (variant(norm_affine_always=True), "norms_lstm_layers", "values differ"),
     # GroupNorm's affine taken per group (2·G) instead of per channel (2·C)
     (variant(groupnorm_params_per_group=True), "norms_lstm_layers", "values differ"),
+    # a sigmoid counted as one op per element, like ReLU (exp, add and divide: 3)
+    (variant(sigmoid_like_relu=True), "se_sk_blocks_counted", "values differ"),
     # deformable conv counted as its plain conv (the bilinear sampling left out) ...
     (variant(deform_sampling="none"), "random_deform", "values differ"),
     # ... or its samples redrawn for every output channel
@@ -196,16 +201,15 @@ def test_lstm_flops_equal_a_linear_decomposition_on_cpu() -> None:
 
     t, b, i, hidden = 3, 2, 5, 4
     lstm = nn.LSTM(i, hidden)
-    x = torch.randn(t, b, i)
+    x = torch.randn(t, b, i, generator=torch.Generator().manual_seed(0))
+    w_ih, w_hh, b_ih, b_hh = lstm.all_weights[0]
     with FlopCounterMode(display=False) as fused, torch.no_grad():
         reference, _ = lstm(x)
     assert fused.get_total_flops() == 0  # torch 2.13 CPU: aten::lstm is opaque to it
     h, c, outputs = torch.zeros(b, hidden), torch.zeros(b, hidden), []
     with FlopCounterMode(display=False) as manual, torch.no_grad():
         for step in range(t):
-            gates = F.linear(x[step], lstm.weight_ih_l0, lstm.bias_ih_l0) + F.linear(
-                h, lstm.weight_hh_l0, lstm.bias_hh_l0
-            )
+            gates = F.linear(x[step], w_ih, b_ih) + F.linear(h, w_hh, b_hh)
             gi, gf, gg, go = gates.chunk(4, dim=1)
             c = torch.sigmoid(gf) * c + torch.sigmoid(gi) * torch.tanh(gg)
             h = torch.sigmoid(go) * torch.tanh(c)
@@ -216,6 +220,27 @@ def test_lstm_flops_equal_a_linear_decomposition_on_cpu() -> None:
     counts = flops_params_count(np.array(row, dtype=np.int64), CountOptions())
     assert counts[0, 0] == manual.get_total_flops() == 2 * t * b * 4 * hidden * (i + hidden)
     assert counts[0, 1] == sum(p.numel() for p in lstm.parameters())
+
+
+def test_the_se_block_equals_flop_counter_mode_on_the_se_block_reference() -> None:
+    """The se_sk table's SE rows against FlopCounterMode over the se_block reference's
+    module (meta device): the same FLOPs (the two 1x1 convs as linear rows) and
+    parameters; the depthwise-separable pair's hand counts."""
+    torch = pytest.importorskip("torch")
+    from torch import nn
+    from torch.utils.flop_counter import FlopCounterMode
+
+    from implementations.se_block.library_torch import SqueezeExcitation
+
+    module = SqueezeExcitation(64, 4, True, True, nn.Sigmoid())
+    with FlopCounterMode(display=False) as counter, torch.no_grad():
+        module(torch.empty(2, 64, 56, 56, device="meta"))
+    counts = flops_params_count(np.array(se_sk_table(2), dtype=np.int64), CountOptions())
+    se = counts[:6].sum(axis=0)
+    assert se[0] == counter.get_total_flops() == 2 * 2 * (64 * 4 + 4 * 64)
+    assert se[1] == sum(p.numel() for p in module.parameters()) == 64 * 4 + 4 + 4 * 64 + 64
+    depthwise, pointwise = counts[-2:, 0] // (2 * 2)  # multiply-adds per image
+    assert depthwise == 56 * 56 * 64 * 9 and pointwise == 56 * 56 * 64 * 128
 
 
 def test_deformable_conv_rule() -> None:

@@ -1,9 +1,10 @@
 """flops_params_count with torch.utils.flop_counter.FlopCounterMode: each row's module
 (nn.Conv2d, nn.ConvTranspose2d, nn.Linear, nn.BatchNorm2d in eval mode, nn.ReLU,
 nn.MaxPool2d, nn.AvgPool2d, torch.bmm for a batched product, nn.GroupNorm, nn.LayerNorm,
-nn.InstanceNorm2d, nn.LSTM) built on the meta device and run on a meta input of the row's
-shape under the counter (no memory, no arithmetic); parameters are the module's
-parameters' numel. FlopCounterMode counts no elementwise work (the norms count 0).
+nn.InstanceNorm2d, nn.LSTM, nn.Sigmoid, nn.Softmax, a product x·x) built on the meta device
+and run on a meta input of the row's shape under the counter (no memory, no
+arithmetic); parameters are the module's parameters' numel. FlopCounterMode counts no
+elementwise work (the norms, sigmoid, softmax and products count 0).
 
 nn.LSTM is counted on the meta device on purpose: there aten::lstm decomposes into one
 addmm/mm per step, which the counter sees. On CPU tensors torch 2.13 runs a fused LSTM
@@ -53,7 +54,20 @@ def _module(row: list[int]) -> tuple[nn.Module, tuple[int, ...]]:
         return nn.LSTM(ci, co, bias=bool(b), device=meta), (h * w, n, ci)
     if kind == 12:
         raise NotImplementedError("FlopCounterMode cannot count a deformable conv")
+    if kind == 13:
+        return nn.Sigmoid(), (n, ci, h, w)
+    if kind == 14:
+        return nn.Softmax(dim=1), (n, ci, h, w)
+    if kind == 15:
+        return _Square(), (n, ci, h, w)
     return _Bmm(torch.empty((n, ci, co), device=meta)), (n, h * w, ci)
+
+
+class _Square(nn.Module):
+    """x * x: a binary elementwise product of two maps of the row's shape."""
+
+    def forward(self, x: Any) -> Any:
+        return x * x
 
 
 class _Bmm(nn.Module):

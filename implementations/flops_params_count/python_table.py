@@ -72,9 +72,14 @@ def _batchnorm(r: Row) -> tuple[int, int, int]:
     return 0, 2 * n * c * h * w, 2 * c * b
 
 
-def _relu(r: Row) -> tuple[int, int, int]:
-    _, n, c, h, w, *_ = r
-    return 0, n * c * h * w, 0
+def _elementwise(per: int) -> Callable[[Row], tuple[int, int, int]]:
+    """ReLU 1, sigmoid 3, softmax 4, a binary elementwise op 1 per element; no parameters."""
+
+    def count(r: Row) -> tuple[int, int, int]:
+        _, n, c, h, w, *_ = r
+        return 0, per * n * c * h * w, 0
+
+    return count
 
 
 def _pool(per_window: Callable[[int], int]) -> Callable[[Row], tuple[int, int, int]]:
@@ -86,9 +91,10 @@ def _pool(per_window: Callable[[int], int]) -> Callable[[Row], tuple[int, int, i
 
 
 _COUNT: dict[int, Callable[[Row], tuple[int, int, int]]] = {
-    0: _conv, 1: _linear, 2: _conv_t, 3: _batchnorm, 4: _relu,
+    0: _conv, 1: _linear, 2: _conv_t, 3: _batchnorm, 4: _elementwise(1),
     5: _pool(lambda k: k - 1), 6: _pool(lambda k: k), 7: _bmm, 8: _norm, 9: _norm,
-    10: _norm, 11: _lstm, 12: _deform,
+    10: _norm, 11: _lstm, 12: _deform, 13: _elementwise(3), 14: _elementwise(4),
+    15: _elementwise(1),
 }  # fmt: skip
 
 

@@ -222,15 +222,16 @@ def test_lstm_flops_equal_a_linear_decomposition_on_cpu() -> None:
     assert counts[0, 1] == sum(p.numel() for p in lstm.parameters())
 
 
-def test_the_se_block_equals_flop_counter_mode_on_the_se_block_reference() -> None:
-    """The se_sk table's SE rows against FlopCounterMode over the se_block reference's
-    module (meta device): the same FLOPs (the two 1x1 convs as linear rows) and
-    parameters; the depthwise-separable pair's hand counts."""
+def test_se_and_sk_blocks_equal_flop_counter_mode_on_the_reference_modules() -> None:
+    """The se_sk table's SE and SK rows against FlopCounterMode over the se_block and
+    sk_block references' modules (meta device): the same FLOPs (1x1 convs as linear rows)
+    and parameters; the depthwise-separable pair's hand counts."""
     torch = pytest.importorskip("torch")
     from torch import nn
     from torch.utils.flop_counter import FlopCounterMode
 
     from implementations.se_block.library_torch import SqueezeExcitation
+    from implementations.sk_block.library_torch import SKConv
 
     module = SqueezeExcitation(64, 4, True, True, nn.Sigmoid())
     with FlopCounterMode(display=False) as counter, torch.no_grad():
@@ -239,6 +240,12 @@ def test_the_se_block_equals_flop_counter_mode_on_the_se_block_reference() -> No
     se = counts[:6].sum(axis=0)
     assert se[0] == counter.get_total_flops() == 2 * 2 * (64 * 4 + 4 * 64)
     assert se[1] == sum(p.numel() for p in module.parameters()) == 64 * 4 + 4 + 4 * 64 + 64
+    sk_module = SKConv(64, 4, [3, 3], [1, 2], 32, True).eval()
+    with FlopCounterMode(display=False) as counter, torch.no_grad():
+        sk_module(torch.empty(2, 64, 56, 56, device="meta"))
+    sk = counts[6:-2].sum(axis=0)
+    assert sk[0] == counter.get_total_flops()
+    assert sk[1] == sum(p.numel() for p in sk_module.parameters()) == 3464
     depthwise, pointwise = counts[-2:, 0] // (2 * 2)  # multiply-adds per image
     assert depthwise == 56 * 56 * 64 * 9 and pointwise == 56 * 56 * 64 * 128
 

@@ -27,6 +27,29 @@ def _conv(r: Row) -> tuple[int, int, int]:
     return outs * taps, b * outs, co * taps + b * co
 
 
+def _deform(r: Row) -> tuple[int, int, int]:
+    """The conv plus one bilinear sample per (input channel, tap, output pixel): 4 corner
+    multiply-adds each."""
+    macs, other, params = _conv(r)
+    _, n, ci, h, w, _, kh, kw, s, p, d, *_ = r
+    samples = n * ci * kh * kw * _out(h, kh, s, p, d) * _out(w, kw, s, p, d)
+    return macs + 4 * samples, other, params
+
+
+def _norm(r: Row) -> tuple[int, int, int]:
+    """GroupNorm / LayerNorm / InstanceNorm: statistics and normalisation per element,
+    a weight and a bias over the channels with affine."""
+    _, n, c, h, w, *_, b = r
+    return 0, (5 + 2 * b) * n * c * h * w, 2 * c * b
+
+
+def _lstm(r: Row) -> tuple[int, int, int]:
+    """Four gates, each an (I + H) -> H product per step; b_ih and b_hh both count."""
+    _, n, i, h, w, hidden, *_, b = r
+    steps, gates = n * h * w, 4 * hidden
+    return steps * gates * (i + hidden), (13 + 8 * b) * steps * hidden, gates * (i + hidden + 2 * b)
+
+
 def _conv_t(r: Row) -> tuple[int, int, int]:
     _, n, ci, h, w, co, kh, kw, s, p, d, g, b = r
     ho, wo = (h - 1) * s - 2 * p + d * (kh - 1) + 1, (w - 1) * s - 2 * p + d * (kw - 1) + 1
@@ -49,9 +72,14 @@ def _batchnorm(r: Row) -> tuple[int, int, int]:
     return 0, 2 * n * c * h * w, 2 * c * b
 
 
-def _relu(r: Row) -> tuple[int, int, int]:
-    _, n, c, h, w, *_ = r
-    return 0, n * c * h * w, 0
+def _elementwise(per: int) -> Callable[[Row], tuple[int, int, int]]:
+    """ReLU 1, sigmoid 3, softmax 4, a binary elementwise op 1 per element; no parameters."""
+
+    def count(r: Row) -> tuple[int, int, int]:
+        _, n, c, h, w, *_ = r
+        return 0, per * n * c * h * w, 0
+
+    return count
 
 
 def _pool(per_window: Callable[[int], int]) -> Callable[[Row], tuple[int, int, int]]:
@@ -63,8 +91,10 @@ def _pool(per_window: Callable[[int], int]) -> Callable[[Row], tuple[int, int, i
 
 
 _COUNT: dict[int, Callable[[Row], tuple[int, int, int]]] = {
-    0: _conv, 1: _linear, 2: _conv_t, 3: _batchnorm, 4: _relu,
-    5: _pool(lambda k: k - 1), 6: _pool(lambda k: k), 7: _bmm,
+    0: _conv, 1: _linear, 2: _conv_t, 3: _batchnorm, 4: _elementwise(1),
+    5: _pool(lambda k: k - 1), 6: _pool(lambda k: k), 7: _bmm, 8: _norm, 9: _norm,
+    10: _norm, 11: _lstm, 12: _deform, 13: _elementwise(3), 14: _elementwise(4),
+    15: _elementwise(1),
 }  # fmt: skip
 
 

@@ -16,6 +16,10 @@ from suites.island_count import IslandOptions, check
 def islands(grid: Any, opts: IslandOptions) -> Any:
     """measure.label(grid, background=0, return_num=True) as int32 labels."""
     check(grid, opts)
-    labels, count = measure.label(grid != 0, background=0, return_num=True,
-                                  connectivity=1 if opts.connectivity == 4 else 2)  # fmt: skip
+    labels, count = measure.label(  # type: ignore[no-untyped-call]
+        grid != 0,
+        background=0,
+        return_num=True,
+        connectivity=1 if opts.connectivity == 4 else 2,
+    )
     return np.int64(count), labels.astype(np.int32)

@@ -66,9 +66,7 @@ def test_cell_seconds_counts_every_call_of_the_cell() -> None:
     # with a round budget a slow call gets the first call, one warm call, then as many
     # rounds as the budget holds, at least 3 (2 s calls: 3 rounds), and the caching check's
     # one call on fresh inputs
-    assert cell_seconds(2.0, "bench", 5, 0.5, round_budget=1.0) == pytest.approx(
-        2 + 2 + 3 * 2 + 2
-    )
+    assert cell_seconds(2.0, "bench", 5, 0.5, round_budget=1.0) == pytest.approx(2 + 2 + 3 * 2 + 2)
     # a call the budget holds 4 rounds of (0.12 s: pytest-benchmark would take 0.96 s)
     assert cell_seconds(0.12, "bench", 5, 0.1, round_budget=0.5) == pytest.approx(0.12 * 7)
     # a call fast enough for pytest-benchmark's own loop within the budget: unchanged

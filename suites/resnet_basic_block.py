@@ -312,7 +312,9 @@ BN_KEYS = ("weight", "bias", "running_mean", "running_var")
 
 @dataclass(frozen=True)
 class NetOptions(Options):
-    depth: int = option(18, 34, meaning="ResNet-18 ([2, 2, 2, 2] blocks) or ResNet-34 ([3, 4, 6, 3])")
+    depth: int = option(
+        18, 34, meaning="ResNet-18 ([2, 2, 2, 2] blocks) or ResNet-34 ([3, 4, 6, 3])"
+    )
     shortcut: str = option(
         "projection",
         "zero_pad",
@@ -359,16 +361,18 @@ def network_blocks(depth: int, shortcut: str, width: int) -> list[Block]:
     return out
 
 
-def network_layout(depth: int, shortcut: str, width: int, c_in: int) -> list[tuple[str, tuple]]:
+def network_layout(
+    depth: int, shortcut: str, width: int, c_in: int
+) -> list[tuple[str, tuple[int, ...]]]:
     """(state_dict key, shape) of every entry of ``params``, in torchvision's order."""
 
-    def bn(prefix: str, o: int) -> list[tuple[str, tuple]]:
+    def bn(prefix: str, o: int) -> list[tuple[str, tuple[int, ...]]]:
         return [(f"{prefix}.{k}", (o,)) for k in BN_KEYS]
 
     out = [("conv1.weight", (width, c_in, 7, 7)), *bn("bn1", width)]
     for b in network_blocks(depth, shortcut, width):
-        out += [(f"{b.prefix}.conv1.weight", (b.o, b.c, 3, 3)), *bn(f"{b.prefix}.bn1", b.o),
-                (f"{b.prefix}.conv2.weight", (b.o, b.o, 3, 3)), *bn(f"{b.prefix}.bn2", b.o)]  # fmt: skip
+        out += [(f"{b.prefix}.conv1.weight", (b.o, b.c, 3, 3)), *bn(f"{b.prefix}.bn1", b.o)]
+        out += [(f"{b.prefix}.conv2.weight", (b.o, b.o, 3, 3)), *bn(f"{b.prefix}.bn2", b.o)]
         if b.proj:
             out += [(f"{b.prefix}.downsample.0.weight", (b.o, b.c, 1, 1)),
                     *bn(f"{b.prefix}.downsample.1", b.o)]  # fmt: skip
@@ -422,7 +426,8 @@ def max_pool_3x3_s2(x: np.ndarray) -> np.ndarray:
     out = np.full((n, c, oh, ow), -np.inf)
     for i in range(3):
         for j in range(3):
-            out = np.maximum(out, xp[:, :, i : i + 2 * (oh - 1) + 1 : 2, j : j + 2 * (ow - 1) + 1 : 2])
+            win = xp[:, :, i : i + 2 * (oh - 1) + 1 : 2, j : j + 2 * (ow - 1) + 1 : 2]
+            out = np.maximum(out, win)
     return out
 
 
@@ -441,10 +446,10 @@ def resnet_network(x: Any, params: Any, fc_w: Any, fc_b: Any, opts: NetOptions) 
                        bn("bn1")), 0.0)  # fmt: skip
     h = max_pool_3x3_s2(h)
     for b in network_blocks(opts.depth, opts.shortcut, width):
-        proj = (p[f"{b.prefix}.downsample.0.weight"], bn(f"{b.prefix}.downsample.1")) if b.proj \
-            else (None, None)  # fmt: skip
+        wp = p[f"{b.prefix}.downsample.0.weight"] if b.proj else None
+        bp = bn(f"{b.prefix}.downsample.1") if b.proj else None
         h = resnet_basic_block(h, p[f"{b.prefix}.conv1.weight"], bn(f"{b.prefix}.bn1"),
-                               p[f"{b.prefix}.conv2.weight"], bn(f"{b.prefix}.bn2"), *proj,
+                               p[f"{b.prefix}.conv2.weight"], bn(f"{b.prefix}.bn2"), wp, bp,
                                BlockOptions(stride=b.stride, shortcut=opts.shortcut))  # fmt: skip
     pooled = h.mean(axis=(2, 3))
     out = pooled @ np.asarray(fc_w, dtype=np.float64).T + np.asarray(fc_b, dtype=np.float64)
@@ -514,8 +519,10 @@ def network_cost(case: Case) -> Cost:
 def network_tolerance(case: Case) -> Tolerance:
     """Rounding grows along the chain of layers: K sums the accumulation lengths met on the
     way (49C for the stem, 9C + 9O + C + 2 per block as in the block suite, F for the FC).
-    The logits are O(1) but the activations before the mean grow to ~10 with each block's
-    residual added (measured, width 8 to 64): atol = rtol x 10."""
+    The residual adds make the activations grow with depth: the verify cases' logits reach
+    8.3 in magnitude (input_225px), so atol = rtol x 10. Measured: torch's float32 errors
+    stay under 0.5% of this allowance on every verify case, and float32 arithmetic on the
+    float64 cases is still caught."""
     blocks, _, _, width, c = _network_shapes(case)
     k = 49 * c + sum(9 * b.c + 9 * b.o + b.c + 2 for b in blocks) + 8 * width
     base = default_tolerance(case.dtype, k, 10.0)
@@ -523,6 +530,7 @@ def network_tolerance(case: Case) -> Tolerance:
 
 
 D34, NPAD = {"depth": 34}, {"shortcut": "zero_pad"}
+NET_DEFAULTS: dict[str, Any] = dict(seed=29, dtype="float32", N=2, C=3, H=33, W=29, width=8, K=10)
 # Sizes: N 2, C 3, H 33, W 29, width 8 (channels 8..64, F = 64), K 10 unless said; every
 # size distinct and >= 2 in the error base. A 225-pixel input at torchvision's width 64 is
 # 2.3 GFLOP an image, over the verify cap: the spec's 32/225/256-pixel inputs run here at
@@ -616,8 +624,7 @@ NETWORK = Suite(
     oracle=resnet_network,
     compare=Close(override=network_tolerance),
     cost=network_cost,
-    defaults={"seed": 29, "dtype": "float32", "N": 2, "C": 3, "H": 33, "W": 29, "width": 8,
-              "K": 10},  # fmt: skip
+    defaults=NET_DEFAULTS,
     cases=NET_CASES,
     errors=NET_ERRORS,
     bench=NET_BENCH,

@@ -37,10 +37,14 @@ class ResNet(nn.Module):
         self.relu = nn.ReLU(inplace=True)
         self.maxpool = nn.MaxPool2d(3, 2, 1)
         blocks = network_blocks(depth, shortcut, width)
-        for k in range(4):
-            stage = [BasicBlock(b.c, b.o, b.stride, b.proj, not b.proj and b.c != b.o)
-                     for b in blocks if b.prefix.startswith(f"layer{k + 1}.")]  # fmt: skip
-            setattr(self, f"layer{k + 1}", nn.Sequential(*stage))
+
+        def stage(k: int) -> nn.Sequential:
+            mine = [b for b in blocks if b.prefix.startswith(f"layer{k}.")]
+            pad = [not b.proj and b.c != b.o for b in mine]  # option A where the width changes
+            return nn.Sequential(*(BasicBlock(b.c, b.o, b.stride, b.proj, z)
+                                   for b, z in zip(mine, pad, strict=True)))  # fmt: skip
+
+        self.layer1, self.layer2, self.layer3, self.layer4 = (stage(k) for k in range(1, 5))
         self.avgpool = nn.AdaptiveAvgPool2d((1, 1))
         with warnings.catch_warnings():  # no classes: nn.Linear's init has nothing to fill
             warnings.filterwarnings(
@@ -54,7 +58,7 @@ class ResNet(nn.Module):
         return self.fc(torch.flatten(self.avgpool(x), 1))
 
 
-def state_dict_of(params: Any, fc_w: Any, fc_b: Any, opts: NetOptions, c_in: int) -> dict:
+def state_dict_of(params: Any, fc_w: Any, fc_b: Any, opts: NetOptions, c_in: int) -> dict[str, Any]:
     """The suite's arrays under torchvision's keys, num_batches_tracked filled in."""
     width = int(params[0].shape[0])
     keys = [k for k, _ in network_layout(opts.depth, opts.shortcut, width, c_in)]

@@ -1,11 +1,16 @@
-"""resnet_basic_block.network in functional torch (CPU and CUDA, one code): every eval-mode
-BN folded into its convolution's weight and a bias, so the network is a chain of F.conv2d
-calls with in-place ReLUs and shortcut adds, F.max_pool2d, a mean over H and W and one
-F.linear; option A's shortcut adds the subsampled input into the middle channels in place.
+"""resnet_basic_block.network in functional torch (CPU and CUDA, one code): each eval-mode
+BN becomes a per-channel scale and shift, applied where it is cheaper: folded into the
+convolution's weight and bias when the weight has fewer elements than the convolution's
+output (the stem and early stages of large images), else as one in-place multiply-add on
+the output (the deep stages, and small images, where folding would rewrite millions of
+weights each call). Then in-place ReLUs and shortcut adds, F.max_pool2d, a mean over H and
+W and one F.linear; option A's shortcut adds the subsampled input into the middle channels
+in place.
 """
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from typing import Any
 
 import torch
@@ -15,30 +20,31 @@ from harness import implementation
 from suites.resnet_basic_block import EPS, NetOptions, network_blocks, network_check
 
 
-def _fold(w: Any, bn: list[Any]) -> tuple[Any, Any]:
-    gamma, beta, mean, var = bn
+def _conv_bn(x: Any, it: Iterator[Any], stride: int, pad: int) -> Any:
+    """conv (no bias) + eval BN from the next five params: weight, then BN's four rows."""
+    w = next(it)
+    gamma, beta, mean, var = (next(it) for _ in range(4))
     scale = gamma * torch.rsqrt(var + EPS)
-    return w * scale[:, None, None, None], beta - mean * scale
+    shift = beta - mean * scale
+    n, _, h, wd = x.shape
+    k = w.shape[2]
+    outs = n * w.shape[0] * ((h + 2 * pad - k) // stride + 1) * ((wd + 2 * pad - k) // stride + 1)
+    if w.numel() <= outs:  # folding rewrites the weight: cheaper than a pass over the output
+        return F.conv2d(x, w * scale[:, None, None, None], shift, stride, pad)
+    out = F.conv2d(x, w, None, stride, pad)
+    return out.mul_(scale[:, None, None]).add_(shift[:, None, None])
 
 
-@implementation("resnet_basic_block.network", ("torch_cpu", "torch_cuda"), "bn_folded")
+@implementation("resnet_basic_block.network", ("torch_cpu", "torch_cuda"), "bn_fold_or_scale")
 def network(x: Any, params: Any, fc_w: Any, fc_b: Any, opts: NetOptions) -> Any:
-    """Folded stem conv -> relu_ -> max-pool -> folded blocks -> mean -> linear."""
+    """Stem conv+BN -> relu_ -> max-pool -> blocks (conv+BN each) -> mean -> linear."""
     network_check(x, params, fc_w, fc_b, opts)
     it = iter(params)
-
-    def conv_bn() -> tuple[Any, Any]:
-        w = next(it)
-        return _fold(w, [next(it) for _ in range(4)])
-
-    k, b = conv_bn()
-    h = F.max_pool2d(F.conv2d(x, k, b, 2, 3).relu_(), 3, 2, 1)
+    h = F.max_pool2d(_conv_bn(x, it, 2, 3).relu_(), 3, 2, 1)
     for blk in network_blocks(opts.depth, opts.shortcut, int(params[0].shape[0])):
-        (k1, b1), (k2, b2) = conv_bn(), conv_bn()
-        out = F.conv2d(F.conv2d(h, k1, b1, blk.stride, 1).relu_(), k2, b2, 1, 1)
+        out = _conv_bn(_conv_bn(h, it, blk.stride, 1).relu_(), it, 1, 1)
         if blk.proj:
-            kp, bp = conv_bn()
-            out += F.conv2d(h, kp, bp, blk.stride)
+            out += _conv_bn(h, it, blk.stride, 0)
         elif blk.c != blk.o or blk.stride != 1:  # option A: zero channels around the input
             before = (blk.o - blk.c) // 2
             out[:, before : before + blk.c] += h[:, :, :: blk.stride, :: blk.stride]

@@ -165,6 +165,10 @@ def net_variant(
     relu_after_add: bool = True,
     stride_on: str = "conv1",
     checks: bool = True,
+    compute: str = "input",
+    features_done: int = 0,
+    in_place: bool = False,
+    flat_when_empty: bool = False,
 ) -> Fn:
     """A functional torch ResNet, NumPy in and out; every knob away from its default is one
     mistake. ``shortcut_as="zero_pad"``: option A run where the options ask for B (the
@@ -178,13 +182,14 @@ def net_variant(
     def network(x: Any, params: Any, fc_w: Any, fc_b: Any, opts: NetOptions) -> Any:
         if checks:
             network_check(x, params, fc_w, fc_b, opts)
-        it = iter([torch.from_numpy(np.array(p)) for p in params])
+        ct = torch.float32 if compute == "float32" else torch.from_numpy(x[:0]).dtype
+        it = iter([torch.from_numpy(np.array(p)).to(ct) for p in params])
 
         def conv_bn(t: Any, stride: int, pad: int) -> Any:
             w = next(it)
             return bn(F.conv2d(t, w, None, stride, pad), [next(it) for _ in range(4)])
 
-        h = F.max_pool2d(F.relu(conv_bn(torch.from_numpy(np.array(x)), 2, 3)), 3, 2, 1)
+        h = F.max_pool2d(F.relu(conv_bn(torch.from_numpy(np.array(x)).to(ct), 2, 3)), 3, 2, 1)
         for b in network_blocks(opts.depth, opts.shortcut, int(params[0].shape[0])):
             s1, s2 = (b.stride, 1) if stride_on == "conv1" else (1, b.stride)
             out = conv_bn(F.relu(conv_bn(h, s1, 1)), s2, 1)
@@ -199,8 +204,14 @@ def net_variant(
             else:
                 short = h
             h = F.relu(out + short) if relu_after_add else F.relu(out) + short
-        logits = F.linear(h.mean(dim=(2, 3)), torch.from_numpy(fc_w), torch.from_numpy(fc_b))
-        return logits.numpy()
+        pooled = h.mean(dim=(2, 3))
+        if features_done:  # a blocked pooling kernel that only finishes its first block
+            pooled[:, features_done:] = 0
+        fc = torch.from_numpy(fc_w).to(ct), torch.from_numpy(fc_b).to(ct)
+        logits = F.linear(pooled, *fc).numpy().astype(x.dtype)
+        if in_place:
+            x[...] = 0
+        return logits.reshape(-1) if flat_when_empty and logits.size == 0 else logits
 
     return network
 
@@ -215,6 +226,10 @@ NET_PITFALLS = [
     (net_variant(shortcut_as="zero_pad"), "net18_f32", "elements differ"),
     (net_variant(relu_after_add=False), "net18_f32", "elements differ"),
     (net_variant(stride_on="conv2"), "net18_f32", "elements differ"),
+    (net_variant(compute="float32"), "net18_f64", "finite values off"),
+    (net_variant(features_done=256), "net18_width64_32px", "elements differ"),
+    (net_variant(in_place=True), "net18_f32", "modified its input(s) ['x']"),
+    (net_variant(flat_when_empty=True), "empty_batch", "has shape (0,), expected (0, 10)"),
     # unchecked, the missing projection ends in torch's RuntimeError, not the ValueError
     (net_variant(checks=False), "channel_mismatch_without_projection", "raised RuntimeError"),
     (net_variant(checks=False), "fc_width_mismatch", "raised RuntimeError"),
@@ -234,6 +249,10 @@ def test_the_network_suite_flags_each_pitfall(fn: Fn, case: str, words: str) -> 
 def test_the_straightforward_network_variant_passes(case: str) -> None:
     v = _net_verdict(net_variant(), case)
     assert v.status == "pass", v.detail
+
+
+def test_the_blocked_network_mistake_hides_at_a_narrow_width() -> None:
+    assert _net_verdict(net_variant(features_done=256), "net18_f32").status == "pass"
 
 
 @pytest.mark.parametrize(("depth", "count"), [(18, 11_689_512), (34, 21_797_672)])

@@ -478,8 +478,8 @@ SUITE = Suite(
     near_threshold=("near_threshold_f64", "near_threshold_voc_f64"),
     fuzz=fuzz_strategy,
     backends=("python", "numpy", "numba", "library"),
-    reference="pycocotools COCOeval (bbox; one area range and maxDets); the VOC rules of "
-    "the devkit and voc_eval.py ported into the oracle",
+    reference="pycocotools COCOeval and faster-coco-eval COCOeval_faster (bbox; one area "
+    "range and maxDets); the VOC rules of the devkit and voc_eval.py ported into the oracle",
 )
 
 SUITES = [SUITE]

@@ -48,12 +48,20 @@ class MhaOptions(Options):
         "concatenated heads as they are (F.linear + SDPA variants without W_o; "
         "out_proj_weight and out_proj_bias are then None)",
     )
+    value_width: str = option(
+        "embed",
+        "custom",
+        meaning="the projected value width D_v: E (nn.MultiheadAttention; vdim is only the "
+        "value INPUT width) or v_proj_weight's row count (D_v divisible by num_heads, heads "
+        "take d_v = D_v / num_heads value columns, W_o is (E, D_v); F.linear + SDPA variants)",
+    )
 
 
 # The layout is declared batch-first; with batch_first=False query, key and value are checked
 # after swapping their first two axes (see check). in_proj_weight stacks W_q, W_k, W_v: F = 3E;
 # with key and value widths Ek, Ev != E the three live apart (q/k/v_proj_weight, torch's layout
 # when kdim or vdim differ from embed_dim). attn_mask is (L, S) or (B·H, L, S) (index b·H + h).
+# Dv is the projected value width: E, or v_proj_weight's rows with value_width='custom'.
 ARGS = Args(
     Arg("query", ("B", "L", "E")),
     Arg("key", ("B", "S", "Ek")),
@@ -62,13 +70,13 @@ ARGS = Args(
     Arg("attn_mask", ("*N", "L", "S"), "mask", star=(0, 1), optional=True),
     Arg("in_proj_weight", ("F", "E"), optional=True),
     Arg("in_proj_bias", ("F",), optional=True),
-    Arg("out_proj_weight", ("E", "E"), optional=True),
+    Arg("out_proj_weight", ("E", "Dv"), optional=True),
     Arg("out_proj_bias", ("E",), optional=True),
     Arg("q_proj_weight", ("E", "E"), optional=True),
     Arg("k_proj_weight", ("E", "Ek"), optional=True),
-    Arg("v_proj_weight", ("E", "Ev"), optional=True),
+    Arg("v_proj_weight", ("Dv", "Ev"), optional=True),
     Scalar("num_heads", "int", low=1),
-    nonempty=("E", "F", "Ek", "Ev"),
+    nonempty=("E", "F", "Ek", "Ev", "Dv"),
     same_dtype=(
         "query",
         "key",
@@ -124,16 +132,34 @@ def check(query: Any, key: Any, value: Any, key_padding_mask: Any, attn_mask: An
         raise ValueError("out_proj_weight is required with out_proj=True")
     if not opts.out_proj and (out_proj_weight is not None or out_proj_bias is not None):
         raise ValueError("out_proj=False takes no out_proj_weight or out_proj_bias (give None)")
-    if in_proj_bias is not None and in_proj_bias.shape[0] != 3 * E:
-        raise ValueError(f"in_proj_bias must have 3*E = {3 * E} entries")
+    Dv = value_width(in_proj_weight, v_proj_weight, E)
+    if opts.value_width == "embed" and Dv != E:
+        raise ValueError(
+            f"v_proj_weight has D_v={Dv} rows but value_width='embed' needs E={E} "
+            "(value_width='custom' for a projected value width != E)"
+        )
+    if out_proj_weight is not None and tuple(out_proj_weight.shape) != (E, Dv):
+        raise ValueError(
+            f"out_proj_weight must have shape (E, D_v) = ({E}, {Dv}), "
+            f"got {tuple(out_proj_weight.shape)}"
+        )
+    if in_proj_bias is not None and in_proj_bias.shape[0] != 2 * E + Dv:
+        raise ValueError(f"in_proj_bias must have 2*E + D_v = {2 * E + Dv} entries")
     if E % H:
         raise ValueError(f"embed_dim E={E} must be divisible by num_heads={num_heads}")
+    if Dv % H:
+        raise ValueError(f"value width D_v={Dv} must be divisible by num_heads={num_heads}")
     if attn_mask is not None and attn_mask.ndim == 3 and attn_mask.shape[0] != query.shape[0] * H:
         raise ValueError(
             f"a 3-D attn_mask must have B*num_heads = {query.shape[0] * H} slices, "
             f"got {attn_mask.shape[0]}"
         )
     return dtype
+
+
+def value_width(in_proj_weight: Any, v_proj_weight: Any, E: int) -> int:
+    """D_v: E with the packed weight, else v_proj_weight's row count."""
+    return E if in_proj_weight is not None or v_proj_weight is None else int(v_proj_weight.shape[0])
 
 
 def projection_weights(in_proj_weight: Any, q_proj_weight: Any, k_proj_weight: Any,
@@ -167,20 +193,21 @@ def multi_head_attention(query: Any, key: Any, value: Any, key_padding_mask: Any
     if not opts.batch_first:
         x, y, z = (a.transpose(1, 0, 2) for a in (x, y, z))
     (B, L, E), S, H = x.shape, y.shape[1], int(num_heads)
-    dh = E // H
+    Dv = value_width(in_proj_weight, v_proj_weight, E)
+    dh, dv = E // H, Dv // H  # query/key and value columns of one head
     w_q, w_k, w_v = (
         np.asarray(w, np.float64)
         for w in projection_weights(in_proj_weight, q_proj_weight, k_proj_weight, v_proj_weight, E)
     )
-    w_out = np.eye(E) if out_proj_weight is None else np.asarray(out_proj_weight, np.float64)
-    b_in = np.zeros(3 * E) if in_proj_bias is None else np.asarray(in_proj_bias, np.float64)
+    w_out = None if out_proj_weight is None else np.asarray(out_proj_weight, np.float64)
+    b_in = np.zeros(2 * E + Dv) if in_proj_bias is None else np.asarray(in_proj_bias, np.float64)
     b_out = np.zeros(E) if out_proj_bias is None else np.asarray(out_proj_bias, np.float64)
     padding = np.zeros((B, S)) if key_padding_mask is None else _additive(key_padding_mask, opts)
     attn = np.zeros((1, L, S)) if attn_mask is None else _additive(attn_mask, opts)
     attn = attn[None] if attn.ndim == 2 else attn  # (1, L, S) or (B·H, L, S)
     weights = np.empty((B, H, L, S))
-    context = np.empty((B, L, E))
-    out = np.empty((B, L, E))
+    context = np.empty((B, L, Dv))
+    out = np.empty((B, L, E if opts.out_proj else Dv))
     for b in range(B):
         q = x[b] @ w_q.T + b_in[:E]
         k = y[b] @ w_k.T + b_in[E : 2 * E]
@@ -188,6 +215,7 @@ def multi_head_attention(query: Any, key: Any, value: Any, key_padding_mask: Any
         for h in range(H):
             cols = slice(h * dh, (h + 1) * dh)
             bias = padding[b] + attn[(b * H + h) % attn.shape[0]]  # (L, S)
+            vcols = slice(h * dv, (h + 1) * dv)  # d_v = D_v / H value columns
             logits = q[:, cols] @ k[:, cols].T / math.sqrt(dh) + bias
             top = logits.max(axis=1, keepdims=True, initial=-np.inf)
             dead = (top == -np.inf)[:, 0]  # every key ignored (or S = 0)
@@ -196,10 +224,10 @@ def multi_head_attention(query: Any, key: Any, value: Any, key_padding_mask: Any
                 w /= w.sum(axis=1, keepdims=True)
             w[dead] = np.nan if opts.fully_masked == "nan" else 0.0
             weights[b, h] = w
-            ctx = w @ v[:, cols]  # S = 0: zeros, fixed below like any dead row
+            ctx = w @ v[:, vcols]  # S = 0: zeros, fixed below like any dead row
             ctx[dead] = np.nan if opts.fully_masked == "nan" else 0.0
-            context[b, :, cols] = ctx
-        out[b] = context[b] @ w_out.T + b_out if opts.out_proj else context[b]
+            context[b, :, vcols] = ctx
+        out[b] = context[b] @ w_out.T + b_out if w_out is not None else context[b]
     if not opts.need_weights:
         return (out if opts.batch_first else out.transpose(1, 0, 2)), None
     if opts.average_attn_weights:
@@ -214,8 +242,10 @@ def make_inputs(case: Case) -> Inputs:
     p, rng = case.params, np.random.default_rng(case.seed)
     B, L, S, E, H = (int(p[n]) for n in ("B", "L", "S", "E", "H"))
     Ek, Ev = int(p.get("kdim", E)), int(p.get("vdim", E))
-    separate = "kdim" in p or "vdim" in p  # torch's layout when kdim or vdim != embed_dim
     dtype, opts = np.dtype(case.dtype), MhaOptions(**case.options)
+    Dv = int(p.get("dv", E)) if opts.value_width == "custom" else E
+    # torch's layout when kdim or vdim != embed_dim; the only one for D_v != E
+    separate = "kdim" in p or "vdim" in p or Dv != E
     query = rng.standard_normal((B, L, E))
     if p.get("self"):  # self-attention: one sequence is query, key and value (L = S)
         key = value = query
@@ -257,6 +287,10 @@ def make_inputs(case: Case) -> Inputs:
     if separate:  # same role for each row, unit-sized over its own width
         w_k = rng.standard_normal((E, Ek)) * (WEIGHT_STD / math.sqrt(Ek))
         w_v = rng.standard_normal((E, Ev)) * (WEIGHT_STD / math.sqrt(Ev))
+    if Dv != E:  # drawn last, so the cases with D_v = E keep their inputs
+        w_v = rng.standard_normal((Dv, Ev)) * (WEIGHT_STD / math.sqrt(Ev))
+        w_out = rng.standard_normal((E, Dv)) * (WEIGHT_STD / math.sqrt(Dv))
+        b_in = np.concatenate([b_in[: 2 * E], rng.uniform(-BIAS, BIAS, Dv)])
     if not opts.batch_first:
         query, key, value = (a.transpose(1, 0, 2) for a in (query, key, value))
     # out_proj=False: no W_o, b_o (give_out_proj: given anyway, an error case); with
@@ -284,14 +318,26 @@ def cost(case: Case) -> Cost:
     B, L, S, E, H = (int(p[n]) for n in ("B", "L", "S", "E", "H"))
     Ek, Ev = int(p.get("kdim", E)), int(p.get("vdim", E))
     opts = MhaOptions(**case.options)
+    Dv = int(p.get("dv", E)) if opts.value_width == "custom" else E
     b, scores = np.dtype(case.dtype).itemsize, B * H * L * S
     weights = (scores // H if opts.average_attn_weights else scores) if opts.need_weights else 0
-    n_out = 2 if opts.out_proj else 1  # the q projection, and W_o when there is one
+    wo = Dv if opts.out_proj else 0  # W_o's (E, D_v) products per query; none without W_o
+    width = E if opts.out_proj else Dv  # of the output
     return Cost(
-        # projections q, k, v, out (none without W_o); QK^T and weights·V; softmax ~5 a score
-        flops=2.0 * B * (n_out * L * E + S * (Ek + Ev)) * E + 4.0 * B * L * S * E + 5.0 * scores,
+        # projections q, k (width E), v (width D_v), out; QK^T and weights·V; softmax ~5 a score
+        flops=2.0 * B * (L * (E + wo) * E + S * (Ek * E + Ev * Dv))
+        + 2.0 * B * L * S * (E + Dv)
+        + 5.0 * scores,
         bytes=b
-        * ((n_out * E + Ek + Ev) * E + (2 + n_out) * E + B * (2 * L * E + S * (Ek + Ev)) + weights),
+        * (
+            E * (E + Ek + wo)
+            + Dv * Ev
+            + 2 * E
+            + Dv
+            + (E if opts.out_proj else 0)
+            + B * (L * (E + width) + S * (Ek + Ev))
+            + weights
+        ),
         items=B * L,
         item_unit="queries",
     )
@@ -303,14 +349,18 @@ def tolerance(case: Case) -> Tolerance:
     vdim), the d_h-long logits (an absolute logit error becomes a relative error of its
     weight), the S-long softmax sums and weights·V, and the E-long output projection. sqrt of
     their sum bounds the sum of their sqrts within sqrt(4), covered by the factor 10 of
-    10·sqrt(K)·eps with K = E + max(E, kdim, vdim) + d_h + S. Additive masks in ±2 keep the
+    10·sqrt(K)·eps with K = max(E, D_v) + max(E, kdim, vdim) + d_h + S (the output
+    projection sums D_v products, the value projection vdim). Additive masks in ±2 keep the
     logits unit-sized. atol = rtol: outputs and weights are unit-sized but can cancel to ~0
     while the error keeps scaling with the unit-sized terms."""
     p = case.params
     E, S, H = int(p["E"]), int(p["S"]), int(p["H"])
+    Dv = int(p.get("dv", E)) if MhaOptions(**case.options).value_width == "custom" else E
     width = max(E, int(p.get("kdim", E)), int(p.get("vdim", E)))
-    base = default_tolerance(case.dtype, E + width + E // H + S, 1.0)
-    return Tolerance(base.rtol, base.atol, f"{base.reason}; K = E + max(E, kdim, vdim) + d_h + S")
+    base = default_tolerance(case.dtype, max(E, Dv) + width + E // H + S, 1.0)
+    return Tolerance(
+        base.rtol, base.atol, f"{base.reason}; K = max(E, D_v) + max(E, kdim, vdim) + d_h + S"
+    )
 
 
 @dataclass(frozen=True)
@@ -353,6 +403,7 @@ COMPARE = Outputs(
 SEQ, PER_HEAD = {"batch_first": False}, {"average_attn_weights": False}
 ATTEND, ZERO = {"mask_true_means": "attend"}, {"fully_masked": "zero"}
 NO_WEIGHTS, NO_OUT = {"need_weights": False}, {"out_proj": False}
+DV = {"value_width": "custom"}
 CASES = [
     case("random_f32", H=4),
     case("random_f64", dtype="float64", B=3, L=7, S=11, E=24, H=3),
@@ -439,6 +490,39 @@ CASES = [
     edge("no_out_proj_dead_zero", mask="dead_rows", options={**NO_OUT, **ZERO}),
     edge("no_out_proj_dead_nan", mask="dead_rows", dtype="float64", options=NO_OUT),
     edge("no_out_proj_no_keys", S=0, options={**NO_OUT, **ZERO}),
+    # value_width='custom': D_v = v_proj_weight's rows, heads of d_v = D_v / H value columns
+    case("dv_half", dv=6, mask="bool", attn="bool", options={**DV, **PER_HEAD}),
+    case("dv_double_f64", dtype="float64", dv=24, attn="float", attn_dims=3, options=DV),
+    case("dv_cross_kdim_vdim", L=3, S=9, kdim=6, vdim=10, dv=9, mask="bool", options=DV),
+    case("dv_no_out_proj", dv=6, mask="float", options={**DV, **NO_OUT, **PER_HEAD}),
+    case("dv_no_out_proj_seq_f64", dtype="float64", dv=18, options={**DV, **NO_OUT, **SEQ}),
+    edge("dv_one_head", H=1, dv=5, mask="bool", options=DV),
+    edge("dv_head_width_1", E=8, H=4, dv=4, options={**DV, **PER_HEAD}),
+    edge("dv_equal_e_packed", mask="bool", options=DV),  # custom with D_v = E: packed allowed
+    edge("dv_dead_zero", dv=6, mask="dead_rows", options={**DV, **ZERO}),
+    # one empty size each with D_v distinct from E (B=2, L=5, S=7, E=12, kdim 4, vdim 10,
+    # D_v=6, F=30): an output E wide where D_v is due (or the reverse) cannot pass
+    edge("dv_empty_batch", B=0, kdim=4, vdim=10, dv=6, mask="bool", options=DV),
+    edge("dv_no_queries", L=0, kdim=4, vdim=10, dv=6, options={**DV, **NO_OUT, **PER_HEAD}),
+    edge("dv_no_keys_nan", S=0, kdim=4, vdim=10, dv=6, options={**DV, **NO_OUT}),
+    edge("dv_no_keys_zero", S=0, kdim=4, vdim=10, dv=6, options={**DV, **ZERO}),
+    # the error base: B, L, S, E, kdim, vdim, D_v and F = 2E + D_v distinct and >= 2, both
+    # masks (attn_mask 3-D) and every weight but the packed one (as error_base_kdim_vdim)
+    case(
+        "error_base_dv",
+        B=3,
+        L=5,
+        S=7,
+        E=8,
+        H=2,
+        kdim=6,
+        vdim=10,
+        dv=4,
+        mask="bool",
+        attn="bool",
+        attn_dims=3,
+        options=DV,
+    ),
 ]
 DEFAULTS = {"seed": 7, "dtype": "float32", "B": 2, "L": 5, "S": 7, "E": 12, "H": 3}
 _PACKED_BASE = with_defaults(next(c for c in CASES if c.name == "masked_f32"), DEFAULTS)
@@ -474,6 +558,48 @@ ERRORS = [
         r"out_proj=False takes no out_proj_weight",
         give_out_proj=True,
         options=NO_OUT,
+    ),
+    error(
+        "value_width_not_divisible_by_heads",
+        ValueError,
+        r"D_v=7 must be divisible",
+        dv=7,
+        options=DV,
+    ),
+    # W_o given as (D_v, E), or as (E, E) with D_v != E
+    error(
+        "out_proj_weight_transposed",
+        ValueError,
+        r"out_proj_weight has E=6",
+        dv=6,
+        mutate_wo="transpose",
+        options=DV,
+    ),
+    error("out_proj_weight_e_by_e", ValueError, r"Dv=12", dv=6, mutate_wo="square", options=DV),
+    error(
+        "out_proj_weight_dv_with_packed",
+        ValueError,
+        r"shape \(E, D_v\) = \(12, 12\)",
+        mutate_wo="narrow",
+        options=DV,
+    ),
+    error(
+        "value_width_embed_with_dv_rows",
+        ValueError,
+        r"value_width='embed' needs E=12",
+        kdim=6,
+        vdim=6,
+        bias="none",
+        mutate_v_rows=True,
+        options=NO_OUT,
+    ),
+    error(
+        "in_proj_bias_3e_with_dv",
+        ValueError,
+        r"2\*E \+ D_v = 30",
+        dv=6,
+        mutate_bias_3e=True,
+        options=DV,
     ),
     *(
         e  # in_proj_weight's generated errors (it is None in the error base)
@@ -511,6 +637,17 @@ def _make_inputs(case: Case) -> Inputs:
         inputs.update(dict.fromkeys(names))
     if case.params.get("mutate_drop_v"):
         inputs["v_proj_weight"] = None
+    how, w_o = case.params.get("mutate_wo"), inputs["out_proj_weight"]
+    if how == "transpose":  # (D_v, E)
+        inputs["out_proj_weight"] = np.ascontiguousarray(w_o.T)
+    elif how == "square":  # (E, E) though D_v != E
+        inputs["out_proj_weight"] = np.zeros((w_o.shape[0],) * 2, w_o.dtype)
+    elif how == "narrow":  # (E, E - 1) behind the packed weight (D_v = E)
+        inputs["out_proj_weight"] = np.ascontiguousarray(w_o[:, :-1])
+    if case.params.get("mutate_v_rows"):  # H rows short: D_v = E - H under value_width='embed'
+        inputs["v_proj_weight"] = inputs["v_proj_weight"][: -int(inputs["num_heads"])]
+    if case.params.get("mutate_bias_3e"):  # 3E entries, as packed, though D_v != E
+        inputs["in_proj_bias"] = np.resize(inputs["in_proj_bias"], 3 * int(case.params["E"]))
     return inputs
 
 
@@ -533,6 +670,7 @@ def fuzz_strategy() -> Any:
             "attn": d(st.sampled_from(["none", "bool", "float"])),
             "attn_dims": d(st.sampled_from([2, 3])),
             "attn_dead": d(st.booleans()),
+            "dv": H * d(st.integers(1, 6)),  # read only with value_width='custom'
         }
         if d(st.booleans()):
             params["S"] = params["L"]
@@ -548,8 +686,9 @@ SUITE = Suite(
     algorithm="multi_head_attention",
     family="attention-and-layers",
     summary="nn.MultiheadAttention's forward: packed or separate (kdim, vdim) in-projections, "
-    "padding and attention masks, per-head softmax attention, output projection -> (out "
-    "(B, L, E), weights (B, L, S), (B, H, L, S) or None).",
+    "a projected value width D_v != E (value_width='custom'), padding and attention masks, "
+    "per-head softmax attention, output projection -> (out (B, L, E) ((B, L, D_v) without "
+    "W_o), weights (B, L, S), (B, H, L, S) or None).",
     conventions=(
         "multi_head_attention(query, key, value, key_padding_mask, attn_mask, in_proj_weight, "
         "in_proj_bias, out_proj_weight, out_proj_bias, q_proj_weight, k_proj_weight, "
@@ -558,13 +697,17 @@ SUITE = Suite(
         "default); one floating dtype for them and the weights. Either in_proj_weight (3E, E) "
         "stacking W_q, W_k, W_v in that order (nn.MultiheadAttention's packed layout, needs "
         "kdim = vdim = E) or q_proj_weight (E, E), k_proj_weight (E, kdim), v_proj_weight "
-        "(E, vdim) (torch's layout when kdim or vdim != E), never both; q = query·W_qᵀ + b_q "
-        "(in_proj_bias (3E,) split alike in both layouts, None: no bias), k = key·W_kᵀ + b_k, "
-        "v = value·W_vᵀ + b_v; head h takes the contiguous columns h·d_h..(h+1)·d_h - 1, "
-        "d_h = E / num_heads; logits q_h·k_hᵀ/sqrt(d_h) plus the key padding bias plus the "
-        "attention bias; softmax over keys; context = weights·v_h, heads concatenated; "
-        "out = context·out_proj_weightᵀ + out_proj_bias (None: no bias), or out = context "
-        "with out_proj=False (out_proj_weight and out_proj_bias then None). key_padding_mask "
+        "(E, vdim) (torch's layout when kdim or vdim != E), never both; with "
+        "value_width='custom' v_proj_weight is (D_v, vdim), D_v its row count (E with the "
+        "packed weight; value_width='embed', the default, needs D_v = E). "
+        "q = query·W_qᵀ + b_q (in_proj_bias (2E + D_v,) split as b_q, b_k, b_v in both "
+        "layouts, None: no bias), k = key·W_kᵀ + b_k, v = value·W_vᵀ + b_v; head h takes the "
+        "contiguous q and k columns h·d_h..(h+1)·d_h - 1, d_h = E / num_heads, and the v "
+        "columns h·d_v..(h+1)·d_v - 1, d_v = D_v / num_heads; logits q_h·k_hᵀ/sqrt(d_h) plus "
+        "the key padding bias plus the attention bias; softmax over keys; context = "
+        "weights·v_h, heads concatenated (B, L, D_v); out = context·out_proj_weightᵀ + "
+        "out_proj_bias (out_proj_weight (E, D_v); None bias: no bias), or out = context with "
+        "out_proj=False (out_proj_weight and out_proj_bias then None). key_padding_mask "
         "(B, S) and attn_mask (L, S) or (B·num_heads, L, S) (slice b·num_heads + h): None; "
         "bool, a key ignored (bias -inf) where mask == (mask_true_means == 'blocked'), "
         "nn.MultiheadAttention's True-ignores by default; or float, added to the logits; the "
@@ -576,8 +719,10 @@ SUITE = Suite(
         "is dead). Dropout is 0. Outputs have the input dtype. Raises ValueError for wrong "
         "ndims, mismatched B, L, S, E, kdim or vdim, in_proj_weight rows != 3E, both or "
         "neither weight layout, a packed weight with kdim or vdim != E, a 3-D attn_mask "
-        "without B·num_heads slices, E = 0, E not divisible by num_heads, num_heads < 1, "
-        "out_proj_weight missing with out_proj=True or given with out_proj=False; "
+        "without B·num_heads slices, E = 0, E or D_v not divisible by num_heads, num_heads < 1, "
+        "D_v != E under value_width='embed', out_proj_weight not (E, D_v), in_proj_bias not "
+        "2E + D_v long, out_proj_weight missing with out_proj=True or given with "
+        "out_proj=False; "
         "TypeError for integer arrays, mixed dtypes, an integer mask, a non-int num_heads."
     ),
     args=ARGS,
@@ -591,7 +736,7 @@ SUITE = Suite(
     errors=ERRORS,
     bench=BENCH,
     standard="bench_medium",
-    error_base="error_base_kdim_vdim",
+    error_base="error_base_dv",
     outputs=("out", "weights"),
     multi_block={"L": 300, "S": 280},
     fuzz=fuzz_strategy,

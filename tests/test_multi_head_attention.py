@@ -46,6 +46,8 @@ def variant(
     swap_kv: bool = False,
     weights_always: bool = False,
     merge: str = "heads_first",
+    v_head_width: str = "d_v",
+    wo_transposed: bool = False,
 ) -> Fn:
     """A straightforward NumPy MHA; every knob away from its default is one classic mistake."""
 
@@ -64,7 +66,9 @@ def variant(
         if seq_first:
             x, y, z = (a.transpose(1, 0, 2) for a in (x, y, z))
         (B, L, E), S, H = x.shape, y.shape[1], int(num_heads)
-        dh = E // H
+        packed = in_proj_weight is not None
+        Dv = E if packed else int(v_proj_weight.shape[0])  # projected value width
+        dh, dv = E // H, Dv // H
         if bias_view_when_no_keys and S == 0 and out_proj_bias is not None:
             out0 = np.broadcast_to(out_proj_bias, (B, L, E))  # "nothing to attend: the bias"
             return out0, np.zeros((B, L, 0) if opts.average_attn_weights else (B, H, L, 0), dtype)
@@ -77,20 +81,25 @@ def variant(
             blocks = [blocks[0], blocks[2], blocks[1]]
         order = (0, 1, 2) if stack == "qkv" else (1, 0, 2)
         ws = [blocks[i] for i in order]
-        bs = [np.zeros(E, ct)] * 3 if in_proj_bias is None else [
-            np.asarray(in_proj_bias, ct)[i * E : (i + 1) * E] for i in order
+        starts, widths = (0, E, 2 * E), (E, E, Dv)
+        bs = [np.zeros(widths[i], ct) for i in order] if in_proj_bias is None else [
+            np.asarray(in_proj_bias, ct)[starts[i] : starts[i] + widths[i]] for i in order
         ]  # fmt: skip
         q, k, v = (
             a @ (wi.T if transpose_w else wi) + bi
             for a, wi, bi in zip((x, y, z), ws, bs, strict=True)
         )
 
-        def split(a: Any, n: int) -> Any:
+        def split(a: Any, n: int, d: int = dh) -> Any:
             if heads == "contiguous":
-                return a.reshape(B, n, H, dh).transpose(0, 2, 1, 3)
-            return a.reshape(B, n, dh, H).transpose(0, 3, 1, 2)  # interleaved columns
+                return a.reshape(B, n, H, d).transpose(0, 2, 1, 3)
+            return a.reshape(B, n, d, H).transpose(0, 3, 1, 2)  # interleaved columns
 
-        q, k, v = split(q, L), split(k, S), split(v, S)
+        q, k = split(q, L), split(k, S)
+        if v_head_width == "d_h":  # V cut into E/H-wide blocks, however wide D_v is
+            v = v.reshape(B, S, -1, dh).transpose(0, 2, 1, 3)
+        else:
+            v = split(v, S, dv)
         scale = 1.0 / math.sqrt(dh if scale_dim == "head" else E)
         scores = (q @ k.transpose(0, 1, 3, 2)) * ct(scale)
         if broken_past:  # tiled over query rows; every tile after the first forgets the scale
@@ -133,11 +142,12 @@ def variant(
         context = weights @ v
         context = np.where(is_dead, np.nan if convention == "nan" else 0.0, context)
         if merge == "heads_last":  # (B, L, d_h, H) flattened: the columns interleaved
-            context = context.transpose(0, 2, 3, 1).reshape(B, L, E)
+            context = context.transpose(0, 2, 3, 1).reshape(B, L, Dv)
         else:
-            context = context.transpose(0, 2, 1, 3).reshape(B, L, E)
+            context = context.transpose(0, 2, 1, 3).reshape(B, L, Dv)
         # out_proj=False (W_o None): the heads as they are
-        out = context if out_proj_weight is None else context @ np.asarray(out_proj_weight, ct).T
+        w_o = None if out_proj_weight is None else np.asarray(out_proj_weight, ct)
+        out = context if w_o is None else context @ (w_o if wo_transposed else w_o.T)
         if out_proj_bias is not None:
             out = out + np.asarray(out_proj_bias, ct)
         if seq_first:
@@ -207,6 +217,18 @@ PITFALLS = [
     (variant(checks=False), "out_proj_weight_given_without_out_proj", "returned normally"),
     # W_o missing under out_proj=True: silently read as "no output projection"
     (variant(checks=False), "out_proj_weight_missing", "returned normally"),
+    # value_width='custom': V split into d_h = E/H columns a head instead of d_v = D_v/H
+    # (E/H-wide blocks cannot make H heads of D_v columns: a shape error, never quiet values)
+    (variant(v_head_width="d_h"), "dv_half", "raised ValueError"),
+    (variant(v_head_width="d_h"), "dv_double_f64", "raised ValueError"),
+    (variant(v_head_width="d_h"), "dv_one_head", "raised ValueError"),
+    # W_o used as (D_v, E): a shape error once D_v != E, wrong values when D_v = E
+    (variant(wo_transposed=True), "dv_cross_kdim_vdim", "raised ValueError"),
+    (variant(wo_transposed=True), "dv_equal_e_packed", "elements differ"),
+    # unchecked: NumPy's reshape error instead of the message naming D_v
+    (variant(checks=False), "value_width_not_divisible_by_heads", "does not match 'D_v=7"),
+    # unchecked: a D_v != E weight taken under value_width='embed'
+    (variant(checks=False), "value_width_embed_with_dv_rows", "returned normally"),
 ]
 
 
@@ -302,28 +324,45 @@ def test_the_oracle_matches_torch_with_kdim_vdim_and_both_masks_float64() -> Non
     assert SUITE.run_oracle(SUITE.make_inputs(no_weights), no_weights)[1] is None
 
 
-def test_the_oracle_without_w_o_matches_f_linear_and_sdpa_float64() -> None:
-    """out_proj=False: F.linear for the three projections, heads split as contiguous d_h
-    blocks, F.scaled_dot_product_attention (True-attends mask), heads concatenated: equal to
-    the oracle (an independent route from the library adapter's identity W_o)."""
+@pytest.mark.parametrize(("out_proj", "dv"), [(False, 0), (False, 18), (True, 6)])
+def test_the_oracle_matches_f_linear_and_sdpa_float64(out_proj: bool, dv: int) -> None:
+    """F.linear for the three projections (V to D_v columns with value_width='custom'), heads
+    split as contiguous d_h (q, k) and d_v = D_v/H (v) blocks, F.scaled_dot_product_attention
+    (True-attends mask), heads concatenated, F.linear with W_o (E, D_v) or none: equal to the
+    oracle (an independent route from both library adapters)."""
     torch = pytest.importorskip("torch")
     F = torch.nn.functional
-    case = SUITE.resolve(
-        Case(
-            "no_wo",
-            {"dtype": "float64", "mask": "bool", "kdim": 6, "vdim": 10},
-            {"out_proj": False, "need_weights": False},
-        )
-    )
+    params: dict[str, Any] = {"dtype": "float64", "mask": "bool", "kdim": 6, "vdim": 10}
+    options: dict[str, Any] = {"out_proj": out_proj, "need_weights": False}
+    if dv:
+        params["dv"], options["value_width"] = dv, "custom"
+    case = SUITE.resolve(Case("f_linear", params, options))
     inputs = SUITE.make_inputs(case)
     expected, none = SUITE.run_oracle(inputs, case)
-    assert none is None and inputs["out_proj_weight"] is None
+    assert none is None and (inputs["out_proj_weight"] is None) == (not out_proj)
     t = {n: torch.from_numpy(v) for n, v in inputs.items() if isinstance(v, np.ndarray)}
     H, (B, L, E), S = inputs["num_heads"], inputs["query"].shape, inputs["key"].shape[1]
+    Dv = dv or E
     b = t["in_proj_bias"]
     q = F.linear(t["query"], t["q_proj_weight"], b[:E]).view(B, L, H, E // H).transpose(1, 2)
     k = F.linear(t["key"], t["k_proj_weight"], b[E : 2 * E]).view(B, S, H, E // H).transpose(1, 2)
-    v = F.linear(t["value"], t["v_proj_weight"], b[2 * E :]).view(B, S, H, E // H).transpose(1, 2)
+    v = F.linear(t["value"], t["v_proj_weight"], b[2 * E :]).view(B, S, H, Dv // H).transpose(1, 2)
     attend = (~t["key_padding_mask"]).view(B, 1, 1, S)  # default polarity: True ignores
     got = F.scaled_dot_product_attention(q, k, v, attn_mask=attend).transpose(1, 2)
-    np.testing.assert_allclose(got.reshape(B, L, E).numpy(), expected, rtol=1e-10, atol=1e-12)
+    got = got.reshape(B, L, Dv)
+    if out_proj:
+        got = F.linear(got, t["out_proj_weight"], t["out_proj_bias"])
+    np.testing.assert_allclose(got.numpy(), expected, rtol=1e-10, atol=1e-12)
+
+
+def test_nn_multihead_attention_refuses_a_value_width_other_than_e() -> None:
+    """value_width='custom' is library_torch_functional's: the nn.MultiheadAttention adapter
+    declares only 'embed' (its vdim is the value input width, not the projected one)."""
+    from harness.registry import load_registry
+
+    impls = load_registry().implementations
+    module = impls["multi_head_attention/library/torch"]
+    assert not module.supports_value("value_width", "custom")
+    assert impls["multi_head_attention/library/torch_functional"].supports_value(
+        "value_width", "custom"
+    )

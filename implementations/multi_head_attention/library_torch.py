@@ -49,7 +49,10 @@ def _dead(padding: Any, attn: Any, B: int, H: int, L: int, S: int, like: Any) ->
     return ignored.all(dim=-1)
 
 
-@implementation("multi_head_attention", "library", "torch", arrays="torch_cpu", requires=("torch",))
+# nn.MultiheadAttention projects values to E (its vdim is the value INPUT width): a projected
+# value width D_v != E is library_torch_functional's
+@implementation("multi_head_attention", "library", "torch", arrays="torch_cpu", requires=("torch",),
+                supports={"value_width": ("embed",)})  # fmt: skip
 def mha(query: Any, key: Any, value: Any, key_padding_mask: Any, attn_mask: Any,
     in_proj_weight: Any, in_proj_bias: Any, out_proj_weight: Any, out_proj_bias: Any,
     q_proj_weight: Any, k_proj_weight: Any, v_proj_weight: Any, num_heads: int,

@@ -428,7 +428,8 @@ def _scores(rng: np.random.Generator, n: int, kind: str) -> F64:
     if kind == "pow2":  # 1/2 and 1: every linear decay by 1 - 1/2 stays exact
         return 2.0 ** -rng.integers(0, 2, size=n).astype(np.float64)
     if kind == "signed_pow2":  # +-1 and +-1/2: a hard decay zeroes a negative score exactly
-        return 2.0 ** -rng.integers(0, 2, size=n) * rng.choice([-1.0, 1.0], size=n)
+        sign: F64 = rng.choice([-1.0, 1.0], size=n)
+        return sign * 2.0 ** -rng.integers(0, 2, size=n).astype(np.float64)
     if kind == "negative":  # below any threshold, and both signed zeros
         s = rng.uniform(-1.0, 1.0, size=n)
         s[::5], s[1::5] = 0.0, -0.0

@@ -43,6 +43,14 @@ class SoftNmsOptions(Options):
         "two_sigma_squared",
         meaning="gaussian f = exp(-IoU^2/sigma) (paper, OpenCV) or exp(-IoU^2/(2 sigma^2))",
     )
+    prune: str = option(
+        "during",
+        "after",
+        meaning="score_threshold drops a box during the loop, as soon as its decayed score "
+        "falls below it (OpenCV) or after it: every box takes part and may be emitted and "
+        "decay the rest, then the emitted boxes scoring below it are dropped (the paper's "
+        "loop, thresholded at the end)",
+    )
 
     def validate(self) -> None:
         if self.method == "gaussian" and self.decay_if != "ge":
@@ -97,11 +105,14 @@ def soft_nms(
     opts: SoftNmsOptions,
 ) -> tuple[Any, Any]:
     """Oracle: float64. Emit the highest remaining score (equal: lower index first), multiply
-    every other remaining score by f(IoU with it), drop scores below score_threshold."""
+    every other remaining score by f(IoU with it); drop scores below score_threshold as they
+    fall (prune='during') or, for prune='after', from the emitted list at the end."""
     ARGS.check(boxes, scores, iou_threshold, sigma, score_threshold)
     geometry = Geometry(boxes)
     s = np.array(scores, dtype=np.float64)
-    remaining = np.flatnonzero(s >= score_threshold)  # ascending index: argmax takes the lowest
+    during = opts.prune == "during"
+    # ascending index: argmax takes the lowest
+    remaining = np.flatnonzero(s >= score_threshold) if during else np.arange(s.size)
     keep, kept_scores = [], []
     while remaining.size:
         top = int(np.argmax(s[remaining]))
@@ -109,9 +120,13 @@ def soft_nms(
         keep.append(i)
         kept_scores.append(s[i])
         remaining = np.delete(remaining, top)
-        s[remaining] *= decay(geometry.iou(i)[remaining], iou_threshold, sigma, opts)
-        remaining = remaining[s[remaining] >= score_threshold]
-    return np.array(keep, dtype=np.int64), np.array(kept_scores, dtype=np.float64)
+        with np.errstate(invalid="ignore"):  # -inf * 0: NaN, which argmax would take first
+            decayed = s[remaining] * decay(geometry.iou(i)[remaining], iou_threshold, sigma, opts)
+        s[remaining] = np.where(np.isnan(decayed), -np.inf, decayed)
+        if during:
+            remaining = remaining[s[remaining] >= score_threshold]
+    k, v = np.array(keep, dtype=np.int64), np.array(kept_scores, dtype=np.float64)
+    return (k, v) if during else (k[v >= score_threshold], v[v >= score_threshold])
 
 
 # ---- the comparator: any valid soft-NMS trace, with a propagated rounding bound ---------------
@@ -142,8 +157,22 @@ class SoftSelection(Comparator):
     range, (2) every emitted box may still be at or above score_threshold, (3) its reported
     score lies in its interval within the bound, (4) no remaining box definitely scores
     higher when it is emitted (equal scores in any order), and (5) every box left out may
-    have fallen below score_threshold. ``exact(case)``: all arithmetic is exact (integer
-    boxes, power-of-two scores, linear/hard): no margin at all, so ties decide strictly.
+    have fallen below score_threshold.
+
+    prune='after' replays the same way, except that every box not yet emitted is decayed
+    (a box below score_threshold stays in the loop: a negative score decayed by a factor of
+    exactly 0 rises to -0.0 and is kept at score_threshold 0). The boxes the output leaves
+    out were emitted too, unseen, each below score_threshold by then: after every box that
+    may score at or above it. So until the output emits a box that is below score_threshold
+    on the visible decays alone, a left-out box is replayed like any other (and is missing if
+    definitely at or above score_threshold; if that never happens they come after the
+    output's last box and are replayed while their order is certain, see unseen_tail);
+    from then on it counts as emitted, its decay of every pending box applied as one that
+    may or may not have happened (a factor from f(IoU) to 1): their unobservable order is
+    never assumed (lenient there: a box zeroed only by a left-out one may be left out too).
+
+    ``exact(case)``: all arithmetic is exact (integer boxes, power-of-two scores,
+    linear/hard): no margin at all, so ties decide strictly.
     """
 
     exact: Callable[[Case], bool] = lambda case: False
@@ -231,26 +260,34 @@ class _Replay:
             )
         alive = ~self.below(np.arange(n))  # may still be at or above score_threshold
         emitted = np.zeros(n, dtype=bool)
+        after = self.opts.prune == "after"
+        unseen = np.full(n, after)  # prune='after': the boxes emitted, then dropped
+        unseen[got] = False
+        gone = np.zeros(n, dtype=bool)  # the unseen boxes, once taken as emitted
         worst = 0.0
         for p, (i, r) in enumerate(zip(got.tolist(), reported.tolist(), strict=True)):
             if emitted[i]:
                 return _fail(f"index {i} is emitted twice (again at position {p})", total, (p,))
+            if unseen.any() and self.below(i):
+                missing = self.missing(alive & unseen, p)
+                if missing:
+                    return _fail(missing, total)
+                gone, unseen = unseen, gone
+                self.unseen_decays(np.flatnonzero(gone), ~emitted & ~gone)
+                alive = ~emitted & ~gone & ~self.below(np.arange(n))
             problem = self.check_step(p, i, r, alive)
             if isinstance(problem, str):
                 return _fail(problem, total, (p,))
             worst = max(worst, problem)
             emitted[i], alive[i] = True, False
-            touched = self.apply(i, alive)
+            touched = self.apply(i, ~emitted & ~gone if after else alive)
             alive[touched] = ~self.below(touched)
-        floor = np.where(alive, self.lo - self.err, -np.inf)
-        if n and floor.max() >= self.keep_from:
-            j = int(np.argmax(floor))
-            return _fail(
-                f"index {j} is missing: after the output's {got.size} selections its score "
-                f"is still {float(self.lo[j])!r} (bound {self.err[j]:.3g}), at or above "
-                f"score_threshold {self.thr!r}; it should have been emitted",
-                total,
-            )
+        missing = self.missing(alive, got.size)
+        if not missing and unseen.any():
+            self.unseen_tail(unseen, alive)
+            missing = self.missing(alive, got.size)
+        if missing:
+            return _fail(missing, total)
         differ = len(set(got.tolist()) ^ set(exp_i.tolist()))
         same = got.shape == exp_i.shape and np.array_equal(got, exp_i)
         note = (
@@ -262,6 +299,18 @@ class _Replay:
             )
         )
         return Comparison(True, mismatches=differ, total=total, error_ratio=worst, note=note)
+
+    def missing(self, alive: Any, k: int) -> str:
+        """A box left out that is still definitely at or above score_threshold."""
+        floor = np.where(alive, self.lo - self.err, -np.inf)
+        if not floor.size or floor.max() < self.keep_from:
+            return ""
+        j = int(np.argmax(floor))
+        return (
+            f"index {j} is missing: after the output's {k} selections its score is still "
+            f"{float(self.lo[j])!r} (bound {self.err[j]:.3g}), at or above score_threshold "
+            f"{self.thr!r}; it should have been emitted"
+        )
 
     def check_step(self, p: int, i: int, r: float, alive: Any) -> str | float:
         lo, hi, err = float(self.lo[i]), float(self.hi[i]), float(self.err[i]) + self.floor
@@ -289,8 +338,30 @@ class _Replay:
         off = max(lo - r, r - hi, 0.0)
         return off / err if err > 0 else 0.0
 
-    def apply(self, i: int, alive: Any) -> I64:
-        """Decay every live box by f(IoU with box i): its interval and rounding bound.
+    def unseen_tail(self, rest: Any, alive: Any) -> None:
+        """prune='after', no box emitted below score_threshold: the left-out boxes come after
+        the output's last one, the highest first. Replayed while that one is certain, so a
+        box they definitely bring to score_threshold (a negative score times a factor of
+        exactly 0) is missing."""
+        while rest.any():
+            top = np.where(rest, self.lo - self.err, -np.inf)
+            d = int(np.argmax(top))
+            others = np.where(rest, self.hi + self.err, -np.inf)
+            others[d] = -np.inf
+            if not top[d] > others.max() or not self.below(d):
+                return  # equal or too close: either may come first; or d is to be kept
+            rest[d], alive[d] = False, False
+            touched = self.apply(d, rest)
+            alive[touched] = ~self.below(touched)
+
+    def unseen_decays(self, unseen: I64, pending: Any) -> None:
+        """prune='after': each left-out box may have decayed every pending box."""
+        for d in unseen.tolist():
+            self.apply(d, pending, maybe=True)
+
+    def apply(self, i: int, alive: Any, maybe: bool = False) -> I64:
+        """Decay every live box by f(IoU with box i): its interval and rounding bound
+        (``maybe``: a decay that may not have happened, a factor from f(IoU) to 1).
         Returns the boxes whose score changed."""
         row = self.geometry.iou(i)
         opts, unit = self.opts, self.unit
@@ -302,6 +373,8 @@ class _Replay:
             scale = self.sigma if opts.gaussian_form == "sigma" else 2.0 * self.sigma**2
             q = u * u / scale
             f_lo = f_hi = np.exp(-q)
+            if maybe:
+                f_hi = np.ones_like(f_lo)
             df = f_lo * (2.0 * u / scale * du + (q + 1.0) * unit)
         else:
             hit = row >= self.t if opts.decay_if == "ge" else row > self.t
@@ -310,7 +383,7 @@ class _Replay:
             u = row[j]
             fd = 1.0 - u if opts.method == "linear" else np.zeros_like(u)
             f_lo = fd
-            f_hi = np.where(unsure[j], 1.0, fd)
+            f_hi = np.where(unsure[j] | maybe, 1.0, fd)
             df = (du + unit) * (opts.method == "linear")  # hard: an exact 0
         lo, hi = self.lo[j], self.hi[j]
         # 0 <= f_lo <= f_hi: a negative end shrinks least with the smaller factor
@@ -354,6 +427,9 @@ def _scores(rng: np.random.Generator, n: int, kind: str) -> F64:
         return np.full(n, 0.5)
     if kind == "pow2":  # 1/2 and 1: every linear decay by 1 - 1/2 stays exact
         return 2.0 ** -rng.integers(0, 2, size=n).astype(np.float64)
+    if kind == "signed_pow2":  # +-1 and +-1/2: a hard decay zeroes a negative score exactly
+        sign: F64 = rng.choice([-1.0, 1.0], size=n)
+        return sign * 2.0 ** -rng.integers(0, 2, size=n).astype(np.float64)
     if kind == "negative":  # below any threshold, and both signed zeros
         s = rng.uniform(-1.0, 1.0, size=n)
         s[::5], s[1::5] = 0.0, -0.0
@@ -408,6 +484,12 @@ LINEAR, HARD = {"method": "linear"}, {"method": "hard"}
 LINEAR_GT, HARD_GT = {**LINEAR, "decay_if": "gt"}, {**HARD, "decay_if": "gt"}
 TWO_SIGMA2 = {"gaussian_form": "two_sigma_squared"}
 EXACT = dict(pattern="half", scores="pow2")  # integer boxes, IoU 0 or 1/2, scores 1/2 and 1
+AFTER = {"prune": "after"}
+HARD_AFTER, LINEAR_AFTER = {**HARD, **AFTER}, {**LINEAR, **AFTER}
+#: chains at IoU 1/2 with scores +-1, +-1/2 and score_threshold 0: a hard decay turns a
+#: negative score into -0.0, which prune='after' keeps (at the threshold) and 'during' never
+#: sees (dropped at the start); some are zeroed only by a negative box dropped after the loop
+ZEROED = dict(pattern="half", scores="signed_pow2", score_threshold=0.0)
 
 CASES = [
     case("gaussian_f32", n=200),
@@ -452,6 +534,18 @@ CASES = [
     edge("iou_threshold_zero", n=100, iou_threshold=0.0, options=LINEAR),
     edge("iou_threshold_one_hard", n=30, iou_threshold=1.0, pattern="duplicates", options=HARD),
     edge("zero_area_boxes", n=90, pattern="degenerate", options=LINEAR),
+    # prune='after': no box leaves the loop early; the emitted ones below the threshold go
+    case("after_gaussian_f32", n=200, options=AFTER),
+    case("after_linear_f64", n=200, dtype="float64", options=LINEAR_AFTER),
+    edge("after_zeroed_negatives_hard", n=60, options=HARD_AFTER, **ZEROED),
+    edge("during_zeroed_negatives_hard", n=60, options=HARD, **ZEROED),
+    edge(
+        "after_negative_scores", n=100, scores="negative", score_threshold=0.0, options=HARD_AFTER
+    ),
+    edge("after_equal_scores", n=100, scores="equal", options=LINEAR_AFTER),
+    edge("after_score_ties_threshold", n=60, score_threshold=0.25, options=LINEAR_AFTER, **EXACT),
+    edge("after_empty", n=0, options=AFTER),
+    edge("after_all_below_threshold", n=50, scores="low", options=AFTER),
 ]
 
 ERRORS = [
@@ -464,7 +558,7 @@ def _exact(case: Case) -> bool:
     """Chains of integer boxes (IoU 0, 1/5, 1/2, 1) with power-of-two scores and linear/hard
     decay: every value is exact in any dtype, unless a linear decay by 1 - 1/5 happens."""
     p, method = case.params, SoftNmsOptions(**case.options).method
-    chains = p.get("pattern") == "half" and p.get("scores") == "pow2"
+    chains = p.get("pattern") == "half" and p.get("scores") in ("pow2", "signed_pow2")
     fifth = method == "linear" and float(p.get("iou_threshold", 0.5)) <= 0.2
     return chains and method != "gaussian" and not fifth
 
@@ -472,7 +566,13 @@ def _exact(case: Case) -> bool:
 #: Where OpenCV's softNMSBoxes legitimately differs (library_cv2's expected failures).
 CV2_DIVERGENCES = {
     **dict.fromkeys(
-        (c.name for c in CASES if c.params.get("dtype") == "float64" and not _exact(c)),
+        (
+            c.name
+            for c in CASES
+            if c.params.get("dtype") == "float64"
+            and not _exact(c)
+            and c.options.get("prune") != "after"  # softNMSBoxes prunes during the loop
+        ),
         "softNMSBoxes works in float32 (float scores, overlap rounded to float, float "
         "decays): float64 inputs lose their last 29 bits",
     ),
@@ -487,7 +587,7 @@ BENCH = {
     "full": [bench("bench_5000", n=5000)],
 }
 
-_METHODS = [{}, TWO_SIGMA2, LINEAR, LINEAR_GT, HARD, HARD_GT]
+_METHODS = [{}, TWO_SIGMA2, LINEAR, LINEAR_GT, HARD, HARD_GT, AFTER, LINEAR_AFTER, HARD_AFTER]
 
 
 def fuzz_strategy() -> Any:
@@ -513,7 +613,7 @@ def fuzz_strategy() -> Any:
         st.integers(0, 2**31 - 1),
         st.sampled_from(["float32", "float64"]),
         st.sampled_from(["", "identical", "duplicates", "disjoint", "half", "degenerate"]),
-        st.sampled_from(["uniform", "levels", "equal", "pow2", "negative", "low"]),
+        st.sampled_from(["uniform", "levels", "equal", "pow2", "signed_pow2", "negative", "low"]),
         st.sampled_from([0.0, 0.3, 0.5, 0.7, 1.0]),
         st.sampled_from([1e-4, 0.1, 0.5, 2.0]),
         st.sampled_from([0.0, 0.001, 0.25, 0.5]),
@@ -546,13 +646,16 @@ SUITE = Suite(
         "(gaussian_form='sigma', default; paper, OpenCV) or exp(-IoU^2/(2 sigma^2)); "
         "'linear' 1 - IoU where IoU >= iou_threshold (decay_if='ge', default; paper) or "
         "IoU > iou_threshold ('gt'; OpenCV), else 1; 'hard' 0 there. A score below "
-        "score_threshold is dropped (a score equal to it stays). Pruning during the loop "
-        "(paper, OpenCV) and after it give the same output, because a score never rises "
-        "once below a threshold >= 0, so there is no flag. Returns (int64 indices, scores "
-        "in the input dtype). Raises ValueError on NaN scores, iou_threshold outside [0, 1], "
-        "sigma <= 0 (any method), score_threshold < 0, shape errors; TypeError for bool "
-        "inputs or non-number thresholds; the options record refuses an unknown method and "
-        "flags of another method."
+        "score_threshold is dropped (a score equal to it stays): prune='during' (default; "
+        "OpenCV) drops it from the loop as soon as it falls below; prune='after' (the "
+        "paper's loop) keeps every box in the loop and drops the emitted ones below it at "
+        "the end. Since a score >= 0 never rises, the two differ only where score_threshold "
+        "is 0 and a negative score is multiplied by a factor of exactly 0 (hard decay, "
+        "linear at IoU 1, an underflowing exp) to -0.0: 'after' keeps it. Returns (int64 "
+        "indices, scores in the input dtype). Raises ValueError on NaN scores, "
+        "iou_threshold outside [0, 1], sigma <= 0 (any method), score_threshold < 0, shape "
+        "errors; TypeError for bool inputs or non-number thresholds; the options record "
+        "refuses an unknown method and flags of another method."
     ),
     args=ARGS,
     options=SoftNmsOptions,

@@ -7,6 +7,7 @@ oracle) passes. Inputs come only from the suite's seeded cases and a few hand-bu
 
 from __future__ import annotations
 
+import dataclasses
 import math
 from collections.abc import Callable
 from typing import Any
@@ -44,7 +45,8 @@ def loop(
     geometry = Geometry(np.asarray(boxes, dtype=work))
     s = np.array(scores, dtype=work)
     first_order = np.argsort(-s, kind="stable")
-    remaining = np.flatnonzero(s >= thr)
+    after = opts.prune == "after"
+    remaining = np.arange(s.size) if after else np.flatnonzero(s >= thr)
     keep: list[int] = []
     kept: list[float] = []
     step = 0
@@ -68,12 +70,12 @@ def loop(
         s[targets] *= decay(iou, t, sigma, opts).astype(work)
         if bug == "prune_equal":
             remaining = remaining[s[remaining] > thr]
-        elif bug != "prune_after":
+        elif not after:
             remaining = remaining[s[remaining] >= thr]
         step += 1
     k = np.array(keep, dtype=np.int64)
     final = s[k] if bug == "rescore_kept" else np.array(kept)
-    if bug == "prune_after":
+    if after:
         k, final = k[final >= thr], final[final >= thr]
     return k, final.astype(out_dtype)
 
@@ -154,11 +156,69 @@ def test_a_score_equal_to_the_threshold_stays() -> None:
     assert v.status == "fail" and "is missing" in v.detail, v.detail
 
 
-def test_pruning_after_the_loop_gives_the_same_output() -> None:
-    """Why there is no prune-during/after flag: a score below the threshold never rises."""
-    for name in ("gaussian_f32", "linear_gt_f64", "score_threshold_zero", "negative_scores"):
-        v = run(with_bug("prune_after"), name)
+def pruning(prune: str) -> Fn:
+    """The straightforward loop, always pruning ``prune``, whatever the options ask."""
+
+    def fn(b: Any, s: Any, t: float, sg: float, thr: float, o: Any) -> Any:
+        return correct(b, s, t, sg, thr, dataclasses.replace(o, prune=prune))
+
+    fn.__name__ = f"always_{prune}"
+    return fn
+
+
+def test_prune_after_keeps_every_box_in_the_loop() -> None:
+    """The straightforward loop passes the prune='after' cases, ties in either order too."""
+    for name in ("after_gaussian_f32", "after_linear_f64", "after_zeroed_negatives_hard",
+                 "after_negative_scores", "after_score_ties_threshold", "after_empty",
+                 "after_all_below_threshold"):  # fmt: skip
+        v = run(correct, name)
         assert v.status == "pass", (name, v.detail)
+    for name in ("after_equal_scores", "after_zeroed_negatives_hard"):
+        case = SUITE.find_case(name)
+        assert isinstance(case, Case)
+        inputs = case_inputs(SUITE, case)
+        got, _ = with_bug("ties_higher_index")(*inputs.values(), SoftNmsOptions(**case.options))
+        assert not np.array_equal(got, oracle_output(SUITE, case)[0]), "a tie must matter"
+        v = run(with_bug("ties_higher_index"), name)
+        assert v.status == "pass", (name, v.detail)
+
+
+def test_pruning_during_the_loop_when_after_is_asked_is_caught() -> None:
+    """A negative score hard-decayed to -0.0 meets score_threshold 0: 'after' keeps it."""
+    v = run(pruning("during"), "after_zeroed_negatives_hard")
+    assert v.status == "fail" and "is missing" in v.detail, v.detail
+    # where no score can rise to the threshold the two rules agree (scores >= 0 only fall)
+    for name in ("after_gaussian_f32", "after_linear_f64", "after_score_ties_threshold"):
+        v = run(pruning("during"), name)
+        assert v.status == "pass", (name, v.detail)
+
+
+def test_pruning_after_the_loop_when_during_is_asked_is_caught() -> None:
+    v = run(pruning("after"), "during_zeroed_negatives_hard")
+    assert v.status == "fail" and "below score_threshold" in v.detail, v.detail
+    for name in ("gaussian_f32", "linear_gt_f64", "score_threshold_zero", "score_ties_threshold"):
+        v = run(pruning("after"), name)
+        assert v.status == "pass", (name, v.detail)
+
+
+def test_a_box_zeroed_by_a_box_dropped_after_the_loop_is_required() -> None:
+    """Chain a-b-c at IoU 1/2 (a, c at 1/5), scores -1/2, -1, -1, threshold 0, hard: a is
+    emitted first and dropped at the end, but zeroes b, which zeroes c: b and c are kept."""
+    boxes = np.array([[0, 0, 3, 1], [1, 0, 4, 1], [2, 0, 5, 1]], dtype=np.float32)
+    inputs = {"boxes": boxes, "scores": np.array([-0.5, -1.0, -1.0], dtype=np.float32),
+              "iou_threshold": 0.5, "sigma": 0.5, "score_threshold": 0.0}  # fmt: skip
+    exact = Case("exact", {"dtype": "float32", "pattern": "half", "scores": "pow2"},
+                 {"method": "hard", "prune": "after"})  # fmt: skip
+    k, v = SUITE.run_oracle(inputs, exact)
+    assert k.tolist() == [1, 2] and v.tolist() == [0.0, 0.0]
+    zero = np.array([-0.0, -0.0], dtype=np.float32)
+    assert _judge((np.array([1, 2]), zero), inputs, exact)
+    assert not _judge((np.array([2, 1]), zero), inputs, exact)  # c is zeroed by b only
+    # nothing emitted: a, the highest, comes first for certain and zeroes b, which is missing
+    # (once one left-out box must have come first, all count as maybe so: [1] alone passes)
+    assert not _judge((np.array([], dtype=np.int64), zero[:0]), inputs, exact)
+    during = Case("exact", exact.params, {"method": "hard"})
+    assert _judge((np.array([], dtype=np.int64), zero[:0]), inputs, during)
 
 
 def test_equal_scores_may_be_taken_in_any_order() -> None:

@@ -29,7 +29,8 @@ _METHODS = {
     "cv2",
     arrays="numpy",
     requires=("cv2",),
-    supports={"method": ("gaussian", "linear")},  # softNMSBoxes has no hard method
+    # softNMSBoxes has no hard method and drops a box as soon as it falls below the threshold
+    supports={"method": ("gaussian", "linear"), "prune": ("during",)},
     expected_failures=CV2_DIVERGENCES,
 )
 def soft_nms(boxes: Any, scores: Any, iou_threshold: float, sigma: float,

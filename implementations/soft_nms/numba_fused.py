@@ -2,7 +2,8 @@
 maximum in the same pass.
 
 Live boxes are kept compacted in ascending index order, so the first maximum met is the
-lowest index among equal scores; every value stays in the input dtype.
+lowest index among equal scores; every value stays in the input dtype. prune='after' keeps
+every box live and filters the emitted ones at the end.
 """
 
 from __future__ import annotations
@@ -19,13 +20,13 @@ _METHODS = {"gaussian": 0, "linear": 1, "hard": 2}
 
 
 @numba.njit(cache=False)
-def _run(b: Any, s: Any, t: Any, scale: Any, thr: Any, method: int, ge: bool) -> Any:
+def _run(b: Any, s: Any, t: Any, scale: Any, thr: Any, method: int, ge: bool, after: bool) -> Any:
     n = s.shape[0]
     live = np.empty(n, dtype=np.int64)
     m = 0
     best = -1
     for j in range(n):
-        if s[j] >= thr:
+        if after or s[j] >= thr:
             live[m] = j
             if best < 0 or s[j] > s[live[best]]:
                 best = m
@@ -59,12 +60,15 @@ def _run(b: Any, s: Any, t: Any, scale: Any, thr: Any, method: int, ge: bool) ->
                     s[j] = s[j] * (one - iou) if method == 1 else s[j] * (iou - iou)
             elif method == 2 and ge and t == 0:  # IoU 0 >= t = 0: hard decay to 0
                 s[j] = s[j] * t
-            if s[j] >= thr:
+            if after or s[j] >= thr:
                 live[w] = j
                 if best < 0 or s[j] > s[live[best]]:
                     best = w
                 w += 1
         m = w
+    if after:  # the emitted boxes below the threshold go after the loop
+        hit = kept[:k] >= thr
+        return keep[:k][hit], kept[:k][hit]
     return keep[:k], kept[:k]
 
 
@@ -78,5 +82,7 @@ def soft_nms(boxes: Any, scores: Any, iou_threshold: float, sigma: float,
     s = np.array(scores, dtype=dtype)  # a working copy, decayed in place
     scale = sigma if opts.gaussian_form == "sigma" else 2.0 * sigma * sigma
     t, thr, sc = dtype.type(iou_threshold), dtype.type(score_threshold), dtype.type(scale)
-    out: tuple[Any, Any] = _run(b, s, t, sc, thr, _METHODS[opts.method], opts.decay_if == "ge")
+    out: tuple[Any, Any] = _run(
+        b, s, t, sc, thr, _METHODS[opts.method], opts.decay_if == "ge", opts.prune == "after"
+    )
     return out

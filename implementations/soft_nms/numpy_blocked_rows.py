@@ -1,6 +1,7 @@
 """soft_nms in NumPy: decay factors f(IoU) for blocks of 256 boxes against all N, built on
 first need with one broadcast each; the sequential loop is then one argmax and one row
-multiply per emitted box. Dropped and emitted boxes hold -inf, all in the input dtype."""
+multiply per emitted box. Dropped and emitted boxes hold -inf, all in the input dtype;
+prune='after' drops no box in the loop and filters the emitted ones at the end."""
 
 from __future__ import annotations
 
@@ -40,19 +41,23 @@ def soft_nms(boxes: Any, scores: Any, iou_threshold: float, sigma: float,
     scale = dtype.type(sigma if opts.gaussian_form == "sigma" else 2.0 * sigma * sigma)
     b = np.asarray(boxes, dtype=dtype)
     s = np.asarray(scores, dtype=dtype)
-    s = np.where(s >= thr, s, dtype.type(-np.inf))  # a new array, decayed in place
+    during = opts.prune == "during"
+    # a new array, decayed in place; prune='after': the lowest live score is -inf at most
+    s = np.where(s >= thr, s, dtype.type(-np.inf)) if during else s.copy()
+    done = np.zeros(s.size, dtype=bool)
     blocks: dict[int, Any] = {}
     keep, kept = [], []
     with np.errstate(invalid="ignore"):  # -inf * 0 = NaN on dropped boxes: dropped again
         for _ in range(s.size):
             i = int(np.argmax(s))
-            if s[i] == -np.inf:
+            if done[i] or (during and s[i] == -np.inf):  # (after: every other box is -inf)
                 break
             keep.append(i)
             kept.append(s[i])
-            s[i] = -np.inf
+            s[i], done[i] = -np.inf, True
             if i // _BLOCK not in blocks:
                 blocks[i // _BLOCK] = _factors(b, i - i % _BLOCK, t, scale, opts)
             s *= blocks[i // _BLOCK][i % _BLOCK]
-            s[~(s >= thr)] = -np.inf
-    return np.array(keep, dtype=np.int64), np.array(kept, dtype=dtype)
+            s[~(s >= thr) if during else np.isnan(s) | done] = -np.inf
+    k, v = np.array(keep, dtype=np.int64), np.array(kept, dtype=dtype)
+    return (k, v) if during else (k[v >= thr], v[v >= thr])

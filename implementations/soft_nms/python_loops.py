@@ -16,7 +16,8 @@ from suites.soft_nms import ARGS, SoftNmsOptions
 @implementation("soft_nms", "python", "loops", max_flops=4e5)
 def soft_nms(boxes: Any, scores: Any, iou_threshold: float, sigma: float,
              score_threshold: float, opts: SoftNmsOptions) -> tuple[Any, Any]:  # fmt: skip
-    """A dict of live scores; max() over it (first maximum: lowest index), nested loops."""
+    """A dict of live scores; max() over it (first maximum: lowest index), nested loops;
+    prune='after' keeps every box live and filters the emitted ones at the end."""
     ARGS.check(boxes, scores, iou_threshold, sigma, score_threshold)
     t, thr, ge = float(iou_threshold), float(score_threshold), opts.decay_if == "ge"
     gaussian, linear = opts.method == "gaussian", opts.method == "linear"
@@ -24,7 +25,9 @@ def soft_nms(boxes: Any, scores: Any, iou_threshold: float, sigma: float,
     geo = {}
     for i, (x1, y1, x2, y2) in enumerate(boxes):
         geo[i] = (x1, y1, x2, y2, (x2 - x1) * (y2 - y1))
-    live = {i: float(s) for i, s in enumerate(scores) if s >= thr}  # insertion: index order
+    during = opts.prune == "during"
+    # insertion order is index order: max() takes the lowest index among equal scores
+    live = {i: float(s) for i, s in enumerate(scores) if s >= thr or not during}
     keep, kept = [], []
     while live:
         i = max(live, key=live.__getitem__)
@@ -43,6 +46,9 @@ def soft_nms(boxes: Any, scores: Any, iou_threshold: float, sigma: float,
                     live[j] *= math.exp(-iou * iou / scale)
             elif iou >= t if ge else iou > t:
                 live[j] *= 1.0 - iou if linear else 0.0
-            if live[j] < thr:
+            if during and live[j] < thr:
                 del live[j]
+    if not during:  # the emitted boxes below the threshold go after the loop
+        pairs = [(i, v) for i, v in zip(keep, kept, strict=True) if v >= thr]
+        keep, kept = [i for i, _ in pairs], [v for _, v in pairs]
     return keep, kept

@@ -8,6 +8,11 @@ that score (stable: a neighbour emitted in an earlier round stays first on a tie
 follow the longest chain of overlapping boxes in descending score (a few on clustered
 detections; N in the worst case, a chain of boxes each overlapping the next). The (N, N)
 factor matrix is built once in the input dtype. The same code runs on CPU and CUDA.
+
+prune='after': the boxes below the threshold are decayed too (so a negative score zeroed by
+a factor 0 joins at -0.0, tying the lowest live scores); once no box is at or above the
+threshold, score_threshold 0 leaves negative scores that rise as they decay, so the rest
+runs one box at a time (the rounds rely on falling scores), and only zeroed boxes are kept.
 """
 
 from __future__ import annotations
@@ -48,6 +53,7 @@ def soft_nms(boxes: Any, scores: Any, iou_threshold: float, sigma: float,
     near.fill_diagonal_(False)
     s = scores.to(dtype, copy=True)
     alive = s >= thr
+    done = torch.zeros_like(alive)
     index = torch.arange(n, device=device)
     keep, kept = [], []
     while bool(alive.any()):
@@ -62,6 +68,18 @@ def soft_nms(boxes: Any, scores: Any, iou_threshold: float, sigma: float,
         alive[ready] = False
         s = s * f[ready].prod(dim=0)
         alive &= s >= thr
+        if opts.prune == "after":
+            done[ready] = True
+            alive = ~done & (s >= thr)
+    if opts.prune == "after" and thr <= 0:  # the negative tail: none of these is kept ...
+        for _ in range(int((~done).sum())):
+            i = int(torch.argmax(torch.where(done, -torch.inf, s)))  # first maximum: lowest
+            value = s[i].clone()
+            done[i] = True
+            s = s * f[i]
+            if value >= thr:  # ... unless a factor of exactly 0 brought it to -0.0
+                keep.append(index[i : i + 1])
+                kept.append(value.reshape(1))
     if not keep:
         return index.new_empty(0), s.new_empty(0)
     ids, values = torch.cat(keep), torch.cat(kept)

@@ -44,16 +44,25 @@ def _separable(x: Any, wd: Any, bd: Any, wp: Any, bp: Any, geo: Any, out: Any) -
                         off = j * dw - left  # input column of output 0 for this tap
                         lo = max(0, (-off + sw - 1) // sw)  # first output whose column >= 0
                         hi = min(ow, (w - 1 - off) // sw + 1) if w - 1 - off >= 0 else 0
+                        if hi <= lo:
+                            continue
+                        # slices first: the loop's indices are then a range's, never
+                        # negative, so no wraparound check keeps LLVM from vectorising
+                        dst = acc[lo:hi]
                         if sw == 1:
-                            for q2 in range(lo, hi):
-                                acc[q2] += wv * row[q2 + off]
+                            src = row[lo + off : hi + off]
+                            for k in range(hi - lo):
+                                dst[k] += wv * src[k]
                         else:
-                            for q2 in range(lo, hi):
-                                acc[q2] += wv * row[q2 * sw + off]
-        res = np.dot(wp, mid)
+                            src = row[lo * sw + off :]
+                            for k in range(hi - lo):
+                                dst[k] += wv * src[k * sw]
+        res = out[n]
+        np.dot(wp, mid, res)  # straight into the image's output, no temporary
         for o in range(res.shape[0]):
-            for p in range(res.shape[1]):
-                out[n, o, p] = res[o, p] + bp[o]
+            line, b = res[o], bp[o]
+            for p in range(line.shape[0]):
+                line[p] += b
 
 
 def _frozen(a: Any) -> Any:

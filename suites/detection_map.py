@@ -115,6 +115,55 @@ def thresholds(opts: MapOptions) -> np.ndarray:
     return np.array([float(opts.iou_thresholds)])
 
 
+Dataset = dict[str, Any]  # a COCO-format dataset: images, categories, annotations
+
+
+def _coco_anns(boxes: Any, labels: Any, images: Any) -> list[dict[str, Any]]:
+    b = np.asarray(boxes, dtype=np.float64)
+    xywh = np.concatenate([b[:, :2], b[:, 2:] - b[:, :2]], axis=1).tolist()
+    return [{"id": i + 1, "image_id": int(m) + 1, "category_id": int(c) + 1, "bbox": box}
+            for i, (box, c, m) in enumerate(zip(xywh, labels.tolist(), images.tolist(),
+                                                strict=True))]  # fmt: skip
+
+
+def coco_datasets(det_boxes: Any, det_scores: Any, det_labels: Any, det_images: Any,
+                  gt_boxes: Any, gt_labels: Any, gt_images: Any, gt_crowd: Any, gt_areas: Any,
+                  num_images: int, num_classes: int) -> tuple[Dataset, Dataset]:  # fmt: skip
+    """The arrays as the two COCO-format datasets a COCOeval-style library reads (ground
+    truth, detections): 1-based ids (0 reads as "unmatched"), (x, y, w, h) float64 boxes,
+    and the result set built as COCO.loadRes builds it (area w·h, iscrowd 0), directly,
+    because loadRes cannot take an empty result list."""
+    images = [{"id": i + 1} for i in range(num_images)]
+    classes = [{"id": c + 1} for c in range(num_classes)]
+    gts = _coco_anns(gt_boxes, gt_labels, gt_images)
+    for a, crowd, area in zip(gts, gt_crowd.tolist(), gt_areas.tolist(), strict=True):
+        a["iscrowd"], a["area"] = int(crowd), float(area)
+    dts = _coco_anns(det_boxes, det_labels, det_images)
+    for a, score in zip(dts, det_scores.tolist(), strict=True):
+        a["score"], a["iscrowd"], a["area"] = float(score), 0, a["bbox"][2] * a["bbox"][3]
+    return (
+        {"images": images, "categories": classes, "annotations": gts},
+        {"images": images, "categories": classes, "annotations": dts},
+    )
+
+
+def coco_params(params: Any, opts: MapOptions, n_dets: int) -> None:
+    """A COCOeval Params set to the options: the thresholds, [the area range], [max_dets]
+    (0: a cap above any image's count)."""
+    params.iouThrs = thresholds(opts)
+    params.areaRng, params.areaRngLbl = [list(AREA_RANGES[opts.area_range])], ["r"]
+    params.maxDets = [opts.max_dets or max(n_dets, 1)]
+
+
+def coco_ap(precision: Any) -> tuple[np.ndarray, np.ndarray]:
+    """Per class the mean of COCOeval's eval['precision'][:, :, k] (-1 there: no non-ignored
+    GT, NaN here); mAP the mean over the classes that have one (COCOeval's stats[0])."""
+    prec = np.asarray(precision)[:, :, :, 0, 0]  # (T, R, K)
+    have = (prec > -1).all(axis=(0, 1))
+    ap = np.where(have, prec.mean(axis=(0, 1)), np.nan)
+    return ap, np.asarray(ap[have].mean() if have.any() else np.nan)
+
+
 def passes(iou: Any, t: float, opts: MapOptions) -> Any:
     return iou >= t if opts.match_if == "ge" else iou > t
 

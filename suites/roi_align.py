@@ -409,7 +409,8 @@ BENCH = {
 }
 
 
-def fuzz_strategy() -> Any:
+def fuzz_strategy(options: Any = None) -> Any:
+    """Random cases of the forward (or, given its options class, the backward)."""
     from hypothesis import strategies as st
 
     def build(n: int, c: int, hw: tuple[int, int], k: int, pooled: tuple[int, int],
@@ -432,7 +433,7 @@ def fuzz_strategy() -> Any:
         st.sampled_from(["random", "outside", "degenerate", "huge"]),
         st.integers(0, 2**31 - 1),
         st.sampled_from(["float32", "float64"]),
-        RoiAlignOptions.strategy(optional=True),
+        (options or RoiAlignOptions).strategy(optional=True),
     )
 
 
@@ -675,36 +676,9 @@ BACKWARD_SUITE = Suite(
     multi_block={"K": 300},
     near_threshold=("near_threshold_f64",),
     backends=("torch_cpu", "torch_cuda"),
-    fuzz=lambda: _backward_fuzz(),
+    fuzz=lambda: fuzz_strategy(RoiAlignBackwardOptions),
     reference="torch autograd through the forward (torchvision's roi_align backward semantics)",
 )
-
-
-def _backward_fuzz() -> Any:
-    from hypothesis import strategies as st
-
-    def build(n: int, c: int, hw: tuple[int, int], k: int, pooled: tuple[int, int],
-              scale: float, sr: int, pattern: str, seed: int, dtype: str,
-              options: dict[str, Any]) -> Case:  # fmt: skip
-        params = dict(n=n, c=c, h=hw[0], w=hw[1], k=k, ph=pooled[0], pw=pooled[1],
-                      scale=scale, sr=sr, pattern=pattern, seed=seed, dtype=dtype,
-                      amplitude=1.0)  # fmt: skip
-        return Case("fuzz", params, options, "fuzz")
-
-    return st.builds(
-        build,
-        st.integers(1, 3),
-        st.integers(0, 4),
-        st.tuples(st.integers(1, 12), st.integers(1, 12)),
-        st.integers(0, 12),
-        st.tuples(st.integers(1, 4), st.integers(1, 4)),
-        st.sampled_from([1.0, 0.5, 0.25, 1 / 16]),
-        st.integers(-1, 3),
-        st.sampled_from(["random", "outside", "degenerate", "huge"]),
-        st.integers(0, 2**31 - 1),
-        st.sampled_from(["float32", "float64"]),
-        RoiAlignBackwardOptions.strategy(optional=True),
-    )
 
 
 SUITES = [SUITE, BACKWARD_SUITE]

@@ -216,6 +216,16 @@ BENCH = {
 }
 
 
+def _value_draws(st: Any) -> dict[str, Any]:
+    """The draws both modes' fuzz cases share: p, the seed, the dtype, the value pattern."""
+    return {
+        "p": st.sampled_from([0.0, 0.1, 0.5, 0.9, 0.9999, 1.0]) | st.floats(0.0, 1.0),
+        "seed": st.integers(0, 2**31 - 1),
+        "dtype": st.sampled_from(["float32", "float64"]),
+        "pattern": st.sampled_from(["random", "nonfinite", "zeros"]),
+    }
+
+
 def fuzz_strategy() -> Any:
     from hypothesis import strategies as st
 
@@ -224,10 +234,7 @@ def fuzz_strategy() -> Any:
         {
             "n": st.integers(0, 40),
             "d": st.integers(1, 40),
-            "p": st.sampled_from([0.0, 0.1, 0.5, 0.9, 0.9999, 1.0]) | st.floats(0.0, 1.0),
-            "seed": st.integers(0, 2**31 - 1),
-            "dtype": st.sampled_from(["float32", "float64"]),
-            "pattern": st.sampled_from(["random", "nonfinite", "zeros"]),
+            **_value_draws(st),
         }
     )
     return fuzz_cases(params, flags)
@@ -462,10 +469,7 @@ def channel_fuzz() -> Any:
             "c": st.integers(1, 6),
             "h": st.integers(1, 6),
             "w": st.integers(1, 6),
-            "p": st.sampled_from([0.0, 0.1, 0.5, 0.9, 0.9999, 1.0]) | st.floats(0.0, 1.0),
-            "seed": st.integers(0, 2**31 - 1),
-            "dtype": st.sampled_from(["float32", "float64"]),
-            "pattern": st.sampled_from(["random", "nonfinite", "zeros"]),
+            **_value_draws(st),
         }
     )
     return fuzz_cases(params, flags)

@@ -132,6 +132,28 @@ def round_half_up(x: Any) -> Any:
     return np.clip(np.floor(x + 0.5), 0, 255).astype(np.uint8)
 
 
+def pillow_planes(image: Any, out_h: int, out_w: int, out_dtype: Any, native_u8: bool,
+                  resample: str) -> Any:  # fmt: skip
+    """Pillow's Image.resize with filter ``resample`` (a PIL.Image.Resampling name) on each
+    of the N·C planes of an (N, C, H, W) array: its 8-bit path (mode L) where ``native_u8``,
+    else its float32 path (mode F), rounded half up once for a uint8 output. The Pillow
+    references of the resize suites share it; PIL is imported only when it runs."""
+    from PIL import Image
+
+    n, c, h, w = image.shape
+    out = np.empty((n * c, out_h, out_w), dtype=out_dtype)
+    planes = image.reshape(n * c, h, w)
+    method = Image.Resampling[resample]
+    for k in range(n * c):
+        if native_u8:
+            src = Image.fromarray(np.ascontiguousarray(planes[k]))  # uint8: mode L
+        else:
+            src = Image.fromarray(np.ascontiguousarray(planes[k], dtype=np.float32))  # F
+        res = np.asarray(src.resize((out_w, out_h), method))
+        out[k] = round_half_up(res) if out_dtype == np.uint8 and not native_u8 else res
+    return out.reshape(n, c, out_h, out_w)
+
+
 def _separable(planes: Any, wy: Any, wx: Any) -> Any:
     """(P, H, W) planes -> (P, out_h, out_w): wy along the rows, then wx along the columns."""
     p, h, w = planes.shape

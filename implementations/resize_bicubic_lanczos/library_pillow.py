@@ -19,11 +19,10 @@ from __future__ import annotations
 from typing import Any
 
 import numpy as np
-from PIL import Image
 
 from harness import implementation
 from suites.resize_bicubic_lanczos import ResizeCubicOptions, check_resize
-from suites.resize_bilinear import round_half_up
+from suites.resize_bilinear import pillow_planes
 
 _FLOAT32 = "Pillow resizes float images in mode 'F': float32 planes, ~1e-7 off in float64"
 _SATURATED_PASSES = (
@@ -53,15 +52,5 @@ _SATURATED_PASSES = (
 def resize(image: Any, out_h: int, out_w: int, opts: ResizeCubicOptions) -> Any:
     """Image.fromarray(plane).resize((out_w, out_h), BICUBIC) for each of the N·C planes."""
     out_dtype = check_resize(image, out_h, out_w)
-    n, c, h, w = image.shape
-    out = np.empty((n * c, out_h, out_w), dtype=out_dtype)
     native_u8 = out_dtype == np.uint8 and opts.uint8_arithmetic == "fixed_point"
-    planes = image.reshape(n * c, h, w)
-    for k in range(n * c):
-        if native_u8:
-            src = Image.fromarray(np.ascontiguousarray(planes[k]))  # uint8: mode L
-        else:
-            src = Image.fromarray(np.ascontiguousarray(planes[k], dtype=np.float32))  # F
-        res = np.asarray(src.resize((out_w, out_h), Image.Resampling.BICUBIC))
-        out[k] = round_half_up(res) if out_dtype == np.uint8 and not native_u8 else res
-    return out.reshape(n, c, out_h, out_w)
+    return pillow_planes(image, out_h, out_w, out_dtype, native_u8, "BICUBIC")

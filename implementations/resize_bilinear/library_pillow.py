@@ -19,10 +19,9 @@ from __future__ import annotations
 from typing import Any
 
 import numpy as np
-from PIL import Image
 
 from harness import implementation
-from suites.resize_bilinear import ResizeOptions, check_resize, round_half_up
+from suites.resize_bilinear import ResizeOptions, check_resize, pillow_planes
 
 _FLOAT32 = "Pillow resizes float images in mode 'F': float32 planes, ~1e-8 off in float64"
 
@@ -42,15 +41,5 @@ _FLOAT32 = "Pillow resizes float images in mode 'F': float32 planes, ~1e-8 off i
 def resize(image: Any, out_h: int, out_w: int, opts: ResizeOptions) -> Any:
     """Image.fromarray(plane).resize((out_w, out_h), BILINEAR) for each of the N·C planes."""
     out_dtype = check_resize(image, out_h, out_w)
-    n, c, h, w = image.shape
-    out = np.empty((n * c, out_h, out_w), dtype=out_dtype)
     native_u8 = out_dtype == np.uint8 and opts.uint8_arithmetic == "fixed_point"
-    planes = image.reshape(n * c, h, w)
-    for k in range(n * c):
-        if native_u8:
-            src = Image.fromarray(np.ascontiguousarray(planes[k]))  # uint8: mode L
-        else:
-            src = Image.fromarray(np.ascontiguousarray(planes[k], dtype=np.float32))  # F
-        res = np.asarray(src.resize((out_w, out_h), Image.Resampling.BILINEAR))
-        out[k] = round_half_up(res) if out_dtype == np.uint8 and not native_u8 else res
-    return out.reshape(n, c, out_h, out_w)
+    return pillow_planes(image, out_h, out_w, out_dtype, native_u8, "BILINEAR")
